@@ -1,0 +1,125 @@
+//! Who may see a conversation (R7, R20). Both answers are "not found" to the asker when false, so
+//! an internal conversation's existence is never disclosed to a customer.
+
+use crate::entities::Visibility;
+use crate::ids::ProjectId;
+use crate::preferences::Scope;
+
+/// The facts about a conversation that decide access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationFacts {
+    pub visibility: Visibility,
+    /// The project of the linked item or the linked project; `None` when independent.
+    pub project_id: Option<ProjectId>,
+}
+
+/// How one person stands to one conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relation {
+    pub participant: bool,
+    pub conversation_follower: bool,
+    /// Follower or requester of the linked item, or follower of the linked project.
+    pub item_follower: bool,
+    /// Follower of the conversation's project (for a customer: directly or via their organization).
+    pub project_follower: bool,
+}
+
+impl Relation {
+    /// Follows or takes part in the conversation or what it hangs off.
+    pub fn follows(self) -> bool {
+        self.participant || self.conversation_follower || self.item_follower
+    }
+}
+
+/// R20: a user sees a conversation they follow or take part in; otherwise one linked to a project
+/// within their scope; otherwise, with scope "all projects", an independent public one (a chat with
+/// customers). Independent internal conversations are private to their participants and followers.
+pub fn user_may_see(
+    scope: Scope,
+    followed_projects: &[ProjectId],
+    conv: ConversationFacts,
+    rel: Relation,
+) -> bool {
+    if rel.follows() {
+        return true;
+    }
+    match (conv.project_id, scope) {
+        (Some(_), Scope::AllProjects) => true,
+        (Some(p), Scope::FollowedProjects) => rel.project_follower || followed_projects.contains(&p),
+        (None, Scope::AllProjects) => conv.visibility == Visibility::Public,
+        (None, Scope::FollowedProjects) => false,
+    }
+}
+
+/// R7: a customer sees only public conversations they follow or take part in, or that belong to a
+/// project shared with them.
+pub fn customer_may_see(conv: ConversationFacts, rel: Relation) -> bool {
+    conv.visibility == Visibility::Public && (rel.follows() || rel.project_follower)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P1: ProjectId = ProjectId(1);
+    const P2: ProjectId = ProjectId(2);
+
+    fn conv(visibility: Visibility, project_id: Option<ProjectId>) -> ConversationFacts {
+        ConversationFacts { visibility, project_id }
+    }
+
+    fn every_relation() -> Vec<Relation> {
+        (0..16)
+            .map(|bits| Relation {
+                participant: bits & 1 != 0,
+                conversation_follower: bits & 2 != 0,
+                item_follower: bits & 4 != 0,
+                project_follower: bits & 8 != 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn r7_customer_never_sees_an_internal_conversation() {
+        for rel in every_relation() {
+            for project in [None, Some(P1)] {
+                assert!(!customer_may_see(conv(Visibility::Internal, project), rel));
+            }
+        }
+    }
+
+    #[test]
+    fn r7_customer_sees_public_conversations_they_are_part_of() {
+        let none = Relation::default();
+        assert!(!customer_may_see(conv(Visibility::Public, Some(P1)), none));
+        for rel in every_relation().into_iter().filter(|r| *r != none) {
+            assert!(customer_may_see(conv(Visibility::Public, Some(P1)), rel), "{rel:?}");
+        }
+    }
+
+    #[test]
+    fn r20_all_projects_scope_sees_every_linked_conversation() {
+        for v in Visibility::ALL {
+            assert!(user_may_see(Scope::AllProjects, &[], conv(*v, Some(P1)), Relation::default()));
+        }
+    }
+
+    #[test]
+    fn r20_followed_projects_scope_sees_only_followed_projects() {
+        let s = Scope::FollowedProjects;
+        let none = Relation::default();
+        assert!(user_may_see(s, &[P1], conv(Visibility::Public, Some(P1)), none));
+        assert!(!user_may_see(s, &[P1], conv(Visibility::Public, Some(P2)), none));
+        assert!(!user_may_see(s, &[P1], conv(Visibility::Public, None), none));
+        let follower = Relation { conversation_follower: true, ..none };
+        assert!(user_may_see(s, &[], conv(Visibility::Internal, Some(P2)), follower));
+    }
+
+    #[test]
+    fn r20_independent_internal_conversations_are_private_to_their_people() {
+        let none = Relation::default();
+        assert!(!user_may_see(Scope::AllProjects, &[P1], conv(Visibility::Internal, None), none));
+        let participant = Relation { participant: true, ..none };
+        assert!(user_may_see(Scope::FollowedProjects, &[], conv(Visibility::Internal, None), participant));
+    }
+}

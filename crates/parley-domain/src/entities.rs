@@ -1,0 +1,201 @@
+//! The things Parley keeps: people, projects, items, conversations and messages, as plain data.
+
+use crate::ids::*;
+use crate::party::{Author, Party};
+use crate::preferences::Preferences;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a closed set of names stored and sent as snake_case strings.
+macro_rules! str_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use str_enum;
+
+str_enum!(
+    /// A user's role: admins manage the company, users and settings.
+    Role { Admin => "admin", Member => "member" }
+);
+str_enum!(
+    /// R1: public ("customer replies") or internal ("internal messages"), fixed at creation.
+    Visibility { Public => "public", Internal => "internal" }
+);
+str_enum!(
+    /// R6: open → closed → locked.
+    ConversationState { Open => "open", Closed => "closed", Locked => "locked" }
+);
+str_enum!(
+    /// The kinds of work item.
+    ItemKind { Ticket => "ticket", Task => "task", Article => "article" }
+);
+str_enum!(
+    /// An item's status.
+    ItemStatus { Open => "open", InProgress => "in_progress", Closed => "closed" }
+);
+str_enum!(
+    /// Where a message was written.
+    Channel {
+        App => "app", Api => "api", Widget => "widget", Portal => "portal",
+        Email => "email", Automation => "automation"
+    }
+);
+
+/// Company-wide settings an admin can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompanySettings {
+    /// R3: visibility of a new conversation on an item.
+    pub item_default_visibility: Visibility,
+    /// R3: visibility of a new conversation on a project.
+    pub project_default_visibility: Visibility,
+}
+
+impl Default for CompanySettings {
+    fn default() -> Self {
+        CompanySettings {
+            item_default_visibility: Visibility::Public,
+            project_default_visibility: Visibility::Public,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Company {
+    pub name: String,
+    #[serde(flatten)]
+    pub settings: CompanySettings,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    /// What others type after `@` to mention this user.
+    pub handle: String,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+/// A user with the settings the rules need: preferences and the projects they follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub id: UserId,
+    pub preferences: Preferences,
+    /// Projects the user is a member or follower of (directly or through a team).
+    pub followed_projects: Vec<ProjectId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub members: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    /// New customers whose email is at this domain join the organization.
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: String,
+    pub name: String,
+    pub organization_id: Option<OrganizationId>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub created_at: i64,
+    pub member_users: Vec<UserId>,
+    pub member_teams: Vec<TeamId>,
+    pub follower_users: Vec<UserId>,
+    pub follower_customers: Vec<CustomerId>,
+    pub follower_organizations: Vec<OrganizationId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Item {
+    pub id: ItemId,
+    pub project_id: ProjectId,
+    pub kind: ItemKind,
+    pub title: String,
+    pub status: ItemStatus,
+    pub created_by: UserId,
+    pub created_at: i64,
+    pub requesters: Vec<CustomerId>,
+    pub assignees: Vec<UserId>,
+    pub followers: Vec<Party>,
+}
+
+/// What a conversation hangs off (R2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Link {
+    Item(ItemId),
+    Project(ProjectId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub subject: String,
+    pub visibility: Visibility,
+    pub state: ConversationState,
+    /// `None` for an independent conversation.
+    pub link: Option<Link>,
+    /// The project the conversation belongs to (its item's, or the linked project), for scopes.
+    pub project_id: Option<ProjectId>,
+    pub created_by: Author,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+    pub message_count: i64,
+    pub participants: Vec<Party>,
+    pub followers: Vec<Party>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// 1, 2, 3… within the conversation.
+    pub number: i64,
+    pub author: Author,
+    pub visibility: Visibility,
+    pub body: String,
+    /// `body` rendered from Markdown and sanitized.
+    pub body_html: String,
+    pub channel: Channel,
+    pub created_at: i64,
+}

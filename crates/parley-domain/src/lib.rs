@@ -1,0 +1,25 @@
+//! Parley's domain: identifiers, validated values, entities and the rules of the product
+//! (who receives a message, who may see a conversation, conversation states, preferences and the
+//! messenger's views).
+//!
+//! Nothing in this crate does I/O or is async: every rule is a plain function over plain data, so
+//! it can be read in one sitting and tested exhaustively. Storage, HTTP, realtime and email are
+//! adapters around it.
+
+pub mod access;
+pub mod audience;
+pub mod entities;
+pub mod ids;
+pub mod markdown;
+pub mod mentions;
+pub mod party;
+pub mod preferences;
+pub mod state;
+pub mod values;
+pub mod views;
+
+pub use entities::*;
+pub use ids::*;
+pub use party::{Author, Party};
+pub use preferences::Preferences;
+pub use values::{EmailAddress, ValidationError};

@@ -1,0 +1,146 @@
+//! Validated values. Input is parsed into these at the edge, so invalid data cannot travel further.
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// Why an input was refused, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        ValidationError { field, message: message.into() }
+    }
+}
+
+/// Longest message body, in characters.
+pub const MAX_BODY_CHARS: usize = 50_000;
+/// Longest name, title or subject, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// An email address, trimmed and lower-cased; one `@`, a dotted domain, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let s = raw.trim().to_lowercase();
+        let invalid = || ValidationError::new(field, format!("'{}' is not an email address", raw.trim()));
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
+        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+            return Err(invalid());
+        }
+        parse_domain(field, domain).map_err(|_| invalid())?;
+        Ok(EmailAddress(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
+    /// A mention handle suggested by the address: its local part, reduced to handle characters.
+    pub fn handle_hint(&self) -> String {
+        let local = self.0.split('@').next().unwrap_or_default();
+        let hint: String = local.chars().filter(|c| crate::mentions::is_handle_char(*c)).collect();
+        if hint.is_empty() { "user".to_string() } else { hint }
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A DNS domain such as `example.com`, lower-cased.
+pub fn parse_domain(field: &'static str, raw: &str) -> Result<String, ValidationError> {
+    let s = raw.trim().trim_start_matches('@').to_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if s.len() <= 253 && s.contains('.') && s.split('.').all(label_ok) {
+        Ok(s)
+    } else {
+        Err(ValidationError::new(field, format!("'{}' is not a domain name", raw.trim())))
+    }
+}
+
+/// Trimmed text of `1..=max` characters without control characters other than newlines and tabs.
+pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(ValidationError::new(field, "must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// A name, title or subject.
+pub fn parse_name(field: &'static str, raw: &str) -> Result<String, ValidationError> {
+    let s = parse_text(field, raw, MAX_NAME_CHARS)?;
+    if s.contains('\n') {
+        return Err(ValidationError::new(field, "must be a single line"));
+    }
+    Ok(s)
+}
+
+/// A message body.
+pub fn parse_body(raw: &str) -> Result<String, ValidationError> {
+    parse_text("body", raw, MAX_BODY_CHARS)
+}
+
+/// A password of 8 to 256 characters.
+pub fn check_password(field: &'static str, raw: &str) -> Result<(), ValidationError> {
+    match raw.chars().count() {
+        0..=7 => Err(ValidationError::new(field, "must be at least 8 characters")),
+        8..=256 => Ok(()),
+        _ => Err(ValidationError::new(field, "must be at most 256 characters")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_normalized_and_checked() {
+        let e = EmailAddress::parse("email", "  Ana.Lopez@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "ana.lopez@example.com");
+        assert_eq!(e.domain(), "example.com");
+        assert_eq!(e.handle_hint(), "ana.lopez");
+        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a b@example.com", "a@b@c.com"] {
+            assert!(EmailAddress::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_bounded_and_single_line_for_names() {
+        assert_eq!(parse_name("title", "  Printer broken ").unwrap(), "Printer broken");
+        assert!(parse_name("title", "   ").is_err());
+        assert!(parse_name("title", "a\nb").is_err());
+        assert!(parse_name("title", &"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert!(parse_body(&"x".repeat(MAX_BODY_CHARS + 1)).is_err());
+        assert!(parse_body("line one\nline two").is_ok());
+    }
+}
