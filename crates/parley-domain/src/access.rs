@@ -34,12 +34,7 @@ impl Relation {
 /// R20: a user sees a conversation they follow or take part in; otherwise one linked to a project
 /// within their scope; otherwise, with scope "all projects", an independent public one (a chat with
 /// customers). Independent internal conversations are private to their participants and followers.
-pub fn user_may_see(
-    scope: Scope,
-    followed_projects: &[ProjectId],
-    conv: ConversationFacts,
-    rel: Relation,
-) -> bool {
+pub fn user_may_see(scope: Scope, followed_projects: &[ProjectId], conv: ConversationFacts, rel: Relation) -> bool {
     if rel.follows() {
         return true;
     }

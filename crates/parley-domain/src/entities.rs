@@ -74,10 +74,7 @@ pub struct CompanySettings {
 
 impl Default for CompanySettings {
     fn default() -> Self {
-        CompanySettings {
-            item_default_visibility: Visibility::Public,
-            project_default_visibility: Visibility::Public,
-        }
+        CompanySettings { item_default_visibility: Visibility::Public, project_default_visibility: Visibility::Public }
     }
 }
 

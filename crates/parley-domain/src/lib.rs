@@ -20,6 +20,6 @@ pub mod views;
 
 pub use entities::*;
 pub use ids::*;
-pub use party::{Author, Party};
+pub use party::{Author, AuthorKind, Party};
 pub use preferences::Preferences;
 pub use values::{EmailAddress, ValidationError};

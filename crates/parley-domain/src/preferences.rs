@@ -91,9 +91,7 @@ impl Preferences {
     pub fn wants_all(&self, class: MessageClass) -> bool {
         match class {
             MessageClass::FromCustomer => self.customer_messages == CustomerMessages::All,
-            MessageClass::ReplyToCustomers => {
-                self.replies_to_customers == RepliesToCustomers::All
-            }
+            MessageClass::ReplyToCustomers => self.replies_to_customers == RepliesToCustomers::All,
             MessageClass::Internal => false,
         }
     }
@@ -110,6 +108,7 @@ impl Preferences {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 

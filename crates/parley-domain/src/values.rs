@@ -54,7 +54,11 @@ impl EmailAddress {
     pub fn handle_hint(&self) -> String {
         let local = self.0.split('@').next().unwrap_or_default();
         let hint: String = local.chars().filter(|c| crate::mentions::is_handle_char(*c)).collect();
-        if hint.is_empty() { "user".to_string() } else { hint }
+        if hint.is_empty() {
+            "user".to_string()
+        } else {
+            hint
+        }
     }
 }
 

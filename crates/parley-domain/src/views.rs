@@ -105,6 +105,7 @@ pub fn in_view(view: View, c: &ConversationSummary) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 

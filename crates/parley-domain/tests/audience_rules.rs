@@ -1,4 +1,5 @@
 //! R7–R10: the audience rule, by example and by property over random conversations.
+#![allow(clippy::field_reassign_with_default)]
 
 use parley_domain::audience::{compute, AudienceInput, Reason};
 use parley_domain::preferences::{CustomerMessages, RepliesToCustomers, Scope};
@@ -124,10 +125,7 @@ fn r24_internal_notification_follows_the_preference() {
 // ---- properties over random companies ----
 
 fn party() -> impl Strategy<Value = Party> {
-    prop_oneof![
-        (1i64..8).prop_map(|i| Party::User(UserId(i))),
-        (1i64..8).prop_map(|i| Party::Customer(CustomerId(i))),
-    ]
+    prop_oneof![(1i64..8).prop_map(|i| Party::User(UserId(i))), (1i64..8).prop_map(|i| Party::Customer(CustomerId(i))),]
 }
 
 fn preferences() -> impl Strategy<Value = Preferences> {
@@ -150,10 +148,7 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
     (
         prop::sample::select(Visibility::ALL.to_vec()),
         prop::option::of((1i64..4).prop_map(ProjectId)),
-        prop_oneof![
-            party().prop_map(Author::from),
-            Just(Author::Bot)
-        ],
+        prop_oneof![party().prop_map(Author::from), Just(Author::Bot)],
         prop::collection::vec(party(), 0..20),
         prop::collection::vec((1i64..8).prop_map(CustomerId), 0..4),
         prop::collection::vec(party(), 0..20),
@@ -164,8 +159,8 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
             0..8,
         ),
     )
-        .prop_map(|(visibility, project_id, author, item_followers, requesters, conversation_followers, participants, mentioned, profiles)| {
-            AudienceInput {
+        .prop_map(
+            |(
                 visibility,
                 project_id,
                 author,
@@ -174,12 +169,24 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
                 conversation_followers,
                 participants,
                 mentioned,
-                profiles: profiles
-                    .into_iter()
-                    .map(|(id, preferences, followed_projects)| UserProfile { id, preferences, followed_projects })
-                    .collect(),
-            }
-        })
+                profiles,
+            )| {
+                AudienceInput {
+                    visibility,
+                    project_id,
+                    author,
+                    item_followers,
+                    requesters,
+                    conversation_followers,
+                    participants,
+                    mentioned,
+                    profiles: profiles
+                        .into_iter()
+                        .map(|(id, preferences, followed_projects)| UserProfile { id, preferences, followed_projects })
+                        .collect(),
+                }
+            },
+        )
 }
 
 proptest! {

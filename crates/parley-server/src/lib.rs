@@ -1,1 +1,41 @@
-//! placeholder
+//! Parley's HTTP API under `/api/v1`, JSON in and out, with its OpenAPI document at
+//! `/api/openapi.json`. Handlers are thin: they parse input into domain values, call one
+//! application service, and shape the answer. Errors are always `{"error":{"code","message"}}`.
+
+mod auth;
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+
+pub use error::ApiError;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use parley_app::App;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .nest("/api/v1", routes::api())
+        .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

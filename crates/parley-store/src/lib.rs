@@ -1,1 +1,25 @@
-//! placeholder
+//! The storage seam. Application services speak to storage only through the [`Store`] trait; each
+//! database has its own implementation crate with its own migrations, and the same behaviour tests
+//! run against each.
+//!
+//! Operations that must be atomic (posting a message with its audience, linking a conversation
+//! with its follower changes, creating the company with its first admin) are single methods here,
+//! so each implementation can run them in one transaction.
+
+mod conversations;
+mod error;
+mod people;
+mod records;
+mod work;
+
+pub use conversations::ConversationStore;
+pub use error::{StoreError, StoreResult};
+pub use people::PeopleStore;
+pub use records::*;
+pub use work::WorkStore;
+
+/// Everything Parley keeps. One value of this is shared by the whole server.
+pub trait Store: PeopleStore + WorkStore + ConversationStore + Send + Sync + 'static {
+    /// A short name of the backend, for logs.
+    fn backend(&self) -> &'static str;
+}

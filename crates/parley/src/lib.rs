@@ -1,1 +1,86 @@
-//! placeholder
+//! The `parley` binary's library half: configuration, choosing the store, and starting the server.
+//! `main` and the tests share [`launch_with_listener`], so tests run exactly what ships.
+
+pub mod config;
+
+pub use config::Config;
+
+use anyhow::Context;
+use parley_app::{App, AppConfig, Clock, FirstAdmin, SystemClock};
+use parley_store::Store;
+use parley_store_sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A started server.
+pub struct Launched {
+    pub addr: SocketAddr,
+    /// The first admin's login, on the very first start only.
+    pub first_admin: Option<FirstAdmin>,
+    pub app: App,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Launched {
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task")?.context("server")
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("server")
+    }
+}
+
+/// Opens the store named by the configuration: `--database-url` if given, else
+/// `<data-dir>/parley.db`.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.database_url {
+        Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::open_url(url).await?)),
+        Some(url) => anyhow::bail!(
+            "unsupported database URL '{}': this build supports sqlite: URLs",
+            url.split(':').next().unwrap_or_default()
+        ),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+            Ok(Arc::new(SqliteStore::open(&config.data_dir.join("parley.db")).await?))
+        }
+    }
+}
+
+/// Starts Parley on `listener` with the given clock: opens the store, creates the company and
+/// first admin on first start, and serves the API until stopped.
+pub async fn launch_with_listener(
+    config: &Config,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Launched> {
+    let store = open_store(config).await?;
+    let app = App::new(store, clock, AppConfig { email_delay: config.email_delay, ..AppConfig::default() });
+    let first_admin = app
+        .bootstrap("Parley", config.admin_email.as_deref(), config.admin_password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(parley_server::serve(listener, app.clone(), async move {
+        let _ = rx.await;
+    }));
+    Ok(Launched { addr, first_admin, app, shutdown: Some(tx), task })
+}
+
+/// Starts Parley on the configured address with the system clock.
+pub async fn launch(config: &Config) -> anyhow::Result<Launched> {
+    let listener =
+        TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    launch_with_listener(config, listener, Arc::new(SystemClock)).await
+}

@@ -1,1 +1,45 @@
-fn main() {}
+//! `parley serve`: runs the server until Ctrl-C or SIGTERM.
+
+use clap::Parser;
+use parley::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let Command::Serve(config) = Cli::parse().command;
+    let launched = parley::launch(&config).await?;
+    if let Some(admin) = &launched.first_admin {
+        println!("Parley is set up. First admin login (shown only now):");
+        println!("  email:    {}", admin.email);
+        println!("  password: {}", admin.password);
+    }
+    let store = match &config.database_url {
+        Some(_) => "the configured database".to_string(),
+        None => config.data_dir.join("parley.db").display().to_string(),
+    };
+    tracing::info!(addr = %launched.addr, %store, "Parley is listening");
+    println!("Parley is listening on http://{} (API at /api/v1, OpenAPI at /api/openapi.json)", launched.addr);
+    tokio::select! {
+        result = shutdown_signal() => result?,
+        result = launched.wait() => return result,
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Looking things up on behalf of someone: what they may not see does not exist for them (R7, R20).
+
+use crate::{Actor, App, AppError, AppResult};
+use parley_domain::access::{customer_may_see, user_may_see, ConversationFacts, Relation};
+use parley_domain::*;
+
+impl App {
+    /// The conversation, if `actor` may see it; "not found" otherwise, whether or not it exists.
+    pub async fn visible_conversation(&self, actor: Actor, id: ConversationId) -> AppResult<Conversation> {
+        let conversation = self.store.conversation(id).await.map_err(AppError::from_store("conversation"))?;
+        let facts = ConversationFacts { visibility: conversation.visibility, project_id: conversation.project_id };
+        let relation = self.store.relation(id, actor.party()).await?;
+        if self.may_see(actor, facts, relation).await? {
+            Ok(conversation)
+        } else {
+            Err(AppError::NotFound("conversation"))
+        }
+    }
+
+    pub(crate) async fn may_see(&self, actor: Actor, facts: ConversationFacts, relation: Relation) -> AppResult<bool> {
+        Ok(match actor {
+            Actor::User { id, .. } => {
+                let profile = self.store.user_profile(id).await?;
+                user_may_see(profile.preferences.scope, &profile.followed_projects, facts, relation)
+            }
+            Actor::Customer { .. } => customer_may_see(facts, relation),
+        })
+    }
+
+    /// Refuses customers: the operation is for staff only. Customers are told "not found", as for
+    /// anything else outside their reach.
+    pub(crate) fn require_user(actor: Actor, what: &'static str) -> AppResult<UserId> {
+        actor.user_id().ok_or(AppError::NotFound(what))
+    }
+
+    pub(crate) fn require_admin(actor: Actor) -> AppResult<UserId> {
+        match actor {
+            Actor::User { id, role: Role::Admin, .. } => Ok(id),
+            Actor::User { .. } => Err(AppError::Forbidden("only an admin may do this")),
+            Actor::Customer { .. } => Err(AppError::Forbidden("only an admin may do this")),
+        }
+    }
+
+    /// Checks that every party exists.
+    pub(crate) async fn check_parties(&self, parties: &[Party]) -> AppResult<()> {
+        for p in parties {
+            match p {
+                Party::User(id) => self.store.user(*id).await.map(drop).map_err(AppError::from_store("user"))?,
+                Party::Customer(id) => {
+                    self.store.customer(*id).await.map(drop).map_err(AppError::from_store("customer"))?
+                }
+            }
+        }
+        Ok(())
+    }
+}

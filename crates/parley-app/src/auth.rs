@@ -1,0 +1,160 @@
+//! Logging in and recognizing who is asking. Passwords are hashed with argon2id; session and API
+//! tokens are random and stored only as SHA-256 hashes, so a copy of the database opens nothing.
+
+use crate::{Actor, App, AppError, AppResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use parley_domain::values::check_password;
+use parley_domain::*;
+use parley_store::{ApiToken, SessionRecord, StoreError};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+const SESSION_PREFIX: &str = "ps_";
+const API_TOKEN_PREFIX: &str = "pt_";
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct LoginResult {
+    pub token: String,
+    pub actor: Actor,
+    pub expires_at: i64,
+}
+
+/// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        AppError::Internal
+    })
+}
+
+async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Spends as long as a password check, so an unknown account answers no faster than a known one.
+async fn as_slow_as_a_check(password: &str) {
+    let _ = hash_password(password).await;
+}
+
+impl App {
+    pub async fn login_user(&self, email: &str, password: &str) -> AppResult<LoginResult> {
+        let email = EmailAddress::parse("email", email).map_err(|_| AppError::BadCredentials)?;
+        let found = self.store.user_credentials(&email).await;
+        let (user, hash) = match found {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => {
+                as_slow_as_a_check(password).await;
+                return Err(AppError::BadCredentials);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !verify_password(password, &hash).await {
+            return Err(AppError::BadCredentials);
+        }
+        self.start_session(Actor::User { id: user.id, role: user.role, via_api_token: false }).await
+    }
+
+    pub async fn login_customer(&self, email: &str, password: &str) -> AppResult<LoginResult> {
+        let email = EmailAddress::parse("email", email).map_err(|_| AppError::BadCredentials)?;
+        let (customer, hash) = match self.store.customer_credentials(&email).await {
+            Ok((c, Some(hash))) => (c, hash),
+            Ok((_, None)) | Err(StoreError::NotFound) => {
+                as_slow_as_a_check(password).await;
+                return Err(AppError::BadCredentials);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !verify_password(password, &hash).await {
+            return Err(AppError::BadCredentials);
+        }
+        self.start_session(Actor::Customer { id: customer.id }).await
+    }
+
+    async fn start_session(&self, actor: Actor) -> AppResult<LoginResult> {
+        let token = new_token(SESSION_PREFIX);
+        let expires_at = self.now() + self.config.session_ttl.as_millis() as i64;
+        let record = SessionRecord { party: actor.party(), expires_at };
+        self.store.insert_session(&token_hash(&token), record).await?;
+        Ok(LoginResult { token, actor, expires_at })
+    }
+
+    pub async fn logout(&self, token: &str) -> AppResult<()> {
+        Ok(self.store.delete_session(&token_hash(token)).await?)
+    }
+
+    /// Who a session or API token speaks for.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
+        let unauthenticated = |e: StoreError| match e {
+            StoreError::NotFound => AppError::Unauthenticated,
+            e => e.into(),
+        };
+        if token.starts_with(API_TOKEN_PREFIX) {
+            let id = self.store.use_api_token(&token_hash(token), self.now()).await.map_err(unauthenticated)?;
+            let user = self.store.user(id).await.map_err(unauthenticated)?;
+            return Ok(Actor::User { id, role: user.role, via_api_token: true });
+        }
+        if !token.starts_with(SESSION_PREFIX) {
+            return Err(AppError::Unauthenticated);
+        }
+        let session = self.store.session(&token_hash(token)).await.map_err(unauthenticated)?;
+        if session.expires_at <= self.now() {
+            return Err(AppError::Unauthenticated);
+        }
+        match session.party {
+            Party::User(id) => {
+                let user = self.store.user(id).await.map_err(unauthenticated)?;
+                Ok(Actor::User { id, role: user.role, via_api_token: false })
+            }
+            Party::Customer(id) => Ok(Actor::Customer { id }),
+        }
+    }
+
+    /// Creates a personal API token; the token itself is returned only now.
+    pub async fn create_api_token(&self, actor: Actor, name: &str) -> AppResult<(ApiToken, String)> {
+        let user = actor.user_id().ok_or(AppError::Forbidden("only users have API tokens"))?;
+        let name = values::parse_name("name", name)?;
+        let token = new_token(API_TOKEN_PREFIX);
+        let record = self.store.insert_api_token(user, &name, &token_hash(&token), self.now()).await?;
+        Ok((record, token))
+    }
+
+    pub async fn api_tokens(&self, actor: Actor) -> AppResult<Vec<ApiToken>> {
+        let user = actor.user_id().ok_or(AppError::Forbidden("only users have API tokens"))?;
+        Ok(self.store.api_tokens(user).await?)
+    }
+
+    pub async fn delete_api_token(&self, actor: Actor, id: ApiTokenId) -> AppResult<()> {
+        let user = actor.user_id().ok_or(AppError::Forbidden("only users have API tokens"))?;
+        self.store.delete_api_token(user, id).await.map_err(AppError::from_store("API token"))
+    }
+}
+
+/// Checks a new password's length.
+pub(crate) fn validate_password(field: &'static str, password: &str) -> AppResult<()> {
+    Ok(check_password(field, password)?)
+}

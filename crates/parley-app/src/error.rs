@@ -1,0 +1,79 @@
+//! The one application error type. Each variant has a stable `code` for clients; internal causes
+//! are logged where they happen and never shown to the client.
+
+use parley_domain::ValidationError;
+use parley_store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// The thing does not exist, or the asker may not know it exists.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Well-formed, but against a rule (for example a customer added to a conversation with users).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("internal error")]
+    Internal,
+}
+
+impl AppError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Unprocessable { code, message: message.into() }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid_input",
+            AppError::NotFound(_) => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict { code, .. } | AppError::Unprocessable { code, .. } => code,
+            AppError::Internal => "internal",
+        }
+    }
+
+    /// Maps a store error, naming what was looked for.
+    pub fn from_store(what: &'static str) -> impl Fn(StoreError) -> AppError {
+        move |e| match e {
+            StoreError::NotFound => AppError::NotFound(what),
+            StoreError::Conflict(field) => {
+                AppError::conflict("already_exists", format!("{what} with this {field} already exists"))
+            }
+            StoreError::Locked => locked(),
+            StoreError::Other(cause) => {
+                tracing::error!(%cause, what, "storage failure");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::from_store("record")(e)
+    }
+}
+
+/// R6: the error for any new message on a locked conversation.
+pub fn locked() -> AppError {
+    AppError::conflict("conversation_locked", "the conversation is locked: unlock it before sending")
+}
+
+pub type AppResult<T> = Result<T, AppError>;

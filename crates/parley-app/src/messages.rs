@@ -1,0 +1,140 @@
+//! The one path every message takes, whatever channel it comes from: access, validation, the
+//! locked check, the audience (R7–R10, computed by `parley_domain::audience`), and one atomic write.
+
+use crate::{Actor, App, AppError, AppResult};
+use parley_domain::audience::{self, Audience, AudienceInput, Recipient};
+use parley_domain::*;
+use parley_store::{ConversationPeople, NewMessage, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct PostRequest {
+    pub body: String,
+    /// Defaults to the asker's usual channel.
+    pub channel: Option<Channel>,
+}
+
+impl App {
+    /// Posts a message and returns it with its audience.
+    pub async fn post_message(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        req: PostRequest,
+    ) -> AppResult<(Message, Audience)> {
+        let conversation = self.visible_conversation(actor, id).await?;
+        let body = values::parse_body(&req.body)?;
+        let channel = channel_for(actor, req.channel)?;
+        if conversation.state == ConversationState::Locked {
+            return Err(crate::error::locked());
+        }
+        let people = self.store.conversation_people(id).await?;
+        let (audience, mentioned) = self.audience_for(&people, actor.author(), &body).await?;
+        let new_followers = mentioned
+            .into_iter()
+            .map(Party::User)
+            .filter(|p| !people.conversation.followers.contains(p) && !people.conversation.participants.contains(p))
+            .collect();
+        let message = NewMessage {
+            conversation_id: id,
+            author: actor.author(),
+            body_html: markdown::render(&body),
+            body,
+            channel,
+            created_at: self.now(),
+            audience,
+            new_followers,
+        };
+        let audience = message.audience.clone();
+        let message = self.store.insert_message(message).await.map_err(|e| match e {
+            StoreError::Locked => crate::error::locked(),
+            e => AppError::from_store("conversation")(e),
+        })?;
+        Ok((message, audience))
+    }
+
+    /// R11: who would receive `body` if the asker posted it now, and why.
+    pub async fn preview_recipients(&self, actor: Actor, id: ConversationId, body: &str) -> AppResult<Audience> {
+        self.visible_conversation(actor, id).await?;
+        Self::require_user(actor, "conversation")?;
+        let people = self.store.conversation_people(id).await?;
+        Ok(self.audience_for(&people, actor.author(), body).await?.0)
+    }
+
+    /// The audience of a message by `author`, and the users it mentions.
+    async fn audience_for(
+        &self,
+        people: &ConversationPeople,
+        author: Author,
+        body: &str,
+    ) -> AppResult<(Audience, Vec<UserId>)> {
+        let c = &people.conversation;
+        // Only staff mention: a customer cannot pull users into a conversation.
+        let mentioned: Vec<UserId> = match author {
+            Author::User(_) | Author::Bot => {
+                self.store.users_by_handle(&mentions::extract(body)).await?.into_iter().map(|u| u.id).collect()
+            }
+            Author::Customer(_) => vec![],
+        };
+        let named_users: Vec<UserId> = people
+            .item_followers
+            .iter()
+            .chain(&c.followers)
+            .chain(&c.participants)
+            .filter_map(|p| p.user())
+            .chain(mentioned.iter().copied())
+            .collect();
+        let input = AudienceInput {
+            visibility: c.visibility,
+            project_id: c.project_id,
+            author,
+            item_followers: people.item_followers.clone(),
+            requesters: people.requesters.clone(),
+            conversation_followers: c.followers.clone(),
+            participants: c.participants.clone(),
+            mentioned: mentioned.clone(),
+            profiles: self.store.audience_profiles(&named_users).await?,
+        };
+        Ok((audience::compute(&input), mentioned))
+    }
+
+    /// Messages after `after_number`, oldest first.
+    pub async fn messages(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        after_number: i64,
+        limit: i64,
+    ) -> AppResult<Vec<Message>> {
+        self.visible_conversation(actor, id).await?;
+        if !(1..=200).contains(&limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 200").into());
+        }
+        Ok(self.store.messages(id, after_number.max(0), limit).await?)
+    }
+
+    /// The stored audience of a message, for users who may see its conversation.
+    pub async fn message_audience(&self, actor: Actor, id: MessageId) -> AppResult<(Message, Vec<Recipient>)> {
+        Self::require_user(actor, "message")?;
+        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
+        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        let recipients = self.store.message_audience(id).await?;
+        Ok((message, recipients))
+    }
+}
+
+/// The channel a message is recorded under: users write in the app or through the API, customers
+/// in the widget or the portal. Email and automations have their own entry points.
+fn channel_for(actor: Actor, asked: Option<Channel>) -> AppResult<Channel> {
+    let (default, allowed): (Channel, &[Channel]) = match actor {
+        Actor::User { via_api_token: true, .. } => (Channel::Api, &[Channel::Api]),
+        Actor::User { .. } => (Channel::App, &[Channel::App, Channel::Api]),
+        Actor::Customer { .. } => (Channel::Portal, &[Channel::Portal, Channel::Widget]),
+    };
+    match asked {
+        None => Ok(default),
+        Some(c) if allowed.contains(&c) => Ok(c),
+        Some(c) => {
+            Err(AppError::unprocessable("channel_not_allowed", format!("this client cannot post on channel '{c}'")))
+        }
+    }
+}

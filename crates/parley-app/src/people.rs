@@ -1,0 +1,175 @@
+//! The company, users and their preferences, teams, organizations and customers.
+
+use crate::auth::validate_password;
+use crate::{Actor, App, AppError, AppResult};
+use parley_domain::values::{parse_domain, parse_name};
+use parley_domain::*;
+use parley_store::{NewCustomer, NewUser};
+
+impl App {
+    pub async fn company(&self, actor: Actor) -> AppResult<Company> {
+        Self::require_user(actor, "company")?;
+        self.store.company().await?.ok_or(AppError::NotFound("company"))
+    }
+
+    pub async fn update_company(
+        &self,
+        actor: Actor,
+        name: Option<&str>,
+        settings: CompanySettings,
+    ) -> AppResult<Company> {
+        Self::require_admin(actor)?;
+        let name = name.map(|n| parse_name("name", n)).transpose()?;
+        Ok(self.store.update_company(name.as_deref(), settings).await?)
+    }
+
+    pub async fn create_user(
+        &self,
+        actor: Actor,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> AppResult<User> {
+        Self::require_admin(actor)?;
+        let email = EmailAddress::parse("email", email)?;
+        let name = parse_name("name", name)?;
+        validate_password("password", password)?;
+        let handle = self.free_handle(&email.handle_hint()).await?;
+        let user = NewUser {
+            email,
+            name,
+            handle,
+            role,
+            password_hash: crate::hash_password(password).await?,
+            preferences: Preferences::default(),
+            created_at: self.now(),
+        };
+        self.store.insert_user(user).await.map_err(AppError::from_store("user"))
+    }
+
+    /// `hint`, or `hint2`, `hint3`… whichever no one has yet.
+    async fn free_handle(&self, hint: &str) -> AppResult<String> {
+        let mut candidate = hint.to_string();
+        for n in 2.. {
+            if !self.store.handle_taken(&candidate).await? {
+                break;
+            }
+            candidate = format!("{hint}{n}");
+        }
+        Ok(candidate)
+    }
+
+    pub async fn users(&self, actor: Actor) -> AppResult<Vec<User>> {
+        Self::require_user(actor, "users")?;
+        Ok(self.store.users().await?)
+    }
+
+    pub async fn user(&self, actor: Actor, id: UserId) -> AppResult<User> {
+        Self::require_user(actor, "user")?;
+        self.store.user(id).await.map_err(AppError::from_store("user"))
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: Actor,
+        id: UserId,
+        name: Option<&str>,
+        role: Option<Role>,
+    ) -> AppResult<User> {
+        Self::require_admin(actor)?;
+        let name = name.map(|n| parse_name("name", n)).transpose()?;
+        self.store.update_user(id, name.as_deref(), role).await.map_err(AppError::from_store("user"))
+    }
+
+    /// A user's own preferences, or anyone's for an admin.
+    pub async fn preferences(&self, actor: Actor, id: UserId) -> AppResult<Preferences> {
+        self.check_self_or_admin(actor, id)?;
+        self.store.preferences(id).await.map_err(AppError::from_store("user"))
+    }
+
+    /// R20–R25: a user edits their own preferences; only an admin changes the scope (R20).
+    pub async fn set_preferences(&self, actor: Actor, id: UserId, new: Preferences) -> AppResult<Preferences> {
+        self.check_self_or_admin(actor, id)?;
+        let current = self.store.preferences(id).await.map_err(AppError::from_store("user"))?;
+        if new.scope != current.scope && !actor.is_admin() {
+            return Err(AppError::Forbidden("only an admin may change which conversations a user may see"));
+        }
+        self.store.set_preferences(id, &new).await?;
+        Ok(new)
+    }
+
+    fn check_self_or_admin(&self, actor: Actor, id: UserId) -> AppResult<()> {
+        match actor {
+            Actor::User { id: me, .. } if me == id => Ok(()),
+            a if a.is_admin() => Ok(()),
+            Actor::User { .. } => Err(AppError::Forbidden("you may only change your own preferences")),
+            Actor::Customer { .. } => Err(AppError::NotFound("user")),
+        }
+    }
+
+    pub async fn create_team(&self, actor: Actor, name: &str) -> AppResult<Team> {
+        Self::require_admin(actor)?;
+        self.store.insert_team(&parse_name("name", name)?).await.map_err(AppError::from_store("team"))
+    }
+
+    pub async fn teams(&self, actor: Actor) -> AppResult<Vec<Team>> {
+        Self::require_user(actor, "teams")?;
+        Ok(self.store.teams().await?)
+    }
+
+    pub async fn set_team_member(&self, actor: Actor, team: TeamId, user: UserId, member: bool) -> AppResult<Team> {
+        Self::require_admin(actor)?;
+        self.store.user(user).await.map_err(AppError::from_store("user"))?;
+        self.store.set_team_member(team, user, member).await.map_err(AppError::from_store("team"))
+    }
+
+    pub async fn create_organization(&self, actor: Actor, name: &str, domain: &str) -> AppResult<Organization> {
+        Self::require_admin(actor)?;
+        let name = parse_name("name", name)?;
+        let domain = parse_domain("domain", domain)?;
+        self.store.insert_organization(&name, &domain).await.map_err(AppError::from_store("organization"))
+    }
+
+    pub async fn organizations(&self, actor: Actor) -> AppResult<Vec<Organization>> {
+        Self::require_user(actor, "organizations")?;
+        Ok(self.store.organizations().await?)
+    }
+
+    /// Adds a customer; one whose email domain matches an organization joins it.
+    pub async fn create_customer(
+        &self,
+        actor: Actor,
+        email: &str,
+        name: &str,
+        password: Option<&str>,
+    ) -> AppResult<Customer> {
+        Self::require_user(actor, "customers")?;
+        let email = EmailAddress::parse("email", email)?;
+        let name = parse_name("name", name)?;
+        let password_hash = match password {
+            Some(p) => {
+                validate_password("password", p)?;
+                Some(crate::hash_password(p).await?)
+            }
+            None => None,
+        };
+        let organization_id = self.store.organization_by_domain(email.domain()).await?.map(|o| o.id);
+        let customer = NewCustomer { email, name, organization_id, password_hash, created_at: self.now() };
+        self.store.insert_customer(customer).await.map_err(AppError::from_store("customer"))
+    }
+
+    pub async fn customers(&self, actor: Actor) -> AppResult<Vec<Customer>> {
+        Self::require_user(actor, "customers")?;
+        Ok(self.store.customers().await?)
+    }
+
+    /// A customer, to users and to that customer.
+    pub async fn customer(&self, actor: Actor, id: CustomerId) -> AppResult<Customer> {
+        match actor {
+            Actor::Customer { id: me } if me != id => return Err(AppError::NotFound("customer")),
+            _ => {}
+        }
+        self.store.customer(id).await.map_err(AppError::from_store("customer"))
+    }
+}

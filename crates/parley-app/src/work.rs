@@ -1,0 +1,154 @@
+//! Projects and items.
+
+use crate::{Actor, App, AppError, AppResult};
+use parley_domain::access::ConversationFacts;
+use parley_domain::values::parse_name;
+use parley_domain::*;
+use parley_store::{ConversationHeader, ItemPatch, ItemRole, NewItem, ProjectRole};
+
+/// What a user asks for when creating an item.
+#[derive(Debug, Clone)]
+pub struct NewItemRequest {
+    pub project_id: ProjectId,
+    pub kind: ItemKind,
+    pub title: String,
+    pub requesters: Vec<CustomerId>,
+    pub assignees: Vec<UserId>,
+}
+
+impl App {
+    pub async fn create_project(&self, actor: Actor, name: &str) -> AppResult<Project> {
+        let user = Self::require_user(actor, "projects")?;
+        let name = parse_name("name", name)?;
+        Ok(self.store.insert_project(&name, user, self.now()).await?)
+    }
+
+    pub async fn projects(&self, actor: Actor) -> AppResult<Vec<Project>> {
+        Self::require_user(actor, "projects")?;
+        Ok(self.store.projects().await?)
+    }
+
+    pub async fn project(&self, actor: Actor, id: ProjectId) -> AppResult<Project> {
+        Self::require_user(actor, "project")?;
+        self.store.project(id).await.map_err(AppError::from_store("project"))
+    }
+
+    pub async fn set_project_role(
+        &self,
+        actor: Actor,
+        id: ProjectId,
+        role: ProjectRole,
+        on: bool,
+    ) -> AppResult<Project> {
+        Self::require_user(actor, "project")?;
+        match role {
+            ProjectRole::MemberUser(u) | ProjectRole::FollowerUser(u) => self.check_parties(&[Party::User(u)]).await?,
+            ProjectRole::FollowerCustomer(c) => self.check_parties(&[Party::Customer(c)]).await?,
+            ProjectRole::MemberTeam(t) => self.store.team(t).await.map(drop).map_err(AppError::from_store("team"))?,
+            ProjectRole::FollowerOrganization(o) => {
+                let known = self.store.organizations().await?.iter().any(|x| x.id == o);
+                if !known {
+                    return Err(AppError::NotFound("organization"));
+                }
+            }
+        }
+        self.store.set_project_role(id, role, on).await.map_err(AppError::from_store("project"))
+    }
+
+    pub async fn create_item(&self, actor: Actor, req: NewItemRequest) -> AppResult<Item> {
+        let user = Self::require_user(actor, "items")?;
+        let new = self.new_item(user, req).await?;
+        self.store.insert_item(new).await.map_err(AppError::from_store("item"))
+    }
+
+    /// Validates an item request into a row to insert.
+    pub(crate) async fn new_item(&self, user: UserId, req: NewItemRequest) -> AppResult<NewItem> {
+        let title = parse_name("title", &req.title)?;
+        self.store.project(req.project_id).await.map_err(AppError::from_store("project"))?;
+        let people: Vec<Party> = req
+            .requesters
+            .iter()
+            .map(|c| Party::Customer(*c))
+            .chain(req.assignees.iter().map(|u| Party::User(*u)))
+            .collect();
+        self.check_parties(&people).await?;
+        Ok(NewItem {
+            project_id: req.project_id,
+            kind: req.kind,
+            title,
+            created_by: user,
+            requesters: req.requesters,
+            assignees: req.assignees,
+            created_at: self.now(),
+        })
+    }
+
+    /// An item, to users, and to customers who asked for it, follow it, or follow its project.
+    pub async fn item(&self, actor: Actor, id: ItemId) -> AppResult<Item> {
+        let item = self.store.item(id).await.map_err(AppError::from_store("item"))?;
+        if let Actor::Customer { id: me } = actor {
+            let shared = item.requesters.contains(&me)
+                || item.followers.contains(&Party::Customer(me))
+                || self.store.project(item.project_id).await?.follower_customers.contains(&me);
+            if !shared {
+                return Err(AppError::NotFound("item"));
+            }
+        }
+        Ok(item)
+    }
+
+    pub async fn items(&self, actor: Actor, project: ProjectId) -> AppResult<Vec<Item>> {
+        Self::require_user(actor, "items")?;
+        self.store.project(project).await.map_err(AppError::from_store("project"))?;
+        Ok(self.store.items(project).await?)
+    }
+
+    pub async fn update_item(
+        &self,
+        actor: Actor,
+        id: ItemId,
+        title: Option<&str>,
+        status: Option<ItemStatus>,
+    ) -> AppResult<Item> {
+        Self::require_user(actor, "item")?;
+        let title = title.map(|t| parse_name("title", t)).transpose()?;
+        self.store.update_item(id, ItemPatch { title, status }).await.map_err(AppError::from_store("item"))
+    }
+
+    /// Adds or removes a follower, requester (customers) or assignee (users).
+    pub async fn set_item_role(
+        &self,
+        actor: Actor,
+        id: ItemId,
+        role: ItemRole,
+        party: Party,
+        on: bool,
+    ) -> AppResult<Item> {
+        Self::require_user(actor, "item")?;
+        match (role, party) {
+            (ItemRole::Requester, Party::User(_)) => {
+                return Err(AppError::unprocessable("requester_must_be_customer", "requesters are customers"))
+            }
+            (ItemRole::Assignee, Party::Customer(_)) => {
+                return Err(AppError::unprocessable("assignee_must_be_user", "assignees are users"))
+            }
+            _ => {}
+        }
+        self.check_parties(&[party]).await?;
+        self.store.set_item_role(id, role, party, on).await.map_err(AppError::from_store("item"))
+    }
+
+    /// R28: every conversation of an item the asker may see, public and internal side by side.
+    pub async fn item_conversations(&self, actor: Actor, id: ItemId) -> AppResult<Vec<ConversationHeader>> {
+        self.item(actor, id).await?;
+        let mut visible = Vec::new();
+        for header in self.store.item_conversations(id).await? {
+            let facts = ConversationFacts { visibility: header.visibility, project_id: header.project_id };
+            let relation = self.store.relation(header.id, actor.party()).await?;
+            if self.may_see(actor, facts, relation).await? {
+                visible.push(header);
+            }
+        }
+        Ok(visible)
+    }
+}

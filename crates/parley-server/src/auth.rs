@@ -1,0 +1,47 @@
+//! Who is asking: a bearer token (session or API token) or the session cookie.
+
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use parley_app::{Actor, App};
+
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// The authenticated asker. Every endpoint but login takes one.
+pub struct Auth(pub Actor);
+
+/// The raw token the request carried, if any.
+pub fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return value.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = token_of(parts).ok_or(parley_app::AppError::Unauthenticated)?;
+        Ok(Auth(app.authenticate(&token).await?))
+    }
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}")
+}
+
+/// The `Set-Cookie` value that ends a session.
+pub fn cleared_cookie() -> String {
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use crate::routes::*;
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parley API", description = "Omnichannel conversations for support teams. Authenticate with `Authorization: Bearer <token>` (a session token from a login, or a personal API token) or the session cookie."),
+    paths(
+        auth::login, auth::customer_login, auth::logout, auth::me, auth::tokens, auth::create_token, auth::delete_token,
+        company::get_company, company::update_company,
+        people::users, people::create_user, people::user, people::update_user, people::preferences, people::update_preferences,
+        people::teams, people::create_team, people::add_team_member, people::remove_team_member,
+        people::organizations, people::create_organization, people::customers, people::create_customer, people::customer,
+        projects::projects, projects::create_project, projects::project, projects::add_person, projects::remove_person,
+        items::create_item, items::project_items, items::item, items::update_item, items::add_person, items::remove_person,
+        items::item_conversations,
+        conversations::create, conversations::get_one, conversations::change_state, conversations::link,
+        conversations::add_person, conversations::remove_person, conversations::mark_read,
+        messages::list, messages::post, messages::preview, messages::audience,
+        views::list, views::page,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

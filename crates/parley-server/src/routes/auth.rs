@@ -1,0 +1,122 @@
+//! Logging in and out, the asker's identity, and personal API tokens.
+
+use crate::auth::{cleared_cookie, session_cookie, token_of, Auth};
+use crate::error::ApiResult;
+use crate::extract::{Json, Path};
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use parley_app::{Actor, App, LoginResult};
+use parley_domain::*;
+use parley_store::ApiToken;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+/// A session: send `token` as `Authorization: Bearer …`, or rely on the cookie set with it.
+#[derive(Serialize, ToSchema)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub me: Me,
+}
+
+/// The asker: a user or a customer.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Me {
+    User { user: User },
+    Customer { customer: Customer },
+}
+
+async fn me_of(app: &App, actor: Actor) -> ApiResult<Me> {
+    Ok(match actor {
+        Actor::User { id, .. } => Me::User { user: app.user(actor, id).await? },
+        Actor::Customer { id } => Me::Customer { customer: app.customer(actor, id).await? },
+    })
+}
+
+async fn session_response(app: &App, login: LoginResult) -> ApiResult<impl IntoResponse> {
+    let max_age = app.config().session_ttl.as_secs() as i64;
+    let cookie = session_cookie(&login.token, max_age);
+    let me = me_of(app, login.actor).await?;
+    Ok(([(SET_COOKIE, cookie)], Json(Session { token: login.token, expires_at: login.expires_at, me })))
+}
+
+/// Log in as a user.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, tag = "auth",
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn login(State(app): State<App>, Json(body): Json<LoginBody>) -> ApiResult<impl IntoResponse> {
+    let login = app.login_user(&body.email, &body.password).await?;
+    session_response(&app, login).await
+}
+
+/// Log in as a customer (portal).
+#[utoipa::path(post, path = "/api/v1/auth/customer-login", request_body = LoginBody, tag = "auth",
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn customer_login(State(app): State<App>, Json(body): Json<LoginBody>) -> ApiResult<impl IntoResponse> {
+    let login = app.login_customer(&body.email, &body.password).await?;
+    session_response(&app, login).await
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(State(app): State<App>, _auth: Auth, parts: Parts) -> ApiResult<impl IntoResponse> {
+    if let Some(token) = token_of(&parts) {
+        app.logout(&token).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cleared_cookie())]))
+}
+
+/// Who am I?
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me)))]
+pub async fn me(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Me>> {
+    Ok(Json(me_of(&app, actor).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenBody {
+    pub name: String,
+}
+
+/// A new API token; `token` is shown only in this answer.
+#[derive(Serialize, ToSchema)]
+pub struct NewToken {
+    pub token: String,
+    pub api_token: ApiToken,
+}
+
+/// My API tokens.
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "auth", responses((status = 200, body = Vec<ApiToken>)))]
+pub async fn tokens(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<ApiToken>>> {
+    Ok(Json(app.api_tokens(actor).await?))
+}
+
+/// Create an API token.
+#[utoipa::path(post, path = "/api/v1/me/tokens", request_body = NewTokenBody, tag = "auth",
+    responses((status = 201, body = NewToken)))]
+pub async fn create_token(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Json(body): Json<NewTokenBody>,
+) -> ApiResult<(StatusCode, Json<NewToken>)> {
+    let (api_token, token) = app.create_api_token(actor, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(NewToken { token, api_token })))
+}
+
+/// Revoke an API token.
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 204)))]
+pub async fn delete_token(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    app.delete_api_token(actor, ApiTokenId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

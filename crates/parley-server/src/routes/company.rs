@@ -1,0 +1,40 @@
+//! Company settings (R3 default visibilities).
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::Json;
+use axum::extract::State;
+use parley_app::App;
+use parley_domain::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyPatch {
+    pub name: Option<String>,
+    pub item_default_visibility: Option<Visibility>,
+    pub project_default_visibility: Option<Visibility>,
+}
+
+/// The company and its settings.
+#[utoipa::path(get, path = "/api/v1/company", tag = "company", responses((status = 200, body = Company)))]
+pub async fn get_company(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Company>> {
+    Ok(Json(app.company(actor).await?))
+}
+
+/// Change the company's name or default visibilities (admins).
+#[utoipa::path(patch, path = "/api/v1/company", request_body = CompanyPatch, tag = "company",
+    responses((status = 200, body = Company), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn update_company(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Json(patch): Json<CompanyPatch>,
+) -> ApiResult<Json<Company>> {
+    let current = app.company(actor).await?.settings;
+    let settings = CompanySettings {
+        item_default_visibility: patch.item_default_visibility.unwrap_or(current.item_default_visibility),
+        project_default_visibility: patch.project_default_visibility.unwrap_or(current.project_default_visibility),
+    };
+    Ok(Json(app.update_company(actor, patch.name.as_deref(), settings).await?))
+}

@@ -1,0 +1,134 @@
+//! Tickets, tasks and articles: their fields, people and conversations.
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_app::{App, NewItemRequest};
+use parley_domain::*;
+use parley_store::{ConversationHeader, ItemRole};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewItemBody {
+    pub project_id: ProjectId,
+    pub kind: ItemKind,
+    pub title: String,
+    #[serde(default)]
+    pub requester_ids: Vec<CustomerId>,
+    #[serde(default)]
+    pub assignee_ids: Vec<UserId>,
+}
+
+impl From<NewItemBody> for NewItemRequest {
+    fn from(b: NewItemBody) -> Self {
+        NewItemRequest {
+            project_id: b.project_id,
+            kind: b.kind,
+            title: b.title,
+            requesters: b.requester_ids,
+            assignees: b.assignee_ids,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPatchBody {
+    pub title: Option<String>,
+    pub status: Option<ItemStatus>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPersonBody {
+    /// `follower`, `requester` (customers) or `assignee` (users).
+    pub role: String,
+    pub party: Party,
+}
+
+fn item_role(role: &str) -> ApiResult<ItemRole> {
+    match role {
+        "follower" => Ok(ItemRole::Follower),
+        "requester" => Ok(ItemRole::Requester),
+        "assignee" => Ok(ItemRole::Assignee),
+        _ => Err(ApiError::from(ValidationError::new("role", "is one of follower, requester, assignee"))),
+    }
+}
+
+pub(crate) fn party(kind: &str, id: i64) -> ApiResult<Party> {
+    Party::from_parts(kind, id).ok_or_else(|| ValidationError::new("kind", "is 'user' or 'customer'").into())
+}
+
+/// Create an item; its creator, requesters and assignees follow it.
+#[utoipa::path(post, path = "/api/v1/items", request_body = NewItemBody, tag = "work", responses((status = 201, body = Item)))]
+pub async fn create_item(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Json(b): Json<NewItemBody>,
+) -> ApiResult<(StatusCode, Json<Item>)> {
+    Ok((StatusCode::CREATED, Json(app.create_item(actor, b.into()).await?)))
+}
+
+/// A project's items, newest first.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/items", tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Vec<Item>)))]
+pub async fn project_items(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<Item>>> {
+    Ok(Json(app.items(actor, ProjectId(id)).await?))
+}
+
+/// One item.
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
+pub async fn item(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Item>> {
+    Ok(Json(app.item(actor, ItemId(id)).await?))
+}
+
+/// Change an item's title or status.
+#[utoipa::path(patch, path = "/api/v1/items/{id}", request_body = ItemPatchBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
+pub async fn update_item(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Json(b): Json<ItemPatchBody>,
+) -> ApiResult<Json<Item>> {
+    Ok(Json(app.update_item(actor, ItemId(id), b.title.as_deref(), b.status).await?))
+}
+
+/// Add a follower, requester or assignee.
+#[utoipa::path(post, path = "/api/v1/items/{id}/people", request_body = ItemPersonBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
+pub async fn add_person(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Json(b): Json<ItemPersonBody>,
+) -> ApiResult<Json<Item>> {
+    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(&b.role)?, b.party, true).await?))
+}
+
+/// Remove a follower, requester or assignee.
+#[utoipa::path(delete, path = "/api/v1/items/{id}/people/{role}/{kind}/{party_id}", tag = "work",
+    params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Item)))]
+pub async fn remove_person(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, role, kind, party_id)): Path<(i64, String, String, i64)>,
+) -> ApiResult<Json<Item>> {
+    let who = party(&kind, party_id)?;
+    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(&role)?, who, false).await?))
+}
+
+/// R28: all of an item's conversations the asker may see, public and internal.
+#[utoipa::path(get, path = "/api/v1/items/{id}/conversations", tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Vec<ConversationHeader>)))]
+pub async fn item_conversations(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<ConversationHeader>>> {
+    Ok(Json(app.item_conversations(actor, ItemId(id)).await?))
+}

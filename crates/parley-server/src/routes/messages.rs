@@ -1,0 +1,105 @@
+//! Messages: reading, posting (the one path), the recipient preview and the stored audience.
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_app::{App, PostRequest};
+use parley_domain::audience::{Audience, Recipient};
+use parley_domain::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only messages with a greater number.
+    #[serde(default)]
+    pub after: i64,
+    /// 1 to 200; default 50.
+    #[serde(default = "fifty")]
+    pub limit: i64,
+}
+
+fn fifty() -> i64 {
+    50
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostBody {
+    /// Markdown, up to 50,000 characters.
+    pub body: String,
+    /// `app` or `api` for users; `portal` or `widget` for customers.
+    pub channel: Option<Channel>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// The draft; `@mentions` in it count.
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Posted {
+    pub message: Message,
+    pub audience: Audience,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageAudience {
+    pub message: Message,
+    pub recipients: Vec<Recipient>,
+}
+
+/// Messages of a conversation, oldest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", params(("id" = i64, Path), ListQuery),
+    responses((status = 200, body = Vec<Message>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<Message>>> {
+    Ok(Json(app.messages(actor, ConversationId(id), q.after, q.limit).await?))
+}
+
+/// Post a message; a closed conversation reopens, a locked one answers 409 `conversation_locked`.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = PostBody, tag = "messages", params(("id" = i64, Path)),
+    responses((status = 201, body = Posted), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn post(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Json(b): Json<PostBody>,
+) -> ApiResult<(StatusCode, Json<Posted>)> {
+    let (message, audience) =
+        app.post_message(actor, ConversationId(id), PostRequest { body: b.body, channel: b.channel }).await?;
+    Ok((StatusCode::CREATED, Json(Posted { message, audience })))
+}
+
+/// Who would receive this draft, and why (R11).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/recipients-preview", request_body = PreviewBody, tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Audience)))]
+pub async fn preview(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Json(b): Json<PreviewBody>,
+) -> ApiResult<Json<Audience>> {
+    Ok(Json(app.preview_recipients(actor, ConversationId(id), &b.body).await?))
+}
+
+/// The audience stored with a message when it was posted.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/audience", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = MessageAudience)))]
+pub async fn audience(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<MessageAudience>> {
+    let (message, recipients) = app.message_audience(actor, MessageId(id)).await?;
+    Ok(Json(MessageAudience { message, recipients }))
+}

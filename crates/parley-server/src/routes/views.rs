@@ -1,0 +1,47 @@
+//! The messenger's views (R26, R27) for the asker.
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
+use parley_app::{App, ViewCount, ViewPage};
+use parley_domain::views::View;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// From 1.
+    #[serde(default = "one")]
+    pub page: usize,
+    /// 1 to 100; default 25.
+    #[serde(default = "twenty_five")]
+    pub per_page: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn twenty_five() -> usize {
+    25
+}
+
+/// The asker's views with their counts.
+#[utoipa::path(get, path = "/api/v1/views", tag = "views", responses((status = 200, body = Vec<ViewCount>)))]
+pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<ViewCount>>> {
+    Ok(Json(app.views(actor).await?))
+}
+
+/// One page of a view, latest activity first.
+#[utoipa::path(get, path = "/api/v1/views/{view}", tag = "views", params(("view" = View, Path), PageQuery),
+    responses((status = 200, body = ViewPage), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn page(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(view): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<ViewPage>> {
+    let view = View::parse(&view).ok_or_else(|| ApiError::from(parley_app::AppError::NotFound("view")))?;
+    Ok(Json(app.view(actor, view, q.page, q.per_page).await?))
+}

@@ -1,0 +1,357 @@
+//! Conversations and messages on SQLite.
+
+use crate::errors::{corrupt, other};
+use crate::rows::{self, get, parties, people, set_person, HEADER_COLUMNS};
+use crate::work::{insert_item, load_item, set_item_role};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use parley_domain::audience::{Reason, Recipient};
+use parley_domain::*;
+use parley_store::*;
+use sqlx::{QueryBuilder, SqliteConnection};
+
+async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> StoreResult<Conversation> {
+    let row = sqlx::query(&format!("SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.id = ?"))
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    let h = rows::header(&row)?;
+    let participants = parties(people(conn, "conversation_people", "conversation_id", id.0, "participant").await?);
+    let followers = parties(people(conn, "conversation_people", "conversation_id", id.0, "follower").await?);
+    Ok(Conversation {
+        id: h.id,
+        subject: h.subject,
+        visibility: h.visibility,
+        state: h.state,
+        link: h.link,
+        project_id: h.project_id,
+        created_by: h.created_by,
+        created_at: h.created_at,
+        last_activity_at: h.last_activity_at,
+        message_count: h.message_count,
+        participants,
+        followers,
+    })
+}
+
+async fn project_of_item(conn: &mut SqliteConnection, item: ItemId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT project_id FROM items WHERE id = ?").bind(item.0).fetch_one(conn).await.map_err(other)
+}
+
+fn conversation_role(participant: bool) -> &'static str {
+    if participant {
+        "participant"
+    } else {
+        "follower"
+    }
+}
+
+async fn mark_read(conn: &mut SqliteConnection, id: ConversationId, party: Party, number: i64) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
+         VALUES (?1, ?2, ?3, MIN(?4, (SELECT message_count FROM conversations WHERE id = ?1)))
+         ON CONFLICT (conversation_id, party_kind, party_id)
+         DO UPDATE SET last_seen_number = MAX(last_seen_number, excluded.last_seen_number)
+         RETURNING last_seen_number",
+    )
+    .bind(id.0)
+    .bind(party.kind_str())
+    .bind(party.raw_id())
+    .bind(number)
+    .fetch_one(conn)
+    .await
+    .map_err(other)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn insert_conversation(&self, c: NewConversation) -> StoreResult<Conversation> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let (item_id, linked_project, project_id) = match c.link {
+            Some(Link::Item(i)) => (Some(i.0), None, Some(project_of_item(&mut tx, i).await?)),
+            Some(Link::Project(p)) => (None, Some(p.0), Some(p.0)),
+            None => (None, None, None),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO conversations (subject, visibility, state, item_id, linked_project_id, project_id,
+                 created_by_kind, created_by_id, created_at, last_activity_at)
+             VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&c.subject)
+        .bind(c.visibility.as_str())
+        .bind(item_id)
+        .bind(linked_project)
+        .bind(project_id)
+        .bind(c.created_by.kind().as_str())
+        .bind(c.created_by.raw_id())
+        .bind(c.created_at)
+        .bind(c.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
+        for (list, participant) in [(&c.participants, true), (&c.followers, false)] {
+            for p in list {
+                let who = (p.kind_str(), p.raw_id());
+                set_person(
+                    &mut tx,
+                    "conversation_people",
+                    "conversation_id",
+                    id,
+                    conversation_role(participant),
+                    who,
+                    true,
+                )
+                .await?;
+            }
+        }
+        let conv = load_conversation(&mut tx, ConversationId(id)).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(conv)
+    }
+
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Conversation> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        load_conversation(&mut conn, id).await
+    }
+
+    async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let conversation = load_conversation(&mut conn, id).await?;
+        let (item_followers, requesters) = match conversation.link {
+            Some(Link::Item(item)) => {
+                let followers = parties(people(&mut conn, "item_people", "item_id", item.0, "follower").await?);
+                let requesters = people(&mut conn, "item_people", "item_id", item.0, "requester").await?;
+                (followers, rows::ids_of(&requesters, "customer", CustomerId))
+            }
+            Some(Link::Project(project)) => {
+                let direct = parties(people(&mut conn, "project_people", "project_id", project.0, "follower").await?);
+                let via_org: Vec<i64> = sqlx::query_scalar(
+                    "SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_id = cu.organization_id
+                     WHERE pp.project_id = ? AND pp.role = 'follower' AND pp.party_kind = 'organization'",
+                )
+                .bind(project.0)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(other)?;
+                let followers = direct.into_iter().chain(via_org.into_iter().map(|c| Party::Customer(CustomerId(c))));
+                (followers.collect(), vec![])
+            }
+            None => (vec![], vec![]),
+        };
+        Ok(ConversationPeople { conversation, item_followers, requesters })
+    }
+
+    async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.item_id = ? ORDER BY c.last_activity_at DESC, c.id DESC"
+        ))
+        .bind(item.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter().map(rows::header).collect()
+    }
+
+    async fn set_state(
+        &self,
+        id: ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+    ) -> StoreResult<Conversation> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let done = sqlx::query("UPDATE conversations SET state = ? WHERE id = ? AND state = ?")
+            .bind(to.as_str())
+            .bind(id.0)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        let conv = load_conversation(&mut tx, id).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict("state"));
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(conv)
+    }
+
+    async fn set_conversation_party(
+        &self,
+        id: ConversationId,
+        participant: bool,
+        party: Party,
+        on: bool,
+    ) -> StoreResult<Conversation> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        load_conversation(&mut tx, id).await?;
+        let who = (party.kind_str(), party.raw_id());
+        set_person(&mut tx, "conversation_people", "conversation_id", id.0, conversation_role(participant), who, on)
+            .await?;
+        let conv = load_conversation(&mut tx, id).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(conv)
+    }
+
+    async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let conv = load_conversation(&mut tx, id).await?;
+        if conv.link.is_some() {
+            return Err(StoreError::Conflict("link"));
+        }
+        let (item, is_new) = match target {
+            LinkTarget::Existing(item) => (load_item(&mut tx, item).await?, false),
+            LinkTarget::New(new) => (insert_item(&mut tx, new).await?, true),
+        };
+        sqlx::query("UPDATE conversations SET item_id = ?, project_id = ? WHERE id = ?")
+            .bind(item.id.0)
+            .bind(item.project_id.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        for p in &conv.participants {
+            set_item_role(&mut tx, item.id, ItemRole::Follower, *p, true).await?;
+            if is_new && p.is_customer() {
+                set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
+            }
+        }
+        let conv = load_conversation(&mut tx, id).await?;
+        let item = load_item(&mut tx, item.id).await?;
+        tx.commit().await.map_err(other)?;
+        Ok((conv, item))
+    }
+
+    async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        // Writing first takes the write lock for the whole transaction.
+        let row = sqlx::query(
+            "UPDATE conversations SET message_count = message_count + 1 WHERE id = ? RETURNING message_count, state, visibility",
+        )
+        .bind(m.conversation_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
+        let number: i64 = get(&row, "message_count")?;
+        let state = rows::parse(&row, "state", ConversationState::parse)?;
+        let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
+        // R6: the state rule decides; a locked conversation keeps nothing of this message.
+        let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
+        sqlx::query("UPDATE conversations SET state = ?, last_activity_at = ?, last_author_kind = ? WHERE id = ?")
+            .bind(new_state.as_str())
+            .bind(m.created_at)
+            .bind(m.author.kind().as_str())
+            .bind(m.conversation_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(m.conversation_id.0)
+        .bind(number)
+        .bind(m.author.kind().as_str())
+        .bind(m.author.raw_id())
+        .bind(visibility.as_str())
+        .bind(&m.body)
+        .bind(&m.body_html)
+        .bind(m.channel.as_str())
+        .bind(m.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
+        if !m.audience.recipients.is_empty() {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify) ",
+            );
+            insert.push_values(&m.audience.recipients, |mut b, r| {
+                let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
+                b.push_bind(id)
+                    .push_bind(m.conversation_id.0)
+                    .push_bind(r.party.kind_str())
+                    .push_bind(r.party.raw_id())
+                    .push_bind(reasons.join(","))
+                    .push_bind(r.notify);
+            });
+            insert.build().execute(&mut *tx).await.map_err(other)?;
+        }
+        for p in &m.new_followers {
+            let who = (p.kind_str(), p.raw_id());
+            set_person(&mut tx, "conversation_people", "conversation_id", m.conversation_id.0, "follower", who, true)
+                .await?;
+        }
+        if let Some(author) = m.author.party() {
+            mark_read(&mut tx, m.conversation_id, author, number).await?;
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(Message {
+            id: MessageId(id),
+            conversation_id: m.conversation_id,
+            number,
+            author: m.author,
+            visibility,
+            body: m.body,
+            body_html: m.body_html,
+            channel: m.channel,
+            created_at: m.created_at,
+        })
+    }
+
+    async fn messages(&self, conversation: ConversationId, after_number: i64, limit: i64) -> StoreResult<Vec<Message>> {
+        let rows =
+            sqlx::query("SELECT * FROM messages WHERE conversation_id = ? AND number > ? ORDER BY number LIMIT ?")
+                .bind(conversation.0)
+                .bind(after_number)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(other)?;
+        rows.iter().map(rows::message).collect()
+    }
+
+    async fn message(&self, id: MessageId) -> StoreResult<Message> {
+        let row = sqlx::query("SELECT * FROM messages WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        rows::message(&row)
+    }
+
+    async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>> {
+        let rows = sqlx::query(
+            "SELECT party_kind, party_id, reasons, notify FROM message_recipients WHERE message_id = ? ORDER BY party_kind DESC, party_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|r| {
+                let reasons: String = get(r, "reasons")?;
+                let reasons = reasons
+                    .split(',')
+                    .map(|s| Reason::parse(s).ok_or_else(|| corrupt("reasons")))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(Recipient { party: rows::party(r)?, reasons, notify: get(r, "notify")? })
+            })
+            .collect()
+    }
+
+    async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>> {
+        self.rows_for_user(user).await
+    }
+
+    async fn conversation_rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>> {
+        self.rows_for_customer(customer).await
+    }
+
+    async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation> {
+        self.relation_of(id, party).await
+    }
+
+    async fn mark_read(&self, id: ConversationId, party: Party, number: i64) -> StoreResult<i64> {
+        let mut conn = self.writer.acquire().await.map_err(other)?;
+        mark_read(&mut conn, id, party, number).await
+    }
+}

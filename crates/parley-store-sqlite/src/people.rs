@@ -1,0 +1,460 @@
+//! Company, users, teams, organizations, customers, sessions and API tokens on SQLite.
+
+use crate::errors::{other, unique};
+use crate::rows::{self, get};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use parley_domain::*;
+use parley_store::*;
+use sqlx::SqliteConnection;
+
+const USER_COLUMNS: &str = "id, email, name, handle, role, created_at";
+const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
+     followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
+
+async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<User> {
+    let p = &u.preferences;
+    let id: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO users (email, name, handle, role, password_hash, created_at, {PREFERENCE_COLUMNS})
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    ))
+    .bind(u.email.as_str())
+    .bind(&u.name)
+    .bind(&u.handle)
+    .bind(u.role.as_str())
+    .bind(&u.password_hash)
+    .bind(u.created_at)
+    .bind(p.scope.as_str())
+    .bind(p.show_from_customers)
+    .bind(p.customer_messages.as_str())
+    .bind(p.replies_to_customers.as_str())
+    .bind(p.followed_internal)
+    .bind(p.sound)
+    .bind(p.email_assignment_changes)
+    .bind(p.email_new_members)
+    .bind(p.auto_accept_invitations)
+    .fetch_one(conn)
+    .await
+    .map_err(unique("email"))?;
+    Ok(User {
+        id: UserId(id),
+        email: u.email.as_str().to_string(),
+        name: u.name,
+        handle: u.handle,
+        role: u.role,
+        created_at: u.created_at,
+    })
+}
+
+async fn load_team(conn: &mut SqliteConnection, id: TeamId) -> StoreResult<Team> {
+    let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    let members: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id")
+        .bind(id.0)
+        .fetch_all(conn)
+        .await
+        .map_err(other)?;
+    Ok(Team { id, name, members: members.into_iter().map(UserId).collect() })
+}
+
+fn organization(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Organization> {
+    Ok(Organization { id: OrganizationId(get(row, "id")?), name: get(row, "name")?, domain: get(row, "domain")? })
+}
+
+#[async_trait]
+impl PeopleStore for SqliteStore {
+    async fn company(&self) -> StoreResult<Option<Company>> {
+        let row =
+            sqlx::query("SELECT * FROM company WHERE id = 1").fetch_optional(&self.reader).await.map_err(other)?;
+        row.map(|r| {
+            Ok(Company {
+                name: get(&r, "name")?,
+                settings: CompanySettings {
+                    item_default_visibility: rows::parse(&r, "item_default_visibility", Visibility::parse)?,
+                    project_default_visibility: rows::parse(&r, "project_default_visibility", Visibility::parse)?,
+                },
+                created_at: get(&r, "created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_company(&self, name: &str, created_at: i64, admin: NewUser) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let defaults = CompanySettings::default();
+        sqlx::query("INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at) VALUES (1, ?, ?, ?, ?)")
+            .bind(name)
+            .bind(defaults.item_default_visibility.as_str())
+            .bind(defaults.project_default_visibility.as_str())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique("company"))?;
+        let user = insert_user(&mut tx, admin).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(user)
+    }
+
+    async fn update_company(&self, name: Option<&str>, settings: CompanySettings) -> StoreResult<Company> {
+        sqlx::query(
+            "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ? WHERE id = 1",
+        )
+        .bind(name)
+        .bind(settings.item_default_visibility.as_str())
+        .bind(settings.project_default_visibility.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        self.company().await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
+        let mut conn = self.writer.acquire().await.map_err(other)?;
+        insert_user(&mut conn, user).await
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<User> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        rows::user(&row)
+    }
+
+    async fn user_credentials(&self, email: &EmailAddress) -> StoreResult<(User, String)> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?"))
+            .bind(email.as_str())
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok((rows::user(&row)?, get(&row, "password_hash")?))
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name, id"))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn update_user(&self, id: UserId, name: Option<&str>, role: Option<Role>) -> StoreResult<User> {
+        let row = sqlx::query(&format!(
+            "UPDATE users SET name = COALESCE(?, name), role = COALESCE(?, role) WHERE id = ? RETURNING {USER_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(role.map(Role::as_str))
+        .bind(id.0)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(other)?;
+        rows::user(&row)
+    }
+
+    async fn handle_taken(&self, handle: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE handle = ?")
+            .bind(handle)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok(n > 0)
+    }
+
+    async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>> {
+        let mut found = Vec::new();
+        for handle in handles {
+            let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE handle = ?"))
+                .bind(handle)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(other)?;
+            if let Some(row) = row {
+                found.push(rows::user(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn preferences(&self, id: UserId) -> StoreResult<Preferences> {
+        let row = sqlx::query(&format!("SELECT {PREFERENCE_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        rows::preferences(&row)
+    }
+
+    async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET scope = ?, show_from_customers = ?, customer_messages = ?, replies_to_customers = ?,
+             followed_internal = ?, sound = ?, email_assignment_changes = ?, email_new_members = ?,
+             auto_accept_invitations = ? WHERE id = ?",
+        )
+        .bind(p.scope.as_str())
+        .bind(p.show_from_customers)
+        .bind(p.customer_messages.as_str())
+        .bind(p.replies_to_customers.as_str())
+        .bind(p.followed_internal)
+        .bind(p.sound)
+        .bind(p.email_assignment_changes)
+        .bind(p.email_new_members)
+        .bind(p.auto_accept_invitations)
+        .bind(id.0)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn audience_profiles(&self, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
+        let broad: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE customer_messages = 'all' OR replies_to_customers = 'all'")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(other)?;
+        let mut all: Vec<i64> = ids.iter().map(|u| u.0).chain(broad).collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut profiles = Vec::with_capacity(all.len());
+        for id in all {
+            match self.user_profile(UserId(id)).await {
+                Ok(p) => profiles.push(p),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(profiles)
+    }
+
+    async fn user_profile(&self, id: UserId) -> StoreResult<UserProfile> {
+        let preferences = self.preferences(id).await?;
+        let followed: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT project_id FROM project_people
+             WHERE (party_kind = 'user' AND party_id = ?1)
+                OR (party_kind = 'team' AND party_id IN (SELECT team_id FROM team_members WHERE user_id = ?1))
+             ORDER BY project_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok(UserProfile { id, preferences, followed_projects: followed.into_iter().map(ProjectId).collect() })
+    }
+
+    async fn insert_team(&self, name: &str) -> StoreResult<Team> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO teams (name) VALUES (?) RETURNING id")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(unique("name"))?;
+        Ok(Team { id: TeamId(id), name: name.to_string(), members: vec![] })
+    }
+
+    async fn teams(&self) -> StoreResult<Vec<Team>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM teams ORDER BY name").fetch_all(&self.reader).await.map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let mut teams = Vec::with_capacity(ids.len());
+        for id in ids {
+            teams.push(load_team(&mut conn, TeamId(id)).await?);
+        }
+        Ok(teams)
+    }
+
+    async fn team(&self, id: TeamId) -> StoreResult<Team> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        load_team(&mut conn, id).await
+    }
+
+    async fn set_team_member(&self, team: TeamId, user: UserId, member: bool) -> StoreResult<Team> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        load_team(&mut tx, team).await?;
+        let sql = if member {
+            "INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM team_members WHERE team_id = ? AND user_id = ?"
+        };
+        sqlx::query(sql).bind(team.0).bind(user.0).execute(&mut *tx).await.map_err(other)?;
+        let t = load_team(&mut tx, team).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(t)
+    }
+
+    async fn insert_organization(&self, name: &str, domain: &str) -> StoreResult<Organization> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO organizations (name, domain) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(domain)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(unique("domain"))?;
+        Ok(Organization { id: OrganizationId(id), name: name.to_string(), domain: domain.to_string() })
+    }
+
+    async fn organizations(&self) -> StoreResult<Vec<Organization>> {
+        let rows = sqlx::query("SELECT id, name, domain FROM organizations ORDER BY name")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(organization).collect()
+    }
+
+    async fn organization_by_domain(&self, domain: &str) -> StoreResult<Option<Organization>> {
+        let row = sqlx::query("SELECT id, name, domain FROM organizations WHERE domain = ?")
+            .bind(domain)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(organization).transpose()
+    }
+
+    async fn insert_customer(&self, c: NewCustomer) -> StoreResult<Customer> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (email, name, organization_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.email.as_str())
+        .bind(&c.name)
+        .bind(c.organization_id.map(|o| o.0))
+        .bind(&c.password_hash)
+        .bind(c.created_at)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(unique("email"))?;
+        Ok(Customer {
+            id: CustomerId(id),
+            email: c.email.as_str().to_string(),
+            name: c.name,
+            organization_id: c.organization_id,
+            created_at: c.created_at,
+        })
+    }
+
+    async fn customer(&self, id: CustomerId) -> StoreResult<Customer> {
+        let row = sqlx::query("SELECT * FROM customers WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        rows::customer(&row)
+    }
+
+    async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)> {
+        let row = sqlx::query("SELECT * FROM customers WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok((rows::customer(&row)?, get(&row, "password_hash")?))
+    }
+
+    async fn customers(&self) -> StoreResult<Vec<Customer>> {
+        let rows =
+            sqlx::query("SELECT * FROM customers ORDER BY name, id").fetch_all(&self.reader).await.map_err(other)?;
+        rows.iter().map(rows::customer).collect()
+    }
+
+    async fn insert_session(&self, token_hash: &str, record: SessionRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, party_kind, party_id, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(record.party.kind_str())
+            .bind(record.party.raw_id())
+            .bind(record.expires_at)
+            .execute(&self.writer)
+            .await
+            .map_err(unique("session"))?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<SessionRecord> {
+        let row = sqlx::query("SELECT party_kind, party_id, expires_at FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok(SessionRecord { party: rows::party(&row)?, expires_at: get(&row, "expires_at")? })
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn insert_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        created_at: i64,
+    ) -> StoreResult<ApiToken> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user.0)
+        .bind(name)
+        .bind(token_hash)
+        .bind(created_at)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(unique("token"))?;
+        Ok(ApiToken { id: ApiTokenId(id), name: name.to_string(), created_at, last_used_at: None })
+    }
+
+    async fn api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+                .bind(user.0)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(other)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: ApiTokenId(get(r, "id")?),
+                    name: get(r, "name")?,
+                    created_at: get(r, "created_at")?,
+                    last_used_at: get(r, "last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn use_api_token(&self, token_hash: &str, now: i64) -> StoreResult<UserId> {
+        let user: i64 = sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        // Recording the last use is informative only; one write a minute per token is plenty.
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            .bind(now)
+            .bind(token_hash)
+            .bind(now - 60_000)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(UserId(user))
+    }
+
+    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?")
+            .bind(id.0)
+            .bind(user.0)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! Reading rows into domain values, and the shared loaders for people lists.
+
+use crate::errors::{corrupt, other};
+use parley_domain::*;
+use parley_store::{ConversationHeader, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+pub fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    col: &str,
+) -> StoreResult<T> {
+    row.try_get(col).map_err(other)
+}
+
+/// Parses a stored name with `parse`.
+pub fn parse<T>(row: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s: String = get(row, col)?;
+    parse(&s).ok_or_else(|| corrupt(col))
+}
+
+pub fn user(row: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(get(row, "id")?),
+        email: get(row, "email")?,
+        name: get(row, "name")?,
+        handle: get(row, "handle")?,
+        role: parse(row, "role", Role::parse)?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub fn preferences(row: &SqliteRow) -> StoreResult<Preferences> {
+    use parley_domain::preferences::*;
+    Ok(Preferences {
+        scope: parse(row, "scope", Scope::parse)?,
+        show_from_customers: get(row, "show_from_customers")?,
+        customer_messages: parse(row, "customer_messages", CustomerMessages::parse)?,
+        replies_to_customers: parse(row, "replies_to_customers", RepliesToCustomers::parse)?,
+        followed_internal: get(row, "followed_internal")?,
+        sound: get(row, "sound")?,
+        email_assignment_changes: get(row, "email_assignment_changes")?,
+        email_new_members: get(row, "email_new_members")?,
+        auto_accept_invitations: get(row, "auto_accept_invitations")?,
+    })
+}
+
+pub fn customer(row: &SqliteRow) -> StoreResult<Customer> {
+    Ok(Customer {
+        id: CustomerId(get(row, "id")?),
+        email: get(row, "email")?,
+        name: get(row, "name")?,
+        organization_id: get::<Option<i64>>(row, "organization_id")?.map(OrganizationId),
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub fn party(row: &SqliteRow) -> StoreResult<Party> {
+    let kind: String = get(row, "party_kind")?;
+    Party::from_parts(&kind, get(row, "party_id")?).ok_or_else(|| corrupt("party_kind"))
+}
+
+pub fn author(row: &SqliteRow, kind_col: &str, id_col: &str) -> StoreResult<Author> {
+    let kind: String = get(row, kind_col)?;
+    Author::from_parts(&kind, get(row, id_col)?).ok_or_else(|| corrupt(kind_col))
+}
+
+pub fn message(row: &SqliteRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: MessageId(get(row, "id")?),
+        conversation_id: ConversationId(get(row, "conversation_id")?),
+        number: get(row, "number")?,
+        author: author(row, "author_kind", "author_id")?,
+        visibility: parse(row, "visibility", Visibility::parse)?,
+        body: get(row, "body")?,
+        body_html: get(row, "body_html")?,
+        channel: parse(row, "channel", Channel::parse)?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
+     c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
+
+pub fn header(row: &SqliteRow) -> StoreResult<ConversationHeader> {
+    let item: Option<i64> = get(row, "item_id")?;
+    let linked_project: Option<i64> = get(row, "linked_project_id")?;
+    let link = match (item, linked_project) {
+        (Some(i), _) => Some(Link::Item(ItemId(i))),
+        (None, Some(p)) => Some(Link::Project(ProjectId(p))),
+        (None, None) => None,
+    };
+    Ok(ConversationHeader {
+        id: ConversationId(get(row, "id")?),
+        subject: get(row, "subject")?,
+        visibility: parse(row, "visibility", Visibility::parse)?,
+        state: parse(row, "state", ConversationState::parse)?,
+        link,
+        project_id: get::<Option<i64>>(row, "project_id")?.map(ProjectId),
+        created_by: author(row, "created_by_kind", "created_by_id")?,
+        created_at: get(row, "created_at")?,
+        last_activity_at: get(row, "last_activity_at")?,
+        message_count: get(row, "message_count")?,
+    })
+}
+
+/// The parties holding `role` in one row of a `*_people` table.
+pub async fn people(
+    conn: &mut SqliteConnection,
+    table: &str,
+    key: &str,
+    id: i64,
+    role: &str,
+) -> StoreResult<Vec<(String, i64)>> {
+    let sql =
+        format!("SELECT party_kind, party_id FROM {table} WHERE {key} = ? AND role = ? ORDER BY party_kind, party_id");
+    let rows = sqlx::query(&sql).bind(id).bind(role).fetch_all(conn).await.map_err(other)?;
+    rows.iter().map(|r| Ok((get(r, "party_kind")?, get(r, "party_id")?))).collect()
+}
+
+/// Adds (`on`) or removes a party in a role of a `*_people` table; repeating either is harmless.
+pub async fn set_person(
+    conn: &mut SqliteConnection,
+    table: &str,
+    key: &str,
+    id: i64,
+    role: &str,
+    (kind, party_id): (&str, i64),
+    on: bool,
+) -> StoreResult<()> {
+    let sql = if on {
+        format!("INSERT INTO {table} ({key}, role, party_kind, party_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    } else {
+        format!("DELETE FROM {table} WHERE {key} = ? AND role = ? AND party_kind = ? AND party_id = ?")
+    };
+    sqlx::query(&sql).bind(id).bind(role).bind(kind).bind(party_id).execute(conn).await.map_err(other)?;
+    Ok(())
+}
+
+pub fn parties(list: Vec<(String, i64)>) -> Vec<Party> {
+    list.into_iter().filter_map(|(k, id)| Party::from_parts(&k, id)).collect()
+}
+
+pub fn ids_of<T>(list: &[(String, i64)], kind: &str, wrap: fn(i64) -> T) -> Vec<T> {
+    list.iter().filter(|(k, _)| k == kind).map(|(_, id)| wrap(*id)).collect()
+}

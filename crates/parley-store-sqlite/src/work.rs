@@ -1,0 +1,198 @@
+//! Projects and items on SQLite.
+
+use crate::errors::other;
+use crate::rows::{self, get, ids_of, parties, people, set_person};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use parley_domain::*;
+use parley_store::*;
+use sqlx::SqliteConnection;
+
+pub(crate) async fn load_project(conn: &mut SqliteConnection, id: ProjectId) -> StoreResult<Project> {
+    let row = sqlx::query("SELECT id, name, created_at FROM projects WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    let members = people(conn, "project_people", "project_id", id.0, "member").await?;
+    let followers = people(conn, "project_people", "project_id", id.0, "follower").await?;
+    Ok(Project {
+        id,
+        name: get(&row, "name")?,
+        created_at: get(&row, "created_at")?,
+        member_users: ids_of(&members, "user", UserId),
+        member_teams: ids_of(&members, "team", TeamId),
+        follower_users: ids_of(&followers, "user", UserId),
+        follower_customers: ids_of(&followers, "customer", CustomerId),
+        follower_organizations: ids_of(&followers, "organization", OrganizationId),
+    })
+}
+
+pub(crate) async fn load_item(conn: &mut SqliteConnection, id: ItemId) -> StoreResult<Item> {
+    let row = sqlx::query("SELECT * FROM items WHERE id = ?").bind(id.0).fetch_one(&mut *conn).await.map_err(other)?;
+    let requesters = people(conn, "item_people", "item_id", id.0, "requester").await?;
+    let assignees = people(conn, "item_people", "item_id", id.0, "assignee").await?;
+    let followers = people(conn, "item_people", "item_id", id.0, "follower").await?;
+    Ok(Item {
+        id,
+        project_id: ProjectId(get(&row, "project_id")?),
+        kind: rows::parse(&row, "kind", ItemKind::parse)?,
+        title: get(&row, "title")?,
+        status: rows::parse(&row, "status", ItemStatus::parse)?,
+        created_by: UserId(get(&row, "created_by")?),
+        created_at: get(&row, "created_at")?,
+        requesters: ids_of(&requesters, "customer", CustomerId),
+        assignees: ids_of(&assignees, "user", UserId),
+        followers: parties(followers),
+    })
+}
+
+/// Inserts an item whose creator, requesters and assignees follow it.
+pub(crate) async fn insert_item(conn: &mut SqliteConnection, item: NewItem) -> StoreResult<Item> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO items (project_id, kind, title, status, created_by, created_at) VALUES (?, ?, ?, 'open', ?, ?) RETURNING id",
+    )
+    .bind(item.project_id.0)
+    .bind(item.kind.as_str())
+    .bind(&item.title)
+    .bind(item.created_by.0)
+    .bind(item.created_at)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(other)?;
+    set_person(conn, "item_people", "item_id", id, "follower", ("user", item.created_by.0), true).await?;
+    for c in &item.requesters {
+        set_item_role(conn, ItemId(id), ItemRole::Requester, Party::Customer(*c), true).await?;
+    }
+    for u in &item.assignees {
+        set_item_role(conn, ItemId(id), ItemRole::Assignee, Party::User(*u), true).await?;
+    }
+    load_item(conn, ItemId(id)).await
+}
+
+pub(crate) async fn set_item_role(
+    conn: &mut SqliteConnection,
+    id: ItemId,
+    role: ItemRole,
+    party: Party,
+    on: bool,
+) -> StoreResult<()> {
+    let role_name = match role {
+        ItemRole::Follower => "follower",
+        ItemRole::Requester => "requester",
+        ItemRole::Assignee => "assignee",
+    };
+    let who = (party.kind_str(), party.raw_id());
+    set_person(&mut *conn, "item_people", "item_id", id.0, role_name, who, on).await?;
+    // Requesters and assignees follow the item (§2); removing them leaves them following.
+    if on && role != ItemRole::Follower {
+        set_person(conn, "item_people", "item_id", id.0, "follower", who, true).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl WorkStore for SqliteStore {
+    async fn insert_project(&self, name: &str, creator: UserId, created_at: i64) -> StoreResult<Project> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO projects (name, created_at) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(other)?;
+        for role in ["member", "follower"] {
+            set_person(&mut tx, "project_people", "project_id", id, role, ("user", creator.0), true).await?;
+        }
+        let p = load_project(&mut tx, ProjectId(id)).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(p)
+    }
+
+    async fn project(&self, id: ProjectId) -> StoreResult<Project> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        load_project(&mut conn, id).await
+    }
+
+    async fn projects(&self) -> StoreResult<Vec<Project>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM projects ORDER BY name, id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_project(&mut conn, ProjectId(id)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn set_project_role(&self, project: ProjectId, role: ProjectRole, on: bool) -> StoreResult<Project> {
+        let (role_name, who) = match role {
+            ProjectRole::MemberUser(u) => ("member", ("user", u.0)),
+            ProjectRole::MemberTeam(t) => ("member", ("team", t.0)),
+            ProjectRole::FollowerUser(u) => ("follower", ("user", u.0)),
+            ProjectRole::FollowerCustomer(c) => ("follower", ("customer", c.0)),
+            ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
+        };
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        load_project(&mut tx, project).await?;
+        set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
+        let p = load_project(&mut tx, project).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(p)
+    }
+
+    async fn insert_item(&self, item: NewItem) -> StoreResult<Item> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let item = insert_item(&mut tx, item).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(item)
+    }
+
+    async fn item(&self, id: ItemId) -> StoreResult<Item> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        load_item(&mut conn, id).await
+    }
+
+    async fn items(&self, project: ProjectId) -> StoreResult<Vec<Item>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM items WHERE project_id = ? ORDER BY id DESC")
+            .bind(project.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_item(&mut conn, ItemId(id)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn update_item(&self, id: ItemId, patch: ItemPatch) -> StoreResult<Item> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let done =
+            sqlx::query("UPDATE items SET title = COALESCE(?, title), status = COALESCE(?, status) WHERE id = ?")
+                .bind(patch.title)
+                .bind(patch.status.map(ItemStatus::as_str))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let item = load_item(&mut tx, id).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(item)
+    }
+
+    async fn set_item_role(&self, id: ItemId, role: ItemRole, party: Party, on: bool) -> StoreResult<Item> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        load_item(&mut tx, id).await?;
+        set_item_role(&mut tx, id, role, party, on).await?;
+        let item = load_item(&mut tx, id).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(item)
+    }
+}

@@ -1,0 +1,51 @@
+//! Conversations, messages and read positions.
+
+use crate::error::StoreResult;
+use crate::records::*;
+use async_trait::async_trait;
+use parley_domain::audience::Recipient;
+use parley_domain::*;
+
+#[async_trait]
+pub trait ConversationStore {
+    async fn insert_conversation(&self, conversation: NewConversation) -> StoreResult<Conversation>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Conversation>;
+    /// The conversation with the followers of what it hangs off.
+    async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople>;
+    async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>>;
+    /// Compare-and-set of the state; `Conflict` if it was no longer `from`.
+    async fn set_state(
+        &self,
+        id: ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+    ) -> StoreResult<Conversation>;
+    async fn set_conversation_party(
+        &self,
+        id: ConversationId,
+        participant: bool,
+        party: Party,
+        on: bool,
+    ) -> StoreResult<Conversation>;
+    /// R5: links an independent conversation to an existing or a new item; its participants follow
+    /// the item and, for a new item, its customer participants become requesters.
+    async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)>;
+
+    /// Stores a message with its audience, numbers it, reopens a closed conversation, and refuses
+    /// with `Locked` (writing nothing) when the conversation is locked (R6). The author has read
+    /// their own message.
+    async fn insert_message(&self, message: NewMessage) -> StoreResult<Message>;
+    async fn messages(&self, conversation: ConversationId, after_number: i64, limit: i64) -> StoreResult<Vec<Message>>;
+    async fn message(&self, id: MessageId) -> StoreResult<Message>;
+    async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>>;
+
+    /// Every conversation with the asking user's relation to it, newest activity first.
+    async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>>;
+    /// The conversations a customer takes part in, follows, requested, or whose project is shared
+    /// with them, newest activity first. Only public ones.
+    async fn conversation_rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>>;
+    /// How a person stands to one conversation.
+    async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation>;
+    /// Records that a person has read up to message `number` (never moves back).
+    async fn mark_read(&self, id: ConversationId, party: Party, number: i64) -> StoreResult<i64>;
+}

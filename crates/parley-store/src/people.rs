@@ -1,0 +1,59 @@
+//! The company, users, teams, customers, organizations, sessions and API tokens.
+
+use crate::error::StoreResult;
+use crate::records::*;
+use async_trait::async_trait;
+use parley_domain::*;
+
+#[async_trait]
+pub trait PeopleStore {
+    async fn company(&self) -> StoreResult<Option<Company>>;
+    /// Creates the company and its first admin together, once.
+    async fn create_company(&self, name: &str, created_at: i64, admin: NewUser) -> StoreResult<User>;
+    async fn update_company(&self, name: Option<&str>, settings: CompanySettings) -> StoreResult<Company>;
+
+    async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<User>;
+    /// The user and their password hash.
+    async fn user_credentials(&self, email: &EmailAddress) -> StoreResult<(User, String)>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn update_user(&self, id: UserId, name: Option<&str>, role: Option<Role>) -> StoreResult<User>;
+    async fn handle_taken(&self, handle: &str) -> StoreResult<bool>;
+    async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>>;
+    async fn preferences(&self, id: UserId) -> StoreResult<Preferences>;
+    async fn set_preferences(&self, id: UserId, preferences: &Preferences) -> StoreResult<()>;
+    /// Profiles of `ids`, plus of every user who asks for all customer messages or all replies
+    /// to customers (R10).
+    async fn audience_profiles(&self, ids: &[UserId]) -> StoreResult<Vec<UserProfile>>;
+    async fn user_profile(&self, id: UserId) -> StoreResult<UserProfile>;
+
+    async fn insert_team(&self, name: &str) -> StoreResult<Team>;
+    async fn teams(&self) -> StoreResult<Vec<Team>>;
+    async fn team(&self, id: TeamId) -> StoreResult<Team>;
+    async fn set_team_member(&self, team: TeamId, user: UserId, member: bool) -> StoreResult<Team>;
+
+    async fn insert_organization(&self, name: &str, domain: &str) -> StoreResult<Organization>;
+    async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    async fn organization_by_domain(&self, domain: &str) -> StoreResult<Option<Organization>>;
+
+    async fn insert_customer(&self, customer: NewCustomer) -> StoreResult<Customer>;
+    async fn customer(&self, id: CustomerId) -> StoreResult<Customer>;
+    /// The customer and their password hash, if they have one.
+    async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
+    async fn customers(&self) -> StoreResult<Vec<Customer>>;
+
+    async fn insert_session(&self, token_hash: &str, record: SessionRecord) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str) -> StoreResult<SessionRecord>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn insert_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        created_at: i64,
+    ) -> StoreResult<ApiToken>;
+    async fn api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    /// The owner of a token, recording its use.
+    async fn use_api_token(&self, token_hash: &str, now: i64) -> StoreResult<UserId>;
+    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<()>;
+}

@@ -1,0 +1,139 @@
+//! What goes into the store and the composite answers that come out of it.
+
+use parley_domain::access::Relation;
+use parley_domain::audience::Audience;
+use parley_domain::*;
+
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub name: String,
+    pub handle: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub preferences: Preferences,
+    pub created_at: i64,
+}
+
+pub struct NewCustomer {
+    pub email: EmailAddress,
+    pub name: String,
+    pub organization_id: Option<OrganizationId>,
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+}
+
+/// Who a session or token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub party: Party,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub struct NewItem {
+    pub project_id: ProjectId,
+    pub kind: ItemKind,
+    pub title: String,
+    pub created_by: UserId,
+    pub requesters: Vec<CustomerId>,
+    pub assignees: Vec<UserId>,
+    pub created_at: i64,
+}
+
+/// Changes to an item's own fields; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ItemPatch {
+    pub title: Option<String>,
+    pub status: Option<ItemStatus>,
+}
+
+/// The people attached to an item or project, by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemRole {
+    Follower,
+    Requester,
+    Assignee,
+}
+
+/// Project membership and following.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectRole {
+    MemberUser(UserId),
+    MemberTeam(TeamId),
+    FollowerUser(UserId),
+    FollowerCustomer(CustomerId),
+    FollowerOrganization(OrganizationId),
+}
+
+pub struct NewConversation {
+    pub subject: String,
+    pub visibility: Visibility,
+    pub link: Option<Link>,
+    pub created_by: Author,
+    pub participants: Vec<Party>,
+    pub followers: Vec<Party>,
+    pub created_at: i64,
+}
+
+/// The people around a conversation, as the audience rule needs them.
+#[derive(Debug, Clone)]
+pub struct ConversationPeople {
+    pub conversation: Conversation,
+    /// Followers of the linked item, or of the linked project (organizations expanded to their
+    /// customers).
+    pub item_followers: Vec<Party>,
+    pub requesters: Vec<CustomerId>,
+}
+
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub author: Author,
+    pub body: String,
+    pub body_html: String,
+    pub channel: Channel,
+    pub created_at: i64,
+    pub audience: Audience,
+    /// People who start following the conversation with this message (mentioned users).
+    pub new_followers: Vec<Party>,
+}
+
+/// What linking an independent conversation does (R5).
+pub enum LinkTarget {
+    Existing(ItemId),
+    New(NewItem),
+}
+
+/// One conversation as the messenger lists it for one person, with the facts the access rule and
+/// the views need.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub conversation: ConversationHeader,
+    pub relation: Relation,
+    pub started_by_me: bool,
+    pub wrote_in: bool,
+    pub addressed_to_me: bool,
+    pub last_author: Option<AuthorKind>,
+    pub last_seen_number: i64,
+}
+
+/// A conversation without its people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ConversationHeader {
+    pub id: ConversationId,
+    pub subject: String,
+    pub visibility: Visibility,
+    pub state: ConversationState,
+    pub link: Option<Link>,
+    pub project_id: Option<ProjectId>,
+    pub created_by: Author,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+    pub message_count: i64,
+}

@@ -1,0 +1,90 @@
+//! Configuration: flags, then `PARLEY_*` environment variables, then defaults.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "parley", version, about = "Parley: omnichannel conversations for support teams")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server. With no flags: SQLite in ./parley-data, listening on 127.0.0.1:8080; the first
+    /// start creates the company and prints the first admin's login.
+    Serve(Config),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Directory for the embedded database and other local files.
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
+    pub data_dir: PathBuf,
+    /// Database URL, e.g. sqlite://path/to/parley.db; defaults to <data-dir>/parley.db.
+    #[arg(long, env = "PARLEY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Public URL of this server, used in links it sends out.
+    #[arg(long, env = "PARLEY_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+    /// How long a message may stay unseen before it is emailed, e.g. 60s, 1500ms, 2m.
+    #[arg(long, env = "PARLEY_EMAIL_DELAY", default_value = "60s", value_parser = parse_duration)]
+    pub email_delay: Duration,
+    /// Email of the first admin, created on first start.
+    #[arg(long, env = "PARLEY_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of the first admin; generated and printed once if not given.
+    #[arg(long, env = "PARLEY_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    /// The defaults, for a data directory.
+    pub fn with_data_dir(data_dir: PathBuf) -> Self {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir,
+            database_url: None,
+            base_url: "http://127.0.0.1".into(),
+            email_delay: Duration::from_secs(60),
+            admin_email: None,
+            admin_password: None,
+        }
+    }
+}
+
+/// Parses `1500ms`, `60s`, `2m` or `1h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("'{s}' is not a duration like 60s or 1500ms"))?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "s" | "" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(format!("'{s}': unit must be ms, s, m or h")),
+    };
+    ms.map(Duration::from_millis).ok_or_else(|| format!("'{s}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_in_ms_s_m_h() {
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}
