@@ -1,1 +1,161 @@
-//! placeholder
+//! Test helpers: a whole Parley on a random port with a fresh SQLite file, and a small JSON client.
+//!
+//! ```ignore
+//! let app = spawn_app().await;
+//! let admin = app.admin().await;
+//! let (status, body) = app.post(&admin, "/api/v1/projects", json!({"name": "Web"})).await;
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley::{Config, Launched};
+use parley_app::ManualClock;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// Passwords for people the tests create.
+pub const PASSWORD: &str = "password-123";
+
+/// A running Parley with its own data directory and a clock the test controls.
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    pub data_dir: TempDir,
+    launched: Option<Launched>,
+}
+
+/// Starts Parley on port 0 with a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::with_data_dir(data_dir.path().to_path_buf());
+    config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let launched = parley::launch_with_listener(&config, listener, clock.clone()).await.expect("launch");
+    TestApp {
+        base: format!("http://{}", launched.addr),
+        clock,
+        client: reqwest::Client::new(),
+        data_dir,
+        launched: Some(launched),
+    }
+}
+
+/// A logged-in person: their token and id.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub token: String,
+    pub id: i64,
+}
+
+impl TestApp {
+    pub async fn stop(mut self) {
+        if let Some(l) = self.launched.take() {
+            l.stop().await.expect("stop");
+        }
+    }
+
+    /// Sends a request; answers the status and the JSON body (`Null` when empty).
+    pub async fn call(&self, method: Method, who: Option<&Who>, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(w) = who {
+            req = req.bearer_auth(&w.token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, value)
+    }
+
+    pub async fn get(&self, who: &Who, path: &str) -> (u16, Value) {
+        self.call(Method::GET, Some(who), path, None).await
+    }
+
+    pub async fn post(&self, who: &Who, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, Some(who), path, Some(body)).await
+    }
+
+    pub async fn patch(&self, who: &Who, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PATCH, Some(who), path, Some(body)).await
+    }
+
+    pub async fn delete(&self, who: &Who, path: &str) -> (u16, Value) {
+        self.call(Method::DELETE, Some(who), path, None).await
+    }
+
+    /// Posts and insists on `expected`; answers the body.
+    pub async fn ok(&self, who: &Who, path: &str, body: Value, expected: u16) -> Value {
+        let (status, value) = self.post(who, path, body).await;
+        assert_eq!(status, expected, "POST {path}: {value}");
+        value
+    }
+
+    async fn login_at(&self, path: &str, email: &str, password: &str) -> Who {
+        let (status, body) =
+            self.call(Method::POST, None, path, Some(json!({"email": email, "password": password}))).await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        let id = body.get("user").or_else(|| body.get("customer")).and_then(|p| p["id"].as_i64()).expect("id");
+        Who { token: body["token"].as_str().expect("token").to_string(), id }
+    }
+
+    pub async fn admin(&self) -> Who {
+        self.login_at("/api/v1/auth/login", ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a member user and logs them in.
+    pub async fn user(&self, admin: &Who, email: &str) -> Who {
+        let name = email.split('@').next().unwrap_or("user");
+        self.ok(admin, "/api/v1/users", json!({"email": email, "name": name, "password": PASSWORD}), 201).await;
+        self.login_at("/api/v1/auth/login", email, PASSWORD).await
+    }
+
+    /// Creates a customer with a portal password and logs them in.
+    pub async fn customer(&self, staff: &Who, email: &str) -> Who {
+        let name = email.split('@').next().unwrap_or("customer");
+        self.ok(staff, "/api/v1/customers", json!({"email": email, "name": name, "password": PASSWORD}), 201).await;
+        self.login_at("/api/v1/auth/customer-login", email, PASSWORD).await
+    }
+
+    pub async fn project(&self, who: &Who, name: &str) -> i64 {
+        self.ok(who, "/api/v1/projects", json!({"name": name}), 201).await["id"].as_i64().expect("id")
+    }
+
+    pub async fn ticket(&self, who: &Who, project: i64, title: &str, requesters: &[i64]) -> i64 {
+        let body = json!({"project_id": project, "kind": "ticket", "title": title, "requester_ids": requesters});
+        self.ok(who, "/api/v1/items", body, 201).await["id"].as_i64().expect("id")
+    }
+
+    /// A conversation on an item with an explicit visibility.
+    pub async fn conversation(&self, who: &Who, item: i64, visibility: &str) -> i64 {
+        let body = json!({"subject": format!("{visibility} talk"), "item_id": item, "visibility": visibility});
+        self.ok(who, "/api/v1/conversations", body, 201).await["id"].as_i64().expect("id")
+    }
+
+    /// Posts a message; answers the whole answer (`message` and `audience`).
+    pub async fn say(&self, who: &Who, conversation: i64, body: &str) -> Value {
+        self.ok(who, &format!("/api/v1/conversations/{conversation}/messages"), json!({"body": body}), 201).await
+    }
+}
+
+/// The parties of an audience as `kind:id` strings, sorted.
+pub fn parties(audience: &Value) -> Vec<String> {
+    let list = audience.get("recipients").unwrap_or(audience);
+    let mut out: Vec<String> = list
+        .as_array()
+        .map(|a| {
+            a.iter().map(|r| format!("{}:{}", r["party"]["kind"].as_str().unwrap_or("?"), r["party"]["id"])).collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}

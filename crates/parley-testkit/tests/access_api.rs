@@ -1,0 +1,144 @@
+//! R7 and R20 through the real server: what someone may not see does not exist for them.
+
+use parley_testkit::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn r7_customer_gets_404_on_every_read_path_of_an_internal_conversation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer", &[carla.id]).await;
+    let internal = app.conversation(&admin, ticket, "internal").await;
+    let said = app.say(&admin, internal, "Between us: the printer is a lost cause").await;
+    let message = said["message"]["id"].as_i64().unwrap();
+
+    let c = format!("/api/v1/conversations/{internal}");
+    for (status, body) in [
+        app.get(&carla, &c).await,
+        app.get(&carla, &format!("{c}/messages")).await,
+        app.post(&carla, &format!("{c}/messages"), json!({"body": "hello?"})).await,
+        app.post(&carla, &format!("{c}/recipients-preview"), json!({"body": "x"})).await,
+        app.post(&carla, &format!("{c}/read"), json!({"up_to": 1})).await,
+        app.post(&carla, &format!("{c}/state"), json!({"action": "close"})).await,
+        app.post(
+            &carla,
+            &format!("{c}/people"),
+            json!({"role": "follower", "party": {"kind": "customer", "id": carla.id}}),
+        )
+        .await,
+        app.get(&carla, &format!("/api/v1/messages/{message}/audience")).await,
+    ] {
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(body["error"]["code"], "not_found");
+        assert!(!body.to_string().contains("lost cause"));
+    }
+    // Nor does it appear in lists or counts.
+    let (_, list) = app.get(&carla, &format!("/api/v1/items/{ticket}/conversations")).await;
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    for view in ["portal_open", "portal_closed"] {
+        let (_, page) = app.get(&carla, &format!("/api/v1/views/{view}")).await;
+        assert_eq!(page["total"], 0, "{page}");
+    }
+    let (_, views) = app.get(&carla, "/api/v1/views").await;
+    assert!(views.as_array().unwrap().iter().all(|v| v["total"] == 0 && v["unread"] == 0), "{views}");
+    // Nothing was written by the refused post.
+    let (_, msgs) = app.get(&admin, &format!("{c}/messages")).await;
+    assert_eq!(msgs.as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r7_customer_sees_the_public_conversation_of_their_ticket() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "We are on it").await;
+    let (status, msgs) = app.get(&carla, &format!("/api/v1/conversations/{public}/messages")).await;
+    assert_eq!(status, 200);
+    assert_eq!(msgs[0]["body"], "We are on it");
+    let (_, list) = app.get(&carla, &format!("/api/v1/items/{ticket}/conversations")).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Another customer with no relation to it gets 404.
+    let dan = app.customer(&admin, "dan@elsewhere.example").await;
+    assert_eq!(app.get(&dan, &format!("/api/v1/conversations/{public}")).await.0, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r20_member_limited_to_followed_projects_gets_404_outside_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@team.example").await;
+    let (status, _) = app
+        .patch(&admin, &format!("/api/v1/users/{}/preferences", mia.id), json!({"scope": "followed_projects"}))
+        .await;
+    assert_eq!(status, 200);
+    let followed = app.project(&admin, "Followed").await;
+    let other = app.project(&admin, "Other").await;
+    app.ok(
+        &admin,
+        &format!("/api/v1/projects/{followed}/people"),
+        json!({"role": "follower", "kind": "user", "id": mia.id}),
+        200,
+    )
+    .await;
+    let inside = app.conversation(&admin, app.ticket(&admin, followed, "In", &[]).await, "public").await;
+    let other_ticket = app.ticket(&admin, other, "Out", &[]).await;
+    let outside = app.conversation(&admin, other_ticket, "public").await;
+
+    assert_eq!(app.get(&mia, &format!("/api/v1/conversations/{inside}")).await.0, 200);
+    for path in [format!("/api/v1/conversations/{outside}"), format!("/api/v1/conversations/{outside}/messages")] {
+        let (status, body) = app.get(&mia, &path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, _) = app.post(&mia, &format!("/api/v1/conversations/{outside}/messages"), json!({"body": "hi"})).await;
+    assert_eq!(status, 404);
+    // Starting a conversation on an item outside the scope is refused the same way.
+    let body = json!({"subject": "x", "item_id": other_ticket});
+    assert_eq!(app.post(&mia, "/api/v1/conversations", body).await.0, 404);
+    // The views list only what is in scope.
+    let (_, page) = app.get(&mia, "/api/v1/views/open_with_customers").await;
+    let ids: Vec<i64> = page["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![inside]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r20_scope_is_changed_only_by_an_admin() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@team.example").await;
+    let path = format!("/api/v1/users/{}/preferences", mia.id);
+    let (status, body) = app.patch(&mia, &path, json!({"scope": "followed_projects"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (_, prefs) = app.get(&mia, &path).await;
+    assert_eq!(prefs["scope"], "all_projects");
+    // Another member cannot read or change Mia's preferences at all.
+    let bo = app.user(&admin, "bo@team.example").await;
+    assert_eq!(app.patch(&bo, &path, json!({"sound": false})).await.0, 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_and_logout_ends_a_session() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app.ok(&admin, "/api/v1/me/tokens", json!({"name": "ci"}), 201).await;
+    let token = Who { token: created["token"].as_str().unwrap().to_string(), id: admin.id };
+    let (status, me) = app.get(&token, "/api/v1/me").await;
+    assert_eq!((status, me["kind"].as_str()), (200, Some("user")));
+    let (status, _) = app.post(&admin, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get(&admin, "/api/v1/me").await.0, 401);
+    let id = created["api_token"]["id"].as_i64().unwrap();
+    assert_eq!(app.delete(&token, &format!("/api/v1/me/tokens/{id}")).await.0, 204);
+    assert_eq!(app.get(&token, "/api/v1/me").await.0, 401);
+    let nobody = Who { token: "ps_forged".into(), id: 0 };
+    assert_eq!(app.get(&nobody, "/api/v1/me").await.0, 401);
+    app.stop().await;
+}
