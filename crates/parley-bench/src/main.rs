@@ -1,1 +1,151 @@
-fn main() {}
+//! `parley-load`: measures, in one run on one disk,
+//! 1. the SQLite ceiling: single-row commits per second with Parley's settings (WAL, NORMAL);
+//! 2. the audience computation alone, with N followers per item;
+//! 3. messages posted per second through the real HTTP API, with N followers per item.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clap::Parser;
+use parley_domain::audience::{compute, AudienceInput};
+use parley_domain::*;
+use parley_testkit::spawn_app;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Parley load generator")]
+struct Args {
+    /// Messages to post through the API.
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+    /// Followers of the item the conversation hangs off.
+    #[arg(long, default_value_t = 20)]
+    followers: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let app = spawn_app().await;
+    println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
+
+    let ceiling = sqlite_commit_ceiling(app.data_dir.path(), 2000).await?;
+    println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+
+    let (per_sec, per_call) = audience_rate(args.followers);
+    println!("audience computations/s ({} followers): {per_sec:.0} ({per_call:?} each)", args.followers);
+
+    let admin = app.admin().await;
+    let project = app.project(&admin, "Load").await;
+    let ticket = app.ticket(&admin, project, "Load ticket", &[]).await;
+    for i in 0..args.followers {
+        let email = format!("follower{i}@load.example");
+        let body = json!({"email": email, "name": format!("Follower {i}"), "password": "password-123"});
+        let user = app.ok(&admin, "/api/v1/users", body, 201).await;
+        let follow = json!({"role": "follower", "party": {"kind": "user", "id": user["id"]}});
+        app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), follow, 200).await;
+    }
+    let conversation = app.conversation(&admin, ticket, "public").await;
+    let url = Arc::new(format!("{}/api/v1/conversations/{conversation}/messages", app.base));
+    let token = Arc::new(admin.token.clone());
+    let client = reqwest::Client::new();
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..args.concurrency {
+        let (url, token, client) = (url.clone(), token.clone(), client.clone());
+        let count = args.messages / args.concurrency + usize::from(worker < args.messages % args.concurrency);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            for n in 0..count {
+                let t = Instant::now();
+                let res = client
+                    .post(url.as_str())
+                    .bearer_auth(token.as_str())
+                    .json(&json!({"body": format!("message {n} from worker {worker}")}))
+                    .send()
+                    .await
+                    .expect("post");
+                assert_eq!(res.status(), 201);
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await?);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "HTTP posts: {} messages, {} followers, {} clients: {:.0} messages/s, p50 {:?}, p99 {:?}",
+        latencies.len(),
+        args.followers,
+        args.concurrency,
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99)
+    );
+    app.stop().await;
+    Ok(())
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Single-row INSERT commits, one after another, with the settings Parley uses.
+async fn sqlite_commit_ceiling(dir: &std::path::Path, commits: usize) -> anyhow::Result<f64> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("ceiling.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").execute(&pool).await?;
+    let started = Instant::now();
+    for i in 0..commits {
+        sqlx::query("INSERT INTO t (body) VALUES (?)").bind(format!("row {i}")).execute(&pool).await?;
+    }
+    Ok(commits as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The audience rule alone over an item with `followers` users and customers.
+fn audience_rate(followers: usize) -> (f64, Duration) {
+    let item_followers: Vec<Party> = (0..followers as i64)
+        .map(|i| if i % 4 == 0 { Party::Customer(CustomerId(i)) } else { Party::User(UserId(i)) })
+        .collect();
+    let profiles = (0..followers as i64)
+        .map(|i| UserProfile {
+            id: UserId(i),
+            preferences: Preferences::default(),
+            followed_projects: vec![ProjectId(1)],
+        })
+        .collect();
+    let input = AudienceInput {
+        visibility: Visibility::Public,
+        project_id: Some(ProjectId(1)),
+        author: Author::User(UserId(1)),
+        item_followers,
+        requesters: vec![CustomerId(1000)],
+        conversation_followers: vec![Party::User(UserId(2000))],
+        participants: vec![Party::User(UserId(1))],
+        mentioned: vec![],
+        profiles,
+    };
+    let rounds = 100_000;
+    let started = Instant::now();
+    let mut total = 0;
+    for _ in 0..rounds {
+        total += std::hint::black_box(compute(std::hint::black_box(&input))).recipients.len();
+    }
+    let elapsed = started.elapsed();
+    assert!(total > 0);
+    (rounds as f64 / elapsed.as_secs_f64(), elapsed / rounds)
+}

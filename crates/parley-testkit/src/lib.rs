@@ -1,6 +1,6 @@
 //! Test helpers: a whole Parley on a random port with a fresh SQLite file, and a small JSON client.
 //!
-//! ```ignore
+//! ```text
 //! let app = spawn_app().await;
 //! let admin = app.admin().await;
 //! let (status, body) = app.post(&admin, "/api/v1/projects", json!({"name": "Web"})).await;

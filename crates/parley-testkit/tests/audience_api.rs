@@ -1,4 +1,5 @@
 //! R8–R11 through the real server: the stored audience and the recipient preview.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
 use serde_json::json;

@@ -1,4 +1,5 @@
 //! Bad input gets a clear 4xx JSON error and writes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
 use reqwest::Method;

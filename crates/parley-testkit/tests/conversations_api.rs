@@ -1,4 +1,5 @@
 //! R1–R6 through the real server: visibility, defaults, independent conversations, linking, states.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
 use serde_json::json;

@@ -1,4 +1,5 @@
 //! R21–R27 through the real server: preferences and the messenger's views with unread counts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
 use serde_json::{json, Value};
