@@ -8,7 +8,10 @@ impl App {
     /// The conversation, if `actor` may see it; "not found" otherwise, whether or not it exists.
     pub async fn visible_conversation(&self, actor: Actor, id: ConversationId) -> AppResult<Conversation> {
         let conversation = self.store.conversation(id).await.map_err(AppError::from_store("conversation"))?;
-        let facts = ConversationFacts { visibility: conversation.visibility, project_id: conversation.project_id };
+        let facts = ConversationFacts {
+            visibility: conversation.header.visibility,
+            project_id: conversation.header.project_id,
+        };
         let relation = self.store.relation(id, actor.party()).await?;
         if self.may_see(actor, facts, relation).await? {
             Ok(conversation)

@@ -80,8 +80,8 @@ impl App {
         let conversation = self.store.insert_conversation(new).await?;
         if let Some(body) = req.body {
             let post = crate::PostRequest { body, channel: None };
-            self.post_message(actor, conversation.id, post).await?;
-            return self.visible_conversation(actor, conversation.id).await;
+            self.post_message(actor, conversation.header.id, post).await?;
+            return self.visible_conversation(actor, conversation.header.id).await;
         }
         Ok(conversation)
     }
@@ -139,7 +139,7 @@ impl App {
     pub async fn change_state(&self, actor: Actor, id: ConversationId, action: StateAction) -> AppResult<Conversation> {
         let conversation = self.visible_conversation(actor, id).await?;
         Self::require_user(actor, "conversation")?;
-        let mut current = conversation.state;
+        let mut current = conversation.header.state;
         // One retry covers a concurrent change between reading and writing.
         for _ in 0..2 {
             let next = state::apply(current, action).map_err(|e| match e {
@@ -148,7 +148,7 @@ impl App {
             })?;
             match self.store.set_state(id, current, next).await {
                 Ok(c) => return Ok(c),
-                Err(StoreError::Conflict(_)) => current = self.store.conversation(id).await?.state,
+                Err(StoreError::Conflict(_)) => current = self.store.conversation(id).await?.header.state,
                 Err(e) => return Err(AppError::from_store("conversation")(e)),
             }
         }
@@ -165,7 +165,7 @@ impl App {
     ) -> AppResult<(Conversation, Item)> {
         let user = Self::require_user(actor, "conversation")?;
         let conversation = self.visible_conversation(actor, id).await?;
-        if conversation.link.is_some() {
+        if conversation.header.link.is_some() {
             return Err(AppError::conflict("already_linked", "the conversation is already linked"));
         }
         let target = match (existing, new) {
@@ -194,7 +194,7 @@ impl App {
     ) -> AppResult<Conversation> {
         let conversation = self.visible_conversation(actor, id).await?;
         Self::require_user(actor, "conversation")?;
-        if on && party.is_customer() && conversation.visibility == Visibility::Internal {
+        if on && party.is_customer() && conversation.header.visibility == Visibility::Internal {
             return Err(customer_refused());
         }
         self.check_parties(&[party]).await?;

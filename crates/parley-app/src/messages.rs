@@ -24,7 +24,7 @@ impl App {
         let conversation = self.visible_conversation(actor, id).await?;
         let body = values::parse_body(&req.body)?;
         let channel = channel_for(actor, req.channel)?;
-        if conversation.state == ConversationState::Locked {
+        if conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }
         let people = self.store.conversation_people(id).await?;
@@ -84,8 +84,8 @@ impl App {
             .chain(mentioned.iter().copied())
             .collect();
         let input = AudienceInput {
-            visibility: c.visibility,
-            project_id: c.project_id,
+            visibility: c.header.visibility,
+            project_id: c.header.project_id,
             author,
             item_followers: people.item_followers.clone(),
             requesters: people.requesters.clone(),

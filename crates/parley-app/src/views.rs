@@ -4,7 +4,8 @@
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::ConversationFacts;
 use parley_domain::views::{self, ConversationSummary, Section, View};
-use parley_store::{ConversationHeader, ConversationRow};
+use parley_domain::ConversationHeader;
+use parley_store::ConversationRow;
 use serde::Serialize;
 
 /// A view in the sidebar.

@@ -4,7 +4,7 @@ use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::ConversationFacts;
 use parley_domain::values::parse_name;
 use parley_domain::*;
-use parley_store::{ConversationHeader, ItemPatch, ItemRole, NewItem, ProjectRole};
+use parley_store::{ItemPatch, ItemRole, NewItem, ProjectRole};
 
 /// What a user asks for when creating an item.
 #[derive(Debug, Clone)]
@@ -87,14 +87,21 @@ impl App {
     pub async fn item(&self, actor: Actor, id: ItemId) -> AppResult<Item> {
         let item = self.store.item(id).await.map_err(AppError::from_store("item"))?;
         if let Actor::Customer { id: me } = actor {
-            let shared = item.requesters.contains(&me)
-                || item.followers.contains(&Party::Customer(me))
-                || self.store.project(item.project_id).await?.follower_customers.contains(&me);
-            if !shared {
+            let mine = self.store.customer_items(me).await?;
+            if !mine.iter().any(|i| i.id == id) {
                 return Err(AppError::NotFound("item"));
             }
         }
         Ok(item)
+    }
+
+    /// The portal's list: what the asking customer asked for or follows, directly or through their
+    /// organization following the project.
+    pub async fn my_items(&self, actor: Actor) -> AppResult<Vec<Item>> {
+        match actor {
+            Actor::Customer { id } => Ok(self.store.customer_items(id).await?),
+            Actor::User { .. } => Err(AppError::Forbidden("only customers have a portal item list")),
+        }
     }
 
     pub async fn items(&self, actor: Actor, project: ProjectId) -> AppResult<Vec<Item>> {

@@ -164,8 +164,9 @@ pub enum Link {
     Project(ProjectId),
 }
 
+/// A conversation without its people: what lists of conversations show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Conversation {
+pub struct ConversationHeader {
     pub id: ConversationId,
     pub subject: String,
     pub visibility: Visibility,
@@ -178,6 +179,13 @@ pub struct Conversation {
     pub created_at: i64,
     pub last_activity_at: i64,
     pub message_count: i64,
+}
+
+/// A conversation with its participants and followers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    #[serde(flatten)]
+    pub header: ConversationHeader,
     pub participants: Vec<Party>,
     pub followers: Vec<Party>,
 }

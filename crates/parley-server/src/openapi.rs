@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         people::teams, people::create_team, people::add_team_member, people::remove_team_member,
         people::organizations, people::create_organization, people::customers, people::create_customer, people::customer,
         projects::projects, projects::create_project, projects::project, projects::add_person, projects::remove_person,
-        items::create_item, items::project_items, items::item, items::update_item, items::add_person, items::remove_person,
+        items::create_item, items::project_items, items::my_items, items::item, items::update_item, items::add_person, items::remove_person,
         items::item_conversations,
         conversations::create, conversations::get_one, conversations::change_state, conversations::link,
         conversations::add_person, conversations::remove_person, conversations::mark_read,

@@ -16,23 +16,9 @@ async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> S
         .fetch_one(&mut *conn)
         .await
         .map_err(other)?;
-    let h = rows::header(&row)?;
     let participants = parties(people(conn, "conversation_people", "conversation_id", id.0, "participant").await?);
     let followers = parties(people(conn, "conversation_people", "conversation_id", id.0, "follower").await?);
-    Ok(Conversation {
-        id: h.id,
-        subject: h.subject,
-        visibility: h.visibility,
-        state: h.state,
-        link: h.link,
-        project_id: h.project_id,
-        created_by: h.created_by,
-        created_at: h.created_at,
-        last_activity_at: h.last_activity_at,
-        message_count: h.message_count,
-        participants,
-        followers,
-    })
+    Ok(Conversation { header: rows::header(&row)?, participants, followers })
 }
 
 async fn project_of_item(conn: &mut SqliteConnection, item: ItemId) -> StoreResult<i64> {
@@ -118,7 +104,7 @@ impl ConversationStore for SqliteStore {
     async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople> {
         let mut conn = self.reader.acquire().await.map_err(other)?;
         let conversation = load_conversation(&mut conn, id).await?;
-        let (item_followers, requesters) = match conversation.link {
+        let (item_followers, requesters) = match conversation.header.link {
             Some(Link::Item(item)) => {
                 let followers = parties(people(&mut conn, "item_people", "item_id", item.0, "follower").await?);
                 let requesters = people(&mut conn, "item_people", "item_id", item.0, "requester").await?;
@@ -195,7 +181,7 @@ impl ConversationStore for SqliteStore {
     async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let conv = load_conversation(&mut tx, id).await?;
-        if conv.link.is_some() {
+        if conv.header.link.is_some() {
             return Err(StoreError::Conflict("link"));
         }
         let (item, is_new) = match target {

@@ -6,36 +6,44 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::SqliteConnection;
+use sqlx::sqlite::{Sqlite, SqliteArguments};
+use sqlx::{QueryBuilder, SqliteConnection};
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
 const USER_COLUMNS: &str = "id, email, name, handle, role, created_at";
 const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 
+/// Binds a user's preferences in the order of [`PREFERENCE_COLUMNS`].
+fn bind_preferences<'q>(query: SqliteQuery<'q>, p: &'q Preferences) -> SqliteQuery<'q> {
+    query
+        .bind(p.scope.as_str())
+        .bind(p.show_from_customers)
+        .bind(p.customer_messages.as_str())
+        .bind(p.replies_to_customers.as_str())
+        .bind(p.followed_internal)
+        .bind(p.sound)
+        .bind(p.email_assignment_changes)
+        .bind(p.email_new_members)
+        .bind(p.auto_accept_invitations)
+}
+
 async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<User> {
     let p = &u.preferences;
-    let id: i64 = sqlx::query_scalar(&format!(
+    let sql = format!(
         "INSERT INTO users (email, name, handle, role, password_hash, created_at, {PREFERENCE_COLUMNS})
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-    ))
-    .bind(u.email.as_str())
-    .bind(&u.name)
-    .bind(&u.handle)
-    .bind(u.role.as_str())
-    .bind(&u.password_hash)
-    .bind(u.created_at)
-    .bind(p.scope.as_str())
-    .bind(p.show_from_customers)
-    .bind(p.customer_messages.as_str())
-    .bind(p.replies_to_customers.as_str())
-    .bind(p.followed_internal)
-    .bind(p.sound)
-    .bind(p.email_assignment_changes)
-    .bind(p.email_new_members)
-    .bind(p.auto_accept_invitations)
-    .fetch_one(conn)
-    .await
-    .map_err(unique("email"))?;
+    );
+    let query = sqlx::query(&sql)
+        .bind(u.email.as_str())
+        .bind(&u.name)
+        .bind(&u.handle)
+        .bind(u.role.as_str())
+        .bind(&u.password_hash)
+        .bind(u.created_at);
+    let row = bind_preferences(query, p).fetch_one(conn).await.map_err(unique("email"))?;
+    let id: i64 = get(&row, "id")?;
     Ok(User {
         id: UserId(id),
         email: u.email.as_str().to_string(),
@@ -189,24 +197,8 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE users SET scope = ?, show_from_customers = ?, customer_messages = ?, replies_to_customers = ?,
-             followed_internal = ?, sound = ?, email_assignment_changes = ?, email_new_members = ?,
-             auto_accept_invitations = ? WHERE id = ?",
-        )
-        .bind(p.scope.as_str())
-        .bind(p.show_from_customers)
-        .bind(p.customer_messages.as_str())
-        .bind(p.replies_to_customers.as_str())
-        .bind(p.followed_internal)
-        .bind(p.sound)
-        .bind(p.email_assignment_changes)
-        .bind(p.email_new_members)
-        .bind(p.auto_accept_invitations)
-        .bind(id.0)
-        .execute(&self.writer)
-        .await
-        .map_err(other)?;
+        let sql = format!("UPDATE users SET ({PREFERENCE_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?");
+        let done = bind_preferences(sqlx::query(&sql), p).bind(id.0).execute(&self.writer).await.map_err(other)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -214,20 +206,41 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn audience_profiles(&self, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
-        let broad: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM users WHERE customer_messages = 'all' OR replies_to_customers = 'all'")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(other)?;
-        let mut all: Vec<i64> = ids.iter().map(|u| u.0).chain(broad).collect();
-        all.sort_unstable();
-        all.dedup();
-        let mut profiles = Vec::with_capacity(all.len());
-        for id in all {
-            match self.user_profile(UserId(id)).await {
-                Ok(p) => profiles.push(p),
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
+        // Two queries whatever the audience's size: the preferences of everyone concerned, then the
+        // projects they follow (directly or through a team).
+        let mut query = QueryBuilder::new(format!("SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE id IN ("));
+        let mut list = query.separated(", ");
+        list.push_bind(0_i64);
+        for id in ids {
+            list.push_bind(id.0);
+        }
+        query.push(") OR customer_messages = 'all' OR replies_to_customers = 'all' ORDER BY id");
+        let rows = query.build().fetch_all(&self.reader).await.map_err(other)?;
+        let mut profiles = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id = UserId(get(row, "id")?);
+            profiles.push(UserProfile { id, preferences: rows::preferences(row)?, followed_projects: Vec::new() });
+        }
+        if profiles.is_empty() {
+            return Ok(profiles);
+        }
+        let mut query = QueryBuilder::new("WITH asked(user_id) AS (VALUES ");
+        let mut list = query.separated(", ");
+        for p in &profiles {
+            list.push("(").push_bind_unseparated(p.id.0).push_unseparated(")");
+        }
+        query.push(
+            ") SELECT DISTINCT a.user_id, pp.project_id FROM asked a
+               JOIN project_people pp
+                 ON (pp.party_kind = 'user' AND pp.party_id = a.user_id)
+                 OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = a.user_id))
+             ORDER BY a.user_id, pp.project_id",
+        );
+        let follows = query.build().fetch_all(&self.reader).await.map_err(other)?;
+        for row in &follows {
+            let user: i64 = get(row, "user_id")?;
+            if let Ok(i) = profiles.binary_search_by_key(&user, |p| p.id.0) {
+                profiles[i].followed_projects.push(ProjectId(get(row, "project_id")?));
             }
         }
         Ok(profiles)

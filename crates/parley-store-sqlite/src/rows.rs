@@ -2,7 +2,7 @@
 
 use crate::errors::{corrupt, other};
 use parley_domain::*;
-use parley_store::{ConversationHeader, StoreResult};
+use parley_store::StoreResult;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 

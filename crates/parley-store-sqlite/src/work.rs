@@ -169,6 +169,29 @@ impl WorkStore for SqliteStore {
         Ok(out)
     }
 
+    async fn customer_items(&self, customer: CustomerId) -> StoreResult<Vec<Item>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT i.id FROM items i WHERE
+               EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = i.id
+                       AND ip.party_kind = 'customer' AND ip.party_id = ?1)
+               OR EXISTS (SELECT 1 FROM project_people pp WHERE pp.project_id = i.project_id AND pp.role = 'follower'
+                       AND ((pp.party_kind = 'customer' AND pp.party_id = ?1)
+                         OR (pp.party_kind = 'organization'
+                             AND pp.party_id = (SELECT organization_id FROM customers WHERE id = ?1))))
+             ORDER BY i.id DESC",
+        )
+        .bind(customer.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_item(&mut conn, ItemId(id)).await?);
+        }
+        Ok(out)
+    }
+
     async fn update_item(&self, id: ItemId, patch: ItemPatch) -> StoreResult<Item> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let done =

@@ -122,18 +122,3 @@ pub struct ConversationRow {
     pub last_author: Option<AuthorKind>,
     pub last_seen_number: i64,
 }
-
-/// A conversation without its people.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct ConversationHeader {
-    pub id: ConversationId,
-    pub subject: String,
-    pub visibility: Visibility,
-    pub state: ConversationState,
-    pub link: Option<Link>,
-    pub project_id: Option<ProjectId>,
-    pub created_by: Author,
-    pub created_at: i64,
-    pub last_activity_at: i64,
-    pub message_count: i64,
-}

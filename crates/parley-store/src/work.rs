@@ -17,6 +17,9 @@ pub trait WorkStore {
     async fn insert_item(&self, item: NewItem) -> StoreResult<Item>;
     async fn item(&self, id: ItemId) -> StoreResult<Item>;
     async fn items(&self, project: ProjectId) -> StoreResult<Vec<Item>>;
+    /// The items a customer asked for or follows, or whose project they (or their organization)
+    /// follow; newest first.
+    async fn customer_items(&self, customer: CustomerId) -> StoreResult<Vec<Item>>;
     async fn update_item(&self, id: ItemId, patch: ItemPatch) -> StoreResult<Item>;
     /// Adds or removes a person in a role; a new requester or assignee also follows the item.
     async fn set_item_role(&self, id: ItemId, role: ItemRole, party: Party, on: bool) -> StoreResult<Item>;

@@ -143,3 +143,29 @@ async fn api_tokens_authenticate_and_logout_ends_a_session() {
     assert_eq!(app.get(&nobody, "/api/v1/me").await.0, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r2_portal_item_list_holds_a_customers_items_and_no_others() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let org = app.ok(&admin, "/api/v1/organizations", json!({"name": "Client", "domain": "client.example"}), 201).await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let dan = app.customer(&admin, "dan@elsewhere.example").await;
+    let support = app.project(&admin, "Support").await;
+    let shared = app.project(&admin, "Shared roadmap").await;
+    let printer = app.ticket(&admin, support, "Printer", &[dan.id]).await;
+    let roadmap = app.ticket(&admin, shared, "Roadmap", &[]).await;
+    let body = json!({"role": "follower", "kind": "organization", "id": org["id"]});
+    app.ok(&admin, &format!("/api/v1/projects/{shared}/people"), body, 200).await;
+
+    let ids =
+        |v: serde_json::Value| v.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let (status, mine) = app.get(&carla, "/api/v1/me/items").await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(ids(mine), vec![roadmap], "through her organization following the project");
+    assert_eq!(ids(app.get(&dan, "/api/v1/me/items").await.1), vec![printer]);
+    assert_eq!(app.get(&carla, &format!("/api/v1/items/{roadmap}")).await.0, 200);
+    assert_eq!(app.get(&carla, &format!("/api/v1/items/{printer}")).await.0, 404);
+    assert_eq!(app.get(&admin, "/api/v1/me/items").await.0, 403);
+    app.stop().await;
+}

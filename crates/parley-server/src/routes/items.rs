@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, NewItemRequest};
 use parley_domain::*;
-use parley_store::{ConversationHeader, ItemRole};
+use parley_store::ItemRole;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -81,6 +81,13 @@ pub async fn project_items(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<Item>>> {
     Ok(Json(app.items(actor, ProjectId(id)).await?))
+}
+
+/// The asking customer's items (the portal's list): requested, followed, or in a project they or
+/// their organization follow.
+#[utoipa::path(get, path = "/api/v1/me/items", tag = "work", responses((status = 200, body = Vec<Item>)))]
+pub async fn my_items(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<Item>>> {
+    Ok(Json(app.my_items(actor).await?))
 }
 
 /// One item.

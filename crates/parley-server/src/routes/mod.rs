@@ -19,6 +19,7 @@ pub fn api() -> Router<App> {
         .route("/auth/customer-login", post(auth::customer_login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/me/items", get(items::my_items))
         .route("/me/tokens", get(auth::tokens).post(auth::create_token))
         .route("/me/tokens/{id}", delete(auth::delete_token))
         .route("/company", get(company::get_company).patch(company::update_company))

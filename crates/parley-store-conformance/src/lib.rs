@@ -1,0 +1,44 @@
+//! Behaviour every [`Store`] backend must have. Each check is a plain async function over a fresh,
+//! empty store; a backend's test file runs them all with [`store_behaviour_tests!`], so SQLite and
+//! any later backend are held to the same contract.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod conversations;
+mod fixtures;
+mod people;
+
+pub use conversations::*;
+pub use fixtures::*;
+pub use people::*;
+
+/// Expands to one `#[tokio::test]` per behaviour. `$fresh` is an async closure returning a fresh
+/// store and a guard kept alive for the test's duration (a temporary directory, say).
+#[macro_export]
+macro_rules! store_behaviour_tests {
+    ($fresh:expr) => {
+        $crate::store_behaviour_tests!(@each $fresh;
+            company_is_created_once,
+            user_email_is_unique,
+            audience_profiles_batch_includes_broad_preferences_and_team_projects,
+            r5_link_makes_participants_followers_and_customers_requesters,
+            r5_linking_a_linked_conversation_conflicts,
+            r6_locked_conversation_refuses_message_and_writes_nothing,
+            r6_message_reopens_closed_conversation,
+            r6_state_change_is_compare_and_set,
+            r8_messages_are_numbered_and_keep_their_audience,
+            r9_author_has_read_own_message,
+            read_position_never_moves_back_nor_past_the_end,
+            mentioned_users_start_following,
+        );
+    };
+    (@each $fresh:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = ($fresh)().await;
+                $crate::$name(&store).await;
+            }
+        )*
+    };
+}

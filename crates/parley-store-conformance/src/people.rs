@@ -1,0 +1,47 @@
+//! People: the company, unique emails, audience profiles.
+
+use crate::fixtures::*;
+use parley_domain::preferences::{CustomerMessages, Scope};
+use parley_domain::*;
+use parley_store::*;
+
+pub async fn company_is_created_once<S: Store>(store: &S) {
+    assert!(store.company().await.unwrap().is_none());
+    World::new(store).await;
+    assert_eq!(store.company().await.unwrap().unwrap().name, "Acme");
+    let again = store.create_company("Other", T0, new_user("other@acme.test", Role::Admin)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.company().await.unwrap().unwrap().name, "Acme");
+}
+
+pub async fn user_email_is_unique<S: Store>(store: &S) {
+    World::new(store).await;
+    let again = store.insert_user(new_user("mia@acme.test", Role::Member)).await;
+    assert!(matches!(again, Err(StoreError::Conflict("email"))), "{again:?}");
+    assert_eq!(store.users().await.unwrap().len(), 2);
+}
+
+/// One call returns the asked-for users and every user asking for all customer messages, each with
+/// the projects they follow directly or through a team.
+pub async fn audience_profiles_batch_includes_broad_preferences_and_team_projects<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let broad = store.insert_user(new_user("all@acme.test", Role::Member)).await.unwrap();
+    let preferences = Preferences {
+        customer_messages: CustomerMessages::All,
+        scope: Scope::FollowedProjects,
+        ..Preferences::default()
+    };
+    store.set_preferences(broad.id, &preferences).await.unwrap();
+    let team = store.insert_team("Tier 2").await.unwrap();
+    store.set_team_member(team.id, broad.id, true).await.unwrap();
+    let other = store.insert_project("Billing", w.admin.id, T0).await.unwrap();
+    store.set_project_role(other.id, ProjectRole::MemberTeam(team.id), true).await.unwrap();
+
+    let profiles = store.audience_profiles(&[w.admin.id, UserId(9_999)]).await.unwrap();
+    let ids: Vec<UserId> = profiles.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![w.admin.id, broad.id]);
+    assert_eq!(profiles[0].followed_projects, vec![w.project.id, other.id]);
+    assert_eq!(profiles[1].followed_projects, vec![other.id]);
+    assert_eq!(profiles[1].preferences, preferences);
+    assert!(store.audience_profiles(&[]).await.unwrap().iter().all(|p| p.id == broad.id));
+}
