@@ -207,6 +207,6 @@ impl App {
         if up_to < 0 {
             return Err(ValidationError::new("up_to", "must not be negative").into());
         }
-        Ok(self.store.mark_read(id, actor.party(), up_to).await?)
+        Ok(self.store.mark_read(id, actor.party(), up_to, self.now()).await?)
     }
 }

@@ -8,7 +8,9 @@ mod actor;
 mod auth;
 mod clock;
 mod conversations;
+mod delivery;
 mod error;
+mod mailer;
 mod messages;
 mod people;
 mod setup;
@@ -19,7 +21,9 @@ pub use actor::Actor;
 pub use auth::{hash_password, LoginResult};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
+pub use delivery::{DeliveryRound, DeliveryWorker, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
+pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
@@ -36,11 +40,20 @@ pub struct AppConfig {
     pub email_delay: Duration,
     /// How long a login session lasts.
     pub session_ttl: Duration,
+    /// The public URL of the server, for links in emails.
+    pub base_url: String,
+    /// The domain of Parley's own email addresses: Message-IDs and reply addresses (R16).
+    pub mail_domain: String,
 }
 
 impl Default for AppConfig {
     fn default() -> Self {
-        AppConfig { email_delay: Duration::from_secs(60), session_ttl: Duration::from_secs(30 * 24 * 3600) }
+        AppConfig {
+            email_delay: Duration::from_secs(60),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            base_url: "http://127.0.0.1:8080".into(),
+            mail_domain: "parley.localhost".into(),
+        }
     }
 }
 
@@ -50,11 +63,19 @@ pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: AppConfig,
+    mailer: Arc<dyn Mailer>,
+    /// The key signing reply tokens (R16), read from the store once.
+    reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        App { store, clock, config }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
+        App { store, clock, config, mailer, reply_secret: Arc::default() }
+    }
+
+    /// Where outgoing email goes, for logs.
+    pub fn mailer(&self) -> &Arc<dyn Mailer> {
+        &self.mailer
     }
 
     pub fn config(&self) -> &AppConfig {

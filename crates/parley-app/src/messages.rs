@@ -42,6 +42,7 @@ impl App {
             channel,
             created_at: self.now(),
             audience,
+            email_delay_ms: i64::try_from(self.config.email_delay.as_millis()).unwrap_or(i64::MAX),
             new_followers,
         };
         let audience = message.audience.clone();

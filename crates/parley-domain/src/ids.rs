@@ -36,4 +36,6 @@ id_type!(
     MessageId,
     /// A personal API token.
     ApiTokenId,
+    /// An email in the outgoing queue.
+    OutgoingEmailId,
 );

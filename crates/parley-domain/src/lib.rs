@@ -8,12 +8,14 @@
 
 pub mod access;
 pub mod audience;
+pub mod delivery;
 pub mod entities;
 pub mod ids;
 pub mod markdown;
 pub mod mentions;
 pub mod party;
 pub mod preferences;
+pub mod reply_token;
 pub mod state;
 pub mod values;
 pub mod views;

@@ -5,6 +5,8 @@ use parley_domain::*;
 use parley_store::*;
 
 pub const T0: i64 = 1_700_000_000_000;
+/// The email delay the fixtures post with.
+pub const DELAY: i64 = 60_000;
 
 /// A company with an admin, a member, a customer, a project and a ticket the customer asked for.
 pub struct World {
@@ -91,6 +93,7 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
         body_html: "<p>Hi</p>".into(),
         channel: Channel::App,
         created_at: at,
+        email_delay_ms: DELAY,
         audience: Audience {
             recipients: to
                 .iter()

@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conversations;
+mod delivery;
 mod fixtures;
 mod people;
 
 pub use conversations::*;
+pub use delivery::*;
 pub use fixtures::*;
 pub use people::*;
 
@@ -30,6 +32,13 @@ macro_rules! store_behaviour_tests {
             r9_author_has_read_own_message,
             read_position_never_moves_back_nor_past_the_end,
             mentioned_users_start_following,
+            r14_email_job_is_stored_with_the_message,
+            r14_due_email_is_claimed_once_until_its_lease_runs_out,
+            r14_digest_is_queued_once_and_not_after_seen,
+            outgoing_email_retries_then_fails,
+            r13_seen_only_for_own_deliveries_and_by_reading,
+            r32_outgoing_log_lists_and_prunes,
+            secrets_and_templates_are_kept,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

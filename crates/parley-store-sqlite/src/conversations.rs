@@ -6,6 +6,7 @@ use crate::work::{insert_item, load_item, set_item_role};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use parley_domain::audience::{Reason, Recipient};
+use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
 use parley_domain::*;
 use parley_store::*;
 use sqlx::{QueryBuilder, SqliteConnection};
@@ -33,8 +34,14 @@ fn conversation_role(participant: bool) -> &'static str {
     }
 }
 
-async fn mark_read(conn: &mut SqliteConnection, id: ConversationId, party: Party, number: i64) -> StoreResult<i64> {
-    sqlx::query_scalar(
+async fn mark_read(
+    conn: &mut SqliteConnection,
+    id: ConversationId,
+    party: Party,
+    number: i64,
+    now: i64,
+) -> StoreResult<i64> {
+    let position: i64 = sqlx::query_scalar(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
          VALUES (?1, ?2, ?3, MIN(?4, (SELECT message_count FROM conversations WHERE id = ?1)))
          ON CONFLICT (conversation_id, party_kind, party_id)
@@ -45,9 +52,19 @@ async fn mark_read(conn: &mut SqliteConnection, id: ConversationId, party: Party
     .bind(party.kind_str())
     .bind(party.raw_id())
     .bind(number)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(other)
+    .map_err(other)?;
+    // R13: reading up to a message is seeing every message up to it.
+    crate::delivery::mark_seen_where(conn, party, now, |q| {
+        q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
+            .push_bind(id.0)
+            .push(" AND number <= ")
+            .push_bind(position)
+            .push(")");
+    })
+    .await?;
+    Ok(position)
 }
 
 #[async_trait]
@@ -248,16 +265,29 @@ impl ConversationStore for SqliteStore {
         .map_err(other)?;
         if !m.audience.recipients.is_empty() {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify) ",
+                "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
+                   email_state, email_reason, email_due_at, email_at) ",
             );
             insert.push_values(&m.audience.recipients, |mut b, r| {
                 let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
+                // R14: the email job is stored with the message, in the same transaction.
+                let (state, reason, due, at) = match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms)
+                {
+                    EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
+                    EmailPlan::Suppressed(why) => {
+                        (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
+                    }
+                };
                 b.push_bind(id)
                     .push_bind(m.conversation_id.0)
                     .push_bind(r.party.kind_str())
                     .push_bind(r.party.raw_id())
                     .push_bind(reasons.join(","))
-                    .push_bind(r.notify);
+                    .push_bind(r.notify)
+                    .push_bind(state.as_str())
+                    .push_bind(reason)
+                    .push_bind(due)
+                    .push_bind(at);
             });
             insert.build().execute(&mut *tx).await.map_err(other)?;
         }
@@ -267,7 +297,7 @@ impl ConversationStore for SqliteStore {
                 .await?;
         }
         if let Some(author) = m.author.party() {
-            mark_read(&mut tx, m.conversation_id, author, number).await?;
+            mark_read(&mut tx, m.conversation_id, author, number, m.created_at).await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(Message {
@@ -336,8 +366,10 @@ impl ConversationStore for SqliteStore {
         self.relation_of(id, party).await
     }
 
-    async fn mark_read(&self, id: ConversationId, party: Party, number: i64) -> StoreResult<i64> {
-        let mut conn = self.writer.acquire().await.map_err(other)?;
-        mark_read(&mut conn, id, party, number).await
+    async fn mark_read(&self, id: ConversationId, party: Party, number: i64, now: i64) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let position = mark_read(&mut tx, id, party, number, now).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(position)
     }
 }

@@ -5,6 +5,7 @@
 //! concurrently with the writer (WAL lets readers see the last commit).
 
 mod conversations;
+mod delivery;
 mod errors;
 mod people;
 mod rows;

@@ -46,6 +46,7 @@ pub trait ConversationStore {
     async fn conversation_rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>>;
     /// How a person stands to one conversation.
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation>;
-    /// Records that a person has read up to message `number` (never moves back).
-    async fn mark_read(&self, id: ConversationId, party: Party, number: i64) -> StoreResult<i64>;
+    /// Records that a person has read up to message `number` (never moves back), which is seeing
+    /// every message up to it (R13).
+    async fn mark_read(&self, id: ConversationId, party: Party, number: i64, now: i64) -> StoreResult<i64>;
 }

@@ -7,19 +7,21 @@
 //! so each implementation can run them in one transaction.
 
 mod conversations;
+mod delivery;
 mod error;
 mod people;
 mod records;
 mod work;
 
 pub use conversations::ConversationStore;
+pub use delivery::DeliveryStore;
 pub use error::{StoreError, StoreResult};
 pub use people::PeopleStore;
 pub use records::*;
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.
-pub trait Store: PeopleStore + WorkStore + ConversationStore + Send + Sync + 'static {
+pub trait Store: PeopleStore + WorkStore + ConversationStore + DeliveryStore + Send + Sync + 'static {
     /// A short name of the backend, for logs.
     fn backend(&self) -> &'static str;
 }

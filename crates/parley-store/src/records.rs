@@ -100,6 +100,8 @@ pub struct NewMessage {
     pub channel: Channel,
     pub created_at: i64,
     pub audience: Audience,
+    /// R14: how long after posting an unseen message is emailed.
+    pub email_delay_ms: i64,
     /// People who start following the conversation with this message (mentioned users).
     pub new_followers: Vec<Party>,
 }
@@ -121,4 +123,98 @@ pub struct ConversationRow {
     pub addressed_to_me: bool,
     pub last_author: Option<AuthorKind>,
     pub last_seen_number: i64,
+}
+
+/// A message newly seen by someone (R13), for seen receipts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SeenReceipt {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seen_at: i64,
+}
+
+/// What happened to one message for one recipient (R35).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryRecord {
+    pub party: Party,
+    pub reasons: Vec<parley_domain::audience::Reason>,
+    pub notify: bool,
+    pub pushed_at: Option<i64>,
+    pub seen_at: Option<i64>,
+    pub email_state: parley_domain::delivery::EmailState,
+    pub email_reason: Option<parley_domain::delivery::SuppressReason>,
+    /// When the email was (or is) due.
+    pub email_due_at: Option<i64>,
+    /// When the email state last changed (queued, sent, failed, suppressed).
+    pub email_at: Option<i64>,
+    pub email_id: Option<OutgoingEmailId>,
+    pub email_error: Option<String>,
+}
+
+/// An email about to be queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutgoingEmail {
+    pub created_at: i64,
+    pub conversation_id: Option<ConversationId>,
+    pub party: Option<Party>,
+    pub to_address: String,
+    pub to_name: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id_header: String,
+    pub in_reply_to: Option<String>,
+    pub references: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+/// An email in the outgoing queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct OutgoingEmail {
+    pub id: OutgoingEmailId,
+    pub created_at: i64,
+    pub conversation_id: Option<ConversationId>,
+    pub party: Option<Party>,
+    pub to_address: String,
+    pub to_name: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id_header: String,
+    pub in_reply_to: Option<String>,
+    pub references: Option<String>,
+    pub reply_to: Option<String>,
+    /// `queued`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+/// One line of the outgoing email log (R32): an email, or a message someone was not emailed about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct OutgoingLogEntry {
+    pub at: i64,
+    /// `queued`, `sent`, `failed` or `suppressed`.
+    pub status: String,
+    /// Why it was suppressed, or the last error of a failed or retrying email.
+    pub reason: Option<String>,
+    pub party: Option<Party>,
+    pub to_address: Option<String>,
+    pub subject: Option<String>,
+    pub conversation_id: Option<ConversationId>,
+    pub email_id: Option<OutgoingEmailId>,
+    pub message_id: Option<MessageId>,
+    pub attempts: i64,
+}
+
+/// An editable email template (minijinja source).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Template {
+    pub name: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub updated_at: i64,
 }

@@ -7,6 +7,10 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod smtp;
+
+pub use smtp::{ReceivedMail, SmtpSink};
+
 use parley::{Config, Launched};
 use parley_app::ManualClock;
 use reqwest::Method;
@@ -28,12 +32,33 @@ pub struct TestApp {
     launched: Option<Launched>,
 }
 
-/// Starts Parley on port 0 with a fresh database.
+/// The email delay tests run with; time moves only when a test advances the clock.
+pub const EMAIL_DELAY_MS: i64 = 300;
+
+/// Starts Parley on port 0 with a fresh database; email goes to the outbox folder.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts Parley sending email to a test SMTP server.
+pub async fn spawn_app_with_smtp() -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    (app, sink)
+}
+
+/// Starts Parley with the test defaults changed by `adjust`. The email worker's own loop is slowed
+/// to once an hour, so tests run delivery rounds themselves with [`TestApp::deliver`].
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_data_dir(data_dir.path().to_path_buf());
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(ADMIN_PASSWORD.into());
+    config.email_delay = std::time::Duration::from_millis(EMAIL_DELAY_MS as u64);
+    config.delivery_poll = std::time::Duration::from_secs(3600);
+    config.smtp_from = "Acme Support <support@acme.test>".into();
+    adjust(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let launched = parley::launch_with_listener(&config, listener, clock.clone()).await.expect("launch");
@@ -54,6 +79,16 @@ pub struct Who {
 }
 
 impl TestApp {
+    /// Moves the test clock forward.
+    pub fn advance_ms(&self, ms: i64) {
+        self.clock.advance_ms(ms);
+    }
+
+    /// Runs one round of the email worker at the test clock's time.
+    pub async fn deliver(&self) -> parley_app::DeliveryRound {
+        self.launched.as_ref().expect("running").app.deliver_due().await.expect("delivery round")
+    }
+
     pub async fn stop(mut self) {
         if let Some(l) = self.launched.take() {
             l.stop().await.expect("stop");

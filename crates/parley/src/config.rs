@@ -35,6 +35,20 @@ pub struct Config {
     /// How long a message may stay unseen before it is emailed, e.g. 60s, 1500ms, 2m.
     #[arg(long, env = "PARLEY_EMAIL_DELAY", default_value = "60s", value_parser = parse_duration)]
     pub email_delay: Duration,
+    /// SMTP server for outgoing email: smtp://host:port, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host (TLS). Without it, emails are written to
+    /// <data-dir>/outbox/ and listed by the API.
+    #[arg(long, env = "PARLEY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From of outgoing email.
+    #[arg(long, env = "PARLEY_SMTP_FROM", default_value = "Parley <parley@parley.localhost>")]
+    pub smtp_from: String,
+    /// Domain of reply addresses and Message-IDs; defaults to the domain of --smtp-from.
+    #[arg(long, env = "PARLEY_MAIL_DOMAIN")]
+    pub mail_domain: Option<String>,
+    /// How often the email worker looks for due work.
+    #[arg(long, env = "PARLEY_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
+    pub delivery_poll: Duration,
     /// Email of the first admin, created on first start.
     #[arg(long, env = "PARLEY_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -52,9 +66,24 @@ impl Config {
             database_url: None,
             base_url: "http://127.0.0.1".into(),
             email_delay: Duration::from_secs(60),
+            smtp_url: None,
+            smtp_from: "Parley <parley@parley.localhost>".into(),
+            mail_domain: None,
+            delivery_poll: Duration::from_secs(1),
             admin_email: None,
             admin_password: None,
         }
+    }
+}
+
+impl Config {
+    /// The domain of Parley's addresses: `--mail-domain`, else the domain of `--smtp-from`.
+    pub fn mail_domain(&self) -> String {
+        if let Some(domain) = &self.mail_domain {
+            return domain.clone();
+        }
+        let address = self.smtp_from.rsplit('<').next().unwrap_or(&self.smtp_from).trim_end_matches('>');
+        address.rsplit_once('@').map(|(_, d)| d.trim().to_string()).unwrap_or_else(|| "parley.localhost".into())
     }
 }
 

@@ -6,7 +6,8 @@ pub mod config;
 pub use config::Config;
 
 use anyhow::Context;
-use parley_app::{App, AppConfig, Clock, FirstAdmin, SystemClock};
+use parley_app::{App, AppConfig, Clock, DeliveryWorker, FirstAdmin, Mailer, SystemClock};
+use parley_mail::{FileOutbox, SmtpMailer};
 use parley_store::Store;
 use parley_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ pub struct Launched {
     pub app: App,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
 }
 
 impl Launched {
@@ -31,11 +33,13 @@ impl Launched {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.worker.abort();
         self.task.await.context("server task")?.context("server")
     }
 
     /// Waits until the server stops by itself (it does not, unless it fails).
     pub async fn wait(self) -> anyhow::Result<()> {
+        let _worker = AbortOnDrop(self.worker);
         self.task.await.context("server task")?.context("server")
     }
 }
@@ -57,6 +61,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The mail transport named by the configuration: SMTP if `--smtp-url` is set, else the outbox
+/// folder in the data directory.
+pub fn open_mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    let from = config.smtp_from.parse().with_context(|| format!("--smtp-from '{}'", config.smtp_from))?;
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(url, from).map_err(anyhow::Error::msg)?),
+        None => Arc::new(FileOutbox::new(config.data_dir.join("outbox"), from)),
+    })
+}
+
 /// Starts Parley on `listener` with the given clock: opens the store, creates the company and
 /// first admin on first start, and serves the API until stopped.
 pub async fn launch_with_listener(
@@ -65,17 +79,25 @@ pub async fn launch_with_listener(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Launched> {
     let store = open_store(config).await?;
-    let app = App::new(store, clock, AppConfig { email_delay: config.email_delay, ..AppConfig::default() });
+    let app_config = AppConfig {
+        email_delay: config.email_delay,
+        base_url: config.base_url.clone(),
+        mail_domain: config.mail_domain(),
+        ..AppConfig::default()
+    };
+    let app = App::new(store, clock, app_config, open_mailer(config)?);
     let first_admin = app
         .bootstrap("Parley", config.admin_email.as_deref(), config.admin_password.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
+    app.install_default_templates().await.map_err(|e| anyhow::anyhow!("installing templates: {e}"))?;
+    let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll);
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(parley_server::serve(listener, app.clone(), async move {
         let _ = rx.await;
     }));
-    Ok(Launched { addr, first_admin, app, shutdown: Some(tx), task })
+    Ok(Launched { addr, first_admin, app, shutdown: Some(tx), task, worker })
 }
 
 /// Starts Parley on the configured address with the system clock.
@@ -83,4 +105,13 @@ pub async fn launch(config: &Config) -> anyhow::Result<Launched> {
     let listener =
         TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     launch_with_listener(config, listener, Arc::new(SystemClock)).await
+}
+
+/// Stops the email worker when the server task is gone.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
         None => config.data_dir.join("parley.db").display().to_string(),
     };
     tracing::info!(addr = %launched.addr, %store, "Parley is listening");
+    println!("Outgoing email: {}", launched.app.mailer().describe());
     println!("Parley is listening on http://{} (API at /api/v1, OpenAPI at /api/openapi.json)", launched.addr);
     tokio::select! {
         result = shutdown_signal() => result?,

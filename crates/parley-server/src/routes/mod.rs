@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod company;
 pub mod conversations;
+pub mod delivery;
 pub mod items;
 pub mod messages;
 pub mod people;
@@ -52,6 +53,11 @@ pub fn api() -> Router<App> {
         .route("/conversations/{id}/messages", get(messages::list).post(messages::post))
         .route("/conversations/{id}/recipients-preview", post(messages::preview))
         .route("/messages/{id}/audience", get(messages::audience))
+        .route("/messages/seen", post(delivery::seen))
+        .route("/messages/{id}/deliveries", get(delivery::deliveries))
+        .route("/outgoing-emails", get(delivery::outgoing_log))
+        .route("/outgoing-emails/{id}", get(delivery::outgoing_email))
+        .route("/templates/{name}", get(delivery::template).put(delivery::update_template))
         .route("/views", get(views::list))
         .route("/views/{view}", get(views::page))
 }

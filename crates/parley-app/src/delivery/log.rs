@@ -1,0 +1,23 @@
+//! R32: the outgoing email log, for admins.
+
+use crate::{Actor, App, AppError, AppResult};
+use parley_domain::OutgoingEmailId;
+use parley_store::{OutgoingEmail, OutgoingLogEntry};
+
+impl App {
+    /// Emails queued, sent or failed, and messages not emailed (with why), in the last 72 hours,
+    /// newest first.
+    pub async fn outgoing_log(&self, actor: Actor, limit: i64) -> AppResult<Vec<OutgoingLogEntry>> {
+        Self::require_admin(actor)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(parley_domain::ValidationError::new("limit", "must be between 1 and 1000").into());
+        }
+        Ok(self.store.outgoing_log(self.now() - 72 * 3_600_000, limit).await?)
+    }
+
+    /// One outgoing email with its bodies and headers.
+    pub async fn outgoing_email(&self, actor: Actor, id: OutgoingEmailId) -> AppResult<OutgoingEmail> {
+        Self::require_admin(actor)?;
+        self.store.outgoing_email(id).await.map_err(AppError::from_store("email"))
+    }
+}

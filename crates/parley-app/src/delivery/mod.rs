@@ -1,0 +1,12 @@
+//! Delivery after a message is stored: seen receipts and the delivery timeline (R13, R35), email
+//! templates (R29), composing digests (R16, R34), the worker that emails what stays unseen (R14,
+//! R15) and the outgoing log (R32).
+
+mod compose;
+mod log;
+mod seen;
+mod templates;
+mod worker;
+
+pub use templates::{TemplateEdit, NEW_MESSAGE_TEMPLATE};
+pub use worker::{DeliveryRound, DeliveryWorker};

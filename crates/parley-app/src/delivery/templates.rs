@@ -1,0 +1,165 @@
+//! Email templates (minijinja). The core "new message" template is installed on first start, is
+//! editable by admins and cannot be removed (R29).
+
+use crate::{Actor, App, AppError, AppResult};
+use minijinja::Environment;
+use parley_domain::ValidationError;
+use parley_store::Template;
+use serde::Serialize;
+
+/// The template of the unseen-message email.
+pub const NEW_MESSAGE_TEMPLATE: &str = "new_message";
+
+const SUBJECT: &str = "{{ conversation.subject }}{% if count > 1 %} ({{ count }} new messages){% endif %}";
+
+const TEXT: &str = "Hello {{ recipient.name }},
+
+{% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
+
+{{ m.body }}
+
+{% endfor %}-- 
+Reply to this email to answer in the conversation, or open it: {{ conversation.url }}
+{% if conversation.internal %}This is an internal conversation: customers never see it.
+{% endif %}";
+
+const HTML: &str = r#"<p>Hello {{ recipient.name }},</p>
+{% for m in messages %}<div style="margin:1em 0;padding-left:.8em;border-left:3px solid {% if conversation.internal %}#d97706{% else %}#2563eb{% endif %}">
+<p style="color:#555;margin:0">#{{ m.number }} <strong>{{ m.author }}</strong> wrote on {{ m.sent_at }}:</p>
+{{ m.body_html|safe }}
+</div>
+{% endfor %}<p style="color:#555">Reply to this email to answer in the conversation, or <a href="{{ conversation.url }}">open it</a>.
+{% if conversation.internal %}<br>This is an internal conversation: customers never see it.{% endif %}</p>
+"#;
+
+/// The values a new-message template can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewMessageContext {
+    pub recipient: RecipientContext,
+    pub conversation: ConversationContext,
+    pub messages: Vec<MessageContext>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientContext {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationContext {
+    pub id: i64,
+    pub subject: String,
+    pub url: String,
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageContext {
+    pub number: i64,
+    pub author: String,
+    /// UTC, `2026-11-22 09:30 UTC`.
+    pub sent_at: String,
+    pub body: String,
+    /// Already sanitized.
+    pub body_html: String,
+}
+
+/// A rendered email: subject, text and HTML.
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub fn default_new_message(now: i64) -> Template {
+    Template {
+        name: NEW_MESSAGE_TEMPLATE.into(),
+        subject: SUBJECT.into(),
+        body_text: TEXT.into(),
+        body_html: HTML.into(),
+        updated_at: now,
+    }
+}
+
+/// Renders `template` with `context`. The HTML part escapes what it prints unless told `|safe`.
+pub fn render(template: &Template, context: &NewMessageContext) -> Result<Rendered, String> {
+    let mut env = Environment::new();
+    env.add_template("subject.txt", &template.subject).map_err(|e| format!("subject: {e}"))?;
+    env.add_template("body.txt", &template.body_text).map_err(|e| format!("body_text: {e}"))?;
+    env.add_template("body.html", &template.body_html).map_err(|e| format!("body_html: {e}"))?;
+    let get = |name: &str| -> Result<String, String> {
+        let t = env.get_template(name).map_err(|e| e.to_string())?;
+        t.render(context).map_err(|e| format!("{name}: {e}"))
+    };
+    let subject = get("subject.txt")?;
+    // A subject is one line, whatever the template does.
+    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Rendered { subject, text: get("body.txt")?, html: get("body.html")? })
+}
+
+/// A context with sample values, to check an edited template before it is stored.
+fn sample() -> NewMessageContext {
+    NewMessageContext {
+        recipient: RecipientContext { name: "Ada".into() },
+        conversation: ConversationContext {
+            id: 1,
+            subject: "Printer on fire".into(),
+            url: "http://localhost/c/1".into(),
+            internal: false,
+        },
+        messages: vec![MessageContext {
+            number: 1,
+            author: "Bob".into(),
+            sent_at: "2026-01-01 09:00 UTC".into(),
+            body: "Hello".into(),
+            body_html: "<p>Hello</p>".into(),
+        }],
+        count: 1,
+    }
+}
+
+/// An admin's edit of a template.
+#[derive(Debug, Clone)]
+pub struct TemplateEdit {
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+const MAX_TEMPLATE_CHARS: usize = 100_000;
+
+impl App {
+    /// Installs the default templates where none is stored yet.
+    pub async fn install_default_templates(&self) -> AppResult<()> {
+        self.store.put_template(&default_new_message(self.now()), true).await?;
+        Ok(())
+    }
+
+    pub async fn template(&self, actor: Actor, name: &str) -> AppResult<Template> {
+        Self::require_admin(actor)?;
+        self.store.template(name).await?.ok_or(AppError::NotFound("template"))
+    }
+
+    /// R29: edits a template; it must render with sample values first.
+    pub async fn update_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<Template> {
+        Self::require_admin(actor)?;
+        self.store.template(name).await?.ok_or(AppError::NotFound("template"))?;
+        for (field, value) in
+            [("subject", &edit.subject), ("body_text", &edit.body_text), ("body_html", &edit.body_html)]
+        {
+            if value.trim().is_empty() || value.chars().count() > MAX_TEMPLATE_CHARS {
+                return Err(ValidationError::new(field, format!("must be 1 to {MAX_TEMPLATE_CHARS} characters")).into());
+            }
+        }
+        let template = Template {
+            name: name.to_string(),
+            subject: edit.subject,
+            body_text: edit.body_text,
+            body_html: edit.body_html,
+            updated_at: self.now(),
+        };
+        render(&template, &sample()).map_err(|e| AppError::unprocessable("invalid_template", e))?;
+        Ok(self.store.put_template(&template, false).await?)
+    }
+}

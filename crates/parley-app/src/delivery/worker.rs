@@ -1,0 +1,123 @@
+//! The email worker (R14, R15, R34): it claims pending emails that have fallen due, suppresses
+//! those the rules now refuse (seen, preferences…), queues one digest per recipient and
+//! conversation, and sends queued emails with retries. All of its work is claimed in the store
+//! with a lease, so several nodes (or a restarted one) never do the same job twice, and a job a
+//! crashed node held is taken over once its lease runs out.
+
+use crate::{App, AppResult};
+use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How long a claim holds before another worker may take the job over.
+const LEASE_MS: i64 = 60_000;
+/// Jobs handled per round.
+const BATCH: i64 = 200;
+/// Outgoing emails are kept this long for the log (R32).
+const LOG_KEEP_MS: i64 = 72 * 3_600_000;
+
+/// What one round did, for tests and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryRound {
+    pub suppressed: usize,
+    pub queued: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl DeliveryRound {
+    pub fn is_idle(&self) -> bool {
+        *self == DeliveryRound::default()
+    }
+}
+
+impl App {
+    /// One pass over due work: digests first, then sending.
+    pub async fn deliver_due(&self) -> AppResult<DeliveryRound> {
+        let mut round = DeliveryRound::default();
+        self.queue_due_digests(&mut round).await?;
+        self.send_queued(&mut round).await?;
+        Ok(round)
+    }
+
+    async fn queue_due_digests(&self, round: &mut DeliveryRound) -> AppResult<()> {
+        let now = self.now();
+        let due = self.store.claim_due_emails(now, now + LEASE_MS, BATCH).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let (mut suppressed, digests) = plan_digests(&due);
+        for digest in digests {
+            let Some(contact) = self.contact(digest.party).await? else {
+                suppressed.extend(digest.messages.iter().map(|m| (*m, digest.party, SuppressReason::NoAddress)));
+                continue;
+            };
+            let email = self.compose(&digest, &contact).await?;
+            match self.store.queue_digest(&digest, email).await? {
+                Some(_) => round.queued += 1,
+                // Seen while being composed: the jobs were released and the next round decides again.
+                None => tracing::debug!(party = ?digest.party, "digest changed while composing"),
+            }
+        }
+        round.suppressed += suppressed.len();
+        self.store.suppress_emails(&suppressed, now).await?;
+        Ok(())
+    }
+
+    async fn send_queued(&self, round: &mut DeliveryRound) -> AppResult<()> {
+        let now = self.now();
+        for email in self.store.claim_outgoing(now, now + LEASE_MS, BATCH).await? {
+            match self.mailer.send(&email).await {
+                Ok(()) => {
+                    self.store.outgoing_sent(email.id, self.now()).await?;
+                    round.sent += 1;
+                }
+                Err(error) => {
+                    let attempts = u32::try_from(email.attempts + 1).unwrap_or(u32::MAX);
+                    let retry_at = retry_delay_ms(attempts).map(|d| self.now() + d);
+                    tracing::warn!(
+                        email = email.id.0, to = %email.to_address, attempts, %error,
+                        retry_at, "sending an email failed"
+                    );
+                    self.store.outgoing_failed(email.id, &error, retry_at, self.now()).await?;
+                    match retry_at {
+                        Some(_) => round.retried += 1,
+                        None => round.failed += 1,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// R32: forgets outgoing emails older than 72 hours.
+    pub async fn prune_outgoing_log(&self) -> AppResult<u64> {
+        Ok(self.store.prune_outgoing(self.now() - LOG_KEEP_MS).await?)
+    }
+}
+
+/// The background loop running [`App::deliver_due`] every `poll`.
+pub struct DeliveryWorker;
+
+impl DeliveryWorker {
+    pub fn spawn(app: App, poll: Duration) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut last_prune: Option<i64> = None;
+            loop {
+                match app.deliver_due().await {
+                    Ok(round) if !round.is_idle() => tracing::info!(?round, "delivery"),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "delivery round failed"),
+                }
+                if last_prune.is_none_or(|at| app.now() - at > 3_600_000) {
+                    last_prune = Some(app.now());
+                    if let Err(error) = app.prune_outgoing_log().await {
+                        tracing::error!(%error, "pruning the outgoing log failed");
+                    }
+                }
+                tokio::time::sleep(poll).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! What happens to a message after it is stored, per recipient (R13–R15, R34, R35): whether an
+//! email is planned, why it is not, which pending emails go out together, and how failed sends
+//! are retried.
+
+use crate::audience::Recipient;
+use crate::entities::{str_enum, Visibility};
+use crate::ids::{ConversationId, MessageId};
+use crate::party::{Author, Party};
+
+str_enum!(
+    /// Where a recipient's email about one message stands.
+    EmailState {
+        /// Waiting for the email delay to pass.
+        Pending => "pending",
+        /// Put into an outgoing email (possibly a digest) that is being sent.
+        Queued => "queued",
+        /// The email went out.
+        Sent => "sent",
+        /// Sending failed for good; the error is kept.
+        Failed => "failed",
+        /// Not emailed, for the reason recorded with it.
+        Suppressed => "suppressed"
+    }
+);
+
+str_enum!(
+    /// Why a recipient is not emailed about a message.
+    SuppressReason {
+        /// They saw it within the email delay (R14).
+        Seen => "seen",
+        /// They wrote it (R9).
+        OwnMessage => "own_message",
+        /// Their preferences say no (R22–R24).
+        Preference => "preference",
+        /// A customer is never emailed about an internal message (R15).
+        InternalToCustomer => "internal_to_customer",
+        /// The author took the message back within the send guard (R33).
+        Undone => "undone",
+        /// There is no address to write to (an anonymous visitor).
+        NoAddress => "no_address"
+    }
+);
+
+/// What to do about a recipient's email when a message is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailPlan {
+    /// Email at this time unless seen first.
+    DueAt(i64),
+    Suppressed(SuppressReason),
+}
+
+/// R9, R14, R15, R22–R24: the email plan for one recipient of a message posted at `posted_at`.
+pub fn plan_email(
+    recipient: &Recipient,
+    author: Author,
+    visibility: Visibility,
+    posted_at: i64,
+    delay_ms: i64,
+) -> EmailPlan {
+    match check(recipient.party, recipient.notify, author, visibility, false) {
+        Some(reason) => EmailPlan::Suppressed(reason),
+        None => EmailPlan::DueAt(posted_at.saturating_add(delay_ms)),
+    }
+}
+
+/// The same rules again when a pending email falls due: anything that changed since (the
+/// recipient saw it) suppresses it. `None` means send.
+pub fn check(party: Party, notify: bool, author: Author, visibility: Visibility, seen: bool) -> Option<SuppressReason> {
+    if author.party() == Some(party) {
+        Some(SuppressReason::OwnMessage)
+    } else if party.is_customer() && visibility == Visibility::Internal {
+        Some(SuppressReason::InternalToCustomer)
+    } else if !notify {
+        Some(SuppressReason::Preference)
+    } else if seen {
+        Some(SuppressReason::Seen)
+    } else {
+        None
+    }
+}
+
+/// A pending email that has fallen due, with what the check needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueEmail {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub number: i64,
+    pub party: Party,
+    pub author: Author,
+    pub visibility: Visibility,
+    pub notify: bool,
+    pub seen: bool,
+}
+
+/// One email to send: a recipient's unseen messages of one conversation, in order (R34).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub party: Party,
+    pub conversation_id: ConversationId,
+    /// Ordered by message number.
+    pub messages: Vec<MessageId>,
+}
+
+/// Splits due emails into those to suppress (with why) and digests to send, one per recipient and
+/// conversation, messages in conversation order.
+pub fn plan_digests(due: &[DueEmail]) -> (Vec<(MessageId, Party, SuppressReason)>, Vec<Digest>) {
+    let mut suppressed = Vec::new();
+    let mut sending: Vec<&DueEmail> = Vec::new();
+    for job in due {
+        match check(job.party, job.notify, job.author, job.visibility, job.seen) {
+            Some(reason) => suppressed.push((job.message_id, job.party, reason)),
+            None => sending.push(job),
+        }
+    }
+    sending.sort_by_key(|j| (j.party, j.conversation_id, j.number));
+    let mut digests: Vec<Digest> = Vec::new();
+    for job in sending {
+        match digests.last_mut() {
+            Some(d) if d.party == job.party && d.conversation_id == job.conversation_id => {
+                d.messages.push(job.message_id)
+            }
+            _ => digests.push(Digest {
+                party: job.party,
+                conversation_id: job.conversation_id,
+                messages: vec![job.message_id],
+            }),
+        }
+    }
+    (suppressed, digests)
+}
+
+/// How many times an outgoing email is tried before it is given up as failed.
+pub const MAX_SEND_ATTEMPTS: u32 = 8;
+
+/// The wait before try number `attempts + 1`, after `attempts` failures: 5 s doubling each time,
+/// at most an hour. `None` once the attempts are used up.
+pub fn retry_delay_ms(attempts: u32) -> Option<i64> {
+    if attempts >= MAX_SEND_ATTEMPTS {
+        return None;
+    }
+    let doublings = attempts.saturating_sub(1).min(20);
+    Some((5_000_i64 << doublings).min(3_600_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audience::Reason;
+    use crate::ids::{CustomerId, UserId};
+
+    fn recipient(party: Party, notify: bool) -> Recipient {
+        Recipient { party, reasons: vec![Reason::Participant], notify }
+    }
+
+    const USER: Party = Party::User(UserId(1));
+    const CUSTOMER: Party = Party::Customer(CustomerId(2));
+
+    #[test]
+    fn r14_email_is_due_one_delay_after_posting() {
+        let plan =
+            plan_email(&recipient(USER, true), Author::Customer(CustomerId(2)), Visibility::Public, 1_000, 60_000);
+        assert_eq!(plan, EmailPlan::DueAt(61_000));
+    }
+
+    #[test]
+    fn r9_author_is_never_emailed() {
+        let plan = plan_email(&recipient(USER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1);
+        assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::OwnMessage));
+    }
+
+    #[test]
+    fn r15_customer_is_never_emailed_an_internal_message() {
+        let plan = plan_email(&recipient(CUSTOMER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1);
+        assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::InternalToCustomer));
+    }
+
+    #[test]
+    fn r22_preferences_that_say_no_suppress_the_email() {
+        let plan = plan_email(&recipient(USER, false), Author::Customer(CustomerId(2)), Visibility::Public, 0, 1);
+        assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::Preference));
+    }
+
+    #[test]
+    fn r14_seen_within_the_delay_suppresses_the_email() {
+        let author = Author::Customer(CustomerId(2));
+        assert_eq!(check(USER, true, author, Visibility::Public, true), Some(SuppressReason::Seen));
+        assert_eq!(check(USER, true, author, Visibility::Public, false), None);
+    }
+
+    fn due(id: i64, conversation: i64, number: i64, party: Party, seen: bool) -> DueEmail {
+        DueEmail {
+            message_id: MessageId(id),
+            conversation_id: ConversationId(conversation),
+            number,
+            party,
+            author: Author::User(UserId(9)),
+            visibility: Visibility::Public,
+            notify: true,
+            seen,
+        }
+    }
+
+    #[test]
+    fn r34_due_emails_of_one_conversation_and_recipient_form_one_digest_in_order() {
+        let jobs = [
+            due(12, 1, 2, USER, false),
+            due(30, 2, 1, USER, false),
+            due(11, 1, 1, USER, false),
+            due(11, 1, 1, CUSTOMER, false),
+            due(13, 1, 3, USER, true),
+        ];
+        let (suppressed, digests) = plan_digests(&jobs);
+        assert_eq!(suppressed, vec![(MessageId(13), USER, SuppressReason::Seen)]);
+        let shape: Vec<(Party, i64, Vec<i64>)> =
+            digests.iter().map(|d| (d.party, d.conversation_id.0, d.messages.iter().map(|m| m.0).collect())).collect();
+        assert_eq!(
+            shape,
+            vec![(USER, 1, vec![11, 12]), (USER, 2, vec![30]), (CUSTOMER, 1, vec![11])],
+            "users sort before customers; messages in conversation order"
+        );
+    }
+
+    #[test]
+    fn failed_sends_back_off_then_give_up() {
+        assert_eq!(retry_delay_ms(1), Some(5_000));
+        assert_eq!(retry_delay_ms(2), Some(10_000));
+        assert_eq!(retry_delay_ms(7), Some(320_000));
+        assert_eq!(retry_delay_ms(MAX_SEND_ATTEMPTS), None);
+        assert!((0..MAX_SEND_ATTEMPTS).all(|a| retry_delay_ms(a).is_some_and(|d| d <= 3_600_000)));
+    }
+}

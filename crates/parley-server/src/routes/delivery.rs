@@ -1,0 +1,111 @@
+//! Delivery: seen reports, a message's delivery timeline, the outgoing email log and templates.
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+use axum::extract::State;
+use parley_app::{App, TemplateEdit};
+use parley_domain::*;
+use parley_store::{DeliveryRecord, OutgoingEmail, OutgoingLogEntry, SeenReceipt, Template};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeenBody {
+    /// Up to 500 message ids; ids of messages not addressed to the asker are ignored.
+    pub message_ids: Vec<MessageId>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SeenAnswer {
+    /// The messages newly marked seen (already seen ones are not repeated).
+    pub seen: Vec<SeenReceipt>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LogQuery {
+    /// 1 to 1000; default 200.
+    #[serde(default = "two_hundred")]
+    pub limit: i64,
+}
+
+fn two_hundred() -> i64 {
+    200
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    /// minijinja source of the subject line.
+    pub subject: String,
+    /// minijinja source of the plain-text part.
+    pub body_text: String,
+    /// minijinja source of the HTML part (values are escaped unless marked `|safe`).
+    pub body_html: String,
+}
+
+/// Report messages as seen by the asker (R13). Idempotent.
+#[utoipa::path(post, path = "/api/v1/messages/seen", request_body = SeenBody, tag = "delivery",
+    responses((status = 200, body = SeenAnswer), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn seen(State(app): State<App>, Auth(actor): Auth, Json(b): Json<SeenBody>) -> ApiResult<Json<SeenAnswer>> {
+    Ok(Json(SeenAnswer { seen: app.mark_seen(actor, &b.message_ids).await? }))
+}
+
+/// A message's delivery timeline: per recipient, pushed, seen, emailed or suppressed and why (R35).
+#[utoipa::path(get, path = "/api/v1/messages/{id}/deliveries", tag = "delivery", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<DeliveryRecord>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn deliveries(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<DeliveryRecord>>> {
+    Ok(Json(app.delivery_timeline(actor, MessageId(id)).await?))
+}
+
+/// The outgoing email log of the last 72 hours, newest first (R32). Admins only.
+#[utoipa::path(get, path = "/api/v1/outgoing-emails", tag = "delivery", params(LogQuery),
+    responses((status = 200, body = Vec<OutgoingLogEntry>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn outgoing_log(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<Vec<OutgoingLogEntry>>> {
+    Ok(Json(app.outgoing_log(actor, q.limit).await?))
+}
+
+/// One outgoing email, with its headers and bodies. Admins only.
+#[utoipa::path(get, path = "/api/v1/outgoing-emails/{id}", tag = "delivery", params(("id" = i64, Path)),
+    responses((status = 200, body = OutgoingEmail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn outgoing_email(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OutgoingEmail>> {
+    Ok(Json(app.outgoing_email(actor, OutgoingEmailId(id)).await?))
+}
+
+/// An email template (`new_message`: the unseen-message email). Admins only.
+#[utoipa::path(get, path = "/api/v1/templates/{name}", tag = "delivery", params(("name" = String, Path)),
+    responses((status = 200, body = Template), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn template(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Template>> {
+    Ok(Json(app.template(actor, &name).await?))
+}
+
+/// Edit an email template; it must render with sample values (422 `invalid_template` otherwise).
+/// Templates cannot be removed or turned off (R29).
+#[utoipa::path(put, path = "/api/v1/templates/{name}", request_body = TemplateBody, tag = "delivery", params(("name" = String, Path)),
+    responses((status = 200, body = Template), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_template(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    Json(b): Json<TemplateBody>,
+) -> ApiResult<Json<Template>> {
+    let edit = TemplateEdit { subject: b.subject, body_text: b.body_text, body_html: b.body_html };
+    Ok(Json(app.update_template(actor, &name, edit).await?))
+}

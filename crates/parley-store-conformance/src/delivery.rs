@@ -1,0 +1,214 @@
+//! The delivery ledger and email jobs: stored with the message, claimed once, settled once.
+
+use crate::fixtures::*;
+use parley_domain::delivery::{Digest, EmailState, SuppressReason};
+use parley_domain::*;
+use parley_store::*;
+
+fn email_for(digest: &Digest, at: i64) -> NewOutgoingEmail {
+    NewOutgoingEmail {
+        created_at: at,
+        conversation_id: Some(digest.conversation_id),
+        party: Some(digest.party),
+        to_address: "someone@acme.test".into(),
+        to_name: "Someone".into(),
+        subject: "New message".into(),
+        body_text: "text".into(),
+        body_html: "<p>html</p>".into(),
+        message_id_header: format!("<m{}.{}@acme.test>", digest.messages[0], digest.party.raw_id()),
+        in_reply_to: None,
+        references: None,
+        reply_to: None,
+    }
+}
+
+fn digest_of(due: &[parley_domain::delivery::DueEmail]) -> Digest {
+    let (_, digests) = parley_domain::delivery::plan_digests(due);
+    assert_eq!(digests.len(), 1, "{due:?}");
+    digests.into_iter().next().unwrap()
+}
+
+/// R14: posting stores a pending email per notified recipient, due one delay later, in the same
+/// write; recipients whose preferences say no are suppressed at once.
+pub async fn r14_email_job_is_stored_with_the_message<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let mut m = new_message(&c, Author::User(w.admin.id), &[Party::Customer(w.customer.id)], T0);
+    m.audience.recipients.push(parley_domain::audience::Recipient {
+        party: Party::User(w.member.id),
+        reasons: vec![parley_domain::audience::Reason::ItemFollower],
+        notify: false,
+    });
+    let m = store.insert_message(m).await.unwrap();
+    let timeline = store.delivery_timeline(m.id).await.unwrap();
+    let customer = timeline.iter().find(|r| r.party == Party::Customer(w.customer.id)).unwrap();
+    assert_eq!(customer.email_state, EmailState::Pending);
+    assert_eq!(customer.email_due_at, Some(T0 + DELAY));
+    let member = timeline.iter().find(|r| r.party == Party::User(w.member.id)).unwrap();
+    assert_eq!((member.email_state, member.email_reason), (EmailState::Suppressed, Some(SuppressReason::Preference)));
+    // Nothing is due before the delay has passed.
+    assert!(store.claim_due_emails(T0 + DELAY - 1, T0 + 2 * DELAY, 10).await.unwrap().is_empty());
+}
+
+/// R14: a due email is claimed by one worker only; once the lease runs out (the worker died),
+/// another takes it over.
+pub async fn r14_due_email_is_claimed_once_until_its_lease_runs_out<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let to = [Party::Customer(w.customer.id)];
+    store.insert_message(new_message(&c, Author::User(w.admin.id), &to, T0)).await.unwrap();
+    let due = T0 + DELAY;
+    let first = store.claim_due_emails(due, due + 1_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(store.claim_due_emails(due + 999, due + 5_000, 10).await.unwrap().is_empty(), "still leased");
+    let again = store.claim_due_emails(due + 1_000, due + 5_000, 10).await.unwrap();
+    assert_eq!(again, first, "taken over after the lease");
+}
+
+/// R14 at most once: a digest is queued only while its jobs are pending and unseen, and only once.
+pub async fn r14_digest_is_queued_once_and_not_after_seen<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let m1 = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], T0)).await.unwrap();
+    let m2 = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], T0 + 1)).await.unwrap();
+    let due = store.claim_due_emails(T0 + DELAY + 1, T0 + 2 * DELAY, 10).await.unwrap();
+    let digest = digest_of(&due);
+    assert_eq!(digest.messages, vec![m1.id, m2.id], "R34: one digest, in order");
+
+    // Seen between the claim and the queueing: nothing is queued and the jobs are released.
+    store.mark_seen(customer, &[m2.id], T0 + DELAY + 2).await.unwrap();
+    assert_eq!(store.queue_digest(&digest, email_for(&digest, T0 + DELAY + 3)).await.unwrap(), None);
+    assert!(store.claim_outgoing(T0 + 3 * DELAY, T0 + 4 * DELAY, 10).await.unwrap().is_empty());
+    let timeline = store.delivery_timeline(m2.id).await.unwrap();
+    assert_eq!(
+        (timeline[0].email_state, timeline[0].email_reason),
+        (EmailState::Suppressed, Some(SuppressReason::Seen))
+    );
+
+    let due = store.claim_due_emails(T0 + DELAY + 4, T0 + 2 * DELAY, 10).await.unwrap();
+    let digest = digest_of(&due);
+    assert_eq!(digest.messages, vec![m1.id]);
+    let id = store.queue_digest(&digest, email_for(&digest, T0 + DELAY + 5)).await.unwrap().unwrap();
+    assert_eq!(store.queue_digest(&digest, email_for(&digest, T0 + DELAY + 6)).await.unwrap(), None, "only once");
+    assert!(store.claim_due_emails(T0 + 10 * DELAY, T0 + 11 * DELAY, 10).await.unwrap().is_empty());
+
+    let outgoing = store.claim_outgoing(T0 + DELAY + 7, T0 + 2 * DELAY, 10).await.unwrap();
+    assert_eq!(outgoing.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+    store.outgoing_sent(id, T0 + DELAY + 8).await.unwrap();
+    let record = &store.delivery_timeline(m1.id).await.unwrap()[0];
+    assert_eq!(
+        (record.email_state, record.email_at, record.email_id),
+        (EmailState::Sent, Some(T0 + DELAY + 8), Some(id))
+    );
+    assert!(store.claim_outgoing(T0 + 10 * DELAY, T0 + 11 * DELAY, 10).await.unwrap().is_empty(), "sent once");
+}
+
+/// Failed sends are retried at the given time, and given up when told so.
+pub async fn outgoing_email_retries_then_fails<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let m = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], T0)).await.unwrap();
+    let due = store.claim_due_emails(T0 + DELAY, T0 + 2 * DELAY, 10).await.unwrap();
+    let digest = digest_of(&due);
+    let id = store.queue_digest(&digest, email_for(&digest, T0 + DELAY)).await.unwrap().unwrap();
+    let t = T0 + DELAY;
+    assert_eq!(store.claim_outgoing(t, t + 100, 10).await.unwrap().len(), 1);
+    store.outgoing_failed(id, "451 try later", Some(t + 5_000), t + 1).await.unwrap();
+    assert!(store.claim_outgoing(t + 4_999, t + 9_000, 10).await.unwrap().is_empty(), "waits for the retry time");
+    let retry = store.claim_outgoing(t + 5_000, t + 9_000, 10).await.unwrap();
+    assert_eq!((retry[0].attempts, retry[0].last_error.as_deref()), (1, Some("451 try later")));
+    store.outgoing_failed(id, "550 no such user", None, t + 5_001).await.unwrap();
+    let email = store.outgoing_email(id).await.unwrap();
+    assert_eq!((email.status.as_str(), email.attempts), ("failed", 2));
+    let record = &store.delivery_timeline(m.id).await.unwrap()[0];
+    assert_eq!((record.email_state, record.email_error.as_deref()), (EmailState::Failed, Some("550 no such user")));
+}
+
+/// R13: seen is recorded once, only for one's own deliveries; reading a conversation up to a
+/// message sees everything before it.
+pub async fn r13_seen_only_for_own_deliveries_and_by_reading<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let member = Party::User(w.member.id);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            store
+                .insert_message(new_message(&c, Author::User(w.admin.id), &[customer, member], T0 + i))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let stranger = Party::User(w.admin.id);
+    assert!(store.mark_seen(stranger, &ids, T0 + 10).await.unwrap().is_empty(), "not addressed to them");
+    let seen = store.mark_seen(customer, &[ids[0]], T0 + 10).await.unwrap();
+    assert_eq!(seen.iter().map(|s| (s.message_id, s.seen_at)).collect::<Vec<_>>(), vec![(ids[0], T0 + 10)]);
+    assert!(store.mark_seen(customer, &[ids[0]], T0 + 20).await.unwrap().is_empty(), "idempotent");
+
+    store.mark_read(c.header.id, member, 2, T0 + 30).await.unwrap();
+    let seen_by_member: Vec<Option<i64>> = {
+        let mut v = Vec::new();
+        for id in &ids {
+            let t = store.delivery_timeline(*id).await.unwrap();
+            v.push(t.iter().find(|r| r.party == member).unwrap().seen_at);
+        }
+        v
+    };
+    assert_eq!(seen_by_member, vec![Some(T0 + 30), Some(T0 + 30), None]);
+    store.mark_pushed(customer, &ids, T0 + 40).await.unwrap();
+    let first = store.delivery_timeline(ids[0]).await.unwrap();
+    let record = first.iter().find(|r| r.party == customer).unwrap();
+    assert_eq!((record.pushed_at, record.seen_at), (Some(T0 + 40), Some(T0 + 10)));
+}
+
+/// R32: the log lists emails and suppressions; pruning forgets old emails but keeps the ledger.
+pub async fn r32_outgoing_log_lists_and_prunes<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let m = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], T0)).await.unwrap();
+    let due = store.claim_due_emails(T0 + DELAY, T0 + 2 * DELAY, 10).await.unwrap();
+    let digest = digest_of(&due);
+    let id = store.queue_digest(&digest, email_for(&digest, T0 + DELAY)).await.unwrap().unwrap();
+    store.outgoing_sent(id, T0 + DELAY + 1).await.unwrap();
+    let mut other = new_message(&c, Author::User(w.admin.id), &[], T0 + 2);
+    other.audience.recipients.push(parley_domain::audience::Recipient {
+        party: Party::User(w.member.id),
+        reasons: vec![parley_domain::audience::Reason::ItemFollower],
+        notify: false,
+    });
+    let quiet = store.insert_message(other).await.unwrap();
+
+    let log = store.outgoing_log(T0, 10).await.unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!((log[0].status.as_str(), log[0].email_id), ("sent", Some(id)));
+    assert_eq!((log[1].status.as_str(), log[1].reason.as_deref()), ("suppressed", Some("preference")));
+    assert_eq!(log[1].message_id, Some(quiet.id));
+
+    assert_eq!(store.prune_outgoing(T0 + DELAY + 1).await.unwrap(), 1);
+    assert!(matches!(store.outgoing_email(id).await, Err(StoreError::NotFound)));
+    let record = &store.delivery_timeline(m.id).await.unwrap()[0];
+    assert_eq!((record.email_state, record.email_id), (EmailState::Sent, None), "the ledger keeps the outcome");
+}
+
+pub async fn secrets_and_templates_are_kept<S: Store>(store: &S) {
+    assert_eq!(store.secret("key", "first").await.unwrap(), "first");
+    assert_eq!(store.secret("key", "second").await.unwrap(), "first", "created once");
+    let t = Template {
+        name: "new_message".into(),
+        subject: "s".into(),
+        body_text: "t".into(),
+        body_html: "h".into(),
+        updated_at: 1,
+    };
+    store.put_template(&t, true).await.unwrap();
+    let edited = Template { subject: "edited".into(), updated_at: 2, ..t.clone() };
+    assert_eq!(store.put_template(&edited, true).await.unwrap(), t, "defaults never overwrite");
+    assert_eq!(store.put_template(&edited, false).await.unwrap(), edited);
+    assert_eq!(store.template("new_message").await.unwrap(), Some(edited));
+    assert_eq!(store.template("missing").await.unwrap(), None);
+}

@@ -1,0 +1,463 @@
+//! The delivery ledger, email jobs, the outgoing queue, secrets and templates on SQLite.
+
+use crate::errors::{corrupt, other, unique};
+use crate::rows::{self, get, parse};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use parley_domain::audience::Reason;
+use parley_domain::delivery::{Digest, DueEmail, EmailState, SuppressReason};
+use parley_domain::*;
+use parley_store::*;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+/// `(message_id, party_kind, party_id) IN (VALUES …)` for a list of jobs.
+fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Sqlite>, jobs: impl Iterator<Item = (MessageId, Party)>) {
+    query.push("(message_id, party_kind, party_id) IN (VALUES ");
+    let mut list = query.separated(", ");
+    for (message, party) in jobs {
+        list.push("(")
+            .push_bind_unseparated(message.0)
+            .push_unseparated(", ")
+            .push_bind_unseparated(party.kind_str())
+            .push_unseparated(", ")
+            .push_bind_unseparated(party.raw_id())
+            .push_unseparated(")");
+    }
+    query.push(")");
+}
+
+fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
+    let kind: Option<String> = get(row, "party_kind")?;
+    let party_id: Option<i64> = get(row, "party_id")?;
+    Ok(OutgoingEmail {
+        id: OutgoingEmailId(get(row, "id")?),
+        created_at: get(row, "created_at")?,
+        conversation_id: get::<Option<i64>>(row, "conversation_id")?.map(ConversationId),
+        party: kind.zip(party_id).and_then(|(k, id)| Party::from_parts(&k, id)),
+        to_address: get(row, "to_address")?,
+        to_name: get(row, "to_name")?,
+        subject: get(row, "subject")?,
+        body_text: get(row, "body_text")?,
+        body_html: get(row, "body_html")?,
+        message_id_header: get(row, "message_id_header")?,
+        in_reply_to: get(row, "in_reply_to")?,
+        references: get(row, "references_header")?,
+        reply_to: get(row, "reply_to")?,
+        status: get(row, "status")?,
+        attempts: get(row, "attempts")?,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        last_error: get(row, "last_error")?,
+        sent_at: get(row, "sent_at")?,
+    })
+}
+
+/// Moves the jobs of email `id` from `queued` to `state`.
+async fn settle_jobs(conn: &mut SqliteConnection, id: OutgoingEmailId, state: EmailState, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE message_recipients SET email_state = ?, email_at = ? WHERE email_id = ? AND email_state = 'queued'",
+    )
+    .bind(state.as_str())
+    .bind(now)
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+/// R13: marks ledger rows seen and suppresses their pending emails. `filter` narrows the rows of
+/// `party` (by message ids or by read position).
+pub(crate) async fn mark_seen_where(
+    conn: &mut SqliteConnection,
+    party: Party,
+    now: i64,
+    filter: impl FnOnce(&mut QueryBuilder<'_, Sqlite>),
+) -> StoreResult<Vec<SeenReceipt>> {
+    let mut query = QueryBuilder::new("UPDATE message_recipients SET seen_at = ");
+    query.push_bind(now);
+    query.push(", email_state = CASE WHEN email_state = 'pending' THEN 'suppressed' ELSE email_state END");
+    query.push(", email_reason = CASE WHEN email_state = 'pending' THEN 'seen' ELSE email_reason END");
+    query.push(", email_at = CASE WHEN email_state = 'pending' THEN ");
+    query.push_bind(now);
+    query.push(" ELSE email_at END WHERE seen_at IS NULL AND party_kind = ");
+    query.push_bind(party.kind_str());
+    query.push(" AND party_id = ");
+    query.push_bind(party.raw_id());
+    query.push(" AND ");
+    filter(&mut query);
+    query.push(" RETURNING message_id, conversation_id");
+    let rows = query.build().fetch_all(conn).await.map_err(other)?;
+    let mut seen: Vec<SeenReceipt> = rows
+        .iter()
+        .map(|r| {
+            Ok(SeenReceipt {
+                message_id: MessageId(get(r, "message_id")?),
+                conversation_id: ConversationId(get(r, "conversation_id")?),
+                seen_at: now,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    seen.sort_by_key(|s| s.message_id);
+    Ok(seen)
+}
+
+#[async_trait]
+impl DeliveryStore for SqliteStore {
+    async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.writer.acquire().await.map_err(other)?;
+        mark_seen_where(&mut conn, party, now, |q| {
+            q.push("message_id IN (");
+            let mut list = q.separated(", ");
+            for m in messages {
+                list.push_bind(m.0);
+            }
+            q.push(")");
+        })
+        .await
+    }
+
+    async fn mark_pushed(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::new("UPDATE message_recipients SET pushed_at = ");
+        query.push_bind(now).push(" WHERE pushed_at IS NULL AND ");
+        push_job_keys(&mut query, messages.iter().map(|m| (*m, party)));
+        query.build().execute(&self.writer).await.map_err(other)?;
+        Ok(())
+    }
+
+    async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT r.*, e.last_error FROM message_recipients r LEFT JOIN outgoing_emails e ON e.id = r.email_id
+             WHERE r.message_id = ? ORDER BY r.party_kind DESC, r.party_id",
+        )
+        .bind(message.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|r| {
+                let reasons: String = get(r, "reasons")?;
+                let reason: Option<String> = get(r, "email_reason")?;
+                Ok(DeliveryRecord {
+                    party: rows::party(r)?,
+                    reasons: reasons
+                        .split(',')
+                        .map(|s| Reason::parse(s).ok_or_else(|| corrupt("reasons")))
+                        .collect::<StoreResult<_>>()?,
+                    notify: get(r, "notify")?,
+                    pushed_at: get(r, "pushed_at")?,
+                    seen_at: get(r, "seen_at")?,
+                    email_state: parse(r, "email_state", EmailState::parse)?,
+                    email_reason: reason.as_deref().and_then(SuppressReason::parse),
+                    email_due_at: get(r, "email_due_at")?,
+                    email_at: get(r, "email_at")?,
+                    email_id: get::<Option<i64>>(r, "email_id")?.map(OutgoingEmailId),
+                    email_error: get(r, "last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let rows = sqlx::query(
+            "UPDATE message_recipients SET claimed_until = ?1
+             WHERE rowid IN (SELECT rowid FROM message_recipients
+                             WHERE email_state = 'pending' AND email_due_at <= ?2
+                               AND (claimed_until IS NULL OR claimed_until <= ?2)
+                             ORDER BY email_due_at LIMIT ?3)
+             RETURNING message_id, conversation_id, party_kind, party_id, notify, seen_at",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(other)?;
+        let mut due = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let message: Message = rows::message(
+                &sqlx::query("SELECT * FROM messages WHERE id = ?")
+                    .bind(get::<i64>(r, "message_id")?)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(other)?,
+            )?;
+            due.push(DueEmail {
+                message_id: message.id,
+                conversation_id: message.conversation_id,
+                number: message.number,
+                party: rows::party(r)?,
+                author: message.author,
+                visibility: message.visibility,
+                notify: get(r, "notify")?,
+                seen: get::<Option<i64>>(r, "seen_at")?.is_some(),
+            });
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(due)
+    }
+
+    async fn suppress_emails(&self, jobs: &[(MessageId, Party, SuppressReason)], now: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        for (message, party, reason) in jobs {
+            sqlx::query(
+                "UPDATE message_recipients SET email_state = 'suppressed', email_reason = ?, email_at = ?
+                 WHERE message_id = ? AND party_kind = ? AND party_id = ? AND email_state = 'pending'",
+            )
+            .bind(reason.as_str())
+            .bind(now)
+            .bind(message.0)
+            .bind(party.kind_str())
+            .bind(party.raw_id())
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn queue_digest(&self, digest: &Digest, e: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
+               subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
+               next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
+        )
+        .bind(e.created_at)
+        .bind(e.conversation_id.map(|c| c.0))
+        .bind(e.party.map(|p| p.kind_str()))
+        .bind(e.party.map(|p| p.raw_id()))
+        .bind(&e.to_address)
+        .bind(&e.to_name)
+        .bind(&e.subject)
+        .bind(&e.body_text)
+        .bind(&e.body_html)
+        .bind(&e.message_id_header)
+        .bind(&e.in_reply_to)
+        .bind(&e.references)
+        .bind(&e.reply_to)
+        .bind(e.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unique("message_id_header"));
+        let id: i64 = match inserted {
+            Ok(id) => id,
+            // The same digest was queued already.
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut query = QueryBuilder::new("UPDATE message_recipients SET email_state = 'queued', email_id = ");
+        query.push_bind(id).push(", email_at = ").push_bind(e.created_at);
+        query.push(" WHERE email_state = 'pending' AND seen_at IS NULL AND ");
+        push_job_keys(&mut query, digest.messages.iter().map(|m| (*m, digest.party)));
+        let done = query.build().execute(&mut *tx).await.map_err(other)?;
+        if done.rows_affected() != digest.messages.len() as u64 {
+            // Something was seen (or settled elsewhere) since the claim: keep nothing, and release
+            // the claims so the next round plans these jobs afresh.
+            tx.rollback().await.map_err(other)?;
+            let mut release = QueryBuilder::new("UPDATE message_recipients SET claimed_until = NULL WHERE ");
+            push_job_keys(&mut release, digest.messages.iter().map(|m| (*m, digest.party)));
+            release.build().execute(&self.writer).await.map_err(other)?;
+            return Ok(None);
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(Some(OutgoingEmailId(id)))
+    }
+
+    async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
+        let rows = sqlx::query(
+            "UPDATE outgoing_emails SET claimed_until = ?1
+             WHERE id IN (SELECT id FROM outgoing_emails
+                          WHERE status = 'queued' AND next_attempt_at <= ?2
+                            AND (claimed_until IS NULL OR claimed_until <= ?2)
+                          ORDER BY next_attempt_at, id LIMIT ?3)
+             RETURNING *",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(other)?;
+        let mut emails: Vec<OutgoingEmail> = rows.iter().map(outgoing).collect::<StoreResult<_>>()?;
+        emails.sort_by_key(|e| e.id);
+        Ok(emails)
+    }
+
+    async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        sqlx::query(
+            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL
+             WHERE id = ? AND status = 'queued'",
+        )
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        settle_jobs(&mut tx, id, EmailState::Sent, now).await?;
+        tx.commit().await.map_err(other)
+    }
+
+    async fn outgoing_failed(
+        &self,
+        id: OutgoingEmailId,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        sqlx::query(
+            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,
+               status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END,
+               next_attempt_at = COALESCE(?, next_attempt_at)
+             WHERE id = ? AND status = 'queued'",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(retry_at)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        if retry_at.is_none() {
+            settle_jobs(&mut tx, id, EmailState::Failed, now).await?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn outgoing_email(&self, id: OutgoingEmailId) -> StoreResult<OutgoingEmail> {
+        let row = sqlx::query("SELECT * FROM outgoing_emails WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
+        outgoing(&row)
+    }
+
+    async fn outgoing_log(&self, since: i64, limit: i64) -> StoreResult<Vec<OutgoingLogEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+               SELECT created_at AS at, status, last_error AS reason, party_kind, party_id, to_address, subject,
+                      conversation_id, id AS email_id, NULL AS message_id, attempts
+               FROM outgoing_emails WHERE created_at >= ?1
+               UNION ALL
+               SELECT r.email_at AS at, 'suppressed' AS status, r.email_reason AS reason, r.party_kind, r.party_id,
+                      NULL AS to_address, NULL AS subject, r.conversation_id, NULL AS email_id, r.message_id, 0
+               FROM message_recipients r WHERE r.email_state = 'suppressed' AND r.email_at >= ?1)
+             ORDER BY at DESC, email_id DESC, message_id DESC LIMIT ?2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|r| {
+                let kind: Option<String> = get(r, "party_kind")?;
+                let party_id: Option<i64> = get(r, "party_id")?;
+                Ok(OutgoingLogEntry {
+                    at: get(r, "at")?,
+                    status: get(r, "status")?,
+                    reason: get(r, "reason")?,
+                    party: kind.zip(party_id).and_then(|(k, id)| Party::from_parts(&k, id)),
+                    to_address: get(r, "to_address")?,
+                    subject: get(r, "subject")?,
+                    conversation_id: get::<Option<i64>>(r, "conversation_id")?.map(ConversationId),
+                    email_id: get::<Option<i64>>(r, "email_id")?.map(OutgoingEmailId),
+                    message_id: get::<Option<i64>>(r, "message_id")?.map(MessageId),
+                    attempts: get(r, "attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_outgoing(&self, before: i64) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        sqlx::query(
+            "UPDATE message_recipients SET email_id = NULL
+             WHERE email_id IN (SELECT id FROM outgoing_emails WHERE created_at < ? AND status <> 'queued')",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        let done = sqlx::query("DELETE FROM outgoing_emails WHERE created_at < ? AND status <> 'queued'")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(other)
+    }
+
+    async fn template(&self, name: &str) -> StoreResult<Option<Template>> {
+        let row = sqlx::query("SELECT * FROM templates WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.map(|r| template(&r)).transpose()
+    }
+
+    async fn put_template(&self, t: &Template, only_if_absent: bool) -> StoreResult<Template> {
+        let on_conflict = if only_if_absent {
+            "DO NOTHING"
+        } else {
+            "DO UPDATE SET subject = excluded.subject, body_text = excluded.body_text,
+             body_html = excluded.body_html, updated_at = excluded.updated_at"
+        };
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        sqlx::query(&format!(
+            "INSERT INTO templates (name, subject, body_text, body_html, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (name) {on_conflict}"
+        ))
+        .bind(&t.name)
+        .bind(&t.subject)
+        .bind(&t.body_text)
+        .bind(&t.body_html)
+        .bind(t.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        let row = sqlx::query("SELECT * FROM templates WHERE name = ?")
+            .bind(&t.name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        template(&row)
+    }
+}
+
+fn template(r: &SqliteRow) -> StoreResult<Template> {
+    Ok(Template {
+        name: get(r, "name")?,
+        subject: get(r, "subject")?,
+        body_text: get(r, "body_text")?,
+        body_html: get(r, "body_html")?,
+        updated_at: get(r, "updated_at")?,
+    })
+}

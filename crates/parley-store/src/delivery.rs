@@ -1,0 +1,57 @@
+//! The delivery ledger, the email jobs and the outgoing mail queue, secrets and templates.
+//!
+//! Email work is claimed with a lease (`claimed_until`): a worker that dies leaves its claims to
+//! run out, and another worker (or the same one after a restart) takes them over. Each change of
+//! state is a compare-and-set on the state the worker saw, so two workers never both settle the
+//! same job.
+
+use crate::error::StoreResult;
+use crate::records::*;
+use async_trait::async_trait;
+use parley_domain::delivery::{Digest, DueEmail, SuppressReason};
+use parley_domain::*;
+
+#[async_trait]
+pub trait DeliveryStore {
+    /// R13: records that `party` has seen these messages (only those addressed to them; repeating
+    /// is harmless). A pending email for them is suppressed as seen. Returns the newly seen ones.
+    async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>>;
+    /// R12: records that these messages were pushed to `party` over a live connection.
+    async fn mark_pushed(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<()>;
+    /// R35: one message's per-recipient record.
+    async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>>;
+
+    /// Claims up to `limit` pending emails due by `now` (unclaimed, or whose lease ran out) until
+    /// `lease_until`.
+    async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>>;
+    /// Settles claimed pending emails as suppressed, with why.
+    async fn suppress_emails(&self, jobs: &[(MessageId, Party, SuppressReason)], now: i64) -> StoreResult<()>;
+    /// Queues one digest as an outgoing email and marks its jobs queued, in one transaction — only
+    /// if every job is still pending and unseen; otherwise writes nothing, releases the claims and answers
+    /// `None`, so the next round plans them again.
+    async fn queue_digest(&self, digest: &Digest, email: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>>;
+
+    /// Claims up to `limit` queued outgoing emails whose next attempt is due.
+    async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>>;
+    /// The email went out: it and its jobs are sent.
+    async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()>;
+    /// A try failed: retry at `retry_at`, or, with `None`, give up (it and its jobs are failed).
+    async fn outgoing_failed(
+        &self,
+        id: OutgoingEmailId,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()>;
+    async fn outgoing_email(&self, id: OutgoingEmailId) -> StoreResult<OutgoingEmail>;
+    /// R32: emails created and emails suppressed since `since`, newest first.
+    async fn outgoing_log(&self, since: i64, limit: i64) -> StoreResult<Vec<OutgoingLogEntry>>;
+    /// R32: forgets outgoing emails created before `before`. Returns how many.
+    async fn prune_outgoing(&self, before: i64) -> StoreResult<u64>;
+
+    /// The secret called `name`, storing `fresh` as it if there is none yet.
+    async fn secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
+    async fn template(&self, name: &str) -> StoreResult<Option<Template>>;
+    /// Stores a template; with `only_if_absent`, keeps an existing one (for installing defaults).
+    async fn put_template(&self, template: &Template, only_if_absent: bool) -> StoreResult<Template>;
+}

@@ -1,0 +1,113 @@
+//! R14 across a crash: the real `parley` binary is killed with SIGKILL between posting a message
+//! and its email falling due; after a restart on the same data directory the email arrives, once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::SmtpSink;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "admin@acme.test";
+const PASSWORD: &str = "admin-password-1";
+const DELAY_MS: u64 = 1_500;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(data: &Path, port: u16, smtp: &SmtpSink) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .args(["--email-delay", &format!("{DELAY_MS}ms"), "--delivery-poll", "50ms"])
+        .args(["--smtp-url", &smtp.url(), "--smtp-from", "Acme <support@acme.test>"])
+        .env("PARLEY_ADMIN_EMAIL", ADMIN)
+        .env("PARLEY_ADMIN_PASSWORD", PASSWORD)
+        .env("PARLEY_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start parley")
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if client.get(format!("{base}/api/openapi.json")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("parley did not start");
+}
+
+async fn post(client: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) -> Value {
+    let res = client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn r14_email_survives_sigkill_between_post_and_due_time_and_is_sent_once() {
+    let smtp = SmtpSink::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let mut first = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let carla =
+        post(&client, &base, &token, "/api/v1/customers", json!({"email": "carla@client.example", "name": "Carla"}))
+            .await;
+    let project = post(&client, &base, &token, "/api/v1/projects", json!({"name": "Support"})).await;
+    let ticket = post(
+        &client,
+        &base,
+        &token,
+        "/api/v1/items",
+        json!({"project_id": project["id"], "kind": "ticket", "title": "Printer", "requester_ids": [carla["id"]]}),
+    )
+    .await;
+    let conversation = post(
+        &client,
+        &base,
+        &token,
+        "/api/v1/conversations",
+        json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"}),
+    )
+    .await;
+    let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
+    let posted_at = Instant::now();
+    post(&client, &base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    assert!(
+        posted_at.elapsed() < Duration::from_millis(DELAY_MS),
+        "the kill must land before the email is due; this run was too slow to prove anything"
+    );
+    assert!(smtp.mails().is_empty(), "nothing was sent before the crash");
+
+    let mut second = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    let mails = smtp.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(mails.len(), 1, "the email arrives after the restart");
+    // Give the worker many more rounds: still exactly one.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mails = smtp.mails();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(mails.len(), 1, "exactly once");
+    assert_eq!(mails[0].to, vec!["carla@client.example".to_string()]);
+    assert!(mails[0].text().contains("A technician comes tomorrow"));
+}
