@@ -147,7 +147,10 @@ impl App {
                 e => AppError::conflict("invalid_state_change", e.to_string()),
             })?;
             match self.store.set_state(id, current, next).await {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    self.publish_state(c.clone(), actor.party());
+                    return Ok(c);
+                }
                 Err(StoreError::Conflict(_)) => current = self.store.conversation(id).await?.header.state,
                 Err(e) => return Err(AppError::from_store("conversation")(e)),
             }
@@ -207,6 +210,8 @@ impl App {
         if up_to < 0 {
             return Err(ValidationError::new("up_to", "must not be negative").into());
         }
-        Ok(self.store.mark_read(id, actor.party(), up_to, self.now()).await?)
+        let (position, seen) = self.store.mark_read(id, actor.party(), up_to, self.now()).await?;
+        self.publish_seen(actor.party(), seen);
+        Ok(position)
     }
 }

@@ -13,6 +13,7 @@ mod error;
 mod mailer;
 mod messages;
 mod people;
+mod realtime;
 mod setup;
 mod views;
 mod work;
@@ -25,6 +26,7 @@ pub use delivery::{DeliveryRound, DeliveryWorker, TemplateEdit, NEW_MESSAGE_TEMP
 pub use error::{AppError, AppResult};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
+pub use realtime::{Event, EventBody, Hub, Subscription, HUB_BUFFER};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
 pub use work::NewItemRequest;
@@ -66,11 +68,17 @@ pub struct App {
     mailer: Arc<dyn Mailer>,
     /// The key signing reply tokens (R16), read from the store once.
     reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    hub: Arc<Hub>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
-        App { store, clock, config, mailer, reply_secret: Arc::default() }
+        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()) }
+    }
+
+    /// The realtime hub connections subscribe to.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// Where outgoing email goes, for logs.

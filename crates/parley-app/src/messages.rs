@@ -50,6 +50,7 @@ impl App {
             StoreError::Locked => crate::error::locked(),
             e => AppError::from_store("conversation")(e),
         })?;
+        self.publish_message(message.clone(), audience.clone(), conversation.header.subject);
         Ok((message, audience))
     }
 
@@ -62,7 +63,7 @@ impl App {
     }
 
     /// The audience of a message by `author`, and the users it mentions.
-    async fn audience_for(
+    pub(crate) async fn audience_for(
         &self,
         people: &ConversationPeople,
         author: Author,

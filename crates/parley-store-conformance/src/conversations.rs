@@ -112,7 +112,7 @@ pub async fn r9_author_has_read_own_message<S: Store>(store: &S) {
     let c = w.conversation(store, Visibility::Public, None, vec![Party::Customer(w.customer.id)]).await;
     store.insert_message(new_message(&c, Author::Customer(w.customer.id), &[], T0)).await.unwrap();
     let read = store.mark_read(c.header.id, Party::Customer(w.customer.id), 0, T0).await.unwrap();
-    assert_eq!(read, 1);
+    assert_eq!(read.0, 1);
 }
 
 pub async fn read_position_never_moves_back_nor_past_the_end<S: Store>(store: &S) {
@@ -122,9 +122,9 @@ pub async fn read_position_never_moves_back_nor_past_the_end<S: Store>(store: &S
         store.insert_message(new_message(&c, Author::User(w.admin.id), &[], T0 + i)).await.unwrap();
     }
     let member = Party::User(w.member.id);
-    assert_eq!(store.mark_read(c.header.id, member, 2, T0).await.unwrap(), 2);
-    assert_eq!(store.mark_read(c.header.id, member, 1, T0).await.unwrap(), 2);
-    assert_eq!(store.mark_read(c.header.id, member, 99, T0).await.unwrap(), 3);
+    assert_eq!(store.mark_read(c.header.id, member, 2, T0).await.unwrap().0, 2);
+    assert_eq!(store.mark_read(c.header.id, member, 1, T0).await.unwrap().0, 2);
+    assert_eq!(store.mark_read(c.header.id, member, 99, T0).await.unwrap().0, 3);
 }
 
 pub async fn mentioned_users_start_following<S: Store>(store: &S) {

@@ -40,7 +40,7 @@ async fn mark_read(
     party: Party,
     number: i64,
     now: i64,
-) -> StoreResult<i64> {
+) -> StoreResult<(i64, Vec<SeenReceipt>)> {
     let position: i64 = sqlx::query_scalar(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
          VALUES (?1, ?2, ?3, MIN(?4, (SELECT message_count FROM conversations WHERE id = ?1)))
@@ -56,7 +56,7 @@ async fn mark_read(
     .await
     .map_err(other)?;
     // R13: reading up to a message is seeing every message up to it.
-    crate::delivery::mark_seen_where(conn, party, now, |q| {
+    let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
         q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
             .push_bind(id.0)
             .push(" AND number <= ")
@@ -64,7 +64,7 @@ async fn mark_read(
             .push(")");
     })
     .await?;
-    Ok(position)
+    Ok((position, seen))
 }
 
 #[async_trait]
@@ -366,10 +366,16 @@ impl ConversationStore for SqliteStore {
         self.relation_of(id, party).await
     }
 
-    async fn mark_read(&self, id: ConversationId, party: Party, number: i64, now: i64) -> StoreResult<i64> {
+    async fn mark_read(
+        &self,
+        id: ConversationId,
+        party: Party,
+        number: i64,
+        now: i64,
+    ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let position = mark_read(&mut tx, id, party, number, now).await?;
+        let read = mark_read(&mut tx, id, party, number, now).await?;
         tx.commit().await.map_err(other)?;
-        Ok(position)
+        Ok(read)
     }
 }

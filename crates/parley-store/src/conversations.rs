@@ -47,6 +47,12 @@ pub trait ConversationStore {
     /// How a person stands to one conversation.
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation>;
     /// Records that a person has read up to message `number` (never moves back), which is seeing
-    /// every message up to it (R13).
-    async fn mark_read(&self, id: ConversationId, party: Party, number: i64, now: i64) -> StoreResult<i64>;
+    /// every message up to it (R13). Returns the read position and the messages newly seen.
+    async fn mark_read(
+        &self,
+        id: ConversationId,
+        party: Party,
+        number: i64,
+        now: i64,
+    ) -> StoreResult<(i64, Vec<SeenReceipt>)>;
 }

@@ -8,8 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod smtp;
+mod socket;
 
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use socket::{Refused, Socket};
 
 use parley::{Config, Launched};
 use parley_app::ManualClock;
@@ -79,6 +81,19 @@ pub struct Who {
 }
 
 impl TestApp {
+    /// Opens a realtime connection as `who` and waits for its `hello`.
+    pub async fn socket(&self, who: &Who) -> Socket {
+        self.socket_after(who, None).await
+    }
+
+    /// Opens a realtime connection replaying what came after `last_event_id`.
+    pub async fn socket_after(&self, who: &Who, last_event_id: Option<&str>) -> Socket {
+        let mut socket = Socket::connect(&self.base, &who.token, last_event_id).await.expect("socket");
+        let hello = socket.next(std::time::Duration::from_secs(5)).await.expect("hello");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        socket
+    }
+
     /// Moves the test clock forward.
     pub fn advance_ms(&self, ms: i64) {
         self.clock.advance_ms(ms);

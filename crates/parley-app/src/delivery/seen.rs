@@ -14,7 +14,9 @@ impl App {
         if ids.len() > MAX_SEEN_BATCH {
             return Err(ValidationError::new("message_ids", format!("at most {MAX_SEEN_BATCH} at once")).into());
         }
-        Ok(self.store.mark_seen(actor.party(), ids, self.now()).await?)
+        let seen = self.store.mark_seen(actor.party(), ids, self.now()).await?;
+        self.publish_seen(actor.party(), seen.clone());
+        Ok(seen)
     }
 
     /// R35: a message's per-recipient record, for users who may see its conversation.

@@ -8,6 +8,7 @@ pub mod items;
 pub mod messages;
 pub mod people;
 pub mod projects;
+pub mod realtime;
 pub mod views;
 
 use axum::routing::{delete, get, post};
@@ -58,6 +59,7 @@ pub fn api() -> Router<App> {
         .route("/outgoing-emails", get(delivery::outgoing_log))
         .route("/outgoing-emails/{id}", get(delivery::outgoing_email))
         .route("/templates/{name}", get(delivery::template).put(delivery::update_template))
+        .route("/realtime", get(realtime::connect))
         .route("/views", get(views::list))
         .route("/views/{view}", get(views::page))
 }

@@ -1,0 +1,37 @@
+//! What is pushed. Each event carries an id `<epoch>-<sequence>`; a client that reconnects with
+//! the last id it saw receives what it missed, or a `resync` when that is no longer known (the
+//! server restarted, or the gap is larger than the replay buffer).
+
+use crate::views::ViewCount;
+use parley_domain::*;
+use parley_store::SeenReceipt;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// First event on a connection.
+    Hello { party: Party, views: Vec<ViewCount> },
+    /// A message addressed to the receiver.
+    Message {
+        message: Message,
+        subject: String,
+        /// R12: play the notification sound (not when the preferences say no notification or no sound).
+        sound: bool,
+    },
+    /// A conversation changed state (R6).
+    State { conversation_id: ConversationId, state: ConversationState },
+    /// Someone saw messages (R13); staff see who.
+    Seen { party: Party, receipts: Vec<SeenReceipt> },
+    /// The receiver's unread counts per view (R26, R27).
+    Counts { views: Vec<ViewCount> },
+    /// The missed events are no longer known: reload state from the API.
+    Resync,
+}

@@ -1,0 +1,122 @@
+//! Turning what happened into events for the people concerned. Publishing runs in a task of its
+//! own after the write has committed, so a post never waits for pushes; it only does work for
+//! people who are connected.
+
+use super::events::EventBody;
+use crate::{Actor, App, AppResult};
+use parley_domain::audience::{Audience, Recipient};
+use parley_domain::*;
+use parley_store::SeenReceipt;
+use std::collections::BTreeMap;
+
+impl App {
+    /// The actor a connected party acts as, for computing their views.
+    async fn actor_of(&self, party: Party) -> AppResult<Actor> {
+        Ok(match party {
+            Party::User(id) => Actor::User { id, role: self.store.user(id).await?.role, via_api_token: false },
+            Party::Customer(id) => Actor::Customer { id },
+        })
+    }
+
+    async fn push_counts(&self, party: Party) -> AppResult<()> {
+        if self.hub.is_online(party) {
+            let views = self.views(self.actor_of(party).await?).await?;
+            self.hub.publish(party, EventBody::Counts { views });
+        }
+        Ok(())
+    }
+
+    /// R12: a new message goes to every connected recipient, with the sound flag and their new
+    /// counts; the ledger records who got it pushed. The author is not sent their own message
+    /// (R9); their connections get fresh counts.
+    pub(crate) fn publish_message(&self, message: Message, audience: Audience, subject: String) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.push_message(message, audience, subject).await {
+                tracing::warn!(%error, "pushing a message failed");
+            }
+        });
+    }
+
+    async fn push_message(&self, message: Message, audience: Audience, subject: String) -> AppResult<()> {
+        let now = self.now();
+        let author = message.author.party();
+        let mut delivered = Vec::new();
+        for Recipient { party, notify, .. } in &audience.recipients {
+            // Recently connected people get it kept for their reconnect, too.
+            if !self.hub.is_known(*party) {
+                continue;
+            }
+            let sound = *notify
+                && match party {
+                    Party::User(id) => self.store.preferences(*id).await?.sound,
+                    Party::Customer(_) => true,
+                };
+            let body = EventBody::Message { message: message.clone(), subject: subject.clone(), sound };
+            if self.hub.publish(*party, body) {
+                delivered.push(*party);
+            }
+        }
+        for party in &delivered {
+            self.store.mark_pushed(*party, &[message.id], now).await?;
+        }
+        for party in delivered.iter().chain(author.as_ref()) {
+            self.push_counts(*party).await?;
+        }
+        Ok(())
+    }
+
+    /// R6 in realtime: everyone who would receive a message in the conversation now learns of
+    /// its new state.
+    pub(crate) fn publish_state(&self, conversation: Conversation, by: Party) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let id = conversation.header.id;
+            let result = async {
+                let people = app.store.conversation_people(id).await?;
+                let (audience, _) = app.audience_for(&people, Author::Bot, "").await?;
+                let body = EventBody::State { conversation_id: id, state: conversation.header.state };
+                for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
+                    app.hub.publish(party, body.clone());
+                    app.push_counts(party).await?;
+                }
+                AppResult::Ok(())
+            }
+            .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "pushing a state change failed");
+            }
+        });
+    }
+
+    /// R13 in realtime: the staff in each message's audience (and its author) learn who saw it;
+    /// the person who saw gets their new counts.
+    pub(crate) fn publish_seen(&self, party: Party, receipts: Vec<SeenReceipt>) {
+        if receipts.is_empty() {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let mut by_message: BTreeMap<MessageId, Vec<SeenReceipt>> = BTreeMap::new();
+                for r in receipts {
+                    by_message.entry(r.message_id).or_default().push(r);
+                }
+                for (id, receipts) in by_message {
+                    let message = app.store.message(id).await?;
+                    let staff = app.store.message_audience(id).await?.into_iter().map(|r| r.party);
+                    let told: Vec<Party> =
+                        staff.chain(message.author.party()).filter(|p| !p.is_customer() && *p != party).collect();
+                    for p in told {
+                        app.hub.publish(p, EventBody::Seen { party, receipts: receipts.clone() });
+                    }
+                }
+                app.push_counts(party).await
+            }
+            .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "pushing seen receipts failed");
+            }
+        });
+    }
+}

@@ -1,0 +1,121 @@
+//! `GET /api/v1/realtime`: the WebSocket that pushes events (R12). Authenticated like every other
+//! endpoint (bearer token or session cookie), or by `access_token` in the query for browsers on
+//! another origin, which cannot set headers on a WebSocket.
+//!
+//! Server → client: JSON events `{"id", "type", …}` (see `parley_app::EventBody`). Client → server:
+//! `{"type":"seen","message_ids":[…]}`. A client that falls too far behind is closed with code
+//! 4008 and reconnects with `last_event_id` to replay what it missed.
+
+use crate::auth::token_of;
+use crate::error::ApiResult;
+use crate::extract::Query;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::response::Response;
+use parley_app::{Actor, App, AppError, Event, EventBody};
+use parley_domain::MessageId;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Bytes read from a socket at a time: small, because most connections are idle.
+const READ_BUFFER: usize = 4 * 1024;
+/// The largest message a client may send.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Unsent bytes a connection may hold before it is considered stuck.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Close code for a client that could not keep up.
+const TOO_SLOW: u16 = 4008;
+
+#[derive(Deserialize)]
+pub struct RealtimeQuery {
+    /// The id of the last event this client received, to replay what it missed.
+    pub last_event_id: Option<String>,
+    pub access_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Seen { message_ids: Vec<MessageId> },
+}
+
+pub async fn connect(
+    State(app): State<App>,
+    Query(q): Query<RealtimeQuery>,
+    parts: Parts,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let token = token_of(&parts).or(q.access_token).ok_or(AppError::Unauthenticated)?;
+    let actor = app.authenticate(&token).await?;
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| session(app, actor, q.last_event_id, socket)))
+}
+
+async fn send(socket: &mut WebSocket, event: &Event) -> bool {
+    match serde_json::to_string(event) {
+        Ok(text) => socket.send(WsMessage::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn session(app: App, actor: Actor, last_event_id: Option<String>, mut socket: WebSocket) {
+    let party = actor.party();
+    // Subscribe before reading the counts, so nothing between the two is lost.
+    let subscription = app.hub().subscribe(party, last_event_id.as_deref());
+    let mut live = subscription.live;
+    let views = app.views(actor).await.unwrap_or_default();
+    if !send(&mut socket, &Event { id: String::new(), body: EventBody::Hello { party, views } }).await {
+        return;
+    }
+    for event in &subscription.missed {
+        if !send(&mut socket, event).await {
+            return;
+        }
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut awaiting_pong = false;
+    loop {
+        tokio::select! {
+            event = live.recv() => match event {
+                Ok(event) => {
+                    if !send(&mut socket, &event).await {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    let frame = CloseFrame { code: TOO_SLOW, reason: "too slow: reconnect with last_event_id".into() };
+                    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    if let Ok(ClientMessage::Seen { message_ids }) = serde_json::from_str(&text) {
+                        if let Err(error) = app.mark_seen(actor, &message_ids).await {
+                            tracing::debug!(%error, "seen report over the socket refused");
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Pong(_))) => awaiting_pong = false,
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                // No answer to the last ping within a whole interval: the peer is gone.
+                if awaiting_pong || socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+                awaiting_pong = true;
+            }
+        }
+    }
+}
