@@ -22,9 +22,20 @@ pub struct LoginResult {
     pub expires_at: i64,
 }
 
+/// Password hashes computed at once. Each argon2id run takes 19 MiB for its duration, so a burst
+/// of logins must queue rather than allocate without bound.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        tokio::sync::Semaphore::new(cores.clamp(1, 8))
+    })
+}
+
 /// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
 pub async fn hash_password(password: &str) -> AppResult<String> {
     let password = password.to_owned();
+    let _permit = hashing_permits().acquire().await.map_err(|_| AppError::Internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
@@ -39,6 +50,9 @@ pub async fn hash_password(password: &str) -> AppResult<String> {
 
 async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
