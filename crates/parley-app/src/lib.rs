@@ -40,6 +40,8 @@ use std::time::Duration;
 pub struct AppConfig {
     /// R14: how long a message may stay unseen before it is emailed.
     pub email_delay: Duration,
+    /// R33: how long a public message by a user is held from customers (zero: not at all).
+    pub send_guard: Duration,
     /// How long a login session lasts.
     pub session_ttl: Duration,
     /// The public URL of the server, for links in emails.
@@ -52,6 +54,7 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             email_delay: Duration::from_secs(60),
+            send_guard: Duration::from_secs(10),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             base_url: "http://127.0.0.1:8080".into(),
             mail_domain: "parley.localhost".into(),

@@ -3,8 +3,9 @@
 
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::audience::{self, Audience, AudienceInput, Recipient};
+use parley_domain::delivery;
 use parley_domain::*;
-use parley_store::{ConversationPeople, NewMessage, StoreError};
+use parley_store::{ConversationPeople, NewMessage, Reader, Retraction, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct PostRequest {
@@ -34,13 +35,16 @@ impl App {
             .map(Party::User)
             .filter(|p| !people.conversation.followers.contains(p) && !people.conversation.participants.contains(p))
             .collect();
+        let now = self.now();
+        let guard_ms = i64::try_from(self.config.send_guard.as_millis()).unwrap_or(i64::MAX);
         let message = NewMessage {
+            held_until: delivery::held_until(actor.author(), conversation.header.visibility, now, guard_ms),
             conversation_id: id,
             author: actor.author(),
             body_html: markdown::render(&body),
             body,
             channel,
-            created_at: self.now(),
+            created_at: now,
             audience,
             email_delay_ms: i64::try_from(self.config.email_delay.as_millis()).unwrap_or(i64::MAX),
             new_followers,
@@ -111,7 +115,31 @@ impl App {
         if !(1..=200).contains(&limit) {
             return Err(ValidationError::new("limit", "must be between 1 and 200").into());
         }
-        Ok(self.store.messages(id, after_number.max(0), limit).await?)
+        let reader = match actor {
+            Actor::User { .. } => Reader::User,
+            Actor::Customer { .. } => Reader::Customer { now: self.now() },
+        };
+        Ok(self.store.messages(id, after_number.max(0), limit, reader).await?)
+    }
+
+    /// R33: the author takes back a message still within the send guard: `Undo` makes it
+    /// disappear for everyone, `MakeInternal` keeps it for users only.
+    pub async fn retract_message(&self, actor: Actor, id: MessageId, how: Retraction) -> AppResult<Message> {
+        Self::require_user(actor, "message")?;
+        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
+        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        if message.author != actor.author() {
+            return Err(AppError::Forbidden("only its author can take a message back"));
+        }
+        let message = self.store.retract_message(id, how, self.now()).await.map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::conflict(
+                "send_guard_passed",
+                "the message already reached customers (or was taken back): it can no longer be changed",
+            ),
+            e => AppError::from_store("message")(e),
+        })?;
+        self.publish_retraction(message.clone(), how);
+        Ok(message)
     }
 
     /// The stored audience of a message, for users who may see its conversation.

@@ -96,7 +96,7 @@ impl App {
                 (views::user_views(&profile.preferences), visible)
             }
             Actor::Customer { id } => {
-                let rows = self.store.conversation_rows_for_customer(id).await?;
+                let rows = self.store.conversation_rows_for_customer(id, self.now()).await?;
                 let visible = rows
                     .into_iter()
                     .filter(|r| parley_domain::access::customer_may_see(facts(r), r.relation))
@@ -132,5 +132,5 @@ fn summary(r: &ConversationRow) -> ConversationSummary {
 }
 
 fn unread(r: &ConversationRow) -> i64 {
-    (r.conversation.message_count - r.last_seen_number).max(0)
+    r.unread
 }

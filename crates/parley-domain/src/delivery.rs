@@ -49,17 +49,30 @@ pub enum EmailPlan {
     Suppressed(SuppressReason),
 }
 
+/// R33: a public message written by a user is held from customers for the send guard; `None`
+/// when it is not held (internal, written by a customer or the bot, or the guard is off).
+pub fn held_until(author: Author, visibility: Visibility, posted_at: i64, guard_ms: i64) -> Option<i64> {
+    let by_user = matches!(author, Author::User(_));
+    (by_user && visibility == Visibility::Public && guard_ms > 0).then(|| posted_at.saturating_add(guard_ms))
+}
+
 /// R9, R14, R15, R22–R24: the email plan for one recipient of a message posted at `posted_at`.
+/// A customer's email is never due before the message is released to them (R33).
 pub fn plan_email(
     recipient: &Recipient,
     author: Author,
     visibility: Visibility,
     posted_at: i64,
     delay_ms: i64,
+    held_until: Option<i64>,
 ) -> EmailPlan {
     match check(recipient.party, recipient.notify, author, visibility, false) {
         Some(reason) => EmailPlan::Suppressed(reason),
-        None => EmailPlan::DueAt(posted_at.saturating_add(delay_ms)),
+        None => {
+            let due = posted_at.saturating_add(delay_ms);
+            let release = if recipient.party.is_customer() { held_until.unwrap_or(due) } else { due };
+            EmailPlan::DueAt(due.max(release))
+        }
     }
 }
 
@@ -157,26 +170,60 @@ mod tests {
 
     #[test]
     fn r14_email_is_due_one_delay_after_posting() {
-        let plan =
-            plan_email(&recipient(USER, true), Author::Customer(CustomerId(2)), Visibility::Public, 1_000, 60_000);
+        let plan = plan_email(
+            &recipient(USER, true),
+            Author::Customer(CustomerId(2)),
+            Visibility::Public,
+            1_000,
+            60_000,
+            None,
+        );
         assert_eq!(plan, EmailPlan::DueAt(61_000));
     }
 
     #[test]
+    fn r33_public_messages_by_users_are_held_for_the_guard() {
+        let user = Author::User(UserId(1));
+        assert_eq!(held_until(user, Visibility::Public, 1_000, 10_000), Some(11_000));
+        assert_eq!(held_until(user, Visibility::Internal, 1_000, 10_000), None);
+        assert_eq!(held_until(Author::Customer(CustomerId(2)), Visibility::Public, 1_000, 10_000), None);
+        assert_eq!(held_until(Author::Bot, Visibility::Public, 1_000, 10_000), None);
+        assert_eq!(held_until(user, Visibility::Public, 1_000, 0), None, "0 turns the guard off");
+    }
+
+    #[test]
+    fn r33_a_customers_email_is_not_due_before_release() {
+        let user = Author::User(UserId(9));
+        let held = Some(100_000);
+        assert_eq!(
+            plan_email(&recipient(CUSTOMER, true), user, Visibility::Public, 0, 60_000, held),
+            EmailPlan::DueAt(100_000)
+        );
+        assert_eq!(
+            plan_email(&recipient(USER, true), user, Visibility::Public, 0, 60_000, held),
+            EmailPlan::DueAt(60_000)
+        );
+        assert_eq!(
+            plan_email(&recipient(CUSTOMER, true), user, Visibility::Public, 0, 60_000, Some(5)),
+            EmailPlan::DueAt(60_000)
+        );
+    }
+
+    #[test]
     fn r9_author_is_never_emailed() {
-        let plan = plan_email(&recipient(USER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1);
+        let plan = plan_email(&recipient(USER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1, None);
         assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::OwnMessage));
     }
 
     #[test]
     fn r15_customer_is_never_emailed_an_internal_message() {
-        let plan = plan_email(&recipient(CUSTOMER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1);
+        let plan = plan_email(&recipient(CUSTOMER, true), Author::User(UserId(1)), Visibility::Internal, 0, 1, None);
         assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::InternalToCustomer));
     }
 
     #[test]
     fn r22_preferences_that_say_no_suppress_the_email() {
-        let plan = plan_email(&recipient(USER, false), Author::Customer(CustomerId(2)), Visibility::Public, 0, 1);
+        let plan = plan_email(&recipient(USER, false), Author::Customer(CustomerId(2)), Visibility::Public, 0, 1, None);
         assert_eq!(plan, EmailPlan::Suppressed(SuppressReason::Preference));
     }
 

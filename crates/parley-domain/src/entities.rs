@@ -203,4 +203,6 @@ pub struct Message {
     pub body_html: String,
     pub channel: Channel,
     pub created_at: i64,
+    /// R33: until then no customer sees it and its author may undo it; users see it as "sending".
+    pub held_until: Option<i64>,
 }

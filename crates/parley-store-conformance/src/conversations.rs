@@ -60,7 +60,7 @@ pub async fn r6_locked_conversation_refuses_message_and_writes_nothing<S: Store>
     assert_eq!(after.header.state, Locked);
     assert_eq!(after.header.message_count, 0);
     assert_eq!(after.header.last_activity_at, c.header.last_activity_at);
-    assert!(store.messages(id, 0, 10).await.unwrap().is_empty());
+    assert!(store.messages(id, 0, 10, Reader::User).await.unwrap().is_empty());
 
     store.set_state(id, Locked, Closed).await.unwrap();
     let m = store.insert_message(new_message(&c, Author::User(w.member.id), &to, T0 + 6)).await.unwrap();
@@ -95,10 +95,10 @@ pub async fn r8_messages_are_numbered_and_keep_their_audience<S: Store>(store: &
     for i in 0..3 {
         ids.push(store.insert_message(new_message(&c, Author::User(w.admin.id), &to, T0 + i)).await.unwrap().id);
     }
-    let listed = store.messages(c.header.id, 0, 10).await.unwrap();
+    let listed = store.messages(c.header.id, 0, 10, Reader::User).await.unwrap();
     assert_eq!(listed.iter().map(|m| m.number).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(listed.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
-    assert_eq!(store.messages(c.header.id, 1, 1).await.unwrap()[0].number, 2);
+    assert_eq!(store.messages(c.header.id, 1, 1, Reader::User).await.unwrap()[0].number, 2);
     let audience = store.message_audience(ids[0]).await.unwrap();
     let parties: Vec<Party> = audience.iter().map(|r| r.party).collect();
     assert_eq!(parties.len(), 2);
@@ -135,4 +135,79 @@ pub async fn mentioned_users_start_following<S: Store>(store: &S) {
     store.insert_message(m).await.unwrap();
     let after = store.conversation(c.header.id).await.unwrap();
     assert!(after.followers.contains(&Party::User(w.member.id)));
+}
+
+/// R33: a held message is hidden from customers until released, counts as unread for them only
+/// then, and its customers' emails are not due before.
+pub async fn r33_held_message_reaches_customers_only_when_released<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let mut m = new_message(&c, Author::User(w.admin.id), &[customer, Party::User(w.member.id)], T0);
+    m.held_until = Some(T0 + 10_000);
+    m.email_delay_ms = 1_000;
+    let m = store.insert_message(m).await.unwrap();
+    assert_eq!(m.held_until, Some(T0 + 10_000));
+
+    let as_customer = |now| Reader::Customer { now };
+    assert!(store.messages(c.header.id, 0, 10, as_customer(T0 + 9_999)).await.unwrap().is_empty());
+    assert_eq!(store.messages(c.header.id, 0, 10, Reader::User).await.unwrap().len(), 1, "users see it at once");
+    assert_eq!(store.messages(c.header.id, 0, 10, as_customer(T0 + 10_000)).await.unwrap().len(), 1);
+    let unread_at = |now| async move {
+        let rows = store.conversation_rows_for_customer(w.customer.id, now).await.unwrap();
+        rows.iter().find(|r| r.conversation.id == c.header.id).unwrap().unread
+    };
+    assert_eq!(unread_at(T0 + 9_999).await, 0);
+    assert_eq!(unread_at(T0 + 10_000).await, 1);
+    let timeline = store.delivery_timeline(m.id).await.unwrap();
+    let due = |p: Party| timeline.iter().find(|r| r.party == p).unwrap().email_due_at;
+    assert_eq!(due(customer), Some(T0 + 10_000), "not emailed before release");
+    assert_eq!(due(Party::User(w.member.id)), Some(T0 + 1_000));
+
+    assert!(store.release_held(T0 + 9_999, 10).await.unwrap().is_empty());
+    assert_eq!(store.release_held(T0 + 10_000, 10).await.unwrap(), vec![m.clone()]);
+    assert!(store.release_held(T0 + 20_000, 10).await.unwrap().is_empty(), "released once");
+    let late = store.retract_message(m.id, Retraction::Undo, T0 + 9_000).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "released: too late to undo");
+}
+
+/// R33: undo within the guard withdraws the message for everyone and suppresses its emails;
+/// making it internal keeps it for users and suppresses the customers' emails.
+pub async fn r33_retracting_within_the_guard<S: Store>(store: &S) {
+    use parley_domain::delivery::{EmailState, SuppressReason};
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let member = Party::User(w.member.id);
+    let held = |at: i64| {
+        let mut m = new_message(&c, Author::User(w.admin.id), &[customer, member], at);
+        m.held_until = Some(at + 10_000);
+        m
+    };
+    let undone = store.insert_message(held(T0)).await.unwrap();
+    let internal = store.insert_message(held(T0 + 1)).await.unwrap();
+
+    store.retract_message(undone.id, Retraction::Undo, T0 + 5_000).await.unwrap();
+    let again = store.retract_message(undone.id, Retraction::Undo, T0 + 5_001).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    let made = store.retract_message(internal.id, Retraction::MakeInternal, T0 + 5_000).await.unwrap();
+    assert_eq!(made.visibility, Visibility::Internal);
+
+    let users_see: Vec<MessageId> =
+        store.messages(c.header.id, 0, 10, Reader::User).await.unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(users_see, vec![internal.id]);
+    assert!(store.messages(c.header.id, 0, 10, Reader::Customer { now: T0 + 99_999 }).await.unwrap().is_empty());
+    let record = |t: &[DeliveryRecord], p: Party| {
+        let r = t.iter().find(|r| r.party == p).unwrap();
+        (r.email_state, r.email_reason)
+    };
+    let t = store.delivery_timeline(undone.id).await.unwrap();
+    assert_eq!(record(&t, customer), (EmailState::Suppressed, Some(SuppressReason::Undone)));
+    assert_eq!(record(&t, member), (EmailState::Suppressed, Some(SuppressReason::Undone)));
+    let t = store.delivery_timeline(internal.id).await.unwrap();
+    assert_eq!(record(&t, customer), (EmailState::Suppressed, Some(SuppressReason::InternalToCustomer)));
+    assert_eq!(record(&t, member).0, EmailState::Pending);
+    // Neither reaches customers at release.
+    let released = store.release_held(T0 + 20_000, 10).await.unwrap();
+    assert!(released.iter().all(|m| m.visibility == Visibility::Internal), "{released:?}");
 }

@@ -94,6 +94,7 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
         channel: Channel::App,
         created_at: at,
         email_delay_ms: DELAY,
+        held_until: None,
         audience: Audience {
             recipients: to
                 .iter()

@@ -41,27 +41,38 @@ async fn mark_read(
     number: i64,
     now: i64,
 ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
-    let position: i64 = sqlx::query_scalar(
+    // A customer reads only as far as what they can see: never past a message still held (R33).
+    let customer_sees = if party.is_customer() {
+        " AND visibility = 'public' AND (held_until IS NULL OR held_until <= ?5)"
+    } else {
+        ""
+    };
+    let position: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
-         VALUES (?1, ?2, ?3, MIN(?4, (SELECT message_count FROM conversations WHERE id = ?1)))
+         VALUES (?1, ?2, ?3, MIN(?4, (SELECT COALESCE(MAX(number), 0) FROM messages
+                                     WHERE conversation_id = ?1 AND withdrawn_at IS NULL{customer_sees})))
          ON CONFLICT (conversation_id, party_kind, party_id)
          DO UPDATE SET last_seen_number = MAX(last_seen_number, excluded.last_seen_number)
-         RETURNING last_seen_number",
-    )
+         RETURNING last_seen_number"
+    ))
     .bind(id.0)
     .bind(party.kind_str())
     .bind(party.raw_id())
     .bind(number)
+    .bind(now)
     .fetch_one(&mut *conn)
     .await
     .map_err(other)?;
-    // R13: reading up to a message is seeing every message up to it.
+    // R13: reading up to a message is seeing every message up to it that the reader can see.
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
         q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
             .push_bind(id.0)
             .push(" AND number <= ")
-            .push_bind(position)
-            .push(")");
+            .push_bind(position);
+        if party.is_customer() {
+            q.push(" AND visibility = 'public' AND (held_until IS NULL OR held_until <= ").push_bind(now).push(")");
+        }
+        q.push(")");
     })
     .await?;
     Ok((position, seen))
@@ -248,8 +259,9 @@ impl ConversationStore for SqliteStore {
             .await
             .map_err(other)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
+               created_at, held_until)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(m.conversation_id.0)
         .bind(number)
@@ -260,6 +272,7 @@ impl ConversationStore for SqliteStore {
         .bind(&m.body_html)
         .bind(m.channel.as_str())
         .bind(m.created_at)
+        .bind(m.held_until)
         .fetch_one(&mut *tx)
         .await
         .map_err(other)?;
@@ -271,13 +284,13 @@ impl ConversationStore for SqliteStore {
             insert.push_values(&m.audience.recipients, |mut b, r| {
                 let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
                 // R14: the email job is stored with the message, in the same transaction.
-                let (state, reason, due, at) = match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms)
-                {
-                    EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
-                    EmailPlan::Suppressed(why) => {
-                        (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
-                    }
-                };
+                let (state, reason, due, at) =
+                    match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until) {
+                        EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
+                        EmailPlan::Suppressed(why) => {
+                            (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
+                        }
+                    };
                 b.push_bind(id)
                     .push_bind(m.conversation_id.0)
                     .push_bind(r.party.kind_str())
@@ -310,19 +323,94 @@ impl ConversationStore for SqliteStore {
             body_html: m.body_html,
             channel: m.channel,
             created_at: m.created_at,
+            held_until: m.held_until,
         })
     }
 
-    async fn messages(&self, conversation: ConversationId, after_number: i64, limit: i64) -> StoreResult<Vec<Message>> {
-        let rows =
-            sqlx::query("SELECT * FROM messages WHERE conversation_id = ? AND number > ? ORDER BY number LIMIT ?")
-                .bind(conversation.0)
-                .bind(after_number)
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await
-                .map_err(other)?;
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        after_number: i64,
+        limit: i64,
+        reader: Reader,
+    ) -> StoreResult<Vec<Message>> {
+        let customer_now = match reader {
+            Reader::User => None,
+            Reader::Customer { now } => Some(now),
+        };
+        let rows = sqlx::query(
+            "SELECT * FROM messages WHERE conversation_id = ?1 AND number > ?2 AND withdrawn_at IS NULL
+               AND (?4 IS NULL OR (visibility = 'public' AND (held_until IS NULL OR held_until <= ?4)))
+             ORDER BY number LIMIT ?3",
+        )
+        .bind(conversation.0)
+        .bind(after_number)
+        .bind(limit)
+        .bind(customer_now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
         rows.iter().map(rows::message).collect()
+    }
+
+    async fn retract_message(&self, id: MessageId, how: Retraction, now: i64) -> StoreResult<Message> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let change = match how {
+            Retraction::Undo => "withdrawn_at = ?1",
+            Retraction::MakeInternal => "visibility = 'internal'",
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE messages SET {change} WHERE id = ?2 AND withdrawn_at IS NULL AND released_at IS NULL
+               AND held_until > ?1 AND visibility = 'public' RETURNING *"
+        ))
+        .bind(now)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?
+        .ok_or(StoreError::Conflict("send_guard"))?;
+        let (reason, who) = match how {
+            Retraction::Undo => ("undone", ""),
+            Retraction::MakeInternal => ("internal_to_customer", " AND party_kind = 'customer'"),
+        };
+        sqlx::query(&format!(
+            "UPDATE message_recipients SET email_state = 'suppressed', email_reason = ?, email_at = ?
+             WHERE message_id = ? AND email_state = 'pending'{who}"
+        ))
+        .bind(reason)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        rows::message(&row)
+    }
+
+    async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
+        // Withdrawn messages are settled without being returned: there is nothing to release.
+        sqlx::query(
+            "UPDATE messages SET released_at = ?1
+             WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= ?1 AND withdrawn_at IS NOT NULL",
+        )
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        let rows = sqlx::query(
+            "UPDATE messages SET released_at = ?1
+             WHERE id IN (SELECT id FROM messages WHERE held_until IS NOT NULL AND released_at IS NULL
+                          AND held_until <= ?1 ORDER BY held_until LIMIT ?2)
+             RETURNING *",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(other)?;
+        let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
+        messages.sort_by_key(|m| m.id);
+        Ok(messages)
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Message> {
@@ -358,8 +446,12 @@ impl ConversationStore for SqliteStore {
         self.rows_for_user(user).await
     }
 
-    async fn conversation_rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>> {
-        self.rows_for_customer(customer).await
+    async fn conversation_rows_for_customer(
+        &self,
+        customer: CustomerId,
+        now: i64,
+    ) -> StoreResult<Vec<ConversationRow>> {
+        self.rows_for_customer(customer, now).await
     }
 
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation> {

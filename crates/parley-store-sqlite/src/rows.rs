@@ -76,6 +76,7 @@ pub fn message(row: &SqliteRow) -> StoreResult<Message> {
         body_html: get(row, "body_html")?,
         channel: parse(row, "channel", Channel::parse)?,
         created_at: get(row, "created_at")?,
+        held_until: get(row, "held_until")?,
     })
 }
 

@@ -34,6 +34,16 @@ fn relation_columns(kind: &str) -> String {
 }
 
 fn row_columns(kind: &str) -> String {
+    let last_seen = format!(
+        "COALESCE((SELECT cr.last_seen_number FROM conversation_reads cr WHERE cr.conversation_id = c.id
+                 AND cr.party_kind = '{kind}' AND cr.party_id = ?1), 0)"
+    );
+    // What the reader may see of the messages after their position (R7, R33); `?3` is now.
+    let visible = if kind == "customer" {
+        "AND m.visibility = 'public' AND (m.held_until IS NULL OR m.held_until <= ?3)"
+    } else {
+        ""
+    };
     format!(
         "{HEADER_COLUMNS}, c.last_author_kind, {relation},
          (c.created_by_kind = '{kind}' AND c.created_by_id = ?1) AS started_by_me,
@@ -41,8 +51,9 @@ fn row_columns(kind: &str) -> String {
                  AND m.author_id = ?1) AS wrote_in,
          EXISTS (SELECT 1 FROM message_recipients r WHERE r.conversation_id = c.id AND r.party_kind = '{kind}'
                  AND r.party_id = ?1) AS addressed_to_me,
-         COALESCE((SELECT cr.last_seen_number FROM conversation_reads cr WHERE cr.conversation_id = c.id
-                 AND cr.party_kind = '{kind}' AND cr.party_id = ?1), 0) AS last_seen_number",
+         {last_seen} AS last_seen_number,
+         (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.number > {last_seen}
+                 AND m.withdrawn_at IS NULL {visible}) AS unread",
         relation = relation_columns(kind)
     )
 }
@@ -66,6 +77,7 @@ fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
         addressed_to_me: get(row, "addressed_to_me")?,
         last_author: last_author.as_deref().and_then(AuthorKind::parse),
         last_seen_number: get(row, "last_seen_number")?,
+        unread: get(row, "unread")?,
     })
 }
 
@@ -77,7 +89,7 @@ impl SqliteStore {
         rows.iter().map(conversation_row).collect()
     }
 
-    pub(crate) async fn rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>> {
+    pub(crate) async fn rows_for_customer(&self, customer: CustomerId, now: i64) -> StoreResult<Vec<ConversationRow>> {
         let sql = format!(
             "SELECT * FROM (SELECT {} FROM conversations c WHERE c.visibility = 'public') AS x
              WHERE participant OR conversation_follower OR item_follower OR project_follower
@@ -85,7 +97,8 @@ impl SqliteStore {
             row_columns("customer")
         );
         let org = self.organization_of(customer).await?;
-        let rows = sqlx::query(&sql).bind(customer.0).bind(org).fetch_all(&self.reader).await.map_err(other)?;
+        let rows =
+            sqlx::query(&sql).bind(customer.0).bind(org).bind(now).fetch_all(&self.reader).await.map_err(other)?;
         rows.iter().map(conversation_row).collect()
     }
 

@@ -35,15 +35,31 @@ pub trait ConversationStore {
     /// with `Locked` (writing nothing) when the conversation is locked (R6). The author has read
     /// their own message.
     async fn insert_message(&self, message: NewMessage) -> StoreResult<Message>;
-    async fn messages(&self, conversation: ConversationId, after_number: i64, limit: i64) -> StoreResult<Vec<Message>>;
+    /// Messages after `after_number` that `reader` may see, oldest first; withdrawn ones never.
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        after_number: i64,
+        limit: i64,
+        reader: Reader,
+    ) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: MessageId) -> StoreResult<Message>;
     async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>>;
+
+    /// R33: takes back a message still held, by compare-and-set (`Conflict` once it was released
+    /// or taken back); pending emails about it are suppressed (`undone`, or for customers
+    /// `internal_to_customer`).
+    async fn retract_message(&self, id: MessageId, how: Retraction, now: i64) -> StoreResult<Message>;
+    /// R33: marks held messages whose time has come as released, and returns them.
+    async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
 
     /// Every conversation with the asking user's relation to it, newest activity first.
     async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>>;
     /// The conversations a customer takes part in, follows, requested, or whose project is shared
     /// with them, newest activity first. Only public ones.
-    async fn conversation_rows_for_customer(&self, customer: CustomerId) -> StoreResult<Vec<ConversationRow>>;
+    /// `now` decides which held messages count as unread (R33).
+    async fn conversation_rows_for_customer(&self, customer: CustomerId, now: i64)
+        -> StoreResult<Vec<ConversationRow>>;
     /// How a person stands to one conversation.
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation>;
     /// Records that a person has read up to message `number` (never moves back), which is seeing

@@ -102,6 +102,8 @@ pub struct NewMessage {
     pub audience: Audience,
     /// R14: how long after posting an unseen message is emailed.
     pub email_delay_ms: i64,
+    /// R33: customers see it from then on.
+    pub held_until: Option<i64>,
     /// People who start following the conversation with this message (mentioned users).
     pub new_followers: Vec<Party>,
 }
@@ -123,6 +125,8 @@ pub struct ConversationRow {
     pub addressed_to_me: bool,
     pub last_author: Option<AuthorKind>,
     pub last_seen_number: i64,
+    /// Messages after the read position that the person may see.
+    pub unread: i64,
 }
 
 /// A message newly seen by someone (R13), for seen receipts.
@@ -217,4 +221,22 @@ pub struct Template {
     pub body_text: String,
     pub body_html: String,
     pub updated_at: i64,
+}
+
+/// Who is reading a conversation's messages, for what they may see of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Users see every message that was not withdrawn, held ones included.
+    User,
+    /// Customers see public messages released by `now` (R7, R33).
+    Customer { now: i64 },
+}
+
+/// How a held message is taken back by its author within the send guard (R33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retraction {
+    /// It disappears for everyone.
+    Undo,
+    /// It stays, for users only.
+    MakeInternal,
 }

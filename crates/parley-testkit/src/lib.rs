@@ -59,6 +59,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.email_delay = std::time::Duration::from_millis(EMAIL_DELAY_MS as u64);
     config.delivery_poll = std::time::Duration::from_secs(3600);
+    // Most tests look at customers receiving at once; the send-guard tests turn it on.
+    config.send_guard = std::time::Duration::ZERO;
     config.smtp_from = "Acme Support <support@acme.test>".into();
     adjust(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

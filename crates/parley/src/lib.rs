@@ -81,6 +81,7 @@ pub async fn launch_with_listener(
     let store = open_store(config).await?;
     let app_config = AppConfig {
         email_delay: config.email_delay,
+        send_guard: config.send_guard,
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),
         ..AppConfig::default()

@@ -19,6 +19,8 @@ const LOG_KEEP_MS: i64 = 72 * 3_600_000;
 /// What one round did, for tests and logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryRound {
+    /// Held messages released to customers (R33).
+    pub released: usize,
     pub suppressed: usize,
     pub queued: usize,
     pub sent: usize,
@@ -33,9 +35,9 @@ impl DeliveryRound {
 }
 
 impl App {
-    /// One pass over due work: digests first, then sending.
+    /// One pass over due work: releasing held messages, digests, then sending.
     pub async fn deliver_due(&self) -> AppResult<DeliveryRound> {
-        let mut round = DeliveryRound::default();
+        let mut round = DeliveryRound { released: self.release_held_messages().await?, ..DeliveryRound::default() };
         self.queue_due_digests(&mut round).await?;
         self.send_queued(&mut round).await?;
         Ok(round)

@@ -26,6 +26,8 @@ pub enum EventBody {
         /// R12: play the notification sound (not when the preferences say no notification or no sound).
         sound: bool,
     },
+    /// R33: the author took a held message back: `undone` (gone for everyone) or `made_internal`.
+    Retracted { message: Message, how: &'static str },
     /// A conversation changed state (R6).
     State { conversation_id: ConversationId, state: ConversationState },
     /// Someone saw messages (R13); staff see who.

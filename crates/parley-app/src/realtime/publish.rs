@@ -43,8 +43,10 @@ impl App {
         let author = message.author.party();
         let mut delivered = Vec::new();
         for Recipient { party, notify, .. } in &audience.recipients {
-            // Recently connected people get it kept for their reconnect, too.
-            if !self.hub.is_known(*party) {
+            // Recently connected people get it kept for their reconnect, too. Customers get a
+            // held message only when it is released (R33).
+            let held = message.held_until.is_some_and(|t| t > now);
+            if !self.hub.is_known(*party) || (held && party.is_customer()) {
                 continue;
             }
             let sound = *notify
@@ -64,6 +66,44 @@ impl App {
             self.push_counts(*party).await?;
         }
         Ok(())
+    }
+
+    /// R33: held messages whose guard has passed go to their customers now. Returns how many.
+    pub(crate) async fn release_held_messages(&self) -> AppResult<usize> {
+        let released = self.store.release_held(self.now(), 200).await?;
+        for message in &released {
+            if message.visibility != Visibility::Public {
+                continue;
+            }
+            let customers: Vec<Recipient> =
+                self.store.message_audience(message.id).await?.into_iter().filter(|r| r.party.is_customer()).collect();
+            let subject = self.store.conversation(message.conversation_id).await?.header.subject;
+            self.push_message(message.clone(), Audience { recipients: customers }, subject).await?;
+        }
+        Ok(released.len())
+    }
+
+    /// R33 in realtime: users who got a message learn it was taken back.
+    pub(crate) fn publish_retraction(&self, message: Message, how: parley_store::Retraction) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let how = match how {
+                    parley_store::Retraction::Undo => "undone",
+                    parley_store::Retraction::MakeInternal => "made_internal",
+                };
+                let users = app.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
+                for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
+                    app.hub.publish(party, EventBody::Retracted { message: message.clone(), how });
+                    app.push_counts(party).await?;
+                }
+                AppResult::Ok(())
+            }
+            .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "pushing a retraction failed");
+            }
+        });
     }
 
     /// R6 in realtime: everyone who would receive a message in the conversation now learns of

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use parley_app::{App, PostRequest};
 use parley_domain::audience::{Audience, Recipient};
 use parley_domain::*;
+use parley_store::Retraction;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -102,4 +103,20 @@ pub async fn audience(
 ) -> ApiResult<Json<MessageAudience>> {
     let (message, recipients) = app.message_audience(actor, MessageId(id)).await?;
     Ok(Json(MessageAudience { message, recipients }))
+}
+
+/// Undo a message within the send guard (R33): it disappears for everyone. Only its author;
+/// 409 `send_guard_passed` once customers may have seen it.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/undo", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn undo(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Message>> {
+    Ok(Json(app.retract_message(actor, MessageId(id), Retraction::Undo).await?))
+}
+
+/// Turn a message internal within the send guard (R33): no customer ever sees it. Only its author;
+/// 409 `send_guard_passed` once customers may have seen it.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/make-internal", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn make_internal(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Message>> {
+    Ok(Json(app.retract_message(actor, MessageId(id), Retraction::MakeInternal).await?))
 }

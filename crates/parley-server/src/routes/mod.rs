@@ -55,6 +55,8 @@ pub fn api() -> Router<App> {
         .route("/conversations/{id}/recipients-preview", post(messages::preview))
         .route("/messages/{id}/audience", get(messages::audience))
         .route("/messages/seen", post(delivery::seen))
+        .route("/messages/{id}/undo", post(messages::undo))
+        .route("/messages/{id}/make-internal", post(messages::make_internal))
         .route("/messages/{id}/deliveries", get(delivery::deliveries))
         .route("/outgoing-emails", get(delivery::outgoing_log))
         .route("/outgoing-emails/{id}", get(delivery::outgoing_email))

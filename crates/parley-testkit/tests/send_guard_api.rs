@@ -1,0 +1,156 @@
+//! R33, the send guard, through the real server: a public reply by a user reaches no customer
+//! (no push, no portal, no email) until the guard has passed; its author may undo it or make it
+//! internal meanwhile; users see it at once, marked as sending.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_app::Clock;
+use parley_testkit::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const GUARD_MS: i64 = 10_000;
+const WAIT: Duration = Duration::from_secs(5);
+const QUIET: Duration = Duration::from_millis(300);
+
+struct Desk {
+    admin: Who,
+    mia: Who,
+    carla: Who,
+    public: i64,
+}
+
+async fn guarded() -> (TestApp, SmtpSink, Desk) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(move |c| {
+        c.send_guard = Duration::from_millis(GUARD_MS as u64);
+        c.smtp_url = Some(url);
+    })
+    .await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@acme.test").await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer", &[carla.id]).await;
+    let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
+    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    (app, sink, Desk { admin, mia, carla, public })
+}
+
+async fn bodies(app: &TestApp, who: &Who, conversation: i64) -> Vec<String> {
+    let (status, list) = app.get(who, &format!("/api/v1/conversations/{conversation}/messages")).await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_string()).collect()
+}
+
+fn id_of(said: &Value) -> i64 {
+    said["message"]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn r33_a_reply_reaches_customers_only_after_the_guard() {
+    let (app, smtp, d) = guarded().await;
+    let mut mia = app.socket(&d.mia).await;
+    let mut carla = app.socket(&d.carla).await;
+    let said = app.say(&d.admin, d.public, "We replaced the toner").await;
+    assert_eq!(said["message"]["held_until"].as_i64(), Some(app.clock.now_ms() + GUARD_MS));
+
+    let pushed = mia.next_of("message", WAIT).await.unwrap();
+    assert!(pushed["message"]["held_until"].is_i64(), "users see it at once, as sending");
+    assert!(carla.all_of("message", QUIET).await.is_empty(), "no push to the customer yet");
+    assert!(bodies(&app, &d.carla, d.public).await.is_empty(), "nor in the portal");
+    let (_, views) = app.get(&d.carla, "/api/v1/views").await;
+    assert!(views.as_array().unwrap().iter().all(|v| v["unread"] == 0), "nor in the counts: {views}");
+
+    app.advance_ms(GUARD_MS - 1);
+    assert_eq!(app.deliver().await.released, 0);
+    app.advance_ms(1);
+    assert_eq!(app.deliver().await.released, 1);
+    let released = carla.next_of("message", WAIT).await.unwrap();
+    assert_eq!(released["message"]["body"], "We replaced the toner");
+    assert_eq!(bodies(&app, &d.carla, d.public).await, ["We replaced the toner"]);
+
+    // The customer's email falls due after the email delay, counted from the release at the earliest.
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert_eq!(smtp.mails_to("carla@client.example").len(), 1);
+    assert!(id_of(&said) > 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r33_undo_within_the_guard_makes_it_disappear_for_everyone() {
+    let (app, smtp, d) = guarded().await;
+    let mut mia = app.socket(&d.mia).await;
+    let mut carla = app.socket(&d.carla).await;
+    let id = id_of(&app.say(&d.admin, d.public, "Oops, wrong customer").await);
+    mia.next_of("message", WAIT).await.unwrap();
+
+    assert_eq!(app.post(&d.mia, &format!("/api/v1/messages/{id}/undo"), json!({})).await.0, 403, "only its author");
+    assert_eq!(app.post(&d.carla, &format!("/api/v1/messages/{id}/undo"), json!({})).await.0, 404);
+    let (status, body) = app.post(&d.admin, &format!("/api/v1/messages/{id}/undo"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let retracted = mia.next_of("retracted", WAIT).await.unwrap();
+    assert_eq!((retracted["how"].as_str(), retracted["message"]["id"].as_i64()), (Some("undone"), Some(id)));
+    assert!(bodies(&app, &d.admin, d.public).await.is_empty());
+
+    app.advance_ms(GUARD_MS + EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert!(carla.all_of("message", QUIET).await.is_empty());
+    assert!(bodies(&app, &d.carla, d.public).await.is_empty());
+    assert!(smtp.mails().is_empty(), "nobody is emailed an undone message");
+    let (status, body) = app.post(&d.admin, &format!("/api/v1/messages/{id}/undo"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("send_guard_passed")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r33_made_internal_it_stays_with_users_and_never_reaches_the_customer() {
+    let (app, smtp, d) = guarded().await;
+    let mut carla = app.socket(&d.carla).await;
+    let id = id_of(&app.say(&d.admin, d.public, "Note: this customer is on the old plan").await);
+    let (status, made) = app.post(&d.admin, &format!("/api/v1/messages/{id}/make-internal"), json!({})).await;
+    assert_eq!((status, made["visibility"].as_str()), (200, Some("internal")), "{made}");
+
+    app.advance_ms(GUARD_MS + EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert!(carla.all_of("message", QUIET).await.is_empty());
+    assert!(bodies(&app, &d.carla, d.public).await.is_empty());
+    assert_eq!(bodies(&app, &d.mia, d.public).await, ["Note: this customer is on the old plan"]);
+    assert!(smtp.mails_to("carla@client.example").is_empty());
+    assert_eq!(smtp.mails_to("mia@acme.test").len(), 1, "users are still notified");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r33_after_the_guard_nothing_can_be_taken_back_and_customer_messages_are_never_held() {
+    let (app, _smtp, d) = guarded().await;
+    let id = id_of(&app.say(&d.admin, d.public, "Sent").await);
+    app.advance_ms(GUARD_MS);
+    let (status, body) = app.post(&d.admin, &format!("/api/v1/messages/{id}/make-internal"), json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("send_guard_passed")));
+
+    let said = app.say(&d.carla, d.public, "Thanks!").await;
+    assert!(said["message"]["held_until"].is_null());
+    assert!(bodies(&app, &d.carla, d.public).await.contains(&"Thanks!".to_string()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r33_a_customer_reading_the_conversation_does_not_see_a_held_message() {
+    let (app, smtp, d) = guarded().await;
+    app.say(&d.carla, d.public, "Hello?").await;
+    app.say(&d.admin, d.public, "On it").await;
+    let (_, read) = app.post(&d.carla, &format!("/api/v1/conversations/{}/read", d.public), json!({"up_to": 2})).await;
+    assert_eq!(read["last_seen_number"], 1, "{read}");
+    app.advance_ms(GUARD_MS);
+    app.deliver().await;
+    let (_, views) = app.get(&d.carla, "/api/v1/views").await;
+    let open = views.as_array().unwrap().iter().find(|v| v["view"] == "portal_open").unwrap().clone();
+    assert_eq!(open["unread"], 1, "the released reply is unread: {views}");
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert_eq!(smtp.mails_to("carla@client.example").len(), 1, "and emailed when unseen");
+    app.stop().await;
+}
