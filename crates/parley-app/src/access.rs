@@ -3,6 +3,7 @@
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::{customer_may_see, user_may_see, ConversationFacts, Relation};
 use parley_domain::*;
+use parley_store::Reader;
 
 impl App {
     /// The conversation, if `actor` may see it; "not found" otherwise, whether or not it exists.
@@ -13,11 +14,29 @@ impl App {
             project_id: conversation.header.project_id,
         };
         let relation = self.store.relation(id, actor.party()).await?;
-        if self.may_see(actor, facts, relation).await? {
-            Ok(conversation)
-        } else {
-            Err(AppError::NotFound("conversation"))
+        if !self.may_see(actor, facts, relation).await? {
+            return Err(AppError::NotFound("conversation"));
         }
+        let mut conversation = conversation;
+        self.as_seen_by(actor, &mut conversation.header).await?;
+        Ok(conversation)
+    }
+
+    /// What of a conversation's messages `actor` may read (R7, R33).
+    pub(crate) fn reader_for(&self, actor: Actor) -> Reader {
+        match actor {
+            Actor::User { .. } => Reader::User,
+            Actor::Customer { .. } => Reader::Customer { now: self.now() },
+        }
+    }
+
+    /// Message count and latest activity as the asker sees them: nothing withdrawn and, for a
+    /// customer, nothing internal or still held — counts must not betray those either (R7, R33).
+    pub(crate) async fn as_seen_by(&self, actor: Actor, header: &mut ConversationHeader) -> AppResult<()> {
+        let (count, last_at) = self.store.visible_activity(header.id, self.reader_for(actor)).await?;
+        header.message_count = count;
+        header.last_activity_at = last_at.unwrap_or(header.created_at);
+        Ok(())
     }
 
     pub(crate) async fn may_see(&self, actor: Actor, facts: ConversationFacts, relation: Relation) -> AppResult<bool> {

@@ -5,7 +5,7 @@ use crate::{Actor, App, AppError, AppResult};
 use parley_domain::audience::{self, Audience, AudienceInput, Recipient};
 use parley_domain::delivery;
 use parley_domain::*;
-use parley_store::{ConversationPeople, NewMessage, Reader, Retraction, StoreError};
+use parley_store::{ConversationPeople, NewMessage, Retraction, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct PostRequest {
@@ -115,11 +115,7 @@ impl App {
         if !(1..=200).contains(&limit) {
             return Err(ValidationError::new("limit", "must be between 1 and 200").into());
         }
-        let reader = match actor {
-            Actor::User { .. } => Reader::User,
-            Actor::Customer { .. } => Reader::Customer { now: self.now() },
-        };
-        Ok(self.store.messages(id, after_number.max(0), limit, reader).await?)
+        Ok(self.store.messages(id, after_number.max(0), limit, self.reader_for(actor)).await?)
     }
 
     /// R33: the author takes back a message still within the send guard: `Undo` makes it

@@ -149,10 +149,11 @@ impl App {
     pub async fn item_conversations(&self, actor: Actor, id: ItemId) -> AppResult<Vec<ConversationHeader>> {
         self.item(actor, id).await?;
         let mut visible = Vec::new();
-        for header in self.store.item_conversations(id).await? {
+        for mut header in self.store.item_conversations(id).await? {
             let facts = ConversationFacts { visibility: header.visibility, project_id: header.project_id };
             let relation = self.store.relation(header.id, actor.party()).await?;
             if self.may_see(actor, facts, relation).await? {
+                self.as_seen_by(actor, &mut header).await?;
                 visible.push(header);
             }
         }

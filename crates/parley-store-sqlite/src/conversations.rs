@@ -353,6 +353,24 @@ impl ConversationStore for SqliteStore {
         rows.iter().map(rows::message).collect()
     }
 
+    async fn visible_activity(&self, id: ConversationId, reader: Reader) -> StoreResult<(i64, Option<i64>)> {
+        let customer_now = match reader {
+            Reader::User => None,
+            Reader::Customer { now } => Some(now),
+        };
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(created_at) AS last_at FROM messages WHERE conversation_id = ?1
+               AND withdrawn_at IS NULL
+               AND (?2 IS NULL OR (visibility = 'public' AND (held_until IS NULL OR held_until <= ?2)))",
+        )
+        .bind(id.0)
+        .bind(customer_now)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok((get(&row, "n")?, get(&row, "last_at")?))
+    }
+
     async fn retract_message(&self, id: MessageId, how: Retraction, now: i64) -> StoreResult<Message> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let change = match how {

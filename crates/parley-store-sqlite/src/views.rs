@@ -53,7 +53,11 @@ fn row_columns(kind: &str) -> String {
                  AND r.party_id = ?1) AS addressed_to_me,
          {last_seen} AS last_seen_number,
          (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.number > {last_seen}
-                 AND m.withdrawn_at IS NULL {visible}) AS unread",
+                 AND m.withdrawn_at IS NULL {visible}) AS unread,
+         (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
+                 AND m.withdrawn_at IS NULL {visible}) AS visible_count,
+         (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id
+                 AND m.withdrawn_at IS NULL {visible}) AS visible_last_at",
         relation = relation_columns(kind)
     )
 }
@@ -69,8 +73,14 @@ fn relation(row: &SqliteRow) -> StoreResult<Relation> {
 
 fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
     let last_author: Option<String> = get(row, "last_author_kind")?;
+    // Counts and times as the reader sees them: nothing withdrawn, and for customers nothing
+    // internal or held (R7, R33).
+    let mut conversation = rows::header(row)?;
+    conversation.message_count = get(row, "visible_count")?;
+    let last_at: Option<i64> = get(row, "visible_last_at")?;
+    conversation.last_activity_at = last_at.unwrap_or(conversation.created_at);
     Ok(ConversationRow {
-        conversation: rows::header(row)?,
+        conversation,
         relation: relation(row)?,
         started_by_me: get(row, "started_by_me")?,
         wrote_in: get(row, "wrote_in")?,
@@ -93,7 +103,7 @@ impl SqliteStore {
         let sql = format!(
             "SELECT * FROM (SELECT {} FROM conversations c WHERE c.visibility = 'public') AS x
              WHERE participant OR conversation_follower OR item_follower OR project_follower
-             ORDER BY last_activity_at DESC, id DESC",
+             ORDER BY COALESCE(visible_last_at, created_at) DESC, id DESC",
             row_columns("customer")
         );
         let org = self.organization_of(customer).await?;

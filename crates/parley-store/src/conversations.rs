@@ -50,6 +50,8 @@ pub trait ConversationStore {
     /// or taken back); pending emails about it are suppressed (`undone`, or for customers
     /// `internal_to_customer`).
     async fn retract_message(&self, id: MessageId, how: Retraction, now: i64) -> StoreResult<Message>;
+    /// How many messages of a conversation `reader` may see, and when the latest was written.
+    async fn visible_activity(&self, id: ConversationId, reader: Reader) -> StoreResult<(i64, Option<i64>)>;
     /// R33: marks held messages whose time has come as released, and returns them.
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
 

@@ -154,3 +154,25 @@ async fn r33_a_customer_reading_the_conversation_does_not_see_a_held_message() {
     assert_eq!(smtp.mails_to("carla@client.example").len(), 1, "and emailed when unseen");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r7_counts_never_betray_a_message_a_customer_cannot_see() {
+    let (app, _smtp, d) = guarded().await;
+    app.say(&d.carla, d.public, "Hello?").await;
+    let id = id_of(&app.say(&d.admin, d.public, "Internal aside").await);
+    app.post(&d.admin, &format!("/api/v1/messages/{id}/make-internal"), json!({})).await;
+    app.say(&d.admin, d.public, "Held reply").await;
+
+    let (_, conversation) = app.get(&d.carla, &format!("/api/v1/conversations/{}", d.public)).await;
+    assert_eq!(conversation["message_count"], 1, "{conversation}");
+    let (_, page) = app.get(&d.carla, "/api/v1/views/portal_open").await;
+    assert_eq!(page["conversations"][0]["message_count"], 1, "{page}");
+    let (_, users_view) = app.get(&d.mia, &format!("/api/v1/conversations/{}", d.public)).await;
+    assert_eq!(users_view["message_count"], 3, "users count everything");
+
+    app.advance_ms(GUARD_MS);
+    app.deliver().await;
+    let (_, conversation) = app.get(&d.carla, &format!("/api/v1/conversations/{}", d.public)).await;
+    assert_eq!(conversation["message_count"], 2, "the released reply, still not the internal one");
+    app.stop().await;
+}
