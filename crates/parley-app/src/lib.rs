@@ -22,7 +22,7 @@ pub use actor::Actor;
 pub use auth::{hash_password, LoginResult};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
-pub use delivery::{DeliveryRound, DeliveryWorker, TemplateEdit, NEW_MESSAGE_TEMPLATE};
+pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
 pub use mailer::Mailer;
 pub use messages::PostRequest;

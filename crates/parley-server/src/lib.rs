@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod openapi;
 mod routes;
+mod web;
 
 pub use error::ApiError;
 
@@ -23,6 +24,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", routes::api())
+        .merge(web::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

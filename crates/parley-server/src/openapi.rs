@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         conversations::create, conversations::get_one, conversations::change_state, conversations::link,
         conversations::add_person, conversations::remove_person, conversations::mark_read,
         messages::list, messages::post, messages::preview, messages::audience, messages::undo, messages::make_internal,
-        delivery::seen, delivery::deliveries, delivery::outgoing_log, delivery::outgoing_email,
+        delivery::seen, delivery::deliveries, delivery::conversation_deliveries, delivery::outgoing_log, delivery::outgoing_email,
         delivery::template, delivery::update_template,
         views::list, views::page,
     ),

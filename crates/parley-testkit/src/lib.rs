@@ -7,6 +7,8 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod smtp;
 mod socket;
 

@@ -301,3 +301,22 @@ async fn without_smtp_emails_land_in_the_outbox_folder() {
     assert!(raw.contains("To: mia <mia@acme.test>") && raw.contains("Anyone there?"), "{raw}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r13_a_conversations_delivery_marks_come_in_one_request_for_staff_only() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    let first = message_id(&app.say(&d.admin, d.public, "One").await);
+    let second = message_id(&app.say(&d.admin, d.public, "Two").await);
+    app.post(&d.carla, "/api/v1/messages/seen", json!({"message_ids": [first]})).await;
+    let path = format!("/api/v1/conversations/{}/deliveries", d.public);
+    let (status, marks) = app.get(&d.mia, &path).await;
+    assert_eq!(status, 200, "{marks}");
+    let marks = marks.as_array().unwrap();
+    assert_eq!(marks.iter().map(|m| m["message_id"].as_i64().unwrap()).collect::<Vec<_>>(), vec![first, second]);
+    assert!(record_of(marks[0]["records"].as_array().unwrap(), "customer", d.carla.id)["seen_at"].is_i64());
+    assert!(record_of(marks[1]["records"].as_array().unwrap(), "customer", d.carla.id)["seen_at"].is_null());
+    assert_eq!(app.get(&d.carla, &path).await.0, 404, "customers do not see who saw what");
+    assert_eq!(app.get(&d.mia, &format!("{path}?limit=0")).await.0, 400);
+    app.stop().await;
+}

@@ -8,5 +8,6 @@ mod seen;
 mod templates;
 mod worker;
 
+pub use seen::MessageDeliveries;
 pub use templates::{TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use worker::{DeliveryRound, DeliveryWorker};

@@ -2,7 +2,7 @@
 
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::*;
-use parley_store::{DeliveryRecord, SeenReceipt};
+use parley_store::{DeliveryRecord, Reader, SeenReceipt};
 
 /// At most this many message ids in one seen report.
 pub const MAX_SEEN_BATCH: usize = 500;
@@ -25,5 +25,35 @@ impl App {
         let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
         self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
         Ok(self.store.delivery_timeline(id).await?)
+    }
+}
+
+/// One message's delivery records, for a conversation's delivery marks.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MessageDeliveries {
+    pub message_id: MessageId,
+    pub records: Vec<DeliveryRecord>,
+}
+
+impl App {
+    /// R13: the delivery records of a page of a conversation's messages, for the messenger's
+    /// "seen by / emailed to" marks. Staff only.
+    pub async fn conversation_deliveries(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        after_number: i64,
+        limit: i64,
+    ) -> AppResult<Vec<MessageDeliveries>> {
+        Self::require_user(actor, "conversation")?;
+        self.visible_conversation(actor, id).await?;
+        if !(1..=200).contains(&limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 200").into());
+        }
+        let mut out = Vec::new();
+        for m in self.store.messages(id, after_number.max(0), limit, Reader::User).await? {
+            out.push(MessageDeliveries { message_id: m.id, records: self.store.delivery_timeline(m.id).await? });
+        }
+        Ok(out)
     }
 }

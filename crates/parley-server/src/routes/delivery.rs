@@ -4,7 +4,7 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use axum::extract::State;
-use parley_app::{App, TemplateEdit};
+use parley_app::{App, MessageDeliveries, TemplateEdit};
 use parley_domain::*;
 use parley_store::{DeliveryRecord, OutgoingEmail, OutgoingLogEntry, SeenReceipt, Template};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,32 @@ pub async fn deliveries(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<DeliveryRecord>>> {
     Ok(Json(app.delivery_timeline(actor, MessageId(id)).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageOfMessages {
+    /// Only messages with a greater number.
+    #[serde(default)]
+    pub after: i64,
+    /// 1 to 200; default 50.
+    #[serde(default = "fifty")]
+    pub limit: i64,
+}
+
+fn fifty() -> i64 {
+    50
+}
+
+/// The delivery records of a page of a conversation's messages (seen by whom, emailed to whom).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/deliveries", tag = "delivery", params(("id" = i64, Path), PageOfMessages),
+    responses((status = 200, body = Vec<MessageDeliveries>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn conversation_deliveries(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<PageOfMessages>,
+) -> ApiResult<Json<Vec<MessageDeliveries>>> {
+    Ok(Json(app.conversation_deliveries(actor, ConversationId(id), q.after, q.limit).await?))
 }
 
 /// The outgoing email log of the last 72 hours, newest first (R32). Admins only.

@@ -51,6 +51,7 @@ pub fn api() -> Router<App> {
         .route("/conversations/{id}/people", post(conversations::add_person))
         .route("/conversations/{id}/people/{role}/{kind}/{party_id}", delete(conversations::remove_person))
         .route("/conversations/{id}/read", post(conversations::mark_read))
+        .route("/conversations/{id}/deliveries", get(delivery::conversation_deliveries))
         .route("/conversations/{id}/messages", get(messages::list).post(messages::post))
         .route("/conversations/{id}/recipients-preview", post(messages::preview))
         .route("/messages/{id}/audience", get(messages::audience))

@@ -1,0 +1,74 @@
+//! The web app's pages and assets, embedded in the binary: plain HTML pages whose live parts are
+//! small JavaScript modules speaking to the JSON API and the realtime socket.
+
+use crate::auth::token_of;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use parley_app::{Actor, App};
+
+const LOGIN: &str = include_str!("../web/login.html");
+const MESSENGER: &str = include_str!("../web/messenger.html");
+
+/// Name, content type and content of each asset.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("../web/app.css")),
+    ("api.js", "text/javascript; charset=utf-8", include_str!("../web/api.js")),
+    ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
+    ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
+];
+
+/// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and
+/// this policy keeps any script in it from running all the same.
+const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data: https:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(messenger))
+        .route("/c/{id}", get(messenger))
+        .route("/login", get(login))
+        .route("/assets/{name}", get(asset))
+}
+
+fn page(html: &'static str) -> Response {
+    let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn login() -> Response {
+    page(LOGIN)
+}
+
+/// The messenger, for users with a session; anyone else is sent to log in first.
+async fn messenger(State(app): State<App>, parts: Parts) -> Response {
+    let actor = match token_of(&parts) {
+        Some(token) => app.authenticate(&token).await.ok(),
+        None => None,
+    };
+    match actor {
+        Some(Actor::User { .. }) => page(MESSENGER),
+        _ => {
+            let next = parts.uri.path();
+            Redirect::to(&format!("/login?next={}", if next.starts_with("/c/") { next } else { "/" })).into_response()
+        }
+    }
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => {
+            ([(CONTENT_TYPE, *content_type), (CACHE_CONTROL, "no-cache"), (X_CONTENT_TYPE_OPTIONS, "nosniff")], *body)
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}

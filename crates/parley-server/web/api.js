@@ -1,0 +1,95 @@
+// The API client and the realtime connection shared by Parley's pages.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Calls `/api/v1<path>` with the session cookie; answers the JSON body or throws ApiError. */
+export async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch('/api/v1' + path, init);
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(res.status, error.code || 'error', error.message || res.statusText);
+  }
+  return data;
+}
+
+/**
+ * Keeps a WebSocket to `/api/v1/realtime` open, reconnecting with the last event id so nothing
+ * is missed. `onEvent` gets every event; `send` reports seen messages.
+ */
+export function connectRealtime(onEvent) {
+  let lastEventId = null;
+  let socket = null;
+  let retry = 500;
+  const open = () => {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : '';
+    socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime${query}`);
+    socket.onopen = () => { retry = 500; };
+    socket.onmessage = (frame) => {
+      const event = JSON.parse(frame.data);
+      if (event.id) lastEventId = event.id;
+      onEvent(event);
+    };
+    socket.onclose = () => {
+      setTimeout(open, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
+  };
+  open();
+  return {
+    seen(messageIds) {
+      if (socket && socket.readyState === WebSocket.OPEN && messageIds.length) {
+        socket.send(JSON.stringify({ type: 'seen', message_ids: messageIds }));
+      }
+    },
+  };
+}
+
+/** A short notification sound, made in the browser. */
+export function chime() {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.3);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.3);
+  } catch (_) {
+    // No audio available: the visual cues remain.
+  }
+}
+
+/** `el('li', {class: 'x'}, child…)`: a DOM element; strings become text, never HTML. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+export function when(ms) {
+  return new Date(ms).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+}

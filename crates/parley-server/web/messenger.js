@@ -1,0 +1,401 @@
+// The messenger: views with unread counts, conversation lists, and one conversation with its
+// messages, delivery marks and the message box. Everything comes from the JSON API; live changes
+// come over the realtime socket.
+import { api, chime, connectRealtime, el, when } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+
+const SECTIONS = {
+  from_customers: 'From customers',
+  my_conversations: 'My conversations',
+  portal: 'Portal',
+};
+
+const state = {
+  me: null,
+  views: [],
+  view: null,
+  list: [],
+  current: null,
+  messages: [],
+  deliveries: new Map(),
+  names: new Map(),
+  // The conversation and the message number that just got new activity.
+  freshConversation: null,
+  freshNumber: null,
+  realtime: null,
+};
+
+function nameOf(party) {
+  if (!party || party.kind === 'bot') return 'Parley';
+  return state.names.get(`${party.kind}:${party.id}`) || `${party.kind} #${party.id}`;
+}
+
+async function loadNames() {
+  const [users, customers] = await Promise.all([api('GET', '/users'), api('GET', '/customers')]);
+  for (const u of users) state.names.set(`user:${u.id}`, u.name);
+  for (const c of customers) state.names.set(`customer:${c.id}`, c.name);
+}
+
+function updateTitle() {
+  const unread = state.views.reduce((n, v) => Math.max(n, v.unread), 0);
+  document.title = unread ? `(${unread}) Parley` : 'Parley';
+}
+
+function renderSidebar() {
+  const sidebar = $('sidebar');
+  sidebar.replaceChildren();
+  const sections = new Map();
+  for (const view of state.views) {
+    if (!sections.has(view.section)) sections.set(view.section, []);
+    sections.get(view.section).push(view);
+  }
+  for (const [section, views] of sections) {
+    sidebar.append(
+      el('h2', {}, SECTIONS[section] || section),
+      el(
+        'ul',
+        {},
+        views.map((v) =>
+          el(
+            'li',
+            {},
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'view',
+                'data-view': v.view,
+                'aria-current': v.view === state.view ? 'true' : false,
+                onclick: () => selectView(v.view),
+              },
+              el('span', {}, v.title),
+              v.unread ? el('span', { class: 'badge', 'data-unread': v.unread }, v.unread) : null,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  updateTitle();
+}
+
+async function selectView(view) {
+  state.view = view;
+  renderSidebar();
+  await loadList();
+}
+
+async function loadList() {
+  if (!state.view) return;
+  const page = await api('GET', `/views/${state.view}?per_page=50`);
+  state.list = page.conversations;
+  const current = state.views.find((v) => v.view === state.view);
+  $('list-title').textContent = current ? current.title : 'Conversations';
+  renderList();
+}
+
+function renderList() {
+  $('conversations').replaceChildren(
+    ...state.list.map((c) =>
+      el(
+        'li',
+        {
+          class: [
+            'conversation',
+            c.visibility,
+            state.current && state.current.id === c.id ? 'open' : '',
+            state.freshConversation === c.id ? 'fresh' : '',
+          ].join(' '),
+          'data-id': c.id,
+        },
+        el(
+          'button',
+          { type: 'button', onclick: () => openConversation(c.id) },
+          el('span', { class: 'subject' }, c.subject),
+          el('span', { class: `tag ${c.visibility}` }, c.visibility === 'internal' ? 'Internal' : 'Customers'),
+          c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
+          c.unread ? el('span', { class: 'badge' }, c.unread) : null,
+          el('time', {}, when(c.last_activity_at)),
+        ),
+      ),
+    ),
+  );
+}
+
+async function linkedItemText(link) {
+  if (!link) return 'No linked item';
+  if (link.kind === 'project') {
+    const project = await api('GET', `/projects/${link.id}`);
+    return `Project: ${project.name}`;
+  }
+  const item = await api('GET', `/items/${link.id}`);
+  const kind = item.kind[0].toUpperCase() + item.kind.slice(1);
+  return `${kind} #${item.id}: ${item.title} · ${item.status.replace('_', ' ')}`;
+}
+
+async function openConversation(id) {
+  if (!state.current || state.current.id !== id) state.freshNumber = null;
+  const conversation = await api('GET', `/conversations/${id}`);
+  state.current = conversation;
+  history.replaceState(null, '', `/c/${id}`);
+  $('empty').hidden = true;
+  $('conversation').hidden = false;
+  $('subject').textContent = conversation.subject;
+  $('linked').textContent = await linkedItemText(conversation.link);
+  renderComposer();
+  await loadMessages();
+  renderList();
+  await markRead();
+}
+
+async function loadMessages() {
+  const id = state.current.id;
+  const [messages, deliveries] = await Promise.all([
+    api('GET', `/conversations/${id}/messages?limit=200`),
+    api('GET', `/conversations/${id}/deliveries?limit=200`),
+  ]);
+  state.messages = messages;
+  state.deliveries = new Map(deliveries.map((d) => [d.message_id, d.records]));
+  renderMessages();
+}
+
+function marksOf(message) {
+  const records = state.deliveries.get(message.id) || [];
+  const seen = records.filter((r) => r.seen_at).map((r) => nameOf(r.party));
+  const emailed = records.filter((r) => r.email_state === 'sent').map((r) => nameOf(r.party));
+  const parts = [];
+  if (seen.length) parts.push(`Seen by ${seen.join(', ')}`);
+  if (emailed.length) parts.push(`Emailed to ${emailed.join(', ')}`);
+  return parts.join(' · ');
+}
+
+function isHeld(message) {
+  return message.held_until && message.held_until > Date.now();
+}
+
+function renderMessages() {
+  const list = $('messages');
+  list.replaceChildren(
+    ...state.messages.map((m) => {
+      const body = el('div', { class: 'body' });
+      // body_html is rendered from Markdown and sanitized by the server.
+      body.innerHTML = m.body_html;
+      const mine = m.author.kind === 'user' && m.author.id === state.me.id;
+      const held = isHeld(m);
+      return el(
+        'li',
+        {
+          id: `m-${m.number}`,
+          class: ['message', m.visibility, state.freshNumber === m.number ? 'fresh' : '', held ? 'held' : ''].join(' '),
+          'data-number': m.number,
+        },
+        el(
+          'header',
+          {},
+          el('span', { class: 'number' }, `#${m.number}`),
+          el('strong', {}, nameOf(m.author)),
+          el('time', {}, when(m.created_at)),
+          m.visibility === 'internal' && state.current.visibility === 'public'
+            ? el('span', { class: 'tag internal' }, 'Internal')
+            : null,
+          held ? el('span', { class: 'tag sending' }, 'Sending…') : null,
+        ),
+        body,
+        held && mine
+          ? el(
+              'div',
+              { class: 'undo' },
+              el('button', { type: 'button', class: 'undo-send', onclick: () => retract(m, 'undo') }, 'Undo send'),
+              el('button', { type: 'button', onclick: () => retract(m, 'make-internal') }, 'Make internal'),
+            )
+          : null,
+        el('p', { class: 'marks' }, marksOf(m)),
+      );
+    }),
+  );
+  // Re-render when a held message's guard ends, so "Sending…" and Undo go away.
+  const nextRelease = Math.min(...state.messages.filter(isHeld).map((m) => m.held_until));
+  if (Number.isFinite(nextRelease)) {
+    clearTimeout(state.releaseTimer);
+    state.releaseTimer = setTimeout(renderMessages, nextRelease - Date.now() + 50);
+  }
+  const last = list.lastElementChild;
+  if (last) last.scrollIntoView({ block: 'end' });
+}
+
+async function retract(message, how) {
+  try {
+    await api('POST', `/messages/${message.id}/${how}`, {});
+    await loadMessages();
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  }
+}
+
+async function markRead() {
+  const last = state.messages[state.messages.length - 1];
+  if (!last) return;
+  await api('POST', `/conversations/${state.current.id}/read`, { up_to: last.number });
+}
+
+const ACTIONS = { open: [['close', 'Close']], closed: [['lock', 'Lock'], ['reopen', 'Reopen']], locked: [['unlock', 'Unlock']] };
+
+function renderComposer() {
+  const c = state.current;
+  const kind = $('composer-kind');
+  const composer = $('composer');
+  composer.className = c.visibility === 'internal' ? 'internal' : 'public';
+  kind.textContent =
+    c.visibility === 'internal'
+      ? 'Internal message — users only, never customers'
+      : 'Customer reply — customers in this conversation will receive it';
+  const locked = c.state === 'locked';
+  $('body').disabled = locked;
+  $('send').disabled = locked;
+  $('locked-reason').hidden = !locked;
+  $('locked-reason').textContent = locked ? 'This conversation is locked: unlock it to send.' : '';
+  $('state-actions').replaceChildren(
+    el('span', { class: `tag state ${c.state}` }, c.state),
+    ...(ACTIONS[c.state] || []).map(([action, label]) =>
+      el('button', { type: 'button', 'data-action': action, onclick: () => changeState(action) }, label),
+    ),
+  );
+  refreshPreview();
+}
+
+async function changeState(action) {
+  try {
+    state.current = await api('POST', `/conversations/${state.current.id}/state`, { action });
+    renderComposer();
+    await loadList();
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  }
+}
+
+let previewTimer = null;
+function refreshPreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(async () => {
+    if (!state.current || state.current.state === 'locked') {
+      $('preview').replaceChildren();
+      return;
+    }
+    try {
+      const audience = await api('POST', `/conversations/${state.current.id}/recipients-preview`, {
+        body: $('body').value,
+      });
+      const people = audience.recipients.map((r) =>
+        el(
+          'li',
+          { class: r.party.kind, title: r.reasons.join(', ').replaceAll('_', ' ') },
+          nameOf(r.party),
+          r.party.kind === 'customer' ? ' (customer)' : '',
+        ),
+      );
+      $('preview').replaceChildren(
+        el('span', {}, people.length ? 'Will reach:' : 'Will reach nobody yet.'),
+        el('ul', {}, people),
+      );
+    } catch (e) {
+      $('preview').textContent = e.message;
+    }
+  }, 250);
+}
+
+async function send(event) {
+  event.preventDefault();
+  const body = $('body').value.trim();
+  if (!body) return;
+  $('send-error').textContent = '';
+  $('send').disabled = true;
+  try {
+    const posted = await api('POST', `/conversations/${state.current.id}/messages`, { body });
+    $('body').value = '';
+    state.messages.push(posted.message);
+    state.deliveries.set(posted.message.id, []);
+    renderMessages();
+    refreshPreview();
+    await loadList();
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  } finally {
+    $('send').disabled = state.current.state === 'locked';
+  }
+}
+
+async function onEvent(event) {
+  switch (event.type) {
+    case 'hello':
+    case 'counts':
+      state.views = event.views;
+      if (!state.view && state.views.length) state.view = state.views[0].view;
+      renderSidebar();
+      break;
+    case 'message': {
+      const m = event.message;
+      if (event.sound) chime();
+      state.freshConversation = m.conversation_id;
+      if (state.current && state.current.id === m.conversation_id) {
+        if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
+        state.freshNumber = m.number;
+        renderMessages();
+        state.realtime.seen([m.id]);
+        await markRead();
+      }
+      await loadList();
+      break;
+    }
+    case 'state':
+      if (state.current && state.current.id === event.conversation_id) {
+        state.current.state = event.state;
+        renderComposer();
+      }
+      await loadList();
+      break;
+    case 'seen':
+    case 'retracted':
+      if (state.current && event.receipts?.some((r) => r.conversation_id === state.current.id)) await loadMessages();
+      if (state.current && event.message?.conversation_id === state.current.id) await loadMessages();
+      break;
+    case 'resync':
+      state.views = await api('GET', '/views');
+      renderSidebar();
+      await loadList();
+      if (state.current) await openConversation(state.current.id);
+      break;
+  }
+}
+
+async function boot() {
+  const me = await api('GET', '/me');
+  if (me.kind !== 'user') {
+    location.assign('/login');
+    return;
+  }
+  state.me = me.user;
+  $('me').textContent = me.user.name;
+  $('logout').addEventListener('click', async () => {
+    await api('POST', '/auth/logout', {});
+    location.assign('/login');
+  });
+  $('composer').addEventListener('submit', send);
+  $('body').addEventListener('input', refreshPreview);
+  $('body').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('composer').requestSubmit();
+  });
+  await loadNames();
+  state.views = await api('GET', '/views');
+  state.view = (state.views.find((v) => v.total > 0) || state.views[0] || {}).view || null;
+  renderSidebar();
+  await loadList();
+  const match = location.pathname.match(/^\/c\/(\d+)$/);
+  if (match) await openConversation(Number(match[1]));
+  state.realtime = connectRealtime(onEvent);
+}
+
+boot().catch((e) => {
+  if (e.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  else document.body.prepend(el('p', { role: 'alert', class: 'fatal' }, e.message));
+});

@@ -1,0 +1,174 @@
+//! A real browser for tests: headless Chromium driven over WebDriver (ChromeDriver). Screenshots
+//! are kept under `target/browser-artifacts/`.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How long to wait for something to appear on a page.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A ChromeDriver process; each [`Browser::session`] is a separate browser with its own cookies.
+pub struct Browser {
+    driver: Child,
+    url: String,
+}
+
+impl Browser {
+    /// Starts ChromeDriver (`PARLEY_CHROMEDRIVER`, default `chromedriver`) on a free port.
+    pub async fn start() -> Browser {
+        // Two TLS backends are linked in; WebDriver on loopback needs none, but rustls wants one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let program = std::env::var("PARLEY_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut driver = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program} (install chromium-driver): {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client.get(format!("{url}/status")).send().await.is_ok() {
+                return Browser { driver, url };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = driver.kill();
+        let _ = driver.wait();
+        panic!("chromedriver did not start");
+    }
+
+    /// A fresh headless browser (its own profile: cookies are not shared between sessions).
+    pub async fn session(&self) -> Page {
+        let binary = std::env::var("PARLEY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": binary,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-dev-shm-usage", "--window-size=1280,900",
+                         "--autoplay-policy=no-user-gesture-required"]
+            }),
+        );
+        let client =
+            ClientBuilder::rustls().expect("tls").capabilities(caps).connect(&self.url).await.expect("browser");
+        Page { client }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// One browser window.
+pub struct Page {
+    pub client: Client,
+}
+
+impl Page {
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// The element matching `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element '{css}': {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
+
+    /// Waits until `check` holds for the page's visible text.
+    pub async fn wait_for_text(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let body = self.text("body").await;
+            if check(&body) {
+                return body;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("waited for {what}; the page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element matching `css` exists and `check` holds for its text.
+    pub async fn wait_for(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = el.text().await {
+                    if check(&text) {
+                        return text;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                let body = self.text("body").await;
+                panic!("waited for '{css}'; the page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("type");
+    }
+
+    /// Clicks the element matching `css`, retrying while the page re-renders it.
+    pub async fn click(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let result = match self.client.find(Locator::Css(css)).await {
+                Ok(el) => el.click().await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) if tokio::time::Instant::now() > deadline => panic!("click '{css}': {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Logs in through the login page.
+    pub async fn login(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#login-form button[type=submit]").await;
+        self.find("#sidebar .view").await;
+    }
+
+    /// Saves a screenshot as `target/browser-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-artifacts");
+        std::fs::create_dir_all(&dir).expect("artifacts dir");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

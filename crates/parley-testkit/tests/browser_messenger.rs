@@ -1,0 +1,122 @@
+//! The messenger in a real headless Chromium (run by `.ci/run` with `--features browser`): new
+//! messages arrive live, the message box makes the audience unmistakable, a locked conversation
+//! cannot be written to.
+#![cfg(feature = "browser")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::browser::Browser;
+use parley_testkit::*;
+use serde_json::json;
+
+async fn messages_seen_by(app: &TestApp, who: &Who, conversation: i64) -> Vec<String> {
+    let (status, list) = app.get(who, &format!("/api/v1/conversations/{conversation}/messages")).await;
+    if status == 404 {
+        return Vec::new();
+    }
+    list.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn r12_messenger_shows_a_customer_message_live_and_replies_to_the_customer() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&carla, public, "Hello?").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.click(&format!("#conversations li[data-id='{public}'] button")).await;
+    page.wait_for("#messages", |t| t.contains("Hello?")).await;
+    assert!(page.text("#linked").await.contains("Ticket #"), "the linked item is shown");
+    assert!(page.text("#composer-kind").await.contains("Customer reply"));
+    page.wait_for("#preview", |t| t.contains("carla (customer)")).await;
+
+    // A new customer message arrives live, with its number highlighted.
+    app.say(&carla, public, "Is anyone there?").await;
+    page.wait_for("#messages li.fresh", |t| t.contains("Is anyone there?")).await;
+    assert!(page.text("#messages li.fresh .number").await.contains("#2"));
+    page.wait_for(&format!("#conversations li.fresh[data-id='{public}']"), |_| true).await;
+
+    page.fill("#body", "Yes, a technician is on the way").await;
+    page.click("#send").await;
+    page.wait_for("#messages", |t| t.contains("Yes, a technician is on the way")).await;
+    let seen = messages_seen_by(&app, &carla, public).await;
+    assert_eq!(seen.last().map(String::as_str), Some("Yes, a technician is on the way"));
+    page.screenshot("messenger").await;
+    page.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r7_an_internal_message_from_the_messenger_never_reaches_the_customer() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let internal = app.conversation(&admin, ticket, "internal").await;
+    app.say(&admin, internal, "Let us discuss").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/c/{internal}", app.base)).await;
+    page.wait_for("#composer-kind", |t| t.contains("Internal message")).await;
+    page.wait_for("#preview", |t| t.contains("Will reach")).await;
+    assert!(!page.text("#preview").await.contains("(customer)"));
+    page.fill("#body", "The customer must not read this").await;
+    page.click("#send").await;
+    page.wait_for("#messages", |t| t.contains("The customer must not read this")).await;
+    assert!(messages_seen_by(&app, &carla, internal).await.is_empty());
+    page.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r6_a_locked_conversation_cannot_be_written_to_and_says_why() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&carla, public, "Hello?").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/c/{public}", app.base)).await;
+    page.click("#state-actions button[data-action='close']").await;
+    page.click("#state-actions button[data-action='lock']").await;
+    page.wait_for("#locked-reason", |t| t.contains("locked")).await;
+    assert!(!page.find("#send").await.is_enabled().await.unwrap());
+    assert!(!page.find("#body").await.is_enabled().await.unwrap());
+    let (status, body) =
+        app.post(&carla, &format!("/api/v1/conversations/{public}/messages"), json!({"body": "hi"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conversation_locked")));
+    page.click("#state-actions button[data-action='unlock']").await;
+    page.wait_for("#state-actions", |t| t.contains("closed")).await;
+    assert!(page.find("#send").await.is_enabled().await.unwrap());
+    page.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_messenger_asks_for_a_login_first() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.goto(&format!("{}/c/1", app.base)).await;
+    page.find("#login-form").await;
+    assert!(page.client.current_url().await.unwrap().as_str().contains("/login?next=/c/1"));
+    page.fill("#email", ADMIN_EMAIL).await;
+    page.fill("#password", "wrong-password").await;
+    page.click("#login-form button[type=submit]").await;
+    page.wait_for("#login-error", |t| !t.is_empty()).await;
+    page.close().await;
+    app.stop().await;
+}
