@@ -60,13 +60,13 @@ async fn verify_password(password: &str, hash: &str) -> bool {
     .unwrap_or(false)
 }
 
-fn new_token(prefix: &str) -> String {
+pub(crate) fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -109,7 +109,7 @@ impl App {
         self.start_session(Actor::Customer { id: customer.id }).await
     }
 
-    async fn start_session(&self, actor: Actor) -> AppResult<LoginResult> {
+    pub(crate) async fn start_session(&self, actor: Actor) -> AppResult<LoginResult> {
         let token = new_token(SESSION_PREFIX);
         let expires_at = self.now() + self.config.session_ttl.as_millis() as i64;
         let record = SessionRecord { party: actor.party(), expires_at };

@@ -10,6 +10,7 @@ mod clock;
 mod conversations;
 mod delivery;
 mod error;
+mod login_links;
 mod mailer;
 mod messages;
 mod people;

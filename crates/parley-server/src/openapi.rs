@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Parley API", description = "Omnichannel conversations for support teams. Authenticate with `Authorization: Bearer <token>` (a session token from a login, or a personal API token) or the session cookie."),
     paths(
-        auth::login, auth::customer_login, auth::logout, auth::me, auth::tokens, auth::create_token, auth::delete_token,
+        auth::login, auth::customer_login, auth::request_customer_link, auth::redeem_customer_link, auth::logout, auth::me, auth::tokens, auth::create_token, auth::delete_token,
         company::get_company, company::update_company,
         people::users, people::create_user, people::user, people::update_user, people::preferences, people::update_preferences,
         people::teams, people::create_team, people::add_team_member, people::remove_team_member,

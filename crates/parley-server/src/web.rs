@@ -13,6 +13,8 @@ use parley_app::{Actor, App};
 
 const LOGIN: &str = include_str!("../web/login.html");
 const MESSENGER: &str = include_str!("../web/messenger.html");
+const PORTAL: &str = include_str!("../web/portal.html");
+const PORTAL_LOGIN: &str = include_str!("../web/portal-login.html");
 
 /// Name, content type and content of each asset.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -20,6 +22,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", "text/javascript; charset=utf-8", include_str!("../web/api.js")),
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
+    ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),
+    ("portal-login.js", "text/javascript; charset=utf-8", include_str!("../web/portal-login.js")),
 ];
 
 /// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and
@@ -32,6 +36,8 @@ pub fn routes() -> Router<App> {
         .route("/", get(messenger))
         .route("/c/{id}", get(messenger))
         .route("/login", get(login))
+        .route("/portal", get(portal))
+        .route("/portal/login", get(portal_login))
         .route("/assets/{name}", get(asset))
 }
 
@@ -48,6 +54,19 @@ async fn login() -> Response {
     page(LOGIN)
 }
 
+/// The customer portal: it signs customers in itself, and shows only what the API gives them.
+async fn portal() -> Response {
+    page(PORTAL)
+}
+
+/// Where an emailed login link lands; the customer's click uses it.
+async fn portal_login() -> Response {
+    let mut response = page(PORTAL_LOGIN);
+    // The token is in this page's address: never send it on to another site.
+    response.headers_mut().insert(axum::http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
 /// The messenger, for users with a session; anyone else is sent to log in first.
 async fn messenger(State(app): State<App>, parts: Parts) -> Response {
     let actor = match token_of(&parts) {
@@ -56,7 +75,8 @@ async fn messenger(State(app): State<App>, parts: Parts) -> Response {
     };
     match actor {
         Some(Actor::User { .. }) => page(MESSENGER),
-        _ => {
+        Some(Actor::Customer { .. }) => Redirect::to("/portal").into_response(),
+        None => {
             let next = parts.uri.path();
             Redirect::to(&format!("/login?next={}", if next.starts_with("/c/") { next } else { "/" })).into_response()
         }

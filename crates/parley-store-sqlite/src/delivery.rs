@@ -52,6 +52,32 @@ fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
     })
 }
 
+async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
+           subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
+           next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
+    )
+    .bind(e.created_at)
+    .bind(e.conversation_id.map(|c| c.0))
+    .bind(e.party.map(|p| p.kind_str()))
+    .bind(e.party.map(|p| p.raw_id()))
+    .bind(&e.to_address)
+    .bind(&e.to_name)
+    .bind(&e.subject)
+    .bind(&e.body_text)
+    .bind(&e.body_html)
+    .bind(&e.message_id_header)
+    .bind(&e.in_reply_to)
+    .bind(&e.references)
+    .bind(&e.reply_to)
+    .bind(e.created_at)
+    .fetch_one(conn)
+    .await
+    .map_err(unique("message_id_header"))
+}
+
 /// Moves the jobs of email `id` from `queued` to `state`.
 async fn settle_jobs(conn: &mut SqliteConnection, id: OutgoingEmailId, state: EmailState, now: i64) -> StoreResult<()> {
     sqlx::query(
@@ -225,30 +251,7 @@ impl DeliveryStore for SqliteStore {
 
     async fn queue_digest(&self, digest: &Digest, e: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let inserted = sqlx::query_scalar(
-            "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
-               subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
-               next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
-        )
-        .bind(e.created_at)
-        .bind(e.conversation_id.map(|c| c.0))
-        .bind(e.party.map(|p| p.kind_str()))
-        .bind(e.party.map(|p| p.raw_id()))
-        .bind(&e.to_address)
-        .bind(&e.to_name)
-        .bind(&e.subject)
-        .bind(&e.body_text)
-        .bind(&e.body_html)
-        .bind(&e.message_id_header)
-        .bind(&e.in_reply_to)
-        .bind(&e.references)
-        .bind(&e.reply_to)
-        .bind(e.created_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(unique("message_id_header"));
-        let id: i64 = match inserted {
+        let id = match insert_outgoing(&mut tx, &e).await {
             Ok(id) => id,
             // The same digest was queued already.
             Err(StoreError::Conflict(_)) => return Ok(None),
@@ -270,6 +273,11 @@ impl DeliveryStore for SqliteStore {
         }
         tx.commit().await.map_err(other)?;
         Ok(Some(OutgoingEmailId(id)))
+    }
+
+    async fn queue_email(&self, e: NewOutgoingEmail) -> StoreResult<OutgoingEmailId> {
+        let mut conn = self.writer.acquire().await.map_err(other)?;
+        Ok(OutgoingEmailId(insert_outgoing(&mut conn, &e).await?))
     }
 
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {

@@ -372,6 +372,46 @@ impl PeopleStore for SqliteStore {
         rows.iter().map(rows::customer).collect()
     }
 
+    async fn insert_login_link(
+        &self,
+        token_hash: &str,
+        customer: CustomerId,
+        created_at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO login_links (token_hash, customer_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(customer.0)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn login_links_since(&self, customer: CustomerId, since: i64) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_links WHERE customer_id = ? AND created_at >= ?")
+            .bind(customer.0)
+            .bind(since)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)
+    }
+
+    async fn redeem_login_link(&self, token_hash: &str, now: i64) -> StoreResult<CustomerId> {
+        let id: i64 = sqlx::query_scalar(
+            "UPDATE login_links SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+             RETURNING customer_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_one(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(CustomerId(id))
+    }
+
     async fn insert_session(&self, token_hash: &str, record: SessionRecord) -> StoreResult<()> {
         sqlx::query("INSERT INTO sessions (token_hash, party_kind, party_id, expires_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)

@@ -31,6 +31,9 @@ pub trait DeliveryStore {
     /// `None`, so the next round plans them again.
     async fn queue_digest(&self, digest: &Digest, email: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>>;
 
+    /// Queues an email that is not about messages (a login link, say).
+    async fn queue_email(&self, email: NewOutgoingEmail) -> StoreResult<OutgoingEmailId>;
+
     /// Claims up to `limit` queued outgoing emails whose next attempt is due.
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>>;
     /// The email went out: it and its jobs are sent.

@@ -42,6 +42,20 @@ pub trait PeopleStore {
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
     async fn customers(&self) -> StoreResult<Vec<Customer>>;
 
+    /// Stores a one-time login link for a customer.
+    async fn insert_login_link(
+        &self,
+        token_hash: &str,
+        customer: CustomerId,
+        created_at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// How many login links were made for `customer` since `since`.
+    async fn login_links_since(&self, customer: CustomerId, since: i64) -> StoreResult<i64>;
+    /// Uses a login link once: its customer if it exists, is unused and has not expired
+    /// (`NotFound` otherwise).
+    async fn redeem_login_link(&self, token_hash: &str, now: i64) -> StoreResult<CustomerId>;
+
     async fn insert_session(&self, token_hash: &str, record: SessionRecord) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<SessionRecord>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;

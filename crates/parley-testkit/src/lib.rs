@@ -64,8 +64,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Most tests look at customers receiving at once; the send-guard tests turn it on.
     config.send_guard = std::time::Duration::ZERO;
     config.smtp_from = "Acme Support <support@acme.test>".into();
-    adjust(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    config.base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    adjust(&mut config);
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let launched = parley::launch_with_listener(&config, listener, clock.clone()).await.expect("launch");
     TestApp {

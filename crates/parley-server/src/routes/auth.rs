@@ -68,6 +68,39 @@ pub async fn customer_login(State(app): State<App>, Json(body): Json<LoginBody>)
     session_response(&app, login).await
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequestBody {
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    /// The token from the emailed link.
+    pub token: String,
+}
+
+/// Email a customer a one-time login link (valid 15 minutes). Answers 202 whether or not the
+/// address belongs to a customer.
+#[utoipa::path(post, path = "/api/v1/auth/customer-link", request_body = LinkRequestBody, tag = "auth",
+    responses((status = 202), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn request_customer_link(State(app): State<App>, Json(body): Json<LinkRequestBody>) -> ApiResult<StatusCode> {
+    app.request_login_link(&body.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Log in as a customer with an emailed link; each link works once.
+#[utoipa::path(post, path = "/api/v1/auth/customer-link/redeem", request_body = RedeemBody, tag = "auth",
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn redeem_customer_link(
+    State(app): State<App>,
+    Json(body): Json<RedeemBody>,
+) -> ApiResult<impl IntoResponse> {
+    let login = app.redeem_login_link(&body.token).await?;
+    session_response(&app, login).await
+}
+
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(app): State<App>, _auth: Auth, parts: Parts) -> ApiResult<impl IntoResponse> {

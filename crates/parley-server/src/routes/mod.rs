@@ -19,6 +19,8 @@ pub fn api() -> Router<App> {
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/customer-login", post(auth::customer_login))
+        .route("/auth/customer-link", post(auth::request_customer_link))
+        .route("/auth/customer-link/redeem", post(auth::redeem_customer_link))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/me/items", get(items::my_items))

@@ -1,0 +1,78 @@
+//! Emailed one-time login links for the customer portal: a customer asks with their email, gets a
+//! link valid for 15 minutes that logs them in once.
+
+use crate::auth::{new_token, token_hash};
+use crate::{App, AppError, AppResult, LoginResult};
+use parley_domain::*;
+use parley_store::{NewOutgoingEmail, StoreError};
+
+const LINK_PREFIX: &str = "pl_";
+const LINK_TTL_MS: i64 = 15 * 60_000;
+/// At most this many links per customer in [`THROTTLE_WINDOW_MS`]: asking again is harmless but
+/// does not flood their inbox.
+const MAX_LINKS: i64 = 3;
+const THROTTLE_WINDOW_MS: i64 = 10 * 60_000;
+
+impl App {
+    /// Emails a login link if `email` belongs to a customer. The answer is the same either way, so
+    /// it does not tell who is a customer.
+    pub async fn request_login_link(&self, email: &str) -> AppResult<()> {
+        let email = EmailAddress::parse("email", email)?;
+        let customer = match self.store.customer_credentials(&email).await {
+            Ok((customer, _)) => customer,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let now = self.now();
+        if self.store.login_links_since(customer.id, now - THROTTLE_WINDOW_MS).await? >= MAX_LINKS {
+            tracing::info!(customer = customer.id.0, "login link not sent: too many asked for recently");
+            return Ok(());
+        }
+        let token = new_token(LINK_PREFIX);
+        self.store.insert_login_link(&token_hash(&token), customer.id, now, now + LINK_TTL_MS).await?;
+        let link = format!("{}/portal/login?token={token}", self.config.base_url.trim_end_matches('/'));
+        let domain = &self.config.mail_domain;
+        let nonce: String = new_token("").chars().take(16).collect();
+        self.store
+            .queue_email(NewOutgoingEmail {
+                created_at: now,
+                conversation_id: None,
+                party: Some(Party::Customer(customer.id)),
+                to_address: customer.email.clone(),
+                to_name: customer.name.clone(),
+                subject: "Your login link".into(),
+                body_text: format!(
+                    "Hello {},\n\nOpen this link within 15 minutes to log in to the support portal:\n\n{link}\n\n\
+                     If you did not ask for it, ignore this email.\n",
+                    customer.name
+                ),
+                body_html: format!(
+                    "<p>Hello {},</p><p><a href=\"{link}\">Log in to the support portal</a> (valid for 15 minutes).</p>\
+                     <p>If you did not ask for it, ignore this email.</p>",
+                    html_escape(&customer.name)
+                ),
+                message_id_header: format!("<parley.login.{nonce}@{domain}>"),
+                in_reply_to: None,
+                references: None,
+                reply_to: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Logs a customer in with a login link, once.
+    pub async fn redeem_login_link(&self, token: &str) -> AppResult<LoginResult> {
+        if !token.starts_with(LINK_PREFIX) {
+            return Err(AppError::BadCredentials);
+        }
+        let customer = self.store.redeem_login_link(&token_hash(token), self.now()).await.map_err(|e| match e {
+            StoreError::NotFound => AppError::BadCredentials,
+            e => e.into(),
+        })?;
+        self.start_session(crate::Actor::Customer { id: customer }).await
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

@@ -1,0 +1,165 @@
+// The customer portal: the customer's requests and public conversations, and replying to them.
+// It shows only what the API gives a customer, which never includes anything internal.
+import { api, chime, connectRealtime, el, when } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { me: null, current: null, messages: [], realtime: null };
+
+function authorName(author) {
+  if (author.kind === 'customer' && author.id === state.me.id) return 'You';
+  if (author.kind === 'customer') return 'Customer';
+  return 'Support';
+}
+
+async function showSignIn() {
+  $('signin').hidden = false;
+  $('password-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/auth/customer-login', { email: $('email').value.trim(), password: $('password').value });
+      location.reload();
+    } catch (e) {
+      $('password-error').textContent = e.message;
+    }
+  });
+  $('link-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/auth/customer-link', { email: $('link-email').value.trim() });
+      $('link-status').textContent = 'If this address is known to us, a login link is on its way.';
+    } catch (e) {
+      $('link-status').textContent = e.message;
+    }
+  });
+}
+
+async function loadItems() {
+  const items = await api('GET', '/me/items');
+  $('items').replaceChildren(
+    ...items.map((item) =>
+      el('li', { 'data-item': item.id }, el('span', { class: 'tag state' }, item.kind), ` ${item.title} · ${item.status.replace('_', ' ')}`),
+    ),
+  );
+}
+
+async function loadConversations() {
+  const [open, closed] = await Promise.all([api('GET', '/views/portal_open'), api('GET', '/views/portal_closed')]);
+  const all = [...open.conversations, ...closed.conversations];
+  $('conversations').replaceChildren(
+    ...all.map((c) =>
+      el(
+        'li',
+        { class: `conversation ${state.current && state.current.id === c.id ? 'open' : ''}`, 'data-id': c.id },
+        el(
+          'button',
+          { type: 'button', onclick: () => openConversation(c.id) },
+          el('span', { class: 'subject' }, c.subject),
+          c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
+          c.unread ? el('span', { class: 'badge' }, c.unread) : null,
+          el('time', {}, when(c.last_activity_at)),
+        ),
+      ),
+    ),
+  );
+  const unread = all.reduce((n, c) => n + (c.unread ? 1 : 0), 0);
+  document.title = unread ? `(${unread}) Support portal` : 'Support portal';
+}
+
+async function openConversation(id) {
+  state.current = await api('GET', `/conversations/${id}`);
+  $('empty').hidden = true;
+  $('conversation').hidden = false;
+  $('subject').textContent = state.current.subject;
+  $('conversation-state').textContent = state.current.state === 'open' ? '' : `This conversation is ${state.current.state}.`;
+  const locked = state.current.state === 'locked';
+  $('body').disabled = locked;
+  $('send').disabled = locked;
+  $('locked-reason').hidden = !locked;
+  $('locked-reason').textContent = locked ? 'This conversation is locked: replies are closed.' : '';
+  state.messages = await api('GET', `/conversations/${id}/messages?limit=200`);
+  renderMessages();
+  await loadConversations();
+  const last = state.messages[state.messages.length - 1];
+  if (last) await api('POST', `/conversations/${id}/read`, { up_to: last.number });
+}
+
+function renderMessages() {
+  $('messages').replaceChildren(
+    ...state.messages.map((m) => {
+      const body = el('div', { class: 'body' });
+      // Rendered from Markdown and sanitized by the server.
+      body.innerHTML = m.body_html;
+      return el(
+        'li',
+        { class: 'message public', 'data-number': m.number },
+        el('header', {}, el('strong', {}, authorName(m.author)), el('time', {}, when(m.created_at))),
+        body,
+      );
+    }),
+  );
+  const last = $('messages').lastElementChild;
+  if (last) last.scrollIntoView({ block: 'end' });
+}
+
+async function send(event) {
+  event.preventDefault();
+  const body = $('body').value.trim();
+  if (!body) return;
+  $('send-error').textContent = '';
+  try {
+    const posted = await api('POST', `/conversations/${state.current.id}/messages`, { body, channel: 'portal' });
+    $('body').value = '';
+    state.messages.push(posted.message);
+    renderMessages();
+    await loadConversations();
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  }
+}
+
+async function onEvent(event) {
+  if (event.type === 'message') {
+    if (event.sound) chime();
+    const m = event.message;
+    if (state.current && state.current.id === m.conversation_id) {
+      if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
+      renderMessages();
+      state.realtime.seen([m.id]);
+      await api('POST', `/conversations/${m.conversation_id}/read`, { up_to: m.number });
+    }
+    await Promise.all([loadConversations(), loadItems()]);
+  } else if (event.type === 'state') {
+    if (state.current && state.current.id === event.conversation_id) await openConversation(event.conversation_id);
+    else await loadConversations();
+  } else if (event.type === 'resync') {
+    await loadConversations();
+  }
+}
+
+async function boot() {
+  let me;
+  try {
+    me = await api('GET', '/me');
+  } catch (e) {
+    if (e.status === 401) return showSignIn();
+    throw e;
+  }
+  if (me.kind !== 'customer') {
+    $('signin').hidden = false;
+    $('password-error').textContent = 'You are logged in as staff: the portal is for customers.';
+    return showSignIn();
+  }
+  state.me = me.customer;
+  $('me').textContent = me.customer.name;
+  $('logout').hidden = false;
+  $('logout').addEventListener('click', async () => {
+    await api('POST', '/auth/logout', {});
+    location.reload();
+  });
+  $('portal').hidden = false;
+  $('composer').addEventListener('submit', send);
+  await Promise.all([loadItems(), loadConversations()]);
+  state.realtime = connectRealtime(onEvent);
+}
+
+boot().catch((e) => document.body.prepend(el('p', { role: 'alert', class: 'fatal' }, e.message)));
