@@ -17,6 +17,7 @@ mod people;
 mod realtime;
 mod setup;
 mod views;
+mod widget;
 mod work;
 
 pub use actor::Actor;

@@ -18,8 +18,8 @@ impl App {
     /// it does not tell who is a customer.
     pub async fn request_login_link(&self, email: &str) -> AppResult<()> {
         let email = EmailAddress::parse("email", email)?;
-        let customer = match self.store.customer_credentials(&email).await {
-            Ok((customer, _)) => customer,
+        let (customer, to_address) = match self.store.customer_credentials(&email).await {
+            Ok((customer, _)) => (customer, email.to_string()),
             Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
@@ -38,7 +38,7 @@ impl App {
                 created_at: now,
                 conversation_id: None,
                 party: Some(Party::Customer(customer.id)),
-                to_address: customer.email.clone(),
+                to_address,
                 to_name: customer.name.clone(),
                 subject: "Your login link".into(),
                 body_text: format!(

@@ -155,7 +155,7 @@ impl App {
             None => None,
         };
         let organization_id = self.store.organization_by_domain(email.domain()).await?.map(|o| o.id);
-        let customer = NewCustomer { email, name, organization_id, password_hash, created_at: self.now() };
+        let customer = NewCustomer { email: Some(email), name, organization_id, password_hash, created_at: self.now() };
         self.store.insert_customer(customer).await.map_err(AppError::from_store("customer"))
     }
 

@@ -57,7 +57,7 @@ pub fn held_until(author: Author, visibility: Visibility, posted_at: i64, guard_
 }
 
 /// R9, R14, R15, R22–R24: the email plan for one recipient of a message posted at `posted_at`.
-/// A customer's email is never due before the message is released to them (R33).
+/// A customer has the whole delay to see a held message from when it is released to them (R33).
 pub fn plan_email(
     recipient: &Recipient,
     author: Author,
@@ -69,9 +69,11 @@ pub fn plan_email(
     match check(recipient.party, recipient.notify, author, visibility, false) {
         Some(reason) => EmailPlan::Suppressed(reason),
         None => {
-            let due = posted_at.saturating_add(delay_ms);
-            let release = if recipient.party.is_customer() { held_until.unwrap_or(due) } else { due };
-            EmailPlan::DueAt(due.max(release))
+            let visible_from = match held_until {
+                Some(release) if recipient.party.is_customer() => release.max(posted_at),
+                _ => posted_at,
+            };
+            EmailPlan::DueAt(visible_from.saturating_add(delay_ms))
         }
     }
 }
@@ -192,12 +194,12 @@ mod tests {
     }
 
     #[test]
-    fn r33_a_customers_email_is_not_due_before_release() {
+    fn r33_a_customer_has_the_whole_delay_from_release() {
         let user = Author::User(UserId(9));
         let held = Some(100_000);
         assert_eq!(
             plan_email(&recipient(CUSTOMER, true), user, Visibility::Public, 0, 60_000, held),
-            EmailPlan::DueAt(100_000)
+            EmailPlan::DueAt(160_000)
         );
         assert_eq!(
             plan_email(&recipient(USER, true), user, Visibility::Public, 0, 60_000, held),
@@ -205,7 +207,7 @@ mod tests {
         );
         assert_eq!(
             plan_email(&recipient(CUSTOMER, true), user, Visibility::Public, 0, 60_000, Some(5)),
-            EmailPlan::DueAt(60_000)
+            EmailPlan::DueAt(60_005)
         );
     }
 

@@ -124,7 +124,8 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
     pub id: CustomerId,
-    pub email: String,
+    /// `None` for a live-chat visitor who has not given an address.
+    pub email: Option<String>,
     pub name: String,
     pub organization_id: Option<OrganizationId>,
     pub created_at: i64,

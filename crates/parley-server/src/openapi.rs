@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         messages::list, messages::post, messages::preview, messages::audience, messages::undo, messages::make_internal,
         delivery::seen, delivery::deliveries, delivery::conversation_deliveries, delivery::outgoing_log, delivery::outgoing_email,
         delivery::template, delivery::update_template,
-        views::list, views::page,
+        views::list, views::page, widget::start_visitor, widget::set_contact,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

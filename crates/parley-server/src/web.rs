@@ -15,6 +15,8 @@ const LOGIN: &str = include_str!("../web/login.html");
 const MESSENGER: &str = include_str!("../web/messenger.html");
 const PORTAL: &str = include_str!("../web/portal.html");
 const PORTAL_LOGIN: &str = include_str!("../web/portal-login.html");
+const WIDGET_FRAME: &str = include_str!("../web/widget-frame.html");
+const WIDGET_SCRIPT: &str = include_str!("../web/widget.js");
 
 /// Name, content type and content of each asset.
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -24,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),
     ("portal-login.js", "text/javascript; charset=utf-8", include_str!("../web/portal-login.js")),
+    ("widget-frame.js", "text/javascript; charset=utf-8", include_str!("../web/widget-frame.js")),
 ];
 
 /// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and
@@ -39,6 +42,8 @@ pub fn routes() -> Router<App> {
         .route("/portal", get(portal))
         .route("/portal/login", get(portal_login))
         .route("/assets/{name}", get(asset))
+        .route("/widget.js", get(widget_script))
+        .route("/widget/frame", get(widget_frame))
 }
 
 fn page(html: &'static str) -> Response {
@@ -81,6 +86,21 @@ async fn messenger(State(app): State<App>, parts: Parts) -> Response {
             Redirect::to(&format!("/login?next={}", if next.starts_with("/c/") { next } else { "/" })).into_response()
         }
     }
+}
+
+/// The script any site embeds; it only adds a button and the frame, so it needs no CORS.
+async fn widget_script() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=300")], WIDGET_SCRIPT).into_response()
+}
+
+/// The chat frame: like every page, but meant to be embedded in any site.
+async fn widget_frame() -> Response {
+    let mut response = page(WIDGET_FRAME);
+    let policy = POLICY.replace("frame-ancestors 'none'", "frame-ancestors *");
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 async fn asset(Path(name): Path<String>) -> Response {

@@ -37,6 +37,25 @@ async function loadNames() {
   for (const c of customers) state.names.set(`customer:${c.id}`, c.name);
 }
 
+/** Fetches the names of people not seen before (a new live-chat visitor, say). */
+async function ensureNames(parties) {
+  const missing = new Map();
+  for (const p of parties) {
+    const key = p && p.kind !== 'bot' ? `${p.kind}:${p.id}` : null;
+    if (key && !state.names.has(key)) missing.set(key, p);
+  }
+  await Promise.all(
+    [...missing].map(async ([key, p]) => {
+      try {
+        const person = await api('GET', `/${p.kind === 'user' ? 'users' : 'customers'}/${p.id}`);
+        state.names.set(key, person.name);
+      } catch (_) {
+        // Unknown to the asker: shown by kind and number.
+      }
+    }),
+  );
+}
+
 function updateTitle() {
   const unread = state.views.reduce((n, v) => Math.max(n, v.unread), 0);
   document.title = unread ? `(${unread}) Parley` : 'Parley';
@@ -157,6 +176,10 @@ async function loadMessages() {
   ]);
   state.messages = messages;
   state.deliveries = new Map(deliveries.map((d) => [d.message_id, d.records]));
+  await ensureNames([
+    ...messages.map((m) => m.author),
+    ...deliveries.flatMap((d) => d.records.map((r) => r.party)),
+  ]);
   renderMessages();
 }
 
@@ -218,7 +241,8 @@ function renderMessages() {
   const nextRelease = Math.min(...state.messages.filter(isHeld).map((m) => m.held_until));
   if (Number.isFinite(nextRelease)) {
     clearTimeout(state.releaseTimer);
-    state.releaseTimer = setTimeout(renderMessages, nextRelease - Date.now() + 50);
+    // Clamped: timers longer than ~24 days fire at once, and clocks may disagree.
+    state.releaseTimer = setTimeout(renderMessages, Math.min(Math.max(nextRelease - Date.now() + 50, 1000), 60000));
   }
   const last = list.lastElementChild;
   if (last) last.scrollIntoView({ block: 'end' });
@@ -286,6 +310,7 @@ function refreshPreview() {
       const audience = await api('POST', `/conversations/${state.current.id}/recipients-preview`, {
         body: $('body').value,
       });
+      await ensureNames(audience.recipients.map((r) => r.party));
       const people = audience.recipients.map((r) =>
         el(
           'li',
@@ -338,6 +363,7 @@ async function onEvent(event) {
       if (event.sound) chime();
       state.freshConversation = m.conversation_id;
       if (state.current && state.current.id === m.conversation_id) {
+        await ensureNames([m.author]);
         if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
         state.freshNumber = m.number;
         renderMessages();

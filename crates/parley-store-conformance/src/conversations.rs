@@ -161,7 +161,7 @@ pub async fn r33_held_message_reaches_customers_only_when_released<S: Store>(sto
     assert_eq!(unread_at(T0 + 10_000).await, 1);
     let timeline = store.delivery_timeline(m.id).await.unwrap();
     let due = |p: Party| timeline.iter().find(|r| r.party == p).unwrap().email_due_at;
-    assert_eq!(due(customer), Some(T0 + 10_000), "not emailed before release");
+    assert_eq!(due(customer), Some(T0 + 11_000), "the whole delay from release");
     assert_eq!(due(Party::User(w.member.id)), Some(T0 + 1_000));
 
     assert!(store.release_held(T0 + 9_999, 10).await.unwrap().is_empty());

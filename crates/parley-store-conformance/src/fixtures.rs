@@ -76,7 +76,7 @@ pub fn new_user(email: &str, role: Role) -> NewUser {
 
 pub fn new_customer(email: &str) -> NewCustomer {
     NewCustomer {
-        email: EmailAddress::parse("email", email).unwrap(),
+        email: Some(EmailAddress::parse("email", email).unwrap()),
         name: "Customer".into(),
         organization_id: None,
         password_hash: None,

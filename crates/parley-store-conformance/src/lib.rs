@@ -39,6 +39,7 @@ macro_rules! store_behaviour_tests {
             r13_seen_only_for_own_deliveries_and_by_reading,
             r32_outgoing_log_lists_and_prunes,
             secrets_and_templates_are_kept,
+            visitors_have_no_email_and_addresses_stay_unique,
             r33_held_message_reaches_customers_only_when_released,
             r33_retracting_within_the_guard,
         );

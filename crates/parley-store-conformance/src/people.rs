@@ -45,3 +45,21 @@ pub async fn audience_profiles_batch_includes_broad_preferences_and_team_project
     assert_eq!(profiles[1].preferences, preferences);
     assert!(store.audience_profiles(&[]).await.unwrap().iter().all(|p| p.id == broad.id));
 }
+
+/// Live-chat visitors are customers without an address; addresses stay unique when given.
+pub async fn visitors_have_no_email_and_addresses_stay_unique<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let visitor = |name: &str| NewCustomer {
+        email: None,
+        name: name.into(),
+        organization_id: None,
+        password_hash: None,
+        created_at: T0,
+    };
+    let a = store.insert_customer(visitor("Visitor A")).await.unwrap();
+    let b = store.insert_customer(visitor("Visitor B")).await.unwrap();
+    assert_ne!(a.id, b.id);
+    assert_eq!(store.customer(a.id).await.unwrap().email, None);
+    let taken = store.insert_customer(new_customer(w.customer.email.as_deref().unwrap())).await;
+    assert!(matches!(taken, Err(StoreError::Conflict("email"))), "{taken:?}");
+}

@@ -331,7 +331,7 @@ impl PeopleStore for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (email, name, organization_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(c.email.as_str())
+        .bind(c.email.as_ref().map(EmailAddress::as_str))
         .bind(&c.name)
         .bind(c.organization_id.map(|o| o.0))
         .bind(&c.password_hash)
@@ -341,7 +341,7 @@ impl PeopleStore for SqliteStore {
         .map_err(unique("email"))?;
         Ok(Customer {
             id: CustomerId(id),
-            email: c.email.as_str().to_string(),
+            email: c.email.as_ref().map(|e| e.as_str().to_string()),
             name: c.name,
             organization_id: c.organization_id,
             created_at: c.created_at,
@@ -370,6 +370,33 @@ impl PeopleStore for SqliteStore {
         let rows =
             sqlx::query("SELECT * FROM customers ORDER BY name, id").fetch_all(&self.reader).await.map_err(other)?;
         rows.iter().map(rows::customer).collect()
+    }
+
+    async fn set_customer_contact(
+        &self,
+        id: CustomerId,
+        email: &EmailAddress,
+        name: Option<&str>,
+        organization: Option<OrganizationId>,
+    ) -> StoreResult<Customer> {
+        let row = sqlx::query(
+            "UPDATE customers SET email = ?, name = COALESCE(?, name), organization_id = COALESCE(organization_id, ?)
+             WHERE id = ? AND email IS NULL RETURNING *",
+        )
+        .bind(email.as_str())
+        .bind(name)
+        .bind(organization.map(|o| o.0))
+        .bind(id.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(unique("email"))?;
+        match row {
+            Some(row) => rows::customer(&row),
+            None => {
+                self.customer(id).await?;
+                Err(StoreError::Conflict("contact"))
+            }
+        }
     }
 
     async fn insert_login_link(

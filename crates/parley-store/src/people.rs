@@ -41,6 +41,16 @@ pub trait PeopleStore {
     /// The customer and their password hash, if they have one.
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
     async fn customers(&self) -> StoreResult<Vec<Customer>>;
+    /// Gives a customer without an address their address (and name, and the organization of its
+    /// domain). `Conflict("email")` when the address is taken, `Conflict("contact")` when the
+    /// customer has one already.
+    async fn set_customer_contact(
+        &self,
+        id: CustomerId,
+        email: &EmailAddress,
+        name: Option<&str>,
+        organization: Option<OrganizationId>,
+    ) -> StoreResult<Customer>;
 
     /// Stores a one-time login link for a customer.
     async fn insert_login_link(

@@ -15,7 +15,8 @@ pub struct NewUser {
 }
 
 pub struct NewCustomer {
-    pub email: EmailAddress,
+    /// `None` for a live-chat visitor.
+    pub email: Option<EmailAddress>,
     pub name: String,
     pub organization_id: Option<OrganizationId>,
     pub password_hash: Option<String>,

@@ -42,7 +42,7 @@ impl App {
             }
             Party::Customer(id) => {
                 let c = self.store.customer(id).await?;
-                (!c.email.is_empty()).then_some(Contact { address: c.email, name: c.name })
+                c.email.map(|address| Contact { address, name: c.name })
             }
         })
     }

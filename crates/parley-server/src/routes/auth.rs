@@ -45,7 +45,7 @@ async fn me_of(app: &App, actor: Actor) -> ApiResult<Me> {
     })
 }
 
-async fn session_response(app: &App, login: LoginResult) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn session_response(app: &App, login: LoginResult) -> ApiResult<impl IntoResponse> {
     let max_age = app.config().session_ttl.as_secs() as i64;
     let cookie = session_cookie(&login.token, max_age);
     let me = me_of(app, login.actor).await?;

@@ -10,6 +10,7 @@ pub mod people;
 pub mod projects;
 pub mod realtime;
 pub mod views;
+pub mod widget;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -65,6 +66,8 @@ pub fn api() -> Router<App> {
         .route("/outgoing-emails/{id}", get(delivery::outgoing_email))
         .route("/templates/{name}", get(delivery::template).put(delivery::update_template))
         .route("/realtime", get(realtime::connect))
+        .route("/widget/visitors", post(widget::start_visitor))
+        .route("/widget/contact", post(widget::set_contact))
         .route("/views", get(views::list))
         .route("/views/{view}", get(views::page))
 }

@@ -1,0 +1,155 @@
+// The chat inside the widget's frame. A visitor is an anonymous customer whose session token is
+// kept in this frame's storage and sent as a bearer token (no third-party cookies involved).
+import { chime, el, when } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const KEY = 'parley.widget';
+const saved = JSON.parse(localStorage.getItem(KEY) || '{}');
+const state = { token: saved.token || null, conversation: saved.conversation || null, me: null, messages: [], socket: null, lastEventId: null };
+
+function save() {
+  localStorage.setItem(KEY, JSON.stringify({ token: state.token, conversation: state.conversation }));
+}
+
+async function call(method, path, body) {
+  const headers = {};
+  if (state.token) headers.authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const e = new Error((data && data.error && data.error.message) || res.statusText);
+    e.status = res.status;
+    e.code = data && data.error && data.error.code;
+    throw e;
+  }
+  return data;
+}
+
+function render() {
+  $('messages').replaceChildren(
+    ...state.messages.map((m) => {
+      const mine = m.author.kind === 'customer' && state.me && m.author.id === state.me.id;
+      const body = el('div', { class: 'body' });
+      // Rendered from Markdown and sanitized by the server.
+      body.innerHTML = m.body_html;
+      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, body, el('time', {}, when(m.created_at)));
+    }),
+  );
+  const last = $('messages').lastElementChild;
+  if (last) last.scrollIntoView({ block: 'end' });
+  $('contact').hidden = !(state.me && !state.me.email && state.messages.length);
+}
+
+function connect() {
+  if (!state.token || state.socket) return;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const params = new URLSearchParams({ access_token: state.token });
+  if (state.lastEventId) params.set('last_event_id', state.lastEventId);
+  const socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime?${params}`);
+  state.socket = socket;
+  socket.onmessage = (frame) => {
+    const event = JSON.parse(frame.data);
+    if (event.id) state.lastEventId = event.id;
+    if (event.type === 'message' && event.message.conversation_id === state.conversation) {
+      if (!state.messages.some((m) => m.id === event.message.id)) state.messages.push(event.message);
+      render();
+      if (event.sound) chime();
+      socket.send(JSON.stringify({ type: 'seen', message_ids: [event.message.id] }));
+    } else if (event.type === 'state' && event.conversation_id === state.conversation) {
+      setLocked(event.state === 'locked');
+    } else if (event.type === 'resync') {
+      load();
+    }
+  };
+  socket.onclose = () => {
+    state.socket = null;
+    setTimeout(connect, 1000);
+  };
+}
+
+function setLocked(locked) {
+  $('body').disabled = locked;
+  $('send').disabled = locked;
+  $('locked-reason').hidden = !locked;
+  $('locked-reason').textContent = locked ? 'This chat is closed for new messages.' : '';
+}
+
+async function load() {
+  if (!state.token) return;
+  try {
+    const me = await call('GET', '/me');
+    state.me = me.customer;
+  } catch (e) {
+    if (e.status === 401) {
+      Object.assign(state, { token: null, conversation: null, me: null, messages: [] });
+      save();
+      render();
+      return;
+    }
+    throw e;
+  }
+  if (state.conversation) {
+    try {
+      const conversation = await call('GET', `/conversations/${state.conversation}`);
+      setLocked(conversation.state === 'locked');
+      state.messages = await call('GET', `/conversations/${state.conversation}/messages?limit=200`);
+      const last = state.messages[state.messages.length - 1];
+      if (last) await call('POST', `/conversations/${state.conversation}/read`, { up_to: last.number });
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      state.conversation = null;
+      save();
+    }
+  }
+  render();
+  connect();
+}
+
+async function send(event) {
+  event.preventDefault();
+  const body = $('body').value.trim();
+  if (!body) return;
+  $('send-error').textContent = '';
+  try {
+    if (!state.token) {
+      const session = await call('POST', '/widget/visitors', {});
+      state.token = session.token;
+      state.me = session.customer;
+      save();
+    }
+    if (!state.conversation) {
+      const conversation = await call('POST', '/conversations', { subject: `Live chat with ${state.me.name}`, visibility: 'public' });
+      state.conversation = conversation.id;
+      save();
+    }
+    const posted = await call('POST', `/conversations/${state.conversation}/messages`, { body, channel: 'widget' });
+    $('body').value = '';
+    state.messages.push(posted.message);
+    render();
+    connect();
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  }
+}
+
+async function saveContact(event) {
+  event.preventDefault();
+  try {
+    state.me = await call('POST', '/widget/contact', { email: $('contact-email').value.trim() });
+    render();
+  } catch (e) {
+    $('contact-status').textContent = e.message;
+  }
+}
+
+$('composer').addEventListener('submit', send);
+$('contact').addEventListener('submit', saveContact);
+$('body').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+load().catch((e) => { $('send-error').textContent = e.message; });

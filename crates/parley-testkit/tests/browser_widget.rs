@@ -1,0 +1,127 @@
+//! The whole path in two real browsers: a visitor chats through the widget on another site, an
+//! agent answers in the messenger; the reply reaches the visitor after the send guard, an internal
+//! remark never does, and a locked conversation stops both sides.
+#![cfg(feature = "browser")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::Locator;
+use parley_testkit::browser::{Browser, Page};
+use parley_testkit::*;
+use serde_json::json;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const GUARD_MS: i64 = 5_000;
+const INTERNAL: &str = "Internal: check the warehouse";
+
+/// A shop's page on another origin (`localhost` rather than `127.0.0.1`) embedding the widget.
+async fn shop_page(parley: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let html = format!(
+        "<!doctype html><html><head><title>ACME shop</title></head><body><h1>ACME shop</h1>\
+         <p>Our products.</p><script src=\"{parley}/widget.js\" async></script></body></html>"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0_u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
+async fn enter_chat(page: &Page) {
+    let frame = page.find("#parley-chat-frame").await;
+    frame.enter_frame().await.expect("enter the chat frame");
+}
+
+/// What the chat frame has received from the API, fetched again with the visitor's token.
+async fn frame_responses(page: &Page) -> Vec<(String, String)> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const token = JSON.parse(localStorage.getItem('parley.widget') || '{}').token;
+        const urls = [...new Set(performance.getEntriesByType('resource').map(e => e.name)
+            .filter(u => u.includes('/api/v1/') && !u.includes('/realtime')))];
+        Promise.all(urls.map(u => fetch(u, { headers: { authorization: 'Bearer ' + token } }).then(r => r.text())))
+            .then(bodies => done(urls.map((u, i) => [u, bodies[i]])));
+    "#;
+    serde_json::from_value(page.client.execute_async(script, vec![]).await.expect("script")).expect("pairs")
+}
+
+#[tokio::test]
+async fn r12_r33_r7_a_widget_chat_end_to_end() {
+    let app = spawn_app_with(|c| c.send_guard = Duration::from_millis(GUARD_MS as u64)).await;
+    let admin = app.admin().await;
+    // The agent takes every customer message (R10), as chat agents do.
+    let path = format!("/api/v1/users/{}/preferences", admin.id);
+    assert_eq!(app.patch(&admin, &path, json!({"customer_messages": "all"})).await.0, 200);
+    let shop = shop_page(&app.base).await;
+
+    let browser = Browser::start().await;
+    let agent = browser.session().await;
+    agent.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let visitor = browser.session().await;
+    visitor.goto(&shop).await;
+    visitor.click("#parley-chat-button").await;
+    enter_chat(&visitor).await;
+    visitor.fill("#body", "Hi, my order 123 is late").await;
+    visitor.click("#send").await;
+    visitor.wait_for("#messages", |t| t.contains("my order 123 is late")).await;
+    visitor.fill("#contact-email", "vera@shopper.example").await;
+    visitor.click("#contact button[type=submit]").await;
+    visitor.wait_for("body", |_| true).await;
+
+    // The agent sees it arrive: a count in the sidebar and the chat at the top of the list.
+    agent.wait_for("#sidebar .view[data-view='open_with_customers'] .badge", |t| t.trim() == "1").await;
+    agent.wait_for("#conversations li:first-child", |t| t.contains("Live chat with Visitor")).await;
+    agent.click("#conversations li:first-child button").await;
+    agent.wait_for("#messages", |t| t.contains("my order 123 is late")).await;
+    agent.wait_for("#messages li:first-child header", |t| t.contains("Visitor")).await;
+    assert!(agent.text("#composer-kind").await.contains("Customer reply"));
+
+    // A reply is held by the send guard; the visitor gets it once the guard has passed.
+    agent.fill("#body", "Sorry! It ships today.").await;
+    agent.click("#send").await;
+    agent.wait_for("#messages", |t| t.contains("Sending…")).await;
+    // An internal remark: written, then turned internal within the guard.
+    agent.fill("#body", INTERNAL).await;
+    agent.click("#send").await;
+    agent.wait_for("#messages li:last-child", |t| t.contains(INTERNAL)).await;
+    agent.click("#messages li:last-child button:not(.undo-send)").await;
+    agent.wait_for("#messages li:last-child", |t| t.contains("Internal")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!visitor.text("#messages").await.contains("ships today"), "held from the customer");
+
+    app.advance_ms(GUARD_MS);
+    assert_eq!(app.deliver().await.released, 2);
+    visitor.wait_for("#messages", |t| t.contains("Sorry! It ships today.")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = visitor.text("body").await;
+    assert!(!text.contains(INTERNAL), "{text}");
+    for (url, body) in frame_responses(&visitor).await {
+        assert!(!body.contains(INTERNAL), "{url} answered {body}");
+    }
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.screenshot("widget").await;
+    agent.screenshot("messenger-chat").await;
+
+    // Locked: neither side can write.
+    agent.click("#state-actions button[data-action='close']").await;
+    agent.click("#state-actions button[data-action='lock']").await;
+    agent.wait_for("#locked-reason", |t| t.contains("locked")).await;
+    assert!(!agent.find("#send").await.is_enabled().await.unwrap());
+    enter_chat(&visitor).await;
+    visitor.wait_for("#locked-reason", |t| t.contains("closed")).await;
+    assert!(!visitor.find("#send").await.is_enabled().await.unwrap());
+    assert!(visitor.client.find(Locator::Css("#body:disabled")).await.is_ok());
+
+    agent.close().await;
+    visitor.close().await;
+    app.stop().await;
+}
