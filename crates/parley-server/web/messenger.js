@@ -142,6 +142,101 @@ function renderList() {
   );
 }
 
+// "Add": a conversation with users (internal; customers cannot be added) or with customers (R4).
+let people = { users: [], customers: [] };
+
+function renderPeoplePicker() {
+  const withUsers = document.querySelector('input[name="start-as"]:checked').value === 'with_users';
+  const filter = $('add-filter').value.replace(/^@/, '').trim().toLowerCase();
+  const list = withUsers
+    ? people.users.filter((u) => u.id !== state.me.id).map((u) => ({ kind: 'user', id: u.id, label: `${u.name} @${u.handle}` }))
+    : people.customers.map((c) => ({ kind: 'customer', id: c.id, label: `${c.name}${c.email ? ` <${c.email}>` : ''}` }));
+  const checked = new Set([...$('add-people').querySelectorAll('input:checked')].map((i) => i.value));
+  $('add-people').replaceChildren(
+    ...list
+      .filter((p) => !filter || p.label.toLowerCase().includes(filter))
+      .map((p) => {
+        const value = `${p.kind}:${p.id}`;
+        return el('li', {}, el('label', {}, el('input', { type: 'checkbox', value, checked: checked.has(value) }), ` ${p.label}`));
+      }),
+  );
+  $('add-hint').textContent = withUsers
+    ? 'An internal conversation: only users take part; @mentions in the message add followers.'
+    : 'A conversation with customers: they will see every message in it.';
+}
+
+async function openAdd() {
+  const [users, customers] = await Promise.all([api('GET', '/users'), api('GET', '/customers')]);
+  people = { users, customers };
+  $('add-error').textContent = '';
+  renderPeoplePicker();
+  $('add-dialog').showModal();
+  $('add-subject').focus();
+}
+
+async function startConversation(event) {
+  event.preventDefault();
+  const startAs = document.querySelector('input[name="start-as"]:checked').value;
+  const participants = [...$('add-people').querySelectorAll('input:checked')].map((i) => {
+    const [kind, id] = i.value.split(':');
+    return { kind, id: Number(id) };
+  });
+  const body = $('add-body').value.trim();
+  try {
+    const conversation = await api('POST', '/conversations', {
+      subject: $('add-subject').value.trim(),
+      start_as: startAs,
+      participants,
+      body: body || undefined,
+    });
+    $('add-dialog').close();
+    $('add-form').reset();
+    await loadList();
+    await openConversation(conversation.id);
+  } catch (e) {
+    $('add-error').textContent = e.message;
+  }
+}
+
+// R5: an independent conversation becomes the conversation of a new or an existing item.
+async function openLink() {
+  const projects = await api('GET', '/projects');
+  $('link-project').replaceChildren(...projects.map((p) => el('option', { value: p.id }, p.name)));
+  $('link-item-title').value = state.current.subject;
+  $('link-error').textContent = '';
+  await loadLinkItems();
+  $('link-dialog').showModal();
+}
+
+async function loadLinkItems() {
+  const project = $('link-project').value;
+  if (!project) return;
+  const items = await api('GET', `/projects/${project}/items`);
+  $('link-item').replaceChildren(...items.map((i) => el('option', { value: i.id }, `${i.kind} #${i.id}: ${i.title}`)));
+}
+
+function linkModeChanged() {
+  const mode = document.querySelector('input[name="link-mode"]:checked').value;
+  $('link-new').hidden = mode !== 'new';
+  $('link-existing').hidden = mode !== 'existing';
+}
+
+async function linkConversation(event) {
+  event.preventDefault();
+  const mode = document.querySelector('input[name="link-mode"]:checked').value;
+  const body =
+    mode === 'new'
+      ? { new_item: { project_id: Number($('link-project').value), kind: $('link-kind').value, title: $('link-item-title').value.trim() } }
+      : { item_id: Number($('link-item').value) };
+  try {
+    await api('POST', `/conversations/${state.current.id}/link`, body);
+    $('link-dialog').close();
+    await openConversation(state.current.id);
+  } catch (e) {
+    $('link-error').textContent = e.message;
+  }
+}
+
 async function linkedItemText(link) {
   if (!link) return 'No linked item';
   if (link.kind === 'project') {
@@ -162,6 +257,7 @@ async function openConversation(id) {
   $('conversation').hidden = false;
   $('subject').textContent = conversation.subject;
   $('linked').textContent = await linkedItemText(conversation.link);
+  $('link-open').hidden = !!conversation.link;
   renderComposer();
   await loadMessages();
   renderList();
@@ -407,6 +503,16 @@ async function boot() {
     location.assign('/login');
   });
   $('composer').addEventListener('submit', send);
+  $('add').addEventListener('click', openAdd);
+  $('add-form').addEventListener('submit', startConversation);
+  $('add-cancel').addEventListener('click', () => $('add-dialog').close());
+  $('add-filter').addEventListener('input', renderPeoplePicker);
+  for (const radio of document.querySelectorAll('input[name="start-as"]')) radio.addEventListener('change', renderPeoplePicker);
+  $('link-open').addEventListener('click', openLink);
+  $('link-form').addEventListener('submit', linkConversation);
+  $('link-cancel').addEventListener('click', () => $('link-dialog').close());
+  $('link-project').addEventListener('change', loadLinkItems);
+  for (const radio of document.querySelectorAll('input[name="link-mode"]')) radio.addEventListener('change', linkModeChanged);
   $('body').addEventListener('input', refreshPreview);
   $('body').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('composer').requestSubmit();

@@ -120,3 +120,39 @@ async fn the_messenger_asks_for_a_login_first() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r4_r5_a_conversation_with_users_started_from_add_then_made_a_ticket() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@acme.test").await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.click("#add").await;
+    page.fill("#add-subject", "Printer budget").await;
+    page.fill("#add-filter", "@mi").await;
+    page.click(&format!("#add-people input[value='user:{}']", mia.id)).await;
+    assert!(!page.text("#add-people").await.contains("carla"), "customers cannot be added to a conversation with users");
+    page.fill("#add-body", "Shall we buy a new one?").await;
+    page.click("#add-start").await;
+    page.wait_for("#subject", |t| t.contains("Printer budget")).await;
+    page.wait_for("#composer-kind", |t| t.contains("Internal message")).await;
+    page.wait_for("#messages", |t| t.contains("Shall we buy a new one?")).await;
+    assert!(page.text("#linked").await.contains("No linked item"));
+
+    page.click("#link-open").await;
+    page.fill("#link-item-title", "Buy a printer").await;
+    page.click("#link-submit").await;
+    page.wait_for("#linked", |t| t.contains("Ticket #") && t.contains("Buy a printer")).await;
+    let (_, items) = app.get(&admin, &format!("/api/v1/projects/{project}/items")).await;
+    let ticket = &items.as_array().unwrap()[0];
+    let mia_follows = ticket["followers"].as_array().unwrap().iter().any(|f| f["kind"] == "user" && f["id"] == mia.id);
+    assert!(mia_follows, "R5: participants follow the new item: {ticket}");
+    assert!(carla.id > 0);
+    page.close().await;
+    app.stop().await;
+}
