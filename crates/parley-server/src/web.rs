@@ -14,6 +14,7 @@ use parley_app::{Actor, App};
 const LOGIN: &str = include_str!("../web/login.html");
 const MESSENGER: &str = include_str!("../web/messenger.html");
 const PORTAL: &str = include_str!("../web/portal.html");
+const ITEMS: &str = include_str!("../web/items.html");
 const PORTAL_LOGIN: &str = include_str!("../web/portal-login.html");
 const WIDGET_FRAME: &str = include_str!("../web/widget-frame.html");
 const WIDGET_SCRIPT: &str = include_str!("../web/widget.js");
@@ -24,6 +25,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", "text/javascript; charset=utf-8", include_str!("../web/api.js")),
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
+    ("items.js", "text/javascript; charset=utf-8", include_str!("../web/items.js")),
     ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),
     ("portal-login.js", "text/javascript; charset=utf-8", include_str!("../web/portal-login.js")),
     ("widget-frame.js", "text/javascript; charset=utf-8", include_str!("../web/widget-frame.js")),
@@ -38,6 +40,8 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(messenger))
         .route("/c/{id}", get(messenger))
+        .route("/items", get(items))
+        .route("/items/{id}", get(items))
         .route("/login", get(login))
         .route("/portal", get(portal))
         .route("/portal/login", get(portal_login))
@@ -74,16 +78,28 @@ async fn portal_login() -> Response {
 
 /// The messenger, for users with a session; anyone else is sent to log in first.
 async fn messenger(State(app): State<App>, parts: Parts) -> Response {
-    let actor = match token_of(&parts) {
+    staff_page(&app, &parts, MESSENGER).await
+}
+
+/// Projects and items.
+async fn items(State(app): State<App>, parts: Parts) -> Response {
+    staff_page(&app, &parts, ITEMS).await
+}
+
+/// A page for users: customers go to the portal, anyone else logs in first.
+async fn staff_page(app: &App, parts: &Parts, html: &'static str) -> Response {
+    let actor = match token_of(parts) {
         Some(token) => app.authenticate(&token).await.ok(),
         None => None,
     };
     match actor {
-        Some(Actor::User { .. }) => page(MESSENGER),
+        Some(Actor::User { .. }) => page(html),
         Some(Actor::Customer { .. }) => Redirect::to("/portal").into_response(),
         None => {
-            let next = parts.uri.path();
-            Redirect::to(&format!("/login?next={}", if next.starts_with("/c/") { next } else { "/" })).into_response()
+            // Only Parley's own paths (digits and letters) go into the return address.
+            let path = parts.uri.path();
+            let safe = path.chars().all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-');
+            Redirect::to(&format!("/login?next={}", if safe { path } else { "/" })).into_response()
         }
     }
 }

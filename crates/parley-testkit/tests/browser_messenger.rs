@@ -136,7 +136,10 @@ async fn r4_r5_a_conversation_with_users_started_from_add_then_made_a_ticket() {
     page.fill("#add-subject", "Printer budget").await;
     page.fill("#add-filter", "@mi").await;
     page.click(&format!("#add-people input[value='user:{}']", mia.id)).await;
-    assert!(!page.text("#add-people").await.contains("carla"), "customers cannot be added to a conversation with users");
+    assert!(
+        !page.text("#add-people").await.contains("carla"),
+        "customers cannot be added to a conversation with users"
+    );
     page.fill("#add-body", "Shall we buy a new one?").await;
     page.click("#add-start").await;
     page.wait_for("#subject", |t| t.contains("Printer budget")).await;
