@@ -15,6 +15,7 @@ const LOGIN: &str = include_str!("../web/login.html");
 const MESSENGER: &str = include_str!("../web/messenger.html");
 const PORTAL: &str = include_str!("../web/portal.html");
 const ITEMS: &str = include_str!("../web/items.html");
+const SETTINGS: &str = include_str!("../web/settings.html");
 const PORTAL_LOGIN: &str = include_str!("../web/portal-login.html");
 const WIDGET_FRAME: &str = include_str!("../web/widget-frame.html");
 const WIDGET_SCRIPT: &str = include_str!("../web/widget.js");
@@ -25,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", "text/javascript; charset=utf-8", include_str!("../web/api.js")),
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
+    ("settings.js", "text/javascript; charset=utf-8", include_str!("../web/settings.js")),
     ("items.js", "text/javascript; charset=utf-8", include_str!("../web/items.js")),
     ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),
     ("portal-login.js", "text/javascript; charset=utf-8", include_str!("../web/portal-login.js")),
@@ -42,6 +44,7 @@ pub fn routes() -> Router<App> {
         .route("/c/{id}", get(messenger))
         .route("/items", get(items))
         .route("/items/{id}", get(items))
+        .route("/settings", get(settings))
         .route("/login", get(login))
         .route("/portal", get(portal))
         .route("/portal/login", get(portal_login))
@@ -84,6 +87,11 @@ async fn messenger(State(app): State<App>, parts: Parts) -> Response {
 /// Projects and items.
 async fn items(State(app): State<App>, parts: Parts) -> Response {
     staff_page(&app, &parts, ITEMS).await
+}
+
+/// One's preferences; for admins the company, people and the messaging center.
+async fn settings(State(app): State<App>, parts: Parts) -> Response {
+    staff_page(&app, &parts, SETTINGS).await
 }
 
 /// A page for users: customers go to the portal, anyone else logs in first.

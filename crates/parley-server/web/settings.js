@@ -1,0 +1,148 @@
+// Settings: one's own notification preferences (R20–R25; the scope only by admins), and for
+// admins the company defaults (R3), people, the new-message template (R29) and the outgoing log (R32).
+import { api, el, when } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { me: null, admin: false };
+const SCOPES = { all_projects: 'all projects', followed_projects: 'projects I follow' };
+
+function status(text) {
+  $('settings-status').textContent = text;
+}
+
+function formValues(form) {
+  const values = {};
+  for (const field of form.elements) {
+    if (!field.name) continue;
+    if (field.type === 'checkbox') values[field.name] = field.checked;
+    else if (field.value !== '') values[field.name] = field.value;
+  }
+  return values;
+}
+
+function onSubmit(form, action) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await action(formValues(form));
+      status('Saved.');
+    } catch (e) {
+      status(e.message);
+    }
+  });
+}
+
+async function loadPreferences() {
+  const prefs = await api('GET', `/users/${state.me.id}/preferences`);
+  const form = $('preferences-form');
+  for (const field of form.elements) {
+    if (!field.name || !(field.name in prefs)) continue;
+    if (field.type === 'checkbox') field.checked = prefs[field.name];
+    else field.value = prefs[field.name];
+  }
+  $('scope').textContent = SCOPES[prefs.scope] || prefs.scope;
+}
+
+async function loadCompany() {
+  const company = await api('GET', '/company');
+  const form = $('company-form');
+  form.name.value = company.name;
+  form.item_default_visibility.value = company.item_default_visibility;
+  form.project_default_visibility.value = company.project_default_visibility;
+}
+
+async function loadPeople() {
+  const [users, teams] = await Promise.all([api('GET', '/users'), api('GET', '/teams')]);
+  const scopes = await Promise.all(users.map((u) => api('GET', `/users/${u.id}/preferences`).then((p) => p.scope)));
+  $('users').replaceChildren(
+    ...users.map((u, i) => {
+      const scope = el('select', { 'aria-label': `What ${u.name} may see`, 'data-user': u.id },
+        ...Object.entries(SCOPES).map(([value, label]) => el('option', { value, selected: scopes[i] === value }, label)));
+      scope.addEventListener('change', async () => {
+        try {
+          await api('PATCH', `/users/${u.id}/preferences`, { scope: scope.value });
+          status('Saved.');
+        } catch (e) {
+          status(e.message);
+        }
+      });
+      return el('tr', {}, el('td', {}, u.name), el('td', {}, u.email), el('td', {}, u.role), el('td', {}, scope));
+    }),
+  );
+  $('teams').replaceChildren(
+    ...teams.map((t) => {
+      const add = el('select', { 'aria-label': `Add a member to ${t.name}` }, el('option', { value: '' }, 'Add member…'),
+        ...users.filter((u) => !t.members.includes(u.id)).map((u) => el('option', { value: u.id }, u.name)));
+      add.addEventListener('change', async () => {
+        await api('POST', `/teams/${t.id}/members`, { user_id: Number(add.value) });
+        await loadPeople();
+      });
+      const names = t.members.map((id) => (users.find((u) => u.id === id) || {}).name).join(', ');
+      return el('li', {}, el('strong', {}, t.name), ` ${names || 'no members'} `, add);
+    }),
+  );
+}
+
+async function loadCustomers() {
+  const [customers, organizations] = await Promise.all([api('GET', '/customers'), api('GET', '/organizations')]);
+  const orgName = (id) => (organizations.find((o) => o.id === id) || {}).name || '';
+  $('customer-list').replaceChildren(
+    ...customers.map((c) => el('tr', {}, el('td', {}, c.name), el('td', {}, c.email || '(visitor, no address)'), el('td', {}, orgName(c.organization_id)))),
+  );
+  $('organizations').replaceChildren(...organizations.map((o) => el('li', {}, el('strong', {}, o.name), ` @${o.domain}`)));
+}
+
+async function loadMessaging() {
+  const template = await api('GET', '/templates/new_message');
+  const form = $('template-form');
+  form.subject.value = template.subject;
+  form.body_text.value = template.body_text;
+  form.body_html.value = template.body_html;
+  const log = await api('GET', '/outgoing-emails?limit=200');
+  $('outgoing').replaceChildren(
+    ...log.map((e) =>
+      el('tr', { class: `status-${e.status}` }, el('td', {}, when(e.at)), el('td', {}, e.to_address || (e.party ? `${e.party.kind} #${e.party.id}` : '')),
+        el('td', {}, e.subject || (e.message_id ? `message #${e.message_id}` : '')), el('td', {}, e.status), el('td', {}, (e.reason || '').replaceAll('_', ' '))),
+    ),
+  );
+}
+
+async function boot() {
+  const me = await api('GET', '/me');
+  if (me.kind !== 'user') return location.assign('/portal');
+  state.me = me.user;
+  state.admin = me.user.role === 'admin';
+  $('me').textContent = me.user.name;
+  for (const node of document.querySelectorAll('.admin-only')) node.hidden = !state.admin;
+  onSubmit($('preferences-form'), (values) => api('PATCH', `/users/${state.me.id}/preferences`, values));
+  await loadPreferences();
+  if (!state.admin) return;
+  onSubmit($('company-form'), (values) => api('PATCH', '/company', values));
+  onSubmit($('user-form'), async (values) => {
+    await api('POST', '/users', values);
+    $('user-form').reset();
+    await loadPeople();
+  });
+  onSubmit($('team-form'), async (values) => {
+    await api('POST', '/teams', values);
+    $('team-form').reset();
+    await loadPeople();
+  });
+  onSubmit($('customer-form'), async (values) => {
+    await api('POST', '/customers', values);
+    $('customer-form').reset();
+    await loadCustomers();
+  });
+  onSubmit($('organization-form'), async (values) => {
+    await api('POST', '/organizations', values);
+    $('organization-form').reset();
+    await loadCustomers();
+  });
+  onSubmit($('template-form'), (values) => api('PUT', '/templates/new_message', values));
+  await Promise.all([loadCompany(), loadPeople(), loadCustomers(), loadMessaging()]);
+}
+
+boot().catch((e) => {
+  if (e.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  else document.body.prepend(el('p', { role: 'alert', class: 'fatal' }, e.message));
+});

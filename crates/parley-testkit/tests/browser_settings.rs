@@ -1,0 +1,65 @@
+//! Settings in a real headless Chromium: a member edits their own notifications but not their
+//! scope; an admin sets scopes, company defaults, the new-message template, and reads the
+//! outgoing email log (R20–R25, R3, R29, R32).
+#![cfg(feature = "browser")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::browser::Browser;
+use parley_testkit::*;
+
+#[tokio::test]
+async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@acme.test").await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "Hello").await;
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+
+    let browser = Browser::start().await;
+    let member = browser.session().await;
+    member.login(&app.base, "mia@acme.test", PASSWORD).await;
+    member.goto(&format!("{}/settings", app.base)).await;
+    member.wait_for("#scope", |t| t.contains("all projects")).await;
+    assert!(!member.find("#company").await.is_displayed().await.unwrap(), "company settings are for admins");
+    member.find("select[name='customer_messages']").await.select_by_value("none").await.unwrap();
+    member.click("input[name='sound']").await;
+    member.click("#preferences-form button[type=submit]").await;
+    member.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    let (_, prefs) = app.get(&mia, &format!("/api/v1/users/{}/preferences", mia.id)).await;
+    assert_eq!((prefs["customer_messages"].as_str(), prefs["sound"].as_bool()), (Some("none"), Some(false)));
+    member.close().await;
+
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings", app.base)).await;
+    let scope = page.find(&format!("select[data-user='{}']", mia.id)).await;
+    scope.select_by_value("followed_projects").await.unwrap();
+    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    let (_, prefs) = app.get(&admin, &format!("/api/v1/users/{}/preferences", mia.id)).await;
+    assert_eq!(prefs["scope"], "followed_projects");
+
+    page.find("#company-form select[name='item_default_visibility']").await.select_by_value("internal").await.unwrap();
+    page.click("#company-form button[type=submit]").await;
+    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    assert_eq!(app.get(&admin, "/api/v1/company").await.1["item_default_visibility"], "internal");
+
+    page.wait_for("#outgoing", |t| t.contains("carla@client.example") && t.contains("sent")).await;
+    page.fill("#template-form input[name='subject']", "{% if %}").await;
+    page.click("#template-form button[type=submit]").await;
+    page.wait_for("#settings-status", |t| t.contains("subject")).await;
+    page.fill("#template-form input[name='subject']", "[Acme] {{ conversation.subject }}").await;
+    page.click("#template-form button[type=submit]").await;
+    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    assert_eq!(
+        app.get(&admin, "/api/v1/templates/new_message").await.1["subject"],
+        "[Acme] {{ conversation.subject }}"
+    );
+    page.screenshot("settings").await;
+    page.close().await;
+    app.stop().await;
+}
