@@ -42,11 +42,8 @@ async fn mark_read(
     now: i64,
 ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
     // A customer reads only as far as what they can see: never past a message still held (R33).
-    let customer_sees = if party.is_customer() {
-        " AND visibility = 'public' AND (held_until IS NULL OR held_until <= ?5)"
-    } else {
-        ""
-    };
+    let customer_sees =
+        if party.is_customer() { format!(" AND {}", rows::customer_sees("", "?5")) } else { String::new() };
     let position: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
          VALUES (?1, ?2, ?3, MIN(?4, (SELECT COALESCE(MAX(number), 0) FROM messages
@@ -70,7 +67,8 @@ async fn mark_read(
             .push(" AND number <= ")
             .push_bind(position);
         if party.is_customer() {
-            q.push(" AND visibility = 'public' AND (held_until IS NULL OR held_until <= ").push_bind(now).push(")");
+            // `now` is a literal number here: the builder numbers its own parameters.
+            q.push(" AND ").push(rows::customer_sees("", &now.to_string()));
         }
         q.push(")");
     })
@@ -338,11 +336,11 @@ impl ConversationStore for SqliteStore {
             Reader::User => None,
             Reader::Customer { now } => Some(now),
         };
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT * FROM messages WHERE conversation_id = ?1 AND number > ?2 AND withdrawn_at IS NULL
-               AND (?4 IS NULL OR (visibility = 'public' AND (held_until IS NULL OR held_until <= ?4)))
-             ORDER BY number LIMIT ?3",
-        )
+               AND (?4 IS NULL OR ({})) ORDER BY number LIMIT ?3",
+            rows::customer_sees("", "?4")
+        ))
         .bind(conversation.0)
         .bind(after_number)
         .bind(limit)
@@ -358,11 +356,11 @@ impl ConversationStore for SqliteStore {
             Reader::User => None,
             Reader::Customer { now } => Some(now),
         };
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "SELECT COUNT(*) AS n, MAX(created_at) AS last_at FROM messages WHERE conversation_id = ?1
-               AND withdrawn_at IS NULL
-               AND (?2 IS NULL OR (visibility = 'public' AND (held_until IS NULL OR held_until <= ?2)))",
-        )
+               AND withdrawn_at IS NULL AND (?2 IS NULL OR ({}))",
+            rows::customer_sees("", "?2")
+        ))
         .bind(id.0)
         .bind(customer_now)
         .fetch_one(&self.reader)

@@ -80,6 +80,12 @@ pub fn message(row: &SqliteRow) -> StoreResult<Message> {
     })
 }
 
+/// R7, R33: the messages a customer may read at time `now` (a bound parameter such as `?3`), for
+/// a `messages` table under `alias` (`m.`, or empty). The one place this rule is written in SQL.
+pub fn customer_sees(alias: &str, now: &str) -> String {
+    format!("{alias}visibility = 'public' AND ({alias}held_until IS NULL OR {alias}held_until <= {now})")
+}
+
 pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
      c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
 

@@ -39,11 +39,7 @@ fn row_columns(kind: &str) -> String {
                  AND cr.party_kind = '{kind}' AND cr.party_id = ?1), 0)"
     );
     // What the reader may see of the messages after their position (R7, R33); `?3` is now.
-    let visible = if kind == "customer" {
-        "AND m.visibility = 'public' AND (m.held_until IS NULL OR m.held_until <= ?3)"
-    } else {
-        ""
-    };
+    let visible = if kind == "customer" { format!("AND {}", rows::customer_sees("m.", "?3")) } else { String::new() };
     format!(
         "{HEADER_COLUMNS}, c.last_author_kind, {relation},
          (c.created_by_kind = '{kind}' AND c.created_by_id = ?1) AS started_by_me,
