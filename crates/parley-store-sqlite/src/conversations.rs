@@ -1,11 +1,11 @@
 //! Conversations and messages on SQLite.
 
-use crate::errors::{corrupt, other};
+use crate::errors::other;
 use crate::rows::{self, get, parties, people, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
 use crate::SqliteStore;
 use async_trait::async_trait;
-use parley_domain::audience::{Reason, Recipient};
+use parley_domain::audience::Recipient;
 use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
 use parley_domain::*;
 use parley_store::*;
@@ -447,14 +447,7 @@ impl ConversationStore for SqliteStore {
         .await
         .map_err(other)?;
         rows.iter()
-            .map(|r| {
-                let reasons: String = get(r, "reasons")?;
-                let reasons = reasons
-                    .split(',')
-                    .map(|s| Reason::parse(s).ok_or_else(|| corrupt("reasons")))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok(Recipient { party: rows::party(r)?, reasons, notify: get(r, "notify")? })
-            })
+            .map(|r| Ok(Recipient { party: rows::party(r)?, reasons: rows::reasons(r)?, notify: get(r, "notify")? }))
             .collect()
     }
 

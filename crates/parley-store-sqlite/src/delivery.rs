@@ -1,10 +1,9 @@
 //! The delivery ledger, email jobs, the outgoing queue, secrets and templates on SQLite.
 
-use crate::errors::{corrupt, other, unique};
+use crate::errors::{other, unique};
 use crate::rows::{self, get, parse};
 use crate::SqliteStore;
 use async_trait::async_trait;
-use parley_domain::audience::Reason;
 use parley_domain::delivery::{Digest, DueEmail, EmailState, SuppressReason};
 use parley_domain::*;
 use parley_store::*;
@@ -168,14 +167,10 @@ impl DeliveryStore for SqliteStore {
         .map_err(other)?;
         rows.iter()
             .map(|r| {
-                let reasons: String = get(r, "reasons")?;
                 let reason: Option<String> = get(r, "email_reason")?;
                 Ok(DeliveryRecord {
                     party: rows::party(r)?,
-                    reasons: reasons
-                        .split(',')
-                        .map(|s| Reason::parse(s).ok_or_else(|| corrupt("reasons")))
-                        .collect::<StoreResult<_>>()?,
+                    reasons: rows::reasons(r)?,
                     notify: get(r, "notify")?,
                     pushed_at: get(r, "pushed_at")?,
                     seen_at: get(r, "seen_at")?,

@@ -45,6 +45,12 @@ pub fn preferences(row: &SqliteRow) -> StoreResult<Preferences> {
     })
 }
 
+/// The `reasons` column of an audience row: why the person receives the message.
+pub fn reasons(row: &SqliteRow) -> StoreResult<Vec<parley_domain::audience::Reason>> {
+    let stored: String = get(row, "reasons")?;
+    stored.split(',').map(|s| parley_domain::audience::Reason::parse(s).ok_or_else(|| corrupt("reasons"))).collect()
+}
+
 pub fn customer(row: &SqliteRow) -> StoreResult<Customer> {
     Ok(Customer {
         id: CustomerId(get(row, "id")?),

@@ -91,6 +91,18 @@ pub(crate) async fn set_item_role(
     Ok(())
 }
 
+impl SqliteStore {
+    /// The items with these ids, in the order given.
+    async fn load_items(&self, ids: Vec<i64>) -> StoreResult<Vec<Item>> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_item(&mut conn, ItemId(id)).await?);
+        }
+        Ok(out)
+    }
+}
+
 #[async_trait]
 impl WorkStore for SqliteStore {
     async fn insert_project(&self, name: &str, creator: UserId, created_at: i64) -> StoreResult<Project> {
@@ -161,12 +173,7 @@ impl WorkStore for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
-        let mut conn = self.reader.acquire().await.map_err(other)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(load_item(&mut conn, ItemId(id)).await?);
-        }
-        Ok(out)
+        self.load_items(ids).await
     }
 
     async fn customer_items(&self, customer: CustomerId) -> StoreResult<Vec<Item>> {
@@ -184,12 +191,7 @@ impl WorkStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        let mut conn = self.reader.acquire().await.map_err(other)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(load_item(&mut conn, ItemId(id)).await?);
-        }
-        Ok(out)
+        self.load_items(ids).await
     }
 
     async fn update_item(&self, id: ItemId, patch: ItemPatch) -> StoreResult<Item> {
