@@ -4,12 +4,12 @@
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
-use parley_store::OutgoingEmail;
+use parley_store::NewOutgoingEmail;
 
 const AUTO_SUBMITTED: HeaderName = HeaderName::new_from_ascii_str("Auto-Submitted");
 
 /// Builds the MIME message for `email`, sent from `from`.
-pub fn build(email: &OutgoingEmail, from: &Mailbox) -> Result<Message, String> {
+pub fn build(email: &NewOutgoingEmail, from: &Mailbox) -> Result<Message, String> {
     let to_address = email.to_address.parse().map_err(|e| format!("recipient address: {e}"))?;
     let to_name = (!email.to_name.is_empty()).then(|| email.to_name.clone());
     let mut builder = Message::builder()

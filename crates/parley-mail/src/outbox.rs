@@ -26,7 +26,7 @@ impl FileOutbox {
 #[async_trait]
 impl Mailer for FileOutbox {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), String> {
-        let bytes = build(email, &self.from)?.formatted();
+        let bytes = build(&email.email, &self.from)?.formatted();
         tokio::fs::create_dir_all(&self.dir).await.map_err(|e| format!("outbox folder: {e}"))?;
         // Write then rename, so a reader never sees half an email.
         let path = self.path_of(email.id.0);
@@ -45,7 +45,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use parley_app::Mailer;
-    use parley_store::OutgoingEmail;
+    use parley_store::{NewOutgoingEmail, OutgoingEmail};
 
     #[tokio::test]
     async fn r16_outbox_file_carries_threading_and_reply_headers() {
@@ -53,18 +53,20 @@ mod tests {
         let outbox = FileOutbox::new(dir.path().join("outbox"), "Parley <support@acme.test>".parse().unwrap());
         let email = OutgoingEmail {
             id: parley_domain::OutgoingEmailId(7),
-            created_at: 0,
-            conversation_id: None,
-            party: None,
-            to_address: "cora@client.test".into(),
-            to_name: "Cora".into(),
-            subject: "Printer (2 new)".into(),
-            body_text: "Hello Cora".into(),
-            body_html: "<p>Hello Cora</p>".into(),
-            message_id_header: "<parley.m1.c2@acme.test>".into(),
-            in_reply_to: Some("<parley.c3@acme.test>".into()),
-            references: Some("<parley.c3@acme.test>".into()),
-            reply_to: Some("reply+abc@acme.test".into()),
+            email: NewOutgoingEmail {
+                created_at: 0,
+                conversation_id: None,
+                party: None,
+                to_address: "cora@client.test".into(),
+                to_name: "Cora".into(),
+                subject: "Printer (2 new)".into(),
+                body_text: "Hello Cora".into(),
+                body_html: "<p>Hello Cora</p>".into(),
+                message_id_header: "<parley.m1.c2@acme.test>".into(),
+                in_reply_to: Some("<parley.c3@acme.test>".into()),
+                references: Some("<parley.c3@acme.test>".into()),
+                reply_to: Some("reply+abc@acme.test".into()),
+            },
             status: "queued".into(),
             attempts: 0,
             next_attempt_at: 0,

@@ -31,7 +31,7 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), String> {
-        let message = build(email, &self.from)?;
+        let message = build(&email.email, &self.from)?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
     }
 

@@ -156,8 +156,8 @@ pub struct DeliveryRecord {
     pub email_error: Option<String>,
 }
 
-/// An email about to be queued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An email's addressing and content: what is queued, and what a queued email carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct NewOutgoingEmail {
     pub created_at: i64,
     pub conversation_id: Option<ConversationId>,
@@ -177,18 +177,8 @@ pub struct NewOutgoingEmail {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct OutgoingEmail {
     pub id: OutgoingEmailId,
-    pub created_at: i64,
-    pub conversation_id: Option<ConversationId>,
-    pub party: Option<Party>,
-    pub to_address: String,
-    pub to_name: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    pub message_id_header: String,
-    pub in_reply_to: Option<String>,
-    pub references: Option<String>,
-    pub reply_to: Option<String>,
+    #[serde(flatten)]
+    pub email: NewOutgoingEmail,
     /// `queued`, `sent` or `failed`.
     pub status: String,
     pub attempts: i64,

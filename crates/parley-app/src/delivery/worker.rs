@@ -79,7 +79,7 @@ impl App {
                     let attempts = u32::try_from(email.attempts + 1).unwrap_or(u32::MAX);
                     let retry_at = retry_delay_ms(attempts).map(|d| self.now() + d);
                     tracing::warn!(
-                        email = email.id.0, to = %email.to_address, attempts, %error,
+                        email = email.id.0, to = %email.email.to_address, attempts, %error,
                         retry_at, "sending an email failed"
                     );
                     self.store.outgoing_failed(email.id, &error, retry_at, self.now()).await?;
