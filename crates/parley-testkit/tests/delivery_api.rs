@@ -46,7 +46,7 @@ fn record_of<'a>(timeline: &'a [Value], kind: &str, id: i64) -> &'a Value {
 }
 
 #[tokio::test]
-async fn r14_unseen_message_emailed_once() {
+async fn r14_r35_unseen_message_emailed_once() {
     let (app, smtp) = spawn_app_with_smtp().await;
     let d = desk(&app).await;
     let said = app.say(&d.admin, d.public, "We are **on it**").await;
@@ -303,7 +303,7 @@ async fn without_smtp_emails_land_in_the_outbox_folder() {
 }
 
 #[tokio::test]
-async fn r13_a_conversations_delivery_marks_come_in_one_request_for_staff_only() {
+async fn r35_a_conversations_delivery_records_come_in_one_request_for_staff_only() {
     let app = spawn_app().await;
     let d = desk(&app).await;
     let first = message_id(&app.say(&d.admin, d.public, "One").await);
