@@ -1,7 +1,11 @@
-//! Looking things up on behalf of someone: what they may not see does not exist for them (R7, R20).
+//! Looking things up on behalf of someone: what they may not see does not exist for them (R7, R20,
+//! R37). Every service reaches conversations, items and projects through these functions, which ask
+//! `parley_domain::access` and answer "not found" for anything outside the asker's reach.
 
 use crate::{Actor, App, AppError, AppResult};
-use parley_domain::access::{customer_may_see, user_may_see, ConversationFacts, Relation};
+use parley_domain::access::{
+    customer_may_see, project_in_scope, user_may_see, user_may_see_item, ConversationFacts, Relation,
+};
 use parley_domain::*;
 use parley_store::Reader;
 
@@ -20,6 +24,42 @@ impl App {
         let mut conversation = conversation;
         self.as_seen_by(actor, &mut conversation.header).await?;
         Ok(conversation)
+    }
+
+    /// R37: the project, if it lies within the asking user's scope. Customers never see projects
+    /// as such (their portal lists items).
+    pub(crate) async fn visible_project(&self, actor: Actor, id: ProjectId) -> AppResult<Project> {
+        let user = Self::require_user(actor, "project")?;
+        let project = self.store.project(id).await.map_err(AppError::from_store("project"))?;
+        let profile = self.store.user_profile(user).await?;
+        if !project_in_scope(profile.preferences.scope, &profile.followed_projects, id) {
+            return Err(AppError::NotFound("project"));
+        }
+        Ok(project)
+    }
+
+    /// R7, R37: the item, to users whose scope covers it (or who follow it), and to customers who
+    /// asked for it, follow it, or follow its project.
+    pub(crate) async fn visible_item(&self, actor: Actor, id: ItemId) -> AppResult<Item> {
+        let item = self.store.item(id).await.map_err(AppError::from_store("item"))?;
+        let visible = match actor {
+            Actor::User { id: me, .. } => {
+                let profile = self.store.user_profile(me).await?;
+                let follows = item.followers.contains(&Party::User(me)) || item.assignees.contains(&me);
+                user_may_see_item(profile.preferences.scope, &profile.followed_projects, item.project_id, follows)
+            }
+            Actor::Customer { id: me } => self.store.customer_items(me).await?.iter().any(|i| i.id == id),
+        };
+        if !visible {
+            return Err(AppError::NotFound("item"));
+        }
+        Ok(item)
+    }
+
+    /// R37: whether the asking user's scope covers `project` (for lists and new items).
+    pub(crate) async fn project_in_scope_of(&self, user: UserId, project: ProjectId) -> AppResult<bool> {
+        let profile = self.store.user_profile(user).await?;
+        Ok(project_in_scope(profile.preferences.scope, &profile.followed_projects, project))
     }
 
     /// What of a conversation's messages `actor` may read (R7, R33).

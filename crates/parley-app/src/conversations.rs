@@ -1,7 +1,6 @@
 //! Starting conversations (R1–R4), their states (R6), linking (R5) and their people.
 
 use crate::{Actor, App, AppError, AppResult, NewItemRequest};
-use parley_domain::access::{user_may_see, ConversationFacts, Relation};
 use parley_domain::state::{self, StateAction, StateError};
 use parley_domain::values::parse_name;
 use parley_domain::*;
@@ -42,7 +41,7 @@ impl App {
         let mut participants = req.participants.clone();
         self.check_parties(&participants).await?;
         let visibility = match actor {
-            Actor::User { id, .. } => self.user_conversation_visibility(id, &req).await?,
+            Actor::User { .. } => self.user_conversation_visibility(actor, &req).await?,
             Actor::Customer { id } => {
                 if req.visibility == Some(Visibility::Internal) || req.start_as == Some(StartAs::WithUsers) {
                     return Err(customer_refused());
@@ -86,21 +85,22 @@ impl App {
         Ok(conversation)
     }
 
-    /// R1, R3, R4: the visibility of a conversation a user starts.
-    async fn user_conversation_visibility(&self, user: UserId, req: &NewConversationRequest) -> AppResult<Visibility> {
+    /// R1, R3, R4: the visibility of a conversation a user starts. An item or project outside the
+    /// user's scope does not exist for them (R20, R37).
+    async fn user_conversation_visibility(&self, actor: Actor, req: &NewConversationRequest) -> AppResult<Visibility> {
         let settings = self.store.company().await?.map(|c| c.settings).unwrap_or_default();
-        let (default, project) = match req.link {
+        let default = match req.link {
             Some(Link::Item(item)) => {
-                let item = self.store.item(item).await.map_err(AppError::from_store("item"))?;
-                (settings.item_default_visibility, Some(item.project_id))
+                self.visible_item(actor, item).await?;
+                settings.item_default_visibility
             }
             Some(Link::Project(p)) => {
-                self.store.project(p).await.map_err(AppError::from_store("project"))?;
-                (settings.project_default_visibility, Some(p))
+                self.visible_project(actor, p).await?;
+                settings.project_default_visibility
             }
             None => match req.start_as {
-                Some(StartAs::WithUsers) => (Visibility::Internal, None),
-                Some(StartAs::WithCustomers) => (Visibility::Public, None),
+                Some(StartAs::WithUsers) => Visibility::Internal,
+                Some(StartAs::WithCustomers) => Visibility::Public,
                 None => {
                     return Err(AppError::unprocessable(
                         "start_as_required",
@@ -109,18 +109,6 @@ impl App {
                 }
             },
         };
-        if let Some(project) = project {
-            // R20: an item outside the user's scope does not exist for them.
-            let profile = self.store.user_profile(user).await?;
-            let facts = ConversationFacts { visibility: default, project_id: Some(project) };
-            if !user_may_see(profile.preferences.scope, &profile.followed_projects, facts, Relation::default()) {
-                return Err(AppError::NotFound(if matches!(req.link, Some(Link::Item(_))) {
-                    "item"
-                } else {
-                    "project"
-                }));
-            }
-        }
         match (req.link, req.start_as, req.visibility) {
             (None, Some(_), Some(v)) if v != default => Err(AppError::unprocessable(
                 "visibility_mismatch",
@@ -173,7 +161,7 @@ impl App {
         }
         let target = match (existing, new) {
             (Some(item), None) => {
-                self.store.item(item).await.map_err(AppError::from_store("item"))?;
+                self.visible_item(actor, item).await?;
                 LinkTarget::Existing(item)
             }
             (None, Some(req)) => LinkTarget::New(self.new_item(user, req).await?),

@@ -35,13 +35,19 @@ impl App {
             .map(Party::User)
             .filter(|p| !people.conversation.followers.contains(p) && !people.conversation.participants.contains(p))
             .collect();
+        // R40: rendering is bounded, and it runs on a blocking thread so that even a slow body
+        // never holds up other requests on the async runtime.
+        let body_html = {
+            let body = body.clone();
+            tokio::task::spawn_blocking(move || markdown::render(&body)).await.map_err(|_| AppError::Internal)?
+        };
         let now = self.now();
         let guard_ms = i64::try_from(self.config.send_guard.as_millis()).unwrap_or(i64::MAX);
         let message = NewMessage {
             held_until: delivery::held_until(actor.author(), conversation.header.visibility, now, guard_ms),
             conversation_id: id,
             author: actor.author(),
-            body_html: markdown::render(&body),
+            body_html,
             body,
             channel,
             created_at: now,

@@ -23,14 +23,20 @@ impl App {
         Ok(self.store.insert_project(&name, user, self.now()).await?)
     }
 
+    /// The projects within the asker's scope (R37).
     pub async fn projects(&self, actor: Actor) -> AppResult<Vec<Project>> {
-        Self::require_user(actor, "projects")?;
-        Ok(self.store.projects().await?)
+        let user = Self::require_user(actor, "projects")?;
+        let mut visible = Vec::new();
+        for project in self.store.projects().await? {
+            if self.project_in_scope_of(user, project.id).await? {
+                visible.push(project);
+            }
+        }
+        Ok(visible)
     }
 
     pub async fn project(&self, actor: Actor, id: ProjectId) -> AppResult<Project> {
-        Self::require_user(actor, "project")?;
-        self.store.project(id).await.map_err(AppError::from_store("project"))
+        self.visible_project(actor, id).await
     }
 
     pub async fn set_project_role(
@@ -40,7 +46,11 @@ impl App {
         role: ProjectRole,
         on: bool,
     ) -> AppResult<Project> {
-        Self::require_user(actor, "project")?;
+        // R37: who belongs to a project, who follows it and whom it is shared with decides who sees
+        // what in it, so only admins change it. Others get "not found" when the project is outside
+        // their scope, as on every route.
+        self.visible_project(actor, id).await?;
+        Self::require_admin(actor)?;
         match role {
             ProjectRole::MemberUser(u) | ProjectRole::FollowerUser(u) => self.check_parties(&[Party::User(u)]).await?,
             ProjectRole::FollowerCustomer(c) => self.check_parties(&[Party::Customer(c)]).await?,
@@ -65,6 +75,9 @@ impl App {
     pub(crate) async fn new_item(&self, user: UserId, req: NewItemRequest) -> AppResult<NewItem> {
         let title = parse_name("title", &req.title)?;
         self.store.project(req.project_id).await.map_err(AppError::from_store("project"))?;
+        if !self.project_in_scope_of(user, req.project_id).await? {
+            return Err(AppError::NotFound("project"));
+        }
         let people: Vec<Party> = req
             .requesters
             .iter()
@@ -85,14 +98,7 @@ impl App {
 
     /// An item, to users, and to customers who asked for it, follow it, or follow its project.
     pub async fn item(&self, actor: Actor, id: ItemId) -> AppResult<Item> {
-        let item = self.store.item(id).await.map_err(AppError::from_store("item"))?;
-        if let Actor::Customer { id: me } = actor {
-            let mine = self.store.customer_items(me).await?;
-            if !mine.iter().any(|i| i.id == id) {
-                return Err(AppError::NotFound("item"));
-            }
-        }
-        Ok(item)
+        self.visible_item(actor, id).await
     }
 
     /// The portal's list: what the asking customer asked for or follows, directly or through their
@@ -105,8 +111,7 @@ impl App {
     }
 
     pub async fn items(&self, actor: Actor, project: ProjectId) -> AppResult<Vec<Item>> {
-        Self::require_user(actor, "items")?;
-        self.store.project(project).await.map_err(AppError::from_store("project"))?;
+        self.visible_project(actor, project).await?;
         Ok(self.store.items(project).await?)
     }
 
@@ -118,6 +123,7 @@ impl App {
         status: Option<ItemStatus>,
     ) -> AppResult<Item> {
         Self::require_user(actor, "item")?;
+        self.visible_item(actor, id).await?;
         let title = title.map(|t| parse_name("title", t)).transpose()?;
         self.store.update_item(id, ItemPatch { title, status }).await.map_err(AppError::from_store("item"))
     }
@@ -132,6 +138,8 @@ impl App {
         on: bool,
     ) -> AppResult<Item> {
         Self::require_user(actor, "item")?;
+        // R37: only someone who may see the item changes its people.
+        self.visible_item(actor, id).await?;
         match (role, party) {
             (ItemRole::Requester, Party::User(_)) => {
                 return Err(AppError::unprocessable("requester_must_be_customer", "requesters are customers"))

@@ -1,5 +1,6 @@
-//! Who may see a conversation (R7, R20). Both answers are "not found" to the asker when false, so
-//! an internal conversation's existence is never disclosed to a customer.
+//! Who may see what (R7, R20, R37): a conversation, a project, an item. Every answer is "not
+//! found" to the asker when false, so the existence of what is outside their reach is never
+//! disclosed. Every route, socket event and email path asks these functions, and nothing else.
 
 use crate::entities::Visibility;
 use crate::ids::ProjectId;
@@ -31,6 +32,27 @@ impl Relation {
     }
 }
 
+/// R20, R37: whether a project lies within a user's scope. This decides the project itself, its
+/// member and follower lists, its item list and its items (unless the user follows the item).
+pub fn project_in_scope(scope: Scope, followed_projects: &[ProjectId], project: ProjectId) -> bool {
+    match scope {
+        Scope::AllProjects => true,
+        Scope::FollowedProjects => followed_projects.contains(&project),
+    }
+}
+
+/// R37: a user sees an item of a project within their scope, or one they follow or are assigned
+/// to (someone with access put them there). Adding oneself needs access first, so this cannot be
+/// used to step outside one's scope.
+pub fn user_may_see_item(
+    scope: Scope,
+    followed_projects: &[ProjectId],
+    project: ProjectId,
+    follows_item: bool,
+) -> bool {
+    follows_item || project_in_scope(scope, followed_projects, project)
+}
+
 /// R20: a user sees a conversation they follow or take part in; otherwise one linked to a project
 /// within their scope; otherwise, with scope "all projects", an independent public one (a chat with
 /// customers). Independent internal conversations are private to their participants and followers.
@@ -39,8 +61,7 @@ pub fn user_may_see(scope: Scope, followed_projects: &[ProjectId], conv: Convers
         return true;
     }
     match (conv.project_id, scope) {
-        (Some(_), Scope::AllProjects) => true,
-        (Some(p), Scope::FollowedProjects) => rel.project_follower || followed_projects.contains(&p),
+        (Some(p), _) => rel.project_follower || project_in_scope(scope, followed_projects, p),
         (None, Scope::AllProjects) => conv.visibility == Visibility::Public,
         (None, Scope::FollowedProjects) => false,
     }
@@ -108,6 +129,17 @@ mod tests {
         assert!(!user_may_see(s, &[P1], conv(Visibility::Public, None), none));
         let follower = Relation { conversation_follower: true, ..none };
         assert!(user_may_see(s, &[], conv(Visibility::Internal, Some(P2)), follower));
+    }
+
+    #[test]
+    fn r37_projects_and_items_outside_a_limited_scope_do_not_exist() {
+        let s = Scope::FollowedProjects;
+        assert!(project_in_scope(s, &[P1], P1));
+        assert!(!project_in_scope(s, &[P1], P2));
+        assert!(project_in_scope(Scope::AllProjects, &[], P2));
+        assert!(!user_may_see_item(s, &[P1], P2, false));
+        assert!(user_may_see_item(s, &[P1], P2, true), "assigned or following: theirs to see");
+        assert!(user_may_see_item(s, &[P1], P1, false));
     }
 
     #[test]

@@ -165,6 +165,39 @@ pub async fn r13_seen_only_for_own_deliveries_and_by_reading<S: Store>(store: &S
     assert_eq!((record.pushed_at, record.seen_at), (Some(T0 + 40), Some(T0 + 10)));
 }
 
+/// R13 with R7 and R33: a customer cannot mark seen a message they may not read — one still held
+/// by the send guard or made internal — and nobody can mark one taken back. Such ids are ignored
+/// and leave no trace in the timeline.
+pub async fn r13_seen_ignores_messages_the_person_may_not_read<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let member = Party::User(w.member.id);
+    let held = |at: i64| {
+        let mut m = new_message(&c, Author::User(w.admin.id), &[customer, member], at);
+        m.held_until = Some(at + 10_000);
+        m
+    };
+    let still_held = store.insert_message(held(T0)).await.unwrap();
+    let internal = store.insert_message(held(T0 + 1)).await.unwrap();
+    store.retract_message(internal.id, Retraction::MakeInternal, T0 + 2).await.unwrap();
+    let undone = store.insert_message(held(T0 + 3)).await.unwrap();
+    store.retract_message(undone.id, Retraction::Undo, T0 + 4).await.unwrap();
+    let ids = [still_held.id, internal.id, undone.id];
+    assert!(store.mark_seen(customer, &ids, T0 + 5).await.unwrap().is_empty());
+    let seen: Vec<MessageId> =
+        store.mark_seen(member, &ids, T0 + 5).await.unwrap().iter().map(|s| s.message_id).collect();
+    assert_eq!(seen, vec![still_held.id, internal.id], "staff see held and internal ones, not undone ones");
+    for id in ids {
+        let record = store.delivery_timeline(id).await.unwrap().into_iter().find(|r| r.party == customer);
+        assert_eq!(record.and_then(|r| r.seen_at), None, "{id:?}");
+    }
+    // Once released, the customer may see it.
+    let at = T0 + 10_000;
+    let seen = store.mark_seen(customer, &[still_held.id], at).await.unwrap();
+    assert_eq!(seen.len(), 1);
+}
+
 /// R32: the log lists emails and suppressions; pruning forgets old emails but keeps the ledger.
 pub async fn r32_outgoing_log_lists_and_prunes<S: Store>(store: &S) {
     let w = World::new(store).await;

@@ -37,6 +37,7 @@ macro_rules! store_behaviour_tests {
             r14_digest_is_queued_once_and_not_after_seen,
             outgoing_email_retries_then_fails,
             r13_seen_only_for_own_deliveries_and_by_reading,
+            r13_seen_ignores_messages_the_person_may_not_read,
             r32_outgoing_log_lists_and_prunes,
             secrets_and_templates_are_kept,
             visitors_have_no_email_and_addresses_stay_unique,

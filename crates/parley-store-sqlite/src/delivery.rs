@@ -136,11 +136,19 @@ impl DeliveryStore for SqliteStore {
             return Ok(Vec::new());
         }
         let mut conn = self.writer.acquire().await.map_err(other)?;
+        // Only messages the person may read now: never one taken back and, for a customer, never
+        // one made internal or still held by the send guard (R7, R13, R33). Others are ignored
+        // silently, so ids cannot be probed.
         mark_seen_where(&mut conn, party, now, |q| {
-            q.push("message_id IN (");
+            q.push("message_id IN (SELECT id FROM messages WHERE withdrawn_at IS NULL AND id IN (");
             let mut list = q.separated(", ");
             for m in messages {
                 list.push_bind(m.0);
+            }
+            q.push(")");
+            if party.is_customer() {
+                // `now` is a literal number here: the builder numbers its own parameters.
+                q.push(" AND ").push(rows::customer_sees("", &now.to_string()));
             }
             q.push(")");
         })

@@ -176,3 +176,39 @@ async fn r7_counts_never_betray_a_message_a_customer_cannot_see() {
     assert_eq!(conversation["message_count"], 2, "the released reply, still not the internal one");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r13_a_customer_cannot_mark_seen_what_they_may_not_read() {
+    let (app, _smtp, d) = guarded().await;
+    let held = id_of(&app.say(&d.admin, d.public, "Still sending").await);
+    let hidden = id_of(&app.say(&d.admin, d.public, "Oops, internal").await);
+    app.ok(&d.admin, &format!("/api/v1/messages/{hidden}/make-internal"), json!({}), 200).await;
+    let internal_conv = {
+        let (_, c) = app.get(&d.admin, &format!("/api/v1/conversations/{}", d.public)).await;
+        let item = c["link"]["id"].as_i64().unwrap();
+        app.conversation(&d.admin, item, "internal").await
+    };
+    let internal = id_of(&app.say(&d.admin, internal_conv, "Between us").await);
+
+    let ids = json!({"message_ids": [held, hidden, internal, 999_999]});
+    let (status, receipts) = app.post(&d.carla, "/api/v1/messages/seen", ids.clone()).await;
+    assert_eq!((status, &receipts["seen"]), (200, &json!([])), "ignored silently: {receipts}");
+    // Over the socket, the same.
+    let mut mia = app.socket(&d.mia).await;
+    let mut socket = app.socket(&d.carla).await;
+    socket.send_json(json!({"type": "seen", "message_ids": [held, hidden, internal]})).await;
+    assert!(mia.next_of("seen", QUIET).await.is_none(), "no receipt reaches staff");
+    for id in [held, hidden] {
+        let (_, timeline) = app.get(&d.admin, &format!("/api/v1/messages/{id}/deliveries")).await;
+        let carla = timeline.as_array().unwrap().iter().find(|r| r["party"]["kind"] == "customer").unwrap();
+        assert!(carla["seen_at"].is_null(), "{timeline}");
+    }
+    // Once the guard has passed, she may.
+    app.advance_ms(GUARD_MS);
+    app.deliver().await;
+    let (_, receipts) = app.post(&d.carla, "/api/v1/messages/seen", ids).await;
+    let seen: Vec<i64> =
+        receipts["seen"].as_array().unwrap().iter().map(|r| r["message_id"].as_i64().unwrap()).collect();
+    assert_eq!(seen, vec![held]);
+    app.stop().await;
+}

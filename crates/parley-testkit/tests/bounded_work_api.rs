@@ -1,0 +1,76 @@
+//! R40 through the real server: no message body can make a request take long, store a lot, or
+//! hold up other requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::*;
+use reqwest::Method;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// The bodies that stalled the server before rendering was bounded: each within the length limit.
+fn pathological() -> Vec<(&'static str, String)> {
+    let n = 50_000;
+    vec![
+        ("nested quotes", ">".repeat(n)),
+        ("spaced quotes", "> ".repeat(n / 2)),
+        ("nested ordered lists", "1. ".repeat(n / 3)),
+        ("quotes in lists", "> - ".repeat(n / 4)),
+        ("nested emphasis", "**_".repeat(n / 3)),
+        ("links", "[a](".repeat(n / 4)),
+        ("table", format!("{}\n{}\n{}", "|a".repeat(n / 6), "|-".repeat(n / 6), "|b".repeat(n / 6))),
+        ("raw html", "<div>".repeat(n / 5)),
+        ("escapes", "&".repeat(n)),
+    ]
+}
+
+/// Generous bounds for an unoptimized build on a small machine: before, these took 20–60 s.
+const ONE_POST: Duration = Duration::from_secs(3);
+const OTHERS_WAIT_AT_MOST: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn r40_pathological_markdown_renders_fast_and_small() {
+    let app = spawn_app().await;
+    let (_, session) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+    let visitor = Who { token: session["token"].as_str().unwrap().into(), id: 0 };
+    let chat = app.ok(&visitor, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
+    let path = format!("/api/v1/conversations/{}/messages", chat["id"]);
+    for (shape, body) in pathological() {
+        let started = Instant::now();
+        let said = app.ok(&visitor, &path, json!({"body": body}), 201).await;
+        let took = started.elapsed();
+        assert!(took < ONE_POST, "{shape}: {took:?}");
+        let html = said["message"]["body_html"].as_str().unwrap();
+        assert!(html.len() <= parley_domain::markdown::MAX_HTML_BYTES, "{shape}: {} bytes", html.len());
+        assert!(!html.contains("<div"), "{shape}: raw HTML is text");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r40_a_heavy_post_does_not_delay_other_requests() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, session) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+    let visitor = Who { token: session["token"].as_str().unwrap().into(), id: 0 };
+    let chat = app.ok(&visitor, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
+    let path = format!("/api/v1/conversations/{}/messages", chat["id"]);
+    let heavy = ">".repeat(50_000);
+    let posts = two_posts(&app, &visitor, &path, &heavy);
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = Instant::now();
+        let (status, _) = app.get(&admin, "/api/v1/me").await;
+        (status, started.elapsed())
+    };
+    let ((a, b), (status, took)) = tokio::join!(posts, probe);
+    assert_eq!((a, b, status), (201, 201, 200));
+    assert!(took < OTHERS_WAIT_AT_MOST, "GET /me waited {took:?}");
+    app.stop().await;
+}
+
+async fn two_posts(app: &TestApp, who: &Who, path: &str, body: &str) -> (u16, u16) {
+    let one = app.post(who, path, json!({"body": body}));
+    let two = app.post(who, path, json!({"body": body}));
+    let ((a, _), (b, _)) = tokio::join!(one, two);
+    (a, b)
+}
