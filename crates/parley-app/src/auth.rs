@@ -70,6 +70,18 @@ pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What identifies a credential in announcements that end it (R38): its hash, never the token.
+pub fn credential_of(token: &str) -> String {
+    token_hash(token)
+}
+
+/// Who a token speaks for, and until when (`None`: an API token, valid until revoked).
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated {
+    pub actor: Actor,
+    pub expires_at: Option<i64>,
+}
+
 /// Spends as long as a password check, so an unknown account answers no faster than a known one.
 async fn as_slow_as_a_check(password: &str) {
     let _ = hash_password(password).await;
@@ -117,12 +129,28 @@ impl App {
         Ok(LoginResult { token, actor, expires_at })
     }
 
+    /// Ends the session of `token`, and every realtime connection opened with it (R38).
     pub async fn logout(&self, token: &str) -> AppResult<()> {
-        Ok(self.store.delete_session(&token_hash(token)).await?)
+        let hash = token_hash(token);
+        let party = match self.store.session(&hash).await {
+            Ok(session) => Some(session.party),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        self.store.delete_session(&hash).await?;
+        if let Some(party) = party {
+            self.hub.end_session(party, &hash);
+        }
+        Ok(())
     }
 
     /// Who a session or API token speaks for.
     pub async fn authenticate(&self, token: &str) -> AppResult<Actor> {
+        Ok(self.authenticate_until(token).await?.actor)
+    }
+
+    /// Who a session or API token speaks for, and until when.
+    pub async fn authenticate_until(&self, token: &str) -> AppResult<Authenticated> {
         let unauthenticated = |e: StoreError| match e {
             StoreError::NotFound => AppError::Unauthenticated,
             e => e.into(),
@@ -130,7 +158,8 @@ impl App {
         if token.starts_with(API_TOKEN_PREFIX) {
             let id = self.store.use_api_token(&token_hash(token), self.now()).await.map_err(unauthenticated)?;
             let user = self.store.user(id).await.map_err(unauthenticated)?;
-            return Ok(Actor::User { id, role: user.role, via_api_token: true });
+            let actor = Actor::User { id, role: user.role, via_api_token: true };
+            return Ok(Authenticated { actor, expires_at: None });
         }
         if !token.starts_with(SESSION_PREFIX) {
             return Err(AppError::Unauthenticated);
@@ -139,13 +168,44 @@ impl App {
         if session.expires_at <= self.now() {
             return Err(AppError::Unauthenticated);
         }
-        match session.party {
+        let actor = match session.party {
             Party::User(id) => {
                 let user = self.store.user(id).await.map_err(unauthenticated)?;
-                Ok(Actor::User { id, role: user.role, via_api_token: false })
+                Actor::User { id, role: user.role, via_api_token: false }
             }
-            Party::Customer(id) => Ok(Actor::Customer { id }),
+            Party::Customer(id) => Actor::Customer { id },
+        };
+        Ok(Authenticated { actor, expires_at: Some(session.expires_at) })
+    }
+
+    /// R38: changes the asker's password after checking the current one. Every other session of
+    /// theirs ends, with its realtime connections; the one asking (`token`) stays.
+    pub async fn change_password(&self, actor: Actor, token: &str, current: &str, new: &str) -> AppResult<()> {
+        validate_password("new_password", new)?;
+        let hash = match actor {
+            Actor::User { id, via_api_token: false, .. } => {
+                let user = self.store.user(id).await?;
+                let email = EmailAddress::parse("email", &user.email).map_err(|_| AppError::Internal)?;
+                self.store.user_credentials(&email).await?.1
+            }
+            Actor::User { .. } => {
+                return Err(AppError::Forbidden("log in with your password to change it, not with an API token"))
+            }
+            Actor::Customer { id } => {
+                let customer = self.store.customer(id).await?;
+                let email = customer.email.as_deref().ok_or(AppError::Forbidden("no password to change"))?;
+                let email = EmailAddress::parse("email", email).map_err(|_| AppError::Internal)?;
+                self.store.customer_credentials(&email).await?.1.ok_or(AppError::Forbidden("no password to change"))?
+            }
+        };
+        if !verify_password(current, &hash).await {
+            return Err(AppError::BadCredentials);
         }
+        let new_hash = hash_password(new).await?;
+        let keep = token_hash(token);
+        self.store.set_password(actor.party(), &new_hash, Some(&keep)).await?;
+        self.hub.end_sessions_of(actor.party(), Some(&keep));
+        Ok(())
     }
 
     /// Creates a personal API token; the token itself is returned only now.
@@ -162,9 +222,12 @@ impl App {
         Ok(self.store.api_tokens(user).await?)
     }
 
+    /// Revokes an API token; realtime connections opened with it close at once (R38).
     pub async fn delete_api_token(&self, actor: Actor, id: ApiTokenId) -> AppResult<()> {
         let user = actor.user_id().ok_or(AppError::Forbidden("only users have API tokens"))?;
-        self.store.delete_api_token(user, id).await.map_err(AppError::from_store("API token"))
+        let hash = self.store.delete_api_token(user, id).await.map_err(AppError::from_store("API token"))?;
+        self.hub.end_session(Party::User(user), &hash);
+        Ok(())
     }
 }
 

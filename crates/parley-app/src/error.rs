@@ -23,6 +23,9 @@ pub enum AppError {
     /// Well-formed, but against a rule (for example a customer added to a conversation with users).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// R39: too many attempts from this client or for this address; try again after a while.
+    #[error("too many attempts: try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error")]
     Internal,
 }
@@ -45,6 +48,7 @@ impl AppError {
             AppError::BadCredentials => "bad_credentials",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict { code, .. } | AppError::Unprocessable { code, .. } => code,
+            AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Internal => "internal",
         }
     }

@@ -21,16 +21,17 @@ mod widget;
 mod work;
 
 pub use actor::Actor;
-pub use auth::{hash_password, LoginResult};
+pub use auth::{credential_of, hash_password, Authenticated, LoginResult};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
 pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
-pub use realtime::{Event, EventBody, Hub, Subscription, HUB_BUFFER};
+pub use realtime::{EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
+pub use widget::Verified;
 pub use work::NewItemRequest;
 
 use parley_store::Store;
@@ -97,6 +98,11 @@ impl App {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The time on the application's clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.now()
     }
 
     fn now(&self) -> i64 {

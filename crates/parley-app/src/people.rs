@@ -79,7 +79,22 @@ impl App {
     ) -> AppResult<User> {
         Self::require_admin(actor)?;
         let name = name.map(|n| parse_name("name", n)).transpose()?;
-        self.store.update_user(id, name.as_deref(), role).await.map_err(AppError::from_store("user"))
+        let before = self.store.user(id).await.map_err(AppError::from_store("user"))?;
+        if before.role == Role::Admin && role.is_some_and(|r| r != Role::Admin) {
+            let admins = self.store.users().await?.iter().filter(|u| u.role == Role::Admin).count();
+            if admins <= 1 {
+                return Err(AppError::conflict(
+                    "last_admin",
+                    "the last admin cannot stop being one: make another admin first",
+                ));
+            }
+        }
+        let user = self.store.update_user(id, name.as_deref(), role).await.map_err(AppError::from_store("user"))?;
+        if user.role != before.role {
+            // R38: their open connections carry the old role; they reconnect with the new one.
+            self.hub.access_changed(Party::User(id));
+        }
+        Ok(user)
     }
 
     /// A user's own preferences, or anyone's for an admin.
@@ -96,6 +111,9 @@ impl App {
             return Err(AppError::Forbidden("only an admin may change which conversations a user may see"));
         }
         self.store.set_preferences(id, &new).await?;
+        if new.scope != current.scope {
+            self.hub.access_changed(Party::User(id));
+        }
         Ok(new)
     }
 

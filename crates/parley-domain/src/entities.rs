@@ -124,8 +124,12 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
     pub id: CustomerId,
-    /// `None` for a live-chat visitor who has not given an address.
+    /// The verified address (R36): given by staff, or proven by its owner. `None` for a live-chat
+    /// visitor who has not proven one. Logins, matching and organizations go by this one only.
     pub email: Option<String>,
+    /// An address a visitor gave and has not proven yet. Replies they miss are emailed to it, and
+    /// nothing else: it matches no customer and joins no organization.
+    pub unverified_email: Option<String>,
     pub name: String,
     pub organization_id: Option<OrganizationId>,
     pub created_at: i64,

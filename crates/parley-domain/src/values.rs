@@ -22,20 +22,34 @@ pub const MAX_BODY_CHARS: usize = 50_000;
 /// Longest name, title or subject, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
-/// An email address, trimmed and lower-cased; one `@`, a dotted domain, no spaces.
+/// An email address in the one normalized form every comparison uses (R36): trimmed, Unicode NFC,
+/// lower-cased; one `@`, a dotted ASCII domain. Refused: whitespace, control and invisible
+/// characters (zero-width spaces and joiners, direction marks, soft hyphens…), and a local part
+/// mixing scripts (a Cyrillic `а` among Latin letters), which look like another address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EmailAddress(String);
 
+/// Characters that render as nothing (or reorder text) and so hide what an address really is.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 impl EmailAddress {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let s = raw.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
+        use unicode_security::MixedScript;
+        let s: String = raw.trim().nfc().collect::<String>().to_lowercase();
         let invalid = || ValidationError::new(field, format!("'{}' is not an email address", raw.trim()));
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible(c)) {
             return Err(invalid());
         }
         let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
-        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+        if local.is_empty() || local.len() > 64 || domain.contains('@') || !local.is_single_script() {
             return Err(invalid());
         }
         parse_domain(field, domain).map_err(|_| invalid())?;
@@ -136,6 +150,27 @@ mod tests {
         for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a b@example.com", "a@b@c.com"] {
             assert!(EmailAddress::parse("email", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn r36_look_alike_addresses_are_refused() {
+        for bad in [
+            "ana\u{200B}@example.com",
+            "a\u{200D}na@example.com",
+            "\u{FEFF}ana@example.com",
+            "ana\u{00AD}@example.com",
+            "ana\u{202E}@example.com",
+            "p\u{0430}ypal@example.com", // Cyrillic a among Latin letters
+            "ana@ex\u{0430}mple.com",    // and in the domain
+            "ana\u{0000}@example.com",
+        ] {
+            assert!(EmailAddress::parse("email", bad).is_err(), "{bad:?}");
+        }
+        // One script is fine, whichever it is; composed and decomposed forms compare equal.
+        assert!(EmailAddress::parse("email", "\u{0430}\u{043D}\u{044F}@example.com").is_ok());
+        let composed = EmailAddress::parse("email", "Jos\u{00E9}@example.com").unwrap();
+        let decomposed = EmailAddress::parse("email", "jose\u{0301}@EXAMPLE.com").unwrap();
+        assert_eq!(composed, decomposed);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Parley API", description = "Omnichannel conversations for support teams. Authenticate with `Authorization: Bearer <token>` (a session token from a login, or a personal API token) or the session cookie."),
     paths(
-        auth::login, auth::customer_login, auth::request_customer_link, auth::redeem_customer_link, auth::logout, auth::me, auth::tokens, auth::create_token, auth::delete_token,
+        auth::login, auth::customer_login, auth::request_customer_link, auth::redeem_customer_link, auth::logout, auth::me, auth::change_password, auth::tokens, auth::create_token, auth::delete_token,
         company::get_company, company::update_company,
         people::users, people::create_user, people::user, people::update_user, people::preferences, people::update_preferences,
         people::teams, people::create_team, people::add_team_member, people::remove_team_member,
@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         messages::list, messages::post, messages::preview, messages::audience, messages::undo, messages::make_internal,
         delivery::seen, delivery::deliveries, delivery::conversation_deliveries, delivery::outgoing_log, delivery::outgoing_email,
         delivery::template, delivery::update_template,
-        views::list, views::page, widget::start_visitor, widget::set_contact,
+        views::list, views::page, widget::start_visitor, widget::set_contact, widget::verify,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

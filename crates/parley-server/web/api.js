@@ -43,7 +43,21 @@ export function connectRealtime(onEvent) {
       if (event.id) lastEventId = event.id;
       onEvent(event);
     };
-    socket.onclose = () => {
+    socket.onclose = (closed) => {
+      // 4001: the session ended (logged out elsewhere, password changed, token revoked).
+      if (closed.code === 4001) {
+        onEvent({ type: 'session_ended' });
+        return;
+      }
+      // 4003: access changed; reconnect and reload everything under the new access.
+      if (closed.code === 4003) {
+        retry = 500;
+        setTimeout(() => {
+          open();
+          onEvent({ type: 'resync' });
+        }, retry);
+        return;
+      }
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 10000);
     };

@@ -481,6 +481,9 @@ async function onEvent(event) {
       if (state.current && event.receipts?.some((r) => r.conversation_id === state.current.id)) await loadMessages();
       if (state.current && event.message?.conversation_id === state.current.id) await loadMessages();
       break;
+    case 'session_ended':
+      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+      break;
     case 'resync':
       state.views = await api('GET', '/views');
       renderSidebar();

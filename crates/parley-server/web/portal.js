@@ -131,6 +131,8 @@ async function onEvent(event) {
   } else if (event.type === 'state') {
     if (state.current && state.current.id === event.conversation_id) await openConversation(event.conversation_id);
     else await loadConversations();
+  } else if (event.type === 'session_ended') {
+    location.assign('/portal/login');
   } else if (event.type === 'resync') {
     await loadConversations();
   }

@@ -39,7 +39,11 @@ function render() {
   );
   const last = $('messages').lastElementChild;
   if (last) last.scrollIntoView({ block: 'end' });
-  $('contact').hidden = !(state.me && !state.me.email && state.messages.length);
+  const needsContact = state.me && !state.me.email && state.messages.length;
+  const pending = needsContact && state.me.unverified_email && !state.changingAddress;
+  $('contact').hidden = !needsContact || pending;
+  $('verify').hidden = !pending;
+  if (pending) $('verify-label').textContent = `Enter the code we emailed to ${state.me.unverified_email} to confirm it:`;
 }
 
 function connect() {
@@ -63,9 +67,11 @@ function connect() {
       load();
     }
   };
-  socket.onclose = () => {
+  socket.onclose = (closed) => {
     state.socket = null;
-    setTimeout(connect, 1000);
+    // 4001: this session ended (the chat may have moved to a confirmed address): start over.
+    if (closed.code === 4001) setTimeout(() => load().catch(() => {}), 200);
+    else setTimeout(connect, 1000);
   };
 }
 
@@ -136,16 +142,42 @@ async function send(event) {
 
 async function saveContact(event) {
   event.preventDefault();
+  $('contact-status').textContent = '';
   try {
     state.me = await call('POST', '/widget/contact', { email: $('contact-email').value.trim() });
+    state.changingAddress = false;
     render();
+    $('verify-code').focus();
   } catch (e) {
     $('contact-status').textContent = e.message;
   }
 }
 
+// R36: the emailed code proves the address; the chat may then move to the customer who owns it,
+// whose session replaces the visitor's.
+async function verify(event) {
+  event.preventDefault();
+  $('verify-status').textContent = '';
+  try {
+    const answer = await call('POST', '/widget/verify', { code: $('verify-code').value.trim() });
+    if (answer.session) {
+      state.token = answer.session.token;
+      save();
+    }
+    state.me = answer.customer;
+    render();
+  } catch (e) {
+    $('verify-status').textContent = e.message;
+  }
+}
+
 $('composer').addEventListener('submit', send);
 $('contact').addEventListener('submit', saveContact);
+$('verify').addEventListener('submit', verify);
+$('verify-change').addEventListener('click', () => {
+  state.changingAddress = true;
+  render();
+});
 $('body').addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey) {
     e.preventDefault();

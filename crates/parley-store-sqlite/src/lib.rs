@@ -9,6 +9,7 @@ mod delivery;
 mod errors;
 mod people;
 mod rows;
+mod verification;
 mod views;
 mod work;
 

@@ -342,6 +342,7 @@ impl PeopleStore for SqliteStore {
         Ok(Customer {
             id: CustomerId(id),
             email: c.email.as_ref().map(|e| e.as_str().to_string()),
+            unverified_email: None,
             name: c.name,
             organization_id: c.organization_id,
             created_at: c.created_at,
@@ -372,31 +373,37 @@ impl PeopleStore for SqliteStore {
         rows.iter().map(rows::customer).collect()
     }
 
-    async fn set_customer_contact(
+    async fn set_unverified_contact(
         &self,
         id: CustomerId,
         email: &EmailAddress,
         name: Option<&str>,
+        verification: NewVerification,
+    ) -> StoreResult<Customer> {
+        crate::verification::set_unverified_contact(self, id, email, name, verification).await
+    }
+
+    async fn verifications_since(&self, customer: CustomerId, since: i64) -> StoreResult<i64> {
+        crate::verification::verifications_since(self, customer, since).await
+    }
+
+    async fn use_verification_code(
+        &self,
+        customer: CustomerId,
+        code_hash: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> StoreResult<EmailAddress> {
+        crate::verification::use_verification_code(self, customer, code_hash, now, max_attempts).await
+    }
+
+    async fn verify_customer_email(
+        &self,
+        visitor: CustomerId,
+        email: &EmailAddress,
         organization: Option<OrganizationId>,
     ) -> StoreResult<Customer> {
-        let row = sqlx::query(
-            "UPDATE customers SET email = ?, name = COALESCE(?, name), organization_id = COALESCE(organization_id, ?)
-             WHERE id = ? AND email IS NULL RETURNING *",
-        )
-        .bind(email.as_str())
-        .bind(name)
-        .bind(organization.map(|o| o.0))
-        .bind(id.0)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(unique("email"))?;
-        match row {
-            Some(row) => rows::customer(&row),
-            None => {
-                self.customer(id).await?;
-                Err(StoreError::Conflict("contact"))
-            }
-        }
+        crate::verification::verify_customer_email(self, visitor, email, organization).await
     }
 
     async fn insert_login_link(
@@ -525,16 +532,40 @@ impl PeopleStore for SqliteStore {
         Ok(UserId(user))
     }
 
-    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?")
+    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<String> {
+        sqlx::query_scalar("DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING token_hash")
             .bind(id.0)
             .bind(user.0)
-            .execute(&self.writer)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(other)
+    }
+
+    async fn set_password(&self, party: Party, password_hash: &str, keep: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let table = match party {
+            Party::User(_) => "users",
+            Party::Customer(_) => "customers",
+        };
+        let done = sqlx::query(&format!("UPDATE {table} SET password_hash = ? WHERE id = ?"))
+            .bind(password_hash)
+            .bind(party.raw_id())
+            .execute(&mut *tx)
             .await
             .map_err(other)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query(
+            "DELETE FROM sessions WHERE party_kind = ?1 AND party_id = ?2 AND (?3 IS NULL OR token_hash <> ?3)",
+        )
+        .bind(party.kind_str())
+        .bind(party.raw_id())
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        tx.commit().await.map_err(other)?;
         Ok(())
     }
 }

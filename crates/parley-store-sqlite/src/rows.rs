@@ -55,6 +55,7 @@ pub fn customer(row: &SqliteRow) -> StoreResult<Customer> {
     Ok(Customer {
         id: CustomerId(get(row, "id")?),
         email: get(row, "email")?,
+        unverified_email: get(row, "unverified_email")?,
         name: get(row, "name")?,
         organization_id: get::<Option<i64>>(row, "organization_id")?.map(OrganizationId),
         created_at: get(row, "created_at")?,

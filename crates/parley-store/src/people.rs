@@ -41,14 +41,37 @@ pub trait PeopleStore {
     /// The customer and their password hash, if they have one.
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
     async fn customers(&self) -> StoreResult<Vec<Customer>>;
-    /// Gives a customer without an address their address (and name, and the organization of its
-    /// domain). `Conflict("email")` when the address is taken, `Conflict("contact")` when the
-    /// customer has one already.
-    async fn set_customer_contact(
+    /// R36: a visitor (a customer without a verified address) gives an address. It is kept as
+    /// their unverified address (replacing an earlier unverified one), with their name, and
+    /// `verification` (a code to prove it) is stored. `Conflict("contact")` when the customer has a
+    /// verified address already. Nothing is matched or joined.
+    async fn set_unverified_contact(
         &self,
         id: CustomerId,
         email: &EmailAddress,
         name: Option<&str>,
+        verification: NewVerification,
+    ) -> StoreResult<Customer>;
+    /// How many verification codes were made for `customer` since `since`.
+    async fn verifications_since(&self, customer: CustomerId, since: i64) -> StoreResult<i64>;
+    /// Tries a verification code: counts the try on the customer's latest unused, unexpired
+    /// verification, and answers the address it proves when `code_hash` matches and no more than
+    /// `max_attempts` tries were made; the code is then used up. `NotFound` otherwise.
+    async fn use_verification_code(
+        &self,
+        customer: CustomerId,
+        code_hash: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> StoreResult<EmailAddress>;
+    /// R36: `visitor` proved `email`. When a customer has that address already, the visitor's chat
+    /// moves to them — conversations, messages, read positions and deliveries — and the visitor's
+    /// sessions end; otherwise the visitor takes the address as verified and joins
+    /// `organization`. Answers the customer who now holds the chat. One transaction.
+    async fn verify_customer_email(
+        &self,
+        visitor: CustomerId,
+        email: &EmailAddress,
         organization: Option<OrganizationId>,
     ) -> StoreResult<Customer>;
 
@@ -69,6 +92,9 @@ pub trait PeopleStore {
     async fn insert_session(&self, token_hash: &str, record: SessionRecord) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<SessionRecord>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// R38: sets the password hash of a user or customer and ends every session of theirs except
+    /// `keep` (a session token hash), in one transaction.
+    async fn set_password(&self, party: Party, password_hash: &str, keep: Option<&str>) -> StoreResult<()>;
     async fn insert_api_token(
         &self,
         user: UserId,
@@ -79,5 +105,6 @@ pub trait PeopleStore {
     async fn api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
     /// The owner of a token, recording its use.
     async fn use_api_token(&self, token_hash: &str, now: i64) -> StoreResult<UserId>;
-    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<()>;
+    /// Revokes a token of `user`; answers its hash.
+    async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<String>;
 }

@@ -231,3 +231,11 @@ pub enum Retraction {
     /// It stays, for users only.
     MakeInternal,
 }
+
+/// A code emailed to prove an address (R36), stored hashed.
+#[derive(Debug, Clone)]
+pub struct NewVerification {
+    pub code_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

@@ -76,6 +76,20 @@ impl Socket {
         out
     }
 
+    /// The close code the server ends the connection with within `wait`, skipping events; `None`
+    /// if it stays open (or ends without a code).
+    pub async fn closed_with(&mut self, wait: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await.ok()?? {
+                Ok(Message::Close(Some(frame))) => return Some(u16::from(frame.code)),
+                Ok(Message::Close(None)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
     pub async fn send_json(&mut self, value: Value) {
         self.stream.send(Message::Text(value.to_string().into())).await.expect("send");
     }

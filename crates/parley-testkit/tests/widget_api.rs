@@ -35,14 +35,19 @@ async fn r15_a_visitor_is_emailed_missed_replies_only_once_they_gave_an_address(
     let second = chat(&app, &known, "Hello, I am Vera").await;
     let (status, me) =
         app.post(&known, "/api/v1/widget/contact", json!({"email": "vera@shopper.example", "name": "Vera"})).await;
-    assert_eq!((status, me["email"].as_str(), me["name"].as_str()), (200, Some("vera@shopper.example"), Some("Vera")));
+    assert_eq!(
+        (status, me["unverified_email"].as_str(), me["name"].as_str()),
+        (200, Some("vera@shopper.example"), Some("Vera"))
+    );
+    assert!(me["email"].is_null(), "unverified until proven: {me}");
 
     app.say(&admin, first, "Hi! How can we help?").await;
     app.say(&admin, second, "Hi Vera! How can we help?").await;
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;
-    assert_eq!(smtp.mails().len(), 1, "only the visitor with an address");
-    assert_eq!(smtp.mails_to("vera@shopper.example").len(), 1);
+    let replies: Vec<_> = smtp.mails().into_iter().filter(|m| !m.subject().starts_with("Your code")).collect();
+    assert_eq!(replies.len(), 1, "only the visitor with an address");
+    assert_eq!(replies[0].to, vec!["vera@shopper.example".to_string()], "even unverified: what she asked for");
     let (_, log) = app.get(&admin, "/api/v1/outgoing-emails").await;
     assert!(
         log.as_array().unwrap().iter().any(|e| e["status"] == "suppressed" && e["reason"] == "no_address"),
@@ -52,15 +57,19 @@ async fn r15_a_visitor_is_emailed_missed_replies_only_once_they_gave_an_address(
 }
 
 #[tokio::test]
-async fn a_visitor_gives_an_address_once_and_never_someone_elses() {
-    let app = spawn_app().await;
+async fn a_visitor_address_is_checked_and_fixed_once_proven() {
+    let (app, smtp) = spawn_app_with_smtp().await;
     let admin = app.admin().await;
-    app.customer(&admin, "carla@client.example").await;
     let v = visitor(&app).await;
-    let (status, body) = app.post(&v, "/api/v1/widget/contact", json!({"email": "carla@client.example"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("email_taken")));
     assert_eq!(app.post(&v, "/api/v1/widget/contact", json!({"email": "nope"})).await.0, 400);
-    assert_eq!(app.post(&v, "/api/v1/widget/contact", json!({"email": "vera@shopper.example"})).await.0, 200);
+    assert_eq!(app.post(&v, "/api/v1/widget/contact", json!({"email": "vera@shopper.exmaple"})).await.0, 200);
+    // A typo may be corrected while unverified; the new address gets the code.
+    let (status, me) = app.post(&v, "/api/v1/widget/contact", json!({"email": "vera@shopper.example"})).await;
+    assert_eq!((status, me["unverified_email"].as_str()), (200, Some("vera@shopper.example")));
+    app.deliver().await;
+    let code = code_in(&smtp, "vera@shopper.example");
+    let (status, answer) = app.post(&v, "/api/v1/widget/verify", json!({"code": code})).await;
+    assert_eq!((status, answer["customer"]["email"].as_str()), (200, Some("vera@shopper.example")), "{answer}");
     let (status, body) = app.post(&v, "/api/v1/widget/contact", json!({"email": "other@shopper.example"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("contact_already_given")));
     assert_eq!(app.post(&admin, "/api/v1/widget/contact", json!({"email": "x@y.example"})).await.0, 403);
@@ -70,4 +79,11 @@ async fn a_visitor_gives_an_address_once_and_never_someone_elses() {
     let (status, _) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({ "name": long }))).await;
     assert_eq!(status, 400);
     app.stop().await;
+}
+
+/// The code in the latest verification email to `address`.
+fn code_in(smtp: &SmtpSink, address: &str) -> String {
+    let mail =
+        smtp.mails_to(address).into_iter().rev().find(|m| m.subject().starts_with("Your code")).expect("code mail");
+    mail.subject().trim_start_matches("Your code: ").trim().to_string()
 }

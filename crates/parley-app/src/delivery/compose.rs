@@ -41,8 +41,10 @@ impl App {
                 Some(Contact { address: u.email, name: u.name })
             }
             Party::Customer(id) => {
+                // A visitor's unverified address gets the replies they missed, which is what they
+                // gave it for (R36); it gets nothing else.
                 let c = self.store.customer(id).await?;
-                c.email.map(|address| Contact { address, name: c.name })
+                c.email.or(c.unverified_email).map(|address| Contact { address, name: c.name })
             }
         })
     }

@@ -5,6 +5,7 @@
 //! (it reconnects and replays) instead of being buffered without limit. People with no open
 //! connection are forgotten after a while.
 
+use super::endings::{EndNotice, Ending, Endings};
 use super::events::{Event, EventBody};
 use parley_domain::Party;
 use std::collections::{HashMap, VecDeque};
@@ -29,6 +30,7 @@ pub struct Hub {
     epoch: String,
     sequence: AtomicU64,
     channels: Mutex<HashMap<Party, Channel>>,
+    endings: Endings,
 }
 
 /// A connection's view of the hub: what it missed, then live events.
@@ -49,7 +51,29 @@ impl Hub {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis().to_string())
             .unwrap_or_default();
-        Hub { epoch, sequence: AtomicU64::new(0), channels: Mutex::default() }
+        Hub { epoch, sequence: AtomicU64::new(0), channels: Mutex::default(), endings: Endings::default() }
+    }
+
+    /// R38: connections listen here for the end of their session or access.
+    pub fn endings(&self) -> broadcast::Receiver<EndNotice> {
+        self.endings.listen()
+    }
+
+    /// The connection opened with `credential` (a session or API token hash) ends.
+    pub fn end_session(&self, party: Party, credential: &str) {
+        let only = Some(credential.to_string());
+        self.endings.announce(EndNotice { party, only, except: None, ending: Ending::SessionEnded });
+    }
+
+    /// Every connection of `party` ends, except the one opened with `except`.
+    pub fn end_sessions_of(&self, party: Party, except: Option<&str>) {
+        let except = except.map(str::to_string);
+        self.endings.announce(EndNotice { party, only: None, except, ending: Ending::SessionEnded });
+    }
+
+    /// What `party` may see changed: their connections close so they reconnect afresh.
+    pub fn access_changed(&self, party: Party) {
+        self.endings.announce(EndNotice { party, only: None, except: None, ending: Ending::AccessChanged });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Party, Channel>> {

@@ -1,9 +1,11 @@
 //! Realtime (R12): events pushed to each person's open connections — new messages addressed to
 //! them, state changes, seen receipts and their unread counts — with replay after a reconnect.
 
+mod endings;
 mod events;
 mod hub;
 mod publish;
 
+pub use endings::{EndNotice, Ending};
 pub use events::{Event, EventBody};
 pub use hub::{Hub, Subscription, HUB_BUFFER};

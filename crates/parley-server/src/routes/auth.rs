@@ -45,11 +45,15 @@ async fn me_of(app: &App, actor: Actor) -> ApiResult<Me> {
     })
 }
 
+pub(crate) async fn session_of(app: &App, login: LoginResult) -> ApiResult<Session> {
+    let me = me_of(app, login.actor).await?;
+    Ok(Session { token: login.token, expires_at: login.expires_at, me })
+}
+
 pub(crate) async fn session_response(app: &App, login: LoginResult) -> ApiResult<impl IntoResponse> {
     let max_age = app.config().session_ttl.as_secs() as i64;
     let cookie = session_cookie(&login.token, max_age);
-    let me = me_of(app, login.actor).await?;
-    Ok(([(SET_COOKIE, cookie)], Json(Session { token: login.token, expires_at: login.expires_at, me })))
+    Ok(([(SET_COOKIE, cookie)], Json(session_of(app, login).await?)))
 }
 
 /// Log in as a user.
@@ -108,6 +112,29 @@ pub async fn logout(State(app): State<App>, _auth: Auth, parts: Parts) -> ApiRes
         app.logout(&token).await?;
     }
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cleared_cookie())]))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change my password (users and customers with a password). Every other session ends, with its
+/// realtime connections (R38); this one stays.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChangeBody, tag = "auth",
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn change_password(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    parts: Parts,
+    Json(body): Json<PasswordChangeBody>,
+) -> ApiResult<StatusCode> {
+    let token = token_of(&parts).unwrap_or_default();
+    app.change_password(actor, &token, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who am I?

@@ -25,6 +25,7 @@ pub fn api() -> Router<App> {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/me/items", get(items::my_items))
+        .route("/me/password", post(auth::change_password))
         .route("/me/tokens", get(auth::tokens).post(auth::create_token))
         .route("/me/tokens/{id}", delete(auth::delete_token))
         .route("/company", get(company::get_company).patch(company::update_company))
@@ -68,6 +69,7 @@ pub fn api() -> Router<App> {
         .route("/realtime", get(realtime::connect))
         .route("/widget/visitors", post(widget::start_visitor))
         .route("/widget/contact", post(widget::set_contact))
+        .route("/widget/verify", post(widget::verify))
         .route("/views", get(views::list))
         .route("/views/{view}", get(views::page))
 }

@@ -4,7 +4,9 @@
 //!
 //! Server → client: JSON events `{"id", "type", …}` (see `parley_app::EventBody`). Client → server:
 //! `{"type":"seen","message_ids":[…]}`. A client that falls too far behind is closed with code
-//! 4008 and reconnects with `last_event_id` to replay what it missed.
+//! 4008 and reconnects with `last_event_id` to replay what it missed. A connection whose session
+//! ends (logout, password change, token revoked, session expired) is closed with 4001; one whose
+//! access changed (role, scope) with 4003 (R38).
 
 use crate::auth::token_of;
 use crate::error::ApiResult;
@@ -13,7 +15,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
-use parley_app::{Actor, App, AppError, Event, EventBody};
+use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody};
 use parley_domain::MessageId;
 use serde::Deserialize;
 use std::time::Duration;
@@ -49,13 +51,14 @@ pub async fn connect(
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let token = token_of(&parts).or(q.access_token).ok_or(AppError::Unauthenticated)?;
-    let actor = app.authenticate(&token).await?;
+    let auth = app.authenticate_until(&token).await?;
+    let credential = parley_app::credential_of(&token);
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| session(app, actor, q.last_event_id, socket)))
+        .on_upgrade(move |socket| session(app, auth, credential, q.last_event_id, socket)))
 }
 
 async fn send(socket: &mut WebSocket, event: &Event) -> bool {
@@ -65,8 +68,30 @@ async fn send(socket: &mut WebSocket, event: &Event) -> bool {
     }
 }
 
-async fn session(app: App, actor: Actor, last_event_id: Option<String>, mut socket: WebSocket) {
+async fn close(socket: &mut WebSocket, ending: Ending) {
+    let frame = CloseFrame { code: ending.close_code(), reason: ending.reason().into() };
+    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+}
+
+async fn session(
+    app: App,
+    auth: Authenticated,
+    credential: String,
+    last_event_id: Option<String>,
+    mut socket: WebSocket,
+) {
+    let actor = auth.actor;
     let party = actor.party();
+    // Listen for the end of this session before anything else, so none is missed.
+    let mut endings = app.hub().endings();
+    let expires_in = auth.expires_at.map(|at| Duration::from_millis(u64::try_from(at - app.now_ms()).unwrap_or(0)));
+    let expiry = async move {
+        match expires_in {
+            Some(left) => tokio::time::sleep(left).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expiry);
     // Subscribe before reading the counts, so nothing between the two is lost.
     let subscription = app.hub().subscribe(party, last_event_id.as_deref());
     let mut live = subscription.live;
@@ -109,6 +134,14 @@ async fn session(app: App, actor: Actor, last_event_id: Option<String>, mut sock
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            notice = endings.recv() => match notice {
+                Ok(notice) if notice.concerns(party, &credential) => return close(&mut socket, notice.ending).await,
+                Ok(_) => {}
+                // Missed announcements might have concerned this connection: end it to be safe.
+                Err(RecvError::Lagged(_)) => return close(&mut socket, Ending::AccessChanged).await,
+                Err(RecvError::Closed) => return,
+            },
+            _ = &mut expiry => return close(&mut socket, Ending::SessionEnded).await,
             _ = ping.tick() => {
                 // No answer to the last ping within a whole interval: the peer is gone.
                 if awaiting_pong || socket.send(WsMessage::Ping(Default::default())).await.is_err() {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use parley_app::App;
 use parley_domain::Customer;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -34,14 +34,51 @@ pub async fn start_visitor(State(app): State<App>, Json(body): Json<VisitorBody>
     session_response(&app, login).await
 }
 
-/// A visitor gives the address that replies they miss are emailed to. Once; 409 `email_taken`
-/// when another customer has it.
+/// A visitor gives the address that replies they miss are emailed to (R36). It stays unverified
+/// (`unverified_email`) and a 6-digit code to prove it is emailed to it; the answer is the same
+/// whether or not the address belongs to a customer. While unverified it may be corrected (a new
+/// code goes out); 409 `contact_already_given` once proven.
 #[utoipa::path(post, path = "/api/v1/widget/contact", request_body = ContactBody, tag = "widget",
-    responses((status = 200, body = Customer), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Customer), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn set_contact(
     State(app): State<App>,
     Auth(actor): Auth,
     Json(body): Json<ContactBody>,
 ) -> ApiResult<Json<Customer>> {
     Ok(Json(app.set_visitor_contact(actor, &body.email, body.name.as_deref()).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The 6-digit code emailed to the address.
+    pub code: String,
+}
+
+/// What proving the address did: the customer now holding the chat and, when that is an existing
+/// customer with this address, a new session of theirs for the widget to use from now on (the
+/// visitor's own session has ended).
+#[derive(Serialize, ToSchema)]
+pub struct VerifiedAnswer {
+    pub customer: Customer,
+    pub session: Option<crate::routes::auth::Session>,
+}
+
+/// Prove the address with the emailed code (R36): the visitor becomes the customer with this
+/// address, joining its organization, or their chat moves to the existing customer who has it.
+#[utoipa::path(post, path = "/api/v1/widget/verify", request_body = VerifyBody, tag = "widget",
+    responses((status = 200, body = VerifiedAnswer), (status = 400, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn verify(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Json(body): Json<VerifyBody>,
+) -> ApiResult<Json<VerifiedAnswer>> {
+    let verified = app.verify_visitor_email(actor, &body.code).await?;
+    let session = match verified.session {
+        Some(login) => Some(crate::routes::auth::session_of(&app, login).await?),
+        None => None,
+    };
+    Ok(Json(VerifiedAnswer { customer: verified.customer, session }))
 }
