@@ -10,6 +10,7 @@ mod clock;
 mod conversations;
 mod delivery;
 mod error;
+mod limits;
 mod login_links;
 mod mailer;
 mod messages;
@@ -26,8 +27,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
 pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
+pub use limits::{Attempt, RateLimits};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
+pub use people::{CustomerPage, MAX_CUSTOMER_PAGE};
 pub use realtime::{EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
@@ -51,6 +54,10 @@ pub struct AppConfig {
     pub base_url: String,
     /// The domain of Parley's own email addresses: Message-IDs and reply addresses (R16).
     pub mail_domain: String,
+    /// R39: whether logins, visitors and the like are rate-limited (off only for load tests).
+    pub rate_limits: bool,
+    /// A header a trusted reverse proxy puts the client's address in (R39 counts per client).
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -61,6 +68,8 @@ impl Default for AppConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             base_url: "http://127.0.0.1:8080".into(),
             mail_domain: "parley.localhost".into(),
+            rate_limits: true,
+            client_ip_header: None,
         }
     }
 }
@@ -75,11 +84,18 @@ pub struct App {
     /// The key signing reply tokens (R16), read from the store once.
     reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     hub: Arc<Hub>,
+    limits: Arc<RateLimits>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
-        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()) }
+        let limits = Arc::new(RateLimits::new(config.rate_limits));
+        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()), limits }
+    }
+
+    /// R39: the abuse limits every entry point that needs them checks.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
     /// The realtime hub connections subscribe to.

@@ -2,9 +2,33 @@
 
 use crate::auth::validate_password;
 use crate::{Actor, App, AppError, AppResult};
+use base64::Engine;
+use parley_domain::values::MAX_NAME_CHARS;
 use parley_domain::values::{parse_domain, parse_name};
 use parley_domain::*;
 use parley_store::{NewCustomer, NewUser};
+
+/// The most customers one page holds.
+pub const MAX_CUSTOMER_PAGE: i64 = 200;
+
+/// A page of customers and where the next one starts (`None` after the last).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CustomerPage {
+    pub customers: Vec<Customer>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(name: &str, id: CustomerId) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\u{1f}{name}", id.0))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<(String, CustomerId)> {
+    let invalid = || AppError::from(ValidationError::new("cursor", "is not a cursor this API gave"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (id, name) = text.split_once('\u{1f}').ok_or_else(invalid)?;
+    Ok((name.to_string(), CustomerId(id.parse().map_err(|_| invalid())?)))
+}
 
 impl App {
     pub async fn company(&self, actor: Actor) -> AppResult<Company> {
@@ -177,9 +201,31 @@ impl App {
         self.store.insert_customer(customer).await.map_err(AppError::from_store("customer"))
     }
 
-    pub async fn customers(&self, actor: Actor) -> AppResult<Vec<Customer>> {
+    /// A page of customers, by name, optionally those whose name or address contains `search`.
+    /// `cursor` is the `next_cursor` of the page before.
+    pub async fn customers(
+        &self,
+        actor: Actor,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> AppResult<CustomerPage> {
         Self::require_user(actor, "customers")?;
-        Ok(self.store.customers().await?)
+        if !(1..=MAX_CUSTOMER_PAGE).contains(&limit) {
+            return Err(ValidationError::new("limit", format!("must be between 1 and {MAX_CUSTOMER_PAGE}")).into());
+        }
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > MAX_NAME_CHARS) {
+            return Err(ValidationError::new("q", format!("must be at most {MAX_NAME_CHARS} characters")).into());
+        }
+        let after = cursor.map(decode_cursor).transpose()?;
+        let customers =
+            self.store.customers_page(search, after.as_ref().map(|(name, id)| (name.as_str(), *id)), limit).await?;
+        let next_cursor = match customers.last() {
+            Some(last) if customers.len() as i64 == limit => Some(encode_cursor(&last.name, last.id)),
+            _ => None,
+        };
+        Ok(CustomerPage { customers, next_cursor })
     }
 
     /// A customer, to users and to that customer.

@@ -45,3 +45,29 @@ pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
 pub fn cleared_cookie() -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
 }
+
+/// The client's IP address, for per-client limits (R39): from the header a trusted reverse proxy
+/// sets (`--client-ip-header`, its last entry), else the connection's peer address.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if let Some(header) = &app.config().client_ip_header {
+            let forwarded = parts
+                .headers
+                .get_all(header.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|ip| ip.trim().parse().ok())
+                .next_back();
+            if forwarded.is_some() {
+                return Ok(ClientIp(forwarded));
+            }
+        }
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(peer))
+    }
+}

@@ -34,9 +34,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 /// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and
-/// this policy keeps any script in it from running all the same.
-const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data: https:; \
-     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/// this policy keeps any script in it from running all the same. Images only from Parley: a remote
+/// image would tell its owner when and from where a message was read (message bodies turn images
+/// into links for the same reason). Forms post only here.
+const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+     form-action 'self'";
 
 pub fn routes() -> Router<App> {
     Router::new()

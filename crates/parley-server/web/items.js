@@ -10,6 +10,13 @@ const nameOf = (party) => {
   return person ? person.name : `${party.kind} #${party.id}`;
 };
 
+/** Customers are fetched a page at a time; people named on an item are fetched if not known yet. */
+async function ensureCustomers(ids) {
+  const missing = [...new Set(ids)].filter((id) => !state.customers.some((c) => c.id === id));
+  const found = await Promise.all(missing.map((id) => api('GET', `/customers/${id}`).catch(() => null)));
+  state.customers.push(...found.filter(Boolean));
+}
+
 function showError(e) {
   $('item-error').textContent = e.message;
 }
@@ -32,6 +39,7 @@ async function showProject(id) {
   const project = state.projects.find((p) => p.id === id);
   $('project-title').textContent = project ? project.name : 'Items';
   const items = await api('GET', `/projects/${id}/items`);
+  await ensureCustomers(items.flatMap((i) => i.requesters));
   $('grid').tBodies[0].replaceChildren(
     ...items.map((i) =>
       el(
@@ -50,6 +58,7 @@ async function showProject(id) {
 
 async function showItem(id) {
   const item = await api('GET', `/items/${id}`);
+  await ensureCustomers([...item.requesters, ...item.followers.filter((p) => p.kind === 'customer').map((p) => p.id)]);
   state.project = item.project_id;
   $('grid-view').hidden = true;
   $('item-view').hidden = false;
@@ -133,7 +142,7 @@ async function boot() {
   const me = await api('GET', '/me');
   if (me.kind !== 'user') return location.assign('/portal');
   $('me').textContent = me.user.name;
-  [state.users, state.customers, state.company] = await Promise.all([api('GET', '/users'), api('GET', '/customers'), api('GET', '/company')]);
+  [state.users, state.customers, state.company] = await Promise.all([api('GET', '/users'), api('GET', '/customers?limit=200').then((page) => page.customers), api('GET', '/company')]);
   await loadProjects();
   $('new-project').addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -1,6 +1,20 @@
 import { api } from './api.js';
 
 const form = document.getElementById('login-form');
+
+/**
+ * Where to go after logging in: `next` only if it is a path on this origin, decided by parsing
+ * it as the browser will (`/\evil.example` and `//evil.example` are other sites); else `/`.
+ */
+function sameOriginPath(next) {
+  if (!next) return '/';
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? `${url.pathname}${url.search}${url.hash}` : '/';
+  } catch (_) {
+    return '/';
+  }
+}
 const error = document.getElementById('login-error');
 
 form.addEventListener('submit', async (event) => {
@@ -11,8 +25,7 @@ form.addEventListener('submit', async (event) => {
       email: form.email.value.trim(),
       password: form.password.value,
     });
-    const next = new URLSearchParams(location.search).get('next');
-    location.assign(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
+    location.assign(sameOriginPath(new URLSearchParams(location.search).get('next')));
   } catch (e) {
     error.textContent = e.message;
     error.hidden = false;

@@ -26,15 +26,34 @@ const state = {
   realtime: null,
 };
 
+// Each conversation keeps its own draft (kept across reloads in this browser, cleared when sent),
+// so text typed for one audience never goes out to another's.
+const draftKey = () => `parley.drafts.${state.me.id}`;
+
+function drafts() {
+  try {
+    return JSON.parse(localStorage.getItem(draftKey()) || '{}');
+  } catch (_) {
+    return {};
+  }
+}
+
+function saveDraft(conversationId, text) {
+  const all = drafts();
+  if (text.trim()) all[conversationId] = text;
+  else delete all[conversationId];
+  localStorage.setItem(draftKey(), JSON.stringify(all));
+}
+
 function nameOf(party) {
   if (!party || party.kind === 'bot') return 'Parley';
   return state.names.get(`${party.kind}:${party.id}`) || `${party.kind} #${party.id}`;
 }
 
 async function loadNames() {
-  const [users, customers] = await Promise.all([api('GET', '/users'), api('GET', '/customers')]);
+  // Customers are many: their names are fetched as conversations name them (ensureNames).
+  const users = await api('GET', '/users');
   for (const u of users) state.names.set(`user:${u.id}`, u.name);
-  for (const c of customers) state.names.set(`customer:${c.id}`, c.name);
 }
 
 /** Fetches the names of people not seen before (a new live-chat visitor, say). */
@@ -150,7 +169,7 @@ function renderPeoplePicker() {
   const filter = $('add-filter').value.replace(/^@/, '').trim().toLowerCase();
   const list = withUsers
     ? people.users.filter((u) => u.id !== state.me.id).map((u) => ({ kind: 'user', id: u.id, label: `${u.name} @${u.handle}` }))
-    : people.customers.map((c) => ({ kind: 'customer', id: c.id, label: `${c.name}${c.email ? ` <${c.email}>` : ''}` }));
+    : people.customers.map((c) => ({ kind: 'customer', id: c.id, label: `${c.name}${c.email ? ` <${c.email}>` : c.unverified_email ? ` <${c.unverified_email}> (unverified)` : ''}` }));
   const checked = new Set([...$('add-people').querySelectorAll('input:checked')].map((i) => i.value));
   $('add-people').replaceChildren(
     ...list
@@ -165,9 +184,23 @@ function renderPeoplePicker() {
     : 'A conversation with customers: they will see every message in it.';
 }
 
+// Customers are searched on the server as one types (they are too many to load at once).
+let searchTimer = null;
+function searchPeople() {
+  renderPeoplePicker();
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    if (document.querySelector('input[name="start-as"]:checked').value !== 'with_customers') return;
+    const q = $('add-filter').value.trim();
+    const page = await api('GET', `/customers?limit=50${q ? `&q=${encodeURIComponent(q)}` : ''}`);
+    people.customers = page.customers;
+    renderPeoplePicker();
+  }, 200);
+}
+
 async function openAdd() {
-  const [users, customers] = await Promise.all([api('GET', '/users'), api('GET', '/customers')]);
-  people = { users, customers };
+  const [users, page] = await Promise.all([api('GET', '/users'), api('GET', '/customers?limit=50')]);
+  people = { users, customers: page.customers };
   $('add-error').textContent = '';
   renderPeoplePicker();
   $('add-dialog').showModal();
@@ -249,9 +282,11 @@ async function linkedItemText(link) {
 }
 
 async function openConversation(id) {
-  if (!state.current || state.current.id !== id) state.freshNumber = null;
+  const switching = !state.current || state.current.id !== id;
+  if (switching) state.freshNumber = null;
   const conversation = await api('GET', `/conversations/${id}`);
   state.current = conversation;
+  if (switching) $('body').value = drafts()[id] || '';
   history.replaceState(null, '', `/c/${id}`);
   $('empty').hidden = true;
   $('conversation').hidden = false;
@@ -340,13 +375,22 @@ function renderMessages() {
     // Clamped: timers longer than ~24 days fire at once, and clocks may disagree.
     state.releaseTimer = setTimeout(renderMessages, Math.min(Math.max(nextRelease - Date.now() + 50, 1000), 60000));
   }
-  const last = list.lastElementChild;
-  if (last) last.scrollIntoView({ block: 'end' });
+  // The newest message (and a just-sent one with its Undo) in view, above the message box.
+  const pane = $('pane');
+  pane.scrollTop = pane.scrollHeight;
 }
 
 async function retract(message, how) {
   try {
     await api('POST', `/messages/${message.id}/${how}`, {});
+    if (how === 'undo' && state.current && state.current.id === message.conversation_id) {
+      // Undo gives the text back for correction, before whatever was typed meanwhile.
+      const typed = $('body').value.trim();
+      $('body').value = typed ? `${message.body}\n\n${typed}` : message.body;
+      saveDraft(message.conversation_id, $('body').value);
+      $('body').focus();
+      refreshPreview();
+    }
     await loadMessages();
   } catch (e) {
     $('send-error').textContent = e.message;
@@ -432,12 +476,16 @@ async function send(event) {
   $('send-error').textContent = '';
   $('send').disabled = true;
   try {
-    const posted = await api('POST', `/conversations/${state.current.id}/messages`, { body });
-    $('body').value = '';
-    state.messages.push(posted.message);
-    state.deliveries.set(posted.message.id, []);
-    renderMessages();
-    refreshPreview();
+    const sentTo = state.current.id;
+    const posted = await api('POST', `/conversations/${sentTo}/messages`, { body });
+    saveDraft(sentTo, '');
+    if (state.current.id === sentTo) {
+      $('body').value = '';
+      state.messages.push(posted.message);
+      state.deliveries.set(posted.message.id, []);
+      renderMessages();
+      refreshPreview();
+    }
     await loadList();
   } catch (e) {
     $('send-error').textContent = e.message;
@@ -509,14 +557,17 @@ async function boot() {
   $('add').addEventListener('click', openAdd);
   $('add-form').addEventListener('submit', startConversation);
   $('add-cancel').addEventListener('click', () => $('add-dialog').close());
-  $('add-filter').addEventListener('input', renderPeoplePicker);
+  $('add-filter').addEventListener('input', searchPeople);
   for (const radio of document.querySelectorAll('input[name="start-as"]')) radio.addEventListener('change', renderPeoplePicker);
   $('link-open').addEventListener('click', openLink);
   $('link-form').addEventListener('submit', linkConversation);
   $('link-cancel').addEventListener('click', () => $('link-dialog').close());
   $('link-project').addEventListener('change', loadLinkItems);
   for (const radio of document.querySelectorAll('input[name="link-mode"]')) radio.addEventListener('change', linkModeChanged);
-  $('body').addEventListener('input', refreshPreview);
+  $('body').addEventListener('input', () => {
+    if (state.current) saveDraft(state.current.id, $('body').value);
+    refreshPreview();
+  });
   $('body').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('composer').requestSubmit();
   });

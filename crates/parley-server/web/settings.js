@@ -83,12 +83,20 @@ async function loadPeople() {
   );
 }
 
-async function loadCustomers() {
-  const [customers, organizations] = await Promise.all([api('GET', '/customers'), api('GET', '/organizations')]);
+// Customers come a page at a time, by name; "More" asks for the next page.
+async function loadCustomers(cursor) {
+  const query = `/customers?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  const [page, organizations] = await Promise.all([api('GET', query), api('GET', '/organizations')]);
   const orgName = (id) => (organizations.find((o) => o.id === id) || {}).name || '';
-  $('customer-list').replaceChildren(
-    ...customers.map((c) => el('tr', {}, el('td', {}, c.name), el('td', {}, c.email || '(visitor, no address)'), el('td', {}, orgName(c.organization_id)))),
-  );
+  const address = (c) => c.email || (c.unverified_email ? `${c.unverified_email} (unverified)` : '(visitor, no address)');
+  const rows = page.customers.map((c) => el('tr', {}, el('td', {}, c.name), el('td', {}, address(c)), el('td', {}, orgName(c.organization_id))));
+  if (cursor) $('customer-list').append(...rows);
+  else $('customer-list').replaceChildren(...rows);
+  const more = $('customer-more');
+  if (more) {
+    more.hidden = !page.next_cursor;
+    more.onclick = () => loadCustomers(page.next_cursor);
+  }
   $('organizations').replaceChildren(...organizations.map((o) => el('li', {}, el('strong', {}, o.name), ` @${o.domain}`)));
 }
 

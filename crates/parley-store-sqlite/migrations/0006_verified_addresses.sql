@@ -15,3 +15,6 @@ CREATE TABLE email_verifications (
     used_at BIGINT
 );
 CREATE INDEX email_verifications_customer ON email_verifications (customer_id, created_at);
+
+-- Customer lists are read a page at a time, ordered by name (R39: bounded work per request).
+CREATE INDEX customers_name ON customers (name, id);

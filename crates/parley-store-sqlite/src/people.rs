@@ -367,9 +367,29 @@ impl PeopleStore for SqliteStore {
         Ok((rows::customer(&row)?, get(&row, "password_hash")?))
     }
 
-    async fn customers(&self) -> StoreResult<Vec<Customer>> {
-        let rows =
-            sqlx::query("SELECT * FROM customers ORDER BY name, id").fetch_all(&self.reader).await.map_err(other)?;
+    async fn customers_page(
+        &self,
+        search: Option<&str>,
+        after: Option<(&str, CustomerId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>> {
+        // Keyset pagination: the page after (name, id), so each page costs the same.
+        let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let (after_name, after_id) = after.map(|(n, id)| (Some(n), Some(id.0))).unwrap_or((None, None));
+        let rows = sqlx::query(
+            "SELECT * FROM customers
+             WHERE (?1 IS NULL OR name > ?1 OR (name = ?1 AND id > ?2))
+               AND (?3 IS NULL OR LOWER(name) LIKE LOWER(?3) ESCAPE '\\' OR email LIKE LOWER(?3) ESCAPE '\\'
+                    OR unverified_email LIKE LOWER(?3) ESCAPE '\\')
+             ORDER BY name, id LIMIT ?4",
+        )
+        .bind(after_name)
+        .bind(after_id)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
         rows.iter().map(rows::customer).collect()
     }
 

@@ -40,7 +40,14 @@ pub trait PeopleStore {
     async fn customer(&self, id: CustomerId) -> StoreResult<Customer>;
     /// The customer and their password hash, if they have one.
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
-    async fn customers(&self) -> StoreResult<Vec<Customer>>;
+    /// A page of customers ordered by name then id: those after `after` (a name and id), whose
+    /// name or address contains `search` (case-insensitive), at most `limit`.
+    async fn customers_page(
+        &self,
+        search: Option<&str>,
+        after: Option<(&str, CustomerId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>>;
     /// R36: a visitor (a customer without a verified address) gives an address. It is kept as
     /// their unverified address (replacing an earlier unverified one), with their name, and
     /// `verification` (a code to prove it) is stored. `Conflict("contact")` when the customer has a

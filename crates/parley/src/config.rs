@@ -59,6 +59,14 @@ pub struct Config {
     /// Password of the first admin; generated and printed once if not given.
     #[arg(long, env = "PARLEY_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Limit logins, login links, password changes and widget visitors per client and per address,
+    /// answering 429 with Retry-After. Turn off only for load tests.
+    #[arg(long, env = "PARLEY_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limits: bool,
+    /// The header a reverse proxy in front of Parley puts the client's address in (for example
+    /// `X-Forwarded-For`; its last entry is used). Without it, the connection's address counts.
+    #[arg(long, env = "PARLEY_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
 }
 
 impl Config {
@@ -77,6 +85,8 @@ impl Config {
             delivery_poll: Duration::from_secs(1),
             admin_email: None,
             admin_password: None,
+            rate_limits: true,
+            client_ip_header: None,
         }
     }
 }

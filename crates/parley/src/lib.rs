@@ -84,6 +84,8 @@ pub async fn launch_with_listener(
         send_guard: config.send_guard,
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),
+        rate_limits: config.rate_limits,
+        client_ip_header: config.client_ip_header.clone(),
         ..AppConfig::default()
     };
     let app = App::new(store, clock, app_config, open_mailer(config)?);

@@ -1,6 +1,6 @@
 //! Logging in and out, the asker's identity, and personal API tokens.
 
-use crate::auth::{cleared_cookie, session_cookie, token_of, Auth};
+use crate::auth::{cleared_cookie, session_cookie, token_of, Auth, ClientIp};
 use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use axum::extract::State;
@@ -8,7 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use parley_app::{Actor, App, LoginResult};
+use parley_app::{Actor, App, Attempt, LoginResult};
 use parley_domain::*;
 use parley_store::ApiToken;
 use serde::{Deserialize, Serialize};
@@ -56,18 +56,30 @@ pub(crate) async fn session_response(app: &App, login: LoginResult) -> ApiResult
     Ok(([(SET_COOKIE, cookie)], Json(session_of(app, login).await?)))
 }
 
-/// Log in as a user.
+/// Log in as a user. Limited per client and per address (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, tag = "auth",
-    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn login(State(app): State<App>, Json(body): Json<LoginBody>) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    app.limits().check(Attempt::Login, ip, Some(&body.email))?;
     let login = app.login_user(&body.email, &body.password).await?;
     session_response(&app, login).await
 }
 
-/// Log in as a customer (portal).
+/// Log in as a customer (portal). Limited per client and per address.
 #[utoipa::path(post, path = "/api/v1/auth/customer-login", request_body = LoginBody, tag = "auth",
-    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn customer_login(State(app): State<App>, Json(body): Json<LoginBody>) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn customer_login(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    app.limits().check(Attempt::Login, ip, Some(&body.email))?;
     let login = app.login_customer(&body.email, &body.password).await?;
     session_response(&app, login).await
 }
@@ -88,8 +100,13 @@ pub struct RedeemBody {
 /// Email a customer a one-time login link (valid 15 minutes). Answers 202 whether or not the
 /// address belongs to a customer.
 #[utoipa::path(post, path = "/api/v1/auth/customer-link", request_body = LinkRequestBody, tag = "auth",
-    responses((status = 202), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn request_customer_link(State(app): State<App>, Json(body): Json<LinkRequestBody>) -> ApiResult<StatusCode> {
+    responses((status = 202), (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn request_customer_link(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LinkRequestBody>,
+) -> ApiResult<StatusCode> {
+    app.limits().check(Attempt::LoginLink, ip, Some(&body.email))?;
     app.request_login_link(&body.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -129,9 +146,12 @@ pub struct PasswordChangeBody {
 pub async fn change_password(
     State(app): State<App>,
     Auth(actor): Auth,
+    ClientIp(ip): ClientIp,
     parts: Parts,
     Json(body): Json<PasswordChangeBody>,
 ) -> ApiResult<StatusCode> {
+    let account = format!("{}:{}", actor.party().kind_str(), actor.party().raw_id());
+    app.limits().check(Attempt::PasswordChange, ip, Some(&account))?;
     let token = token_of(&parts).unwrap_or_default();
     app.change_password(actor, &token, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)

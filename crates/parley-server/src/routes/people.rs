@@ -2,10 +2,10 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_app::App;
+use parley_app::{App, CustomerPage};
 use parley_domain::preferences::{CustomerMessages, RepliesToCustomers, Scope};
 use parley_domain::*;
 use serde::Deserialize;
@@ -204,10 +204,27 @@ pub async fn create_organization(
     Ok((StatusCode::CREATED, Json(app.create_organization(actor, &b.name, &b.domain).await?)))
 }
 
-/// All customers.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "people", responses((status = 200, body = Vec<Customer>)))]
-pub async fn customers(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<Customer>>> {
-    Ok(Json(app.customers(actor).await?))
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerListQuery {
+    /// Only customers whose name or address contains this.
+    pub q: Option<String>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+    /// 1 to 200; 50 if not given.
+    pub limit: Option<i64>,
+}
+
+/// Customers by name, a page at a time (R39: no list without bounds).
+#[utoipa::path(get, path = "/api/v1/customers", tag = "people", params(CustomerListQuery),
+    responses((status = 200, body = CustomerPage), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn customers(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Query(q): Query<CustomerListQuery>,
+) -> ApiResult<Json<CustomerPage>> {
+    let page = app.customers(actor, q.q.as_deref(), q.cursor.as_deref(), q.limit.unwrap_or(50)).await?;
+    Ok(Json(page))
 }
 
 /// Add a customer; one whose email domain matches an organization joins it.

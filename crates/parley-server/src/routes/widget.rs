@@ -1,12 +1,12 @@
 //! The live-chat widget's visitors.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, ClientIp};
 use crate::error::ApiResult;
 use crate::extract::Json;
 use crate::routes::auth::session_response;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use parley_app::App;
+use parley_app::{App, Attempt};
 use parley_domain::Customer;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,8 +28,14 @@ pub struct ContactBody {
 /// Start an anonymous live-chat visitor (a customer without an address) and log them in. The
 /// widget keeps the token and sends it as a bearer token.
 #[utoipa::path(post, path = "/api/v1/widget/visitors", request_body = VisitorBody, tag = "widget",
-    responses((status = 200, body = crate::routes::auth::Session), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn start_visitor(State(app): State<App>, Json(body): Json<VisitorBody>) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, body = crate::routes::auth::Session), (status = 400, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn start_visitor(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<VisitorBody>,
+) -> ApiResult<impl IntoResponse> {
+    app.limits().check(Attempt::Visitor, ip, None)?;
     let login = app.start_visitor(body.name.as_deref()).await?;
     session_response(&app, login).await
 }
@@ -44,8 +50,10 @@ pub async fn start_visitor(State(app): State<App>, Json(body): Json<VisitorBody>
 pub async fn set_contact(
     State(app): State<App>,
     Auth(actor): Auth,
+    ClientIp(ip): ClientIp,
     Json(body): Json<ContactBody>,
 ) -> ApiResult<Json<Customer>> {
+    app.limits().check(Attempt::Contact, ip, Some(&body.email))?;
     Ok(Json(app.set_visitor_contact(actor, &body.email, body.name.as_deref()).await?))
 }
 
@@ -73,8 +81,10 @@ pub struct VerifiedAnswer {
 pub async fn verify(
     State(app): State<App>,
     Auth(actor): Auth,
+    ClientIp(ip): ClientIp,
     Json(body): Json<VerifyBody>,
 ) -> ApiResult<Json<VerifiedAnswer>> {
+    app.limits().check(Attempt::Verify, ip, None)?;
     let verified = app.verify_visitor_email(actor, &body.code).await?;
     let session = match verified.session {
         Some(login) => Some(crate::routes::auth::session_of(&app, login).await?),
