@@ -125,3 +125,42 @@ async fn r12_r33_r7_a_widget_chat_end_to_end() {
     visitor.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    let admin = app.admin().await;
+    app.ok(&admin, "/api/v1/organizations", json!({"name": "Shopper", "domain": "shopper.example"}), 201).await;
+    let shop = shop_page(&app.base).await;
+    let browser = Browser::start().await;
+    let visitor = browser.session().await;
+    visitor.goto(&shop).await;
+    visitor.click("#parley-chat-button").await;
+    enter_chat(&visitor).await;
+    visitor.fill("#body", "Where is my parcel?").await;
+    visitor.click("#send").await;
+    visitor.fill("#contact-email", "vera@shopper.example").await;
+    visitor.click("#contact button[type=submit]").await;
+    visitor.wait_for("#verify-label", |t| t.contains("vera@shopper.example")).await;
+    app.deliver().await;
+    let mail =
+        smtp.mails_to("vera@shopper.example").into_iter().find(|m| m.subject().starts_with("Your code")).unwrap();
+    let code = mail.subject().trim_start_matches("Your code: ").trim().to_string();
+    visitor.fill("#verify-code", &code).await;
+    visitor.click("#verify button[type=submit]").await;
+    for _ in 0..50 {
+        if visitor.client.find(Locator::Css("#verify[hidden]")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(visitor.client.find(Locator::Css("#verify[hidden]")).await.is_ok(), "the code form is gone");
+    let (_, page) = app.get(&admin, "/api/v1/customers?q=vera").await;
+    let vera = &page["customers"][0];
+    assert_eq!(vera["email"], "vera@shopper.example", "{page}");
+    assert!(vera["organization_id"].is_i64(), "verified: she joined her organization: {page}");
+    visitor.close().await;
+    app.stop().await;
+}
