@@ -61,7 +61,16 @@ impl App {
             e => AppError::from_store("conversation")(e),
         })?;
         self.publish_message(message.clone(), audience.clone(), conversation.header.subject);
-        Ok((message, audience))
+        Ok((self.as_numbered_for(actor, message).await?, audience))
+    }
+
+    /// The message as `actor` is shown it: customers see their own numbers (their position among
+    /// the messages they may read), never the conversation's count of everything written.
+    pub(crate) async fn as_numbered_for(&self, actor: Actor, mut message: Message) -> AppResult<Message> {
+        if let Actor::Customer { .. } = actor {
+            message.number = self.store.customer_number(message.id, self.now()).await?.unwrap_or(message.number);
+        }
+        Ok(message)
     }
 
     /// R11: who would receive `body` if the asker posted it now, and why.

@@ -1,7 +1,9 @@
 //! `parley-load`: measures, in one run on one disk,
 //! 1. the SQLite ceiling: single-row commits per second with Parley's settings (WAL, NORMAL);
 //! 2. the audience computation alone, with N followers per item;
-//! 3. messages posted per second through the real HTTP API, with N followers per item.
+//! 3. messages posted per second through the real HTTP API, with N followers per item;
+//! 4. R40: the Markdown renderer on the bodies that once stalled the server, against a plain
+//!    50,000-character paragraph (the ceiling: what any body of that length costs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
@@ -37,6 +39,8 @@ async fn main() -> anyhow::Result<()> {
 
     let (per_sec, per_call) = audience_rate(args.followers);
     println!("audience computations/s ({} followers): {per_sec:.0} ({per_call:?} each)", args.followers);
+
+    markdown_figures();
 
     let admin = app.admin().await;
     let project = app.project(&admin, "Load").await;
@@ -93,6 +97,30 @@ async fn main() -> anyhow::Result<()> {
     );
     app.stop().await;
     Ok(())
+}
+
+/// R40: each pathological body's render time (best of 5) next to a plain one of the same length.
+fn markdown_figures() {
+    let n = 50_000;
+    let shapes: Vec<(&str, String)> = vec![
+        ("plain paragraph (ceiling)", "word ".repeat(n / 5)),
+        ("50,000 nested quotes", ">".repeat(n)),
+        ("nested ordered lists", "1. ".repeat(n / 3)),
+        ("quotes in lists", "> - ".repeat(n / 4)),
+        ("nested emphasis", "**_".repeat(n / 3)),
+        ("table of 8,333 columns", format!("{}\n{}\n{}", "|a".repeat(n / 6), "|-".repeat(n / 6), "|b".repeat(n / 6))),
+        ("raw HTML", "<div>".repeat(n / 5)),
+    ];
+    for (name, body) in shapes {
+        let mut best = Duration::MAX;
+        let mut size = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            size = std::hint::black_box(markdown::render(&body)).len();
+            best = best.min(t.elapsed());
+        }
+        println!("markdown {name}: {best:?}, {size} bytes of HTML");
+    }
 }
 
 fn num_cpus() -> usize {

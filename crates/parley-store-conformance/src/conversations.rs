@@ -211,3 +211,51 @@ pub async fn r33_retracting_within_the_guard<S: Store>(store: &S) {
     let released = store.release_held(T0 + 20_000, 10).await.unwrap();
     assert!(released.iter().all(|m| m.visibility == Visibility::Internal), "{released:?}");
 }
+
+/// R7, R33: customers are shown their own numbers — positions among the messages they may read —
+/// with no gap where a reply was undone or made internal; a held reply is numbered when its guard
+/// ends, after what the customer wrote meanwhile. Read positions and unread counts follow them.
+pub async fn r7_customers_are_shown_numbers_without_gaps<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let staff = Party::User(w.admin.id);
+    let by_customer = |at: i64| new_message(&c, Author::Customer(w.customer.id), &[staff], at);
+    let held = |at: i64| {
+        let mut m = new_message(&c, Author::User(w.admin.id), &[customer], at);
+        m.held_until = Some(at + 10_000);
+        m
+    };
+    let first = store.insert_message(by_customer(T0)).await.unwrap();
+    let undone = store.insert_message(held(T0 + 1)).await.unwrap();
+    store.retract_message(undone.id, Retraction::Undo, T0 + 2).await.unwrap();
+    let internal = store.insert_message(held(T0 + 3)).await.unwrap();
+    store.retract_message(internal.id, Retraction::MakeInternal, T0 + 4).await.unwrap();
+    let reply = store.insert_message(held(T0 + 5)).await.unwrap();
+    let second = store.insert_message(by_customer(T0 + 6)).await.unwrap();
+    assert_eq!(second.number, 5, "the conversation counts everything written");
+
+    let shown = |now: i64| async move {
+        let list = store.messages(c.header.id, 0, 10, Reader::Customer { now }).await.unwrap();
+        list.iter().map(|m| (m.id, m.number)).collect::<Vec<_>>()
+    };
+    assert_eq!(shown(T0 + 7).await, vec![(first.id, 1), (second.id, 2)]);
+    let later = T0 + 20_000;
+    assert_eq!(shown(later).await, vec![(first.id, 1), (second.id, 2), (reply.id, 3)]);
+    let after_two = store.messages(c.header.id, 2, 10, Reader::Customer { now: later }).await.unwrap();
+    assert_eq!(after_two.iter().map(|m| m.id).collect::<Vec<_>>(), vec![reply.id], "pages by their numbers");
+    assert_eq!(store.customer_number(reply.id, T0 + 7).await.unwrap(), None, "still held");
+    assert_eq!(store.customer_number(reply.id, later).await.unwrap(), Some(3));
+    assert_eq!(store.customer_number(internal.id, later).await.unwrap(), None);
+
+    let unread = |now: i64| async move {
+        let rows = store.conversation_rows_for_customer(w.customer.id, now).await.unwrap();
+        rows.iter().find(|r| r.conversation.id == c.header.id).unwrap().unread
+    };
+    assert_eq!(unread(T0 + 7).await, 0, "her own messages are read");
+    assert_eq!(unread(later).await, 1);
+    let (position, seen) = store.mark_read(c.header.id, customer, 99, later + 1).await.unwrap();
+    assert_eq!(position, 3, "never past what she may read");
+    assert_eq!(seen.iter().map(|s| s.message_id).collect::<Vec<_>>(), vec![reply.id]);
+    assert_eq!(unread(later + 1).await, 0);
+}

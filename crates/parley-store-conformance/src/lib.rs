@@ -43,6 +43,7 @@ macro_rules! store_behaviour_tests {
             visitors_have_no_email_and_addresses_stay_unique,
             r33_held_message_reaches_customers_only_when_released,
             r33_retracting_within_the_guard,
+            r7_customers_are_shown_numbers_without_gaps,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

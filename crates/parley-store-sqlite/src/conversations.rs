@@ -41,13 +41,16 @@ async fn mark_read(
     number: i64,
     now: i64,
 ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
-    // A customer reads only as far as what they can see: never past a message still held (R33).
-    let customer_sees =
-        if party.is_customer() { format!(" AND {}", rows::customer_sees("", "?5")) } else { String::new() };
+    // A customer's position counts the messages they may read (their numbers, R7, R33): never past
+    // one still held.
+    let last = if party.is_customer() {
+        format!("(SELECT COUNT(*) FROM {})", rows::customer_numbered("?1", "?5"))
+    } else {
+        "(SELECT COALESCE(MAX(number), 0) FROM messages WHERE conversation_id = ?1 AND withdrawn_at IS NULL)".into()
+    };
     let position: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
-         VALUES (?1, ?2, ?3, MIN(?4, (SELECT COALESCE(MAX(number), 0) FROM messages
-                                     WHERE conversation_id = ?1 AND withdrawn_at IS NULL{customer_sees})))
+         VALUES (?1, ?2, ?3, MIN(?4, {last}))
          ON CONFLICT (conversation_id, party_kind, party_id)
          DO UPDATE SET last_seen_number = MAX(last_seen_number, excluded.last_seen_number)
          RETURNING last_seen_number"
@@ -62,15 +65,19 @@ async fn mark_read(
     .map_err(other)?;
     // R13: reading up to a message is seeing every message up to it that the reader can see.
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
-        q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
-            .push_bind(id.0)
-            .push(" AND number <= ")
-            .push_bind(position);
         if party.is_customer() {
-            // `now` is a literal number here: the builder numbers its own parameters.
-            q.push(" AND ").push(rows::customer_sees("", &now.to_string()));
+            // Literal numbers here: the builder numbers its own parameters.
+            let numbered = rows::customer_numbered(&id.0.to_string(), &now.to_string());
+            q.push(format!("message_id IN (SELECT id FROM {numbered} WHERE customer_number <= "))
+                .push_bind(position)
+                .push(")");
+        } else {
+            q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
+                .push_bind(id.0)
+                .push(" AND number <= ")
+                .push_bind(position)
+                .push(")");
         }
-        q.push(")");
     })
     .await?;
     Ok((position, seen))
@@ -308,7 +315,9 @@ impl ConversationStore for SqliteStore {
                 .await?;
         }
         if let Some(author) = m.author.party() {
-            mark_read(&mut tx, m.conversation_id, author, number, m.created_at).await?;
+            // A customer's message is the latest they may read: their position goes to the end.
+            let up_to = if author.is_customer() { i64::MAX } else { number };
+            mark_read(&mut tx, m.conversation_id, author, up_to, m.created_at).await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(Message {
@@ -332,23 +341,45 @@ impl ConversationStore for SqliteStore {
         limit: i64,
         reader: Reader,
     ) -> StoreResult<Vec<Message>> {
-        let customer_now = match reader {
-            Reader::User => None,
-            Reader::Customer { now } => Some(now),
+        let Reader::Customer { now } = reader else {
+            let rows = sqlx::query(
+                "SELECT * FROM messages WHERE conversation_id = ?1 AND number > ?2 AND withdrawn_at IS NULL
+                 ORDER BY number LIMIT ?3",
+            )
+            .bind(conversation.0)
+            .bind(after_number)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+            return rows.iter().map(rows::message).collect();
         };
+        // Customers page by, and are shown, their own numbers (R7, R33).
         let rows = sqlx::query(&format!(
-            "SELECT * FROM messages WHERE conversation_id = ?1 AND number > ?2 AND withdrawn_at IS NULL
-               AND (?4 IS NULL OR ({})) ORDER BY number LIMIT ?3",
-            rows::customer_sees("", "?4")
+            "SELECT * FROM {} AS v WHERE customer_number > ?2 ORDER BY customer_number LIMIT ?3",
+            rows::customer_numbered("?1", "?4")
         ))
         .bind(conversation.0)
         .bind(after_number)
         .bind(limit)
-        .bind(customer_now)
+        .bind(now)
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        rows.iter().map(rows::message).collect()
+        rows.iter().map(|row| Ok(Message { number: get(row, "customer_number")?, ..rows::message(row)? })).collect()
+    }
+
+    async fn customer_number(&self, id: MessageId, now: i64) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(&format!(
+            "SELECT v.customer_number FROM {} AS v WHERE v.id = ?2",
+            rows::customer_numbered("(SELECT conversation_id FROM messages WHERE id = ?2)", "?3")
+        ))
+        .bind(0_i64)
+        .bind(id.0)
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)
     }
 
     async fn visible_activity(&self, id: ConversationId, reader: Reader) -> StoreResult<(i64, Option<i64>)> {

@@ -93,6 +93,20 @@ pub fn customer_sees(alias: &str, now: &str) -> String {
     format!("{alias}visibility = 'public' AND ({alias}held_until IS NULL OR {alias}held_until <= {now})")
 }
 
+/// The messages of conversation `conversation` a customer may read at `now` (bound parameters
+/// such as `?1`, `?4`), each with `customer_number`: its position among them, the number customers
+/// are shown. Messages become readable for customers in the order of `COALESCE(held_until,
+/// created_at)` (a held reply when its guard ends), then of their number, and a readable one never
+/// stops being readable (a reply can be taken back only while held), so a position once shown
+/// never changes — and customers see no gap where a message was undone or made internal.
+pub fn customer_numbered(conversation: &str, now: &str) -> String {
+    format!(
+        "(SELECT m.*, ROW_NUMBER() OVER (ORDER BY COALESCE(m.held_until, m.created_at), m.number) AS customer_number
+          FROM messages m WHERE m.conversation_id = {conversation} AND m.withdrawn_at IS NULL AND {sees})",
+        sees = customer_sees("m.", now)
+    )
+}
+
 pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
      c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
 

@@ -40,6 +40,19 @@ fn row_columns(kind: &str) -> String {
     );
     // What the reader may see of the messages after their position (R7, R33); `?3` is now.
     let visible = if kind == "customer" { format!("AND {}", rows::customer_sees("m.", "?3")) } else { String::new() };
+    // A customer's position counts what they may read (their numbers), so what is unread is what
+    // they may read beyond it; a user's is a message number.
+    let unread = if kind == "customer" {
+        format!(
+            "MAX(0, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.withdrawn_at IS NULL
+                     {visible}) - {last_seen})"
+        )
+    } else {
+        format!(
+            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.number > {last_seen}
+                     AND m.withdrawn_at IS NULL)"
+        )
+    };
     format!(
         "{HEADER_COLUMNS}, c.last_author_kind, {relation},
          (c.created_by_kind = '{kind}' AND c.created_by_id = ?1) AS started_by_me,
@@ -48,8 +61,7 @@ fn row_columns(kind: &str) -> String {
          EXISTS (SELECT 1 FROM message_recipients r WHERE r.conversation_id = c.id AND r.party_kind = '{kind}'
                  AND r.party_id = ?1) AS addressed_to_me,
          {last_seen} AS last_seen_number,
-         (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.number > {last_seen}
-                 AND m.withdrawn_at IS NULL {visible}) AS unread,
+         {unread} AS unread,
          (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
                  AND m.withdrawn_at IS NULL {visible}) AS visible_count,
          (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id

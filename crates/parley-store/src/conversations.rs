@@ -36,6 +36,8 @@ pub trait ConversationStore {
     /// their own message.
     async fn insert_message(&self, message: NewMessage) -> StoreResult<Message>;
     /// Messages after `after_number` that `reader` may see, oldest first; withdrawn ones never.
+    /// For a customer, `number` (and `after_number`) is the message's position among those the
+    /// customer may read: no gaps where a message was undone or made internal (R7, R33).
     async fn messages(
         &self,
         conversation: ConversationId,
@@ -44,6 +46,9 @@ pub trait ConversationStore {
         reader: Reader,
     ) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: MessageId) -> StoreResult<Message>;
+    /// The number customers are shown for a message (its position among the messages of its
+    /// conversation they may read at `now`), or `None` if they may not read it.
+    async fn customer_number(&self, id: MessageId, now: i64) -> StoreResult<Option<i64>>;
     async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>>;
 
     /// R33: takes back a message still held, by compare-and-set (`Conflict` once it was released
@@ -65,7 +70,8 @@ pub trait ConversationStore {
     /// How a person stands to one conversation.
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation>;
     /// Records that a person has read up to message `number` (never moves back), which is seeing
-    /// every message up to it (R13). Returns the read position and the messages newly seen.
+    /// every message up to it (R13). For a customer, `number` is one of their numbers. Returns the
+    /// read position and the messages newly seen.
     async fn mark_read(
         &self,
         id: ConversationId,

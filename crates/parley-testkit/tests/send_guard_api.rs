@@ -212,3 +212,32 @@ async fn r13_a_customer_cannot_mark_seen_what_they_may_not_read() {
     assert_eq!(seen, vec![held]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r7_customers_see_no_gap_where_a_reply_was_taken_back() {
+    let (app, _smtp, d) = guarded().await;
+    let mut carla = app.socket(&d.carla).await;
+    let mine = app.say(&d.carla, d.public, "My printer is on fire").await;
+    assert_eq!(mine["message"]["number"], 1);
+    let undone = id_of(&app.say(&d.admin, d.public, "Have you tried water?").await);
+    app.ok(&d.admin, &format!("/api/v1/messages/{undone}/undo"), json!({}), 200).await;
+    let hidden = id_of(&app.say(&d.admin, d.public, "She did it herself").await);
+    app.ok(&d.admin, &format!("/api/v1/messages/{hidden}/make-internal"), json!({}), 200).await;
+    app.say(&d.admin, d.public, "A technician is on the way").await;
+    app.advance_ms(GUARD_MS);
+    app.deliver().await;
+
+    let pushed = carla.next_of("message", WAIT).await.unwrap();
+    assert_eq!(pushed["message"]["number"], 2, "her second message, not the conversation's fourth: {pushed}");
+    let (_, list) = app.get(&d.carla, &format!("/api/v1/conversations/{}/messages", d.public)).await;
+    let numbers: Vec<i64> = list.as_array().unwrap().iter().map(|m| m["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, vec![1, 2]);
+    let (_, staff) = app.get(&d.admin, &format!("/api/v1/conversations/{}/messages", d.public)).await;
+    let numbers: Vec<i64> = staff.as_array().unwrap().iter().map(|m| m["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, vec![1, 3, 4], "staff see the conversation's own numbers");
+    // Reading up to her number 2 reads everything; her views count nothing unread.
+    app.ok(&d.carla, &format!("/api/v1/conversations/{}/read", d.public), json!({"up_to": 2}), 200).await;
+    let (_, views) = app.get(&d.carla, "/api/v1/views").await;
+    assert!(views.as_array().unwrap().iter().all(|v| v["unread"] == 0), "{views}");
+    app.stop().await;
+}

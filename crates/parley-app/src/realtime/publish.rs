@@ -42,6 +42,8 @@ impl App {
         let now = self.now();
         let author = message.author.party();
         let mut delivered = Vec::new();
+        // Customers are shown their own numbers (R7, R33); computed once, only if one is online.
+        let mut for_customers: Option<Message> = None;
         for Recipient { party, notify, .. } in &audience.recipients {
             // Recently connected people get it kept for their reconnect, too. Customers get a
             // held message only when it is released (R33).
@@ -54,7 +56,17 @@ impl App {
                     Party::User(id) => self.store.preferences(*id).await?.sound,
                     Party::Customer(_) => true,
                 };
-            let body = EventBody::Message { message: message.clone(), subject: subject.clone(), sound };
+            let shown = if party.is_customer() {
+                if for_customers.is_none() {
+                    let number = self.store.customer_number(message.id, now).await?;
+                    let Some(number) = number else { continue };
+                    for_customers = Some(Message { number, ..message.clone() });
+                }
+                for_customers.clone().unwrap_or_else(|| message.clone())
+            } else {
+                message.clone()
+            };
+            let body = EventBody::Message { message: shown, subject: subject.clone(), sound };
             if self.hub.publish(*party, body) {
                 delivered.push(*party);
             }
