@@ -69,9 +69,10 @@ function connect() {
   };
   socket.onclose = (closed) => {
     state.socket = null;
-    // 4001: this session ended (the chat may have moved to a confirmed address): start over.
-    if (closed.code === 4001) setTimeout(() => load().catch(() => {}), 200);
-    else setTimeout(connect, 1000);
+    // 4001: this session ended: start over — unless it ended because the visitor just proved
+    // their address and the chat moved to that customer, whose session is on its way.
+    if (closed.code === 4001 && !state.verifying) setTimeout(() => load().catch(() => {}), 200);
+    else setTimeout(connect, state.verifying ? 100 : 1000);
   };
 }
 
@@ -158,16 +159,22 @@ async function saveContact(event) {
 async function verify(event) {
   event.preventDefault();
   $('verify-status').textContent = '';
+  state.verifying = true;
   try {
     const answer = await call('POST', '/widget/verify', { code: $('verify-code').value.trim() });
+    state.me = answer.customer;
     if (answer.session) {
+      // The chat moved to the customer who owns the address: continue as them.
       state.token = answer.session.token;
       save();
+      if (state.socket) state.socket.close();
+      await load();
     }
-    state.me = answer.customer;
     render();
   } catch (e) {
     $('verify-status').textContent = e.message;
+  } finally {
+    state.verifying = false;
   }
 }
 

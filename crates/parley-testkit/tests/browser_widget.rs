@@ -164,3 +164,45 @@ async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
     visitor.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r36_once_proven_the_chat_moves_to_the_existing_customer_and_stays_live() {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let shop = shop_page(&app.base).await;
+    let browser = Browser::start().await;
+    let visitor = browser.session().await;
+    visitor.goto(&shop).await;
+    visitor.click("#parley-chat-button").await;
+    enter_chat(&visitor).await;
+    visitor.fill("#body", "Hello, Carla here").await;
+    visitor.click("#send").await;
+    visitor.fill("#contact-email", "carla@client.example").await;
+    visitor.click("#contact button[type=submit]").await;
+    visitor.wait_for("#verify-label", |t| t.contains("carla@client.example")).await;
+    app.deliver().await;
+    let mail =
+        smtp.mails_to("carla@client.example").into_iter().find(|m| m.subject().starts_with("Your code")).unwrap();
+    visitor.fill("#verify-code", mail.subject().trim_start_matches("Your code: ").trim()).await;
+    visitor.click("#verify button[type=submit]").await;
+    // The chat is now Carla's: she finds it in her portal, and a reply reaches the widget live.
+    let mut chat = None;
+    for _ in 0..50 {
+        let (_, page) = app.get(&carla, "/api/v1/views/portal_open").await;
+        if let Some(id) = page["conversations"][0]["id"].as_i64() {
+            chat = Some(id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let chat = chat.expect("the chat moved to Carla");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.say(&admin, chat, "Welcome back, Carla").await;
+    visitor.wait_for("#messages", |t| t.contains("Welcome back, Carla")).await;
+    assert!(visitor.text("#messages").await.contains("Hello, Carla here"), "her earlier message stays");
+    visitor.close().await;
+    app.stop().await;
+}
