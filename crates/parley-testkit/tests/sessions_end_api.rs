@@ -104,3 +104,14 @@ async fn the_last_admin_cannot_demote_themself() {
     assert_eq!(app.patch(&admin, &format!("/api/v1/users/{}", admin.id), json!({"role": "member"})).await.0, 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r38_a_socket_closes_when_its_session_expires() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Half a second before the 30-day session runs out (on the app's clock), connect.
+    app.advance_ms(30 * 24 * 3_600_000 - 500);
+    let mut socket = app.socket(&admin).await;
+    assert_eq!(socket.closed_with(Duration::from_secs(3)).await, Some(SESSION_ENDED));
+    app.stop().await;
+}
