@@ -141,6 +141,9 @@ async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
     enter_chat(&visitor).await;
     visitor.fill("#body", "Where is my parcel?").await;
     visitor.click("#send").await;
+    // The address is asked for once the first message is there.
+    visitor.wait_for("#messages", |t| t.contains("Where is my parcel?")).await;
+    visitor.wait_for("#contact:not([hidden])", |_| true).await;
     visitor.fill("#contact-email", "vera@shopper.example").await;
     visitor.click("#contact button[type=submit]").await;
     visitor.wait_for("#verify-label", |t| t.contains("vera@shopper.example")).await;
@@ -180,6 +183,9 @@ async fn r36_once_proven_the_chat_moves_to_the_existing_customer_and_stays_live(
     enter_chat(&visitor).await;
     visitor.fill("#body", "Hello, Carla here").await;
     visitor.click("#send").await;
+    // The address is asked for once the first message is there.
+    visitor.wait_for("#messages", |t| t.contains("Hello, Carla here")).await;
+    visitor.wait_for("#contact:not([hidden])", |_| true).await;
     visitor.fill("#contact-email", "carla@client.example").await;
     visitor.click("#contact button[type=submit]").await;
     visitor.wait_for("#verify-label", |t| t.contains("carla@client.example")).await;
