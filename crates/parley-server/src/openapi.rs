@@ -45,3 +45,28 @@ impl Modify for BearerAuth {
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Client generators need every operation named once; the document names each handler.
+    #[test]
+    fn every_operation_has_its_own_id() {
+        let doc = ApiDoc::openapi();
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in &doc.paths.paths {
+            let operations = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+            for operation in operations.into_iter().flatten() {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                assert!(!id.is_empty(), "{path} has an operation without an id");
+                seen.entry(id).or_default().push(path.clone());
+            }
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, paths)| paths.len() > 1).collect();
+        assert!(twice.is_empty(), "operation ids used more than once: {twice:?}");
+        assert!(seen.len() >= 60, "{} operations", seen.len());
+    }
+}

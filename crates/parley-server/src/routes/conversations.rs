@@ -149,7 +149,7 @@ pub async fn link(
 }
 
 /// Add a participant or follower.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/people", request_body = ConversationPersonBody, tag = "conversations", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "add_conversation_person", path = "/api/v1/conversations/{id}/people", request_body = ConversationPersonBody, tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = Conversation), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_person(
     State(app): State<App>,
@@ -161,7 +161,7 @@ pub async fn add_person(
 }
 
 /// Remove a participant or follower.
-#[utoipa::path(delete, path = "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", tag = "conversations",
+#[utoipa::path(delete, operation_id = "remove_conversation_person", path = "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", tag = "conversations",
     params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Conversation)))]
 pub async fn remove_person(
     State(app): State<App>,

@@ -108,7 +108,7 @@ pub async fn update_item(
 }
 
 /// Add a follower, requester or assignee.
-#[utoipa::path(post, path = "/api/v1/items/{id}/people", request_body = ItemPersonBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
+#[utoipa::path(post, operation_id = "add_item_person", path = "/api/v1/items/{id}/people", request_body = ItemPersonBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
 pub async fn add_person(
     State(app): State<App>,
     Auth(actor): Auth,
@@ -119,7 +119,7 @@ pub async fn add_person(
 }
 
 /// Remove a follower, requester or assignee.
-#[utoipa::path(delete, path = "/api/v1/items/{id}/people/{role}/{kind}/{party_id}", tag = "work",
+#[utoipa::path(delete, operation_id = "remove_item_person", path = "/api/v1/items/{id}/people/{role}/{kind}/{party_id}", tag = "work",
     params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Item)))]
 pub async fn remove_person(
     State(app): State<App>,

@@ -56,7 +56,7 @@ pub struct MessageAudience {
 }
 
 /// Messages of a conversation, oldest first.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", params(("id" = i64, Path), ListQuery),
+#[utoipa::path(get, operation_id = "list_messages", path = "/api/v1/conversations/{id}/messages", tag = "messages", params(("id" = i64, Path), ListQuery),
     responses((status = 200, body = Vec<Message>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(app): State<App>,

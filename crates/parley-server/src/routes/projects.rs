@@ -67,7 +67,7 @@ pub async fn project(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i
 }
 
 /// Add a member or follower.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/people", request_body = ProjectPersonBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Project)))]
+#[utoipa::path(post, operation_id = "add_project_person", path = "/api/v1/projects/{id}/people", request_body = ProjectPersonBody, tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Project)))]
 pub async fn add_person(
     State(app): State<App>,
     Auth(actor): Auth,
@@ -79,7 +79,7 @@ pub async fn add_person(
 }
 
 /// Remove a member or follower.
-#[utoipa::path(delete, path = "/api/v1/projects/{id}/people/{role}/{kind}/{party_id}", tag = "work",
+#[utoipa::path(delete, operation_id = "remove_project_person", path = "/api/v1/projects/{id}/people/{role}/{kind}/{party_id}", tag = "work",
     params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Project)))]
 pub async fn remove_person(
     State(app): State<App>,

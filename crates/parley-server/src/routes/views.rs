@@ -28,7 +28,7 @@ fn twenty_five() -> usize {
 }
 
 /// The asker's views with their counts.
-#[utoipa::path(get, path = "/api/v1/views", tag = "views", responses((status = 200, body = Vec<ViewCount>)))]
+#[utoipa::path(get, operation_id = "list_views", path = "/api/v1/views", tag = "views", responses((status = 200, body = Vec<ViewCount>)))]
 pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<ViewCount>>> {
     Ok(Json(app.views(actor).await?))
 }
