@@ -4,6 +4,7 @@
 //! store is asked to write atomically.
 
 mod access;
+mod account_email;
 mod actor;
 mod auth;
 mod clock;

@@ -43,6 +43,7 @@ const fn rule(burst: u32, every_secs: u64) -> Rule {
 }
 
 impl Attempt {
+    /// Every attempt, in declaration order: `ALL[a as usize] == a`.
     const ALL: [Attempt; 6] = [
         Attempt::Login,
         Attempt::LoginLink,
@@ -108,7 +109,7 @@ impl RateLimits {
             return Ok(());
         }
         self.forget_idle_now_and_then();
-        let index = Attempt::ALL.iter().position(|a| *a == attempt).unwrap_or(0);
+        let index = attempt as usize;
         let mut wait = Duration::ZERO;
         if let Some(ip) = client {
             wait = wait.max(wait_for(&self.per_client[index], ip.to_string()));
@@ -171,6 +172,13 @@ mod tests {
         }
         assert!(limits.check(Attempt::Login, HOME, Some("new@example.com")).is_err());
         limits.check(Attempt::Login, AWAY, Some("new@example.com")).unwrap();
+    }
+
+    #[test]
+    fn every_attempt_has_its_own_buckets() {
+        for (i, attempt) in Attempt::ALL.iter().enumerate() {
+            assert_eq!(*attempt as usize, i, "{attempt:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Emailed one-time login links for the customer portal: a customer asks with their email, gets a
 //! link valid for 15 minutes that logs them in once.
 
+use crate::account_email::{html_escape, AccountEmail};
 use crate::auth::{new_token, token_hash};
 use crate::{App, AppError, AppResult, LoginResult};
 use parley_domain::*;
-use parley_store::{NewOutgoingEmail, StoreError};
+use parley_store::StoreError;
 
 const LINK_PREFIX: &str = "pl_";
 const LINK_TTL_MS: i64 = 15 * 60_000;
@@ -31,32 +32,21 @@ impl App {
         let token = new_token(LINK_PREFIX);
         self.store.insert_login_link(&token_hash(&token), customer.id, now, now + LINK_TTL_MS).await?;
         let link = format!("{}/portal/login?token={token}", self.config.base_url.trim_end_matches('/'));
-        let domain = &self.config.mail_domain;
-        let nonce: String = new_token("").chars().take(16).collect();
-        self.store
-            .queue_email(NewOutgoingEmail {
-                created_at: now,
-                conversation_id: None,
-                party: Some(Party::Customer(customer.id)),
-                to_address,
-                to_name: customer.name.clone(),
-                subject: "Your login link".into(),
-                body_text: format!(
-                    "Hello {},\n\nOpen this link within 15 minutes to log in to the support portal:\n\n{link}\n\n\
-                     If you did not ask for it, ignore this email.\n",
-                    customer.name
-                ),
-                body_html: format!(
-                    "<p>Hello {},</p><p><a href=\"{link}\">Log in to the support portal</a> (valid for 15 minutes).</p>\
-                     <p>If you did not ask for it, ignore this email.</p>",
-                    html_escape(&customer.name)
-                ),
-                message_id_header: format!("<parley.login.{nonce}@{domain}>"),
-                in_reply_to: None,
-                references: None,
-                reply_to: None,
-            })
-            .await?;
+        let email = AccountEmail {
+            kind: "login",
+            subject: "Your login link".into(),
+            body_text: format!(
+                "Hello {},\n\nOpen this link within 15 minutes to log in to the support portal:\n\n{link}\n\n\
+                 If you did not ask for it, ignore this email.\n",
+                customer.name
+            ),
+            body_html: format!(
+                "<p>Hello {},</p><p><a href=\"{link}\">Log in to the support portal</a> (valid for 15 minutes).</p>\
+                 <p>If you did not ask for it, ignore this email.</p>",
+                html_escape(&customer.name)
+            ),
+        };
+        self.queue_account_email(&customer, &to_address, email).await?;
         Ok(())
     }
 
@@ -71,8 +61,4 @@ impl App {
         })?;
         self.start_session(crate::Actor::Customer { id: customer }).await
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -6,11 +6,12 @@
 //! else: it matches no customer, joins no organization, opens no portal. Once proven, the chat
 //! moves to the customer who owns the address (or the visitor becomes that customer).
 
+use crate::account_email::AccountEmail;
 use crate::auth::token_hash;
 use crate::{Actor, App, AppError, AppResult, LoginResult};
 use parley_domain::values::parse_name;
 use parley_domain::*;
-use parley_store::{NewCustomer, NewOutgoingEmail, NewVerification, StoreError};
+use parley_store::{NewCustomer, NewVerification, StoreError};
 use rand::Rng;
 
 /// How long an emailed code proves an address.
@@ -112,32 +113,20 @@ impl App {
     }
 
     async fn queue_code_email(&self, customer: &Customer, email: &EmailAddress, code: &str) -> AppResult<()> {
-        let domain = &self.config.mail_domain;
-        let nonce: String = crate::auth::new_token("").chars().take(16).collect();
         let minutes = CODE_TTL_MS / 60_000;
-        self.store
-            .queue_email(NewOutgoingEmail {
-                created_at: self.now(),
-                conversation_id: None,
-                party: Some(Party::Customer(customer.id)),
-                to_address: email.to_string(),
-                to_name: customer.name.clone(),
-                subject: format!("Your code: {code}"),
-                body_text: format!(
-                    "Hello,\n\nTo confirm this address in the chat, enter this code there within {minutes} minutes:\n\n\
-                     {code}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
-                ),
-                body_html: format!(
-                    "<p>Hello,</p><p>To confirm this address in the chat, enter this code there within {minutes} \
-                     minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
-                     <p>If you did not ask for it, ignore this email: nothing happens without the code.</p>"
-                ),
-                message_id_header: format!("<parley.verify.{nonce}@{domain}>"),
-                in_reply_to: None,
-                references: None,
-                reply_to: None,
-            })
-            .await?;
-        Ok(())
+        let message = AccountEmail {
+            kind: "verify",
+            subject: format!("Your code: {code}"),
+            body_text: format!(
+                "Hello,\n\nTo confirm this address in the chat, enter this code there within {minutes} minutes:\n\n\
+                 {code}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
+            ),
+            body_html: format!(
+                "<p>Hello,</p><p>To confirm this address in the chat, enter this code there within {minutes} \
+                 minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
+                 <p>If you did not ask for it, ignore this email: nothing happens without the code.</p>"
+            ),
+        };
+        self.queue_account_email(customer, email.as_str(), message).await
     }
 }

@@ -1,7 +1,7 @@
 //! Projects and items.
 
 use crate::{Actor, App, AppError, AppResult};
-use parley_domain::access::ConversationFacts;
+use parley_domain::access::{project_in_scope, ConversationFacts};
 use parley_domain::values::parse_name;
 use parley_domain::*;
 use parley_store::{ItemPatch, ItemRole, NewItem, ProjectRole};
@@ -26,13 +26,9 @@ impl App {
     /// The projects within the asker's scope (R37).
     pub async fn projects(&self, actor: Actor) -> AppResult<Vec<Project>> {
         let user = Self::require_user(actor, "projects")?;
-        let mut visible = Vec::new();
-        for project in self.store.projects().await? {
-            if self.project_in_scope_of(user, project.id).await? {
-                visible.push(project);
-            }
-        }
-        Ok(visible)
+        let profile = self.store.user_profile(user).await?;
+        let in_scope = |p: &Project| project_in_scope(profile.preferences.scope, &profile.followed_projects, p.id);
+        Ok(self.store.projects().await?.into_iter().filter(in_scope).collect())
     }
 
     pub async fn project(&self, actor: Actor, id: ProjectId) -> AppResult<Project> {

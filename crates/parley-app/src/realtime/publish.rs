@@ -56,15 +56,13 @@ impl App {
                     Party::User(id) => self.store.preferences(*id).await?.sound,
                     Party::Customer(_) => true,
                 };
-            let shown = if party.is_customer() {
-                if for_customers.is_none() {
-                    let number = self.store.customer_number(message.id, now).await?;
-                    let Some(number) = number else { continue };
-                    for_customers = Some(Message { number, ..message.clone() });
+            let shown = match (party.is_customer(), &for_customers) {
+                (false, _) => message.clone(),
+                (true, Some(shown)) => shown.clone(),
+                (true, None) => {
+                    let Some(number) = self.store.customer_number(message.id, now).await? else { continue };
+                    for_customers.insert(Message { number, ..message.clone() }).clone()
                 }
-                for_customers.clone().unwrap_or_else(|| message.clone())
-            } else {
-                message.clone()
             };
             let body = EventBody::Message { message: shown, subject: subject.clone(), sound };
             if self.hub.publish(*party, body) {

@@ -1,0 +1,50 @@
+//! Emails about a customer's account rather than a conversation — a login link, a code proving an
+//! address: one recipient, no thread, a Message-ID of their own, queued like every other email.
+
+use crate::auth::new_token;
+use crate::{App, AppResult};
+use parley_domain::*;
+use parley_store::NewOutgoingEmail;
+
+/// What an account email says.
+pub(crate) struct AccountEmail {
+    /// Names the kind in its Message-ID (`login`, `verify`).
+    pub kind: &'static str,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+impl App {
+    /// Queues `email` to `customer` at `to_address`.
+    pub(crate) async fn queue_account_email(
+        &self,
+        customer: &Customer,
+        to_address: &str,
+        email: AccountEmail,
+    ) -> AppResult<()> {
+        let nonce: String = new_token("").chars().take(16).collect();
+        self.store
+            .queue_email(NewOutgoingEmail {
+                created_at: self.now(),
+                conversation_id: None,
+                party: Some(Party::Customer(customer.id)),
+                to_address: to_address.to_string(),
+                to_name: customer.name.clone(),
+                subject: email.subject,
+                body_text: email.body_text,
+                body_html: email.body_html,
+                message_id_header: format!("<parley.{}.{nonce}@{}>", email.kind, self.config.mail_domain),
+                in_reply_to: None,
+                references: None,
+                reply_to: None,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Text made safe to put inside HTML.
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
