@@ -179,11 +179,7 @@ pub async fn r33_retracting_within_the_guard<S: Store>(store: &S) {
     let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
     let customer = Party::Customer(w.customer.id);
     let member = Party::User(w.member.id);
-    let held = |at: i64| {
-        let mut m = new_message(&c, Author::User(w.admin.id), &[customer, member], at);
-        m.held_until = Some(at + 10_000);
-        m
-    };
+    let held = |at: i64| held_message(&c, Author::User(w.admin.id), &[customer, member], at);
     let undone = store.insert_message(held(T0)).await.unwrap();
     let internal = store.insert_message(held(T0 + 1)).await.unwrap();
 
@@ -221,11 +217,7 @@ pub async fn r7_customers_are_shown_numbers_without_gaps<S: Store>(store: &S) {
     let customer = Party::Customer(w.customer.id);
     let staff = Party::User(w.admin.id);
     let by_customer = |at: i64| new_message(&c, Author::Customer(w.customer.id), &[staff], at);
-    let held = |at: i64| {
-        let mut m = new_message(&c, Author::User(w.admin.id), &[customer], at);
-        m.held_until = Some(at + 10_000);
-        m
-    };
+    let held = |at: i64| held_message(&c, Author::User(w.admin.id), &[customer], at);
     let first = store.insert_message(by_customer(T0)).await.unwrap();
     let undone = store.insert_message(held(T0 + 1)).await.unwrap();
     store.retract_message(undone.id, Retraction::Undo, T0 + 2).await.unwrap();

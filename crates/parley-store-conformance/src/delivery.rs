@@ -173,11 +173,7 @@ pub async fn r13_seen_ignores_messages_the_person_may_not_read<S: Store>(store: 
     let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
     let customer = Party::Customer(w.customer.id);
     let member = Party::User(w.member.id);
-    let held = |at: i64| {
-        let mut m = new_message(&c, Author::User(w.admin.id), &[customer, member], at);
-        m.held_until = Some(at + 10_000);
-        m
-    };
+    let held = |at: i64| held_message(&c, Author::User(w.admin.id), &[customer, member], at);
     let still_held = store.insert_message(held(T0)).await.unwrap();
     let internal = store.insert_message(held(T0 + 1)).await.unwrap();
     store.retract_message(internal.id, Retraction::MakeInternal, T0 + 2).await.unwrap();

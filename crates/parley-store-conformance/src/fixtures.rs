@@ -104,3 +104,8 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
         new_followers: Vec::new(),
     }
 }
+
+/// A reply by `author` held by the send guard for 10 s (R33).
+pub fn held_message(conversation: &Conversation, author: Author, to: &[Party], at: i64) -> NewMessage {
+    NewMessage { held_until: Some(at + 10_000), ..new_message(conversation, author, to, at) }
+}

@@ -155,6 +155,19 @@ impl TestApp {
         value
     }
 
+    /// Logs a user in (another session for the same person, say).
+    pub async fn login(&self, email: &str, password: &str) -> Who {
+        self.login_at("/api/v1/auth/login", email, password).await
+    }
+
+    /// A new anonymous live-chat visitor, logged in.
+    pub async fn visitor(&self) -> Who {
+        let (status, session) = self.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+        assert_eq!(status, 200, "{session}");
+        let id = session["customer"]["id"].as_i64().expect("id");
+        Who { token: session["token"].as_str().expect("token").to_string(), id }
+    }
+
     async fn login_at(&self, path: &str, email: &str, password: &str) -> Who {
         let (status, body) =
             self.call(Method::POST, None, path, Some(json!({"email": email, "password": password}))).await;
@@ -164,7 +177,7 @@ impl TestApp {
     }
 
     pub async fn admin(&self) -> Who {
-        self.login_at("/api/v1/auth/login", ADMIN_EMAIL, ADMIN_PASSWORD).await
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
     /// Creates a member user and logs them in.

@@ -74,6 +74,12 @@ impl SmtpSink {
         self.mails().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
     }
 
+    /// The code in the latest address-verification email to `address` (R36).
+    pub fn verification_code(&self, address: &str) -> String {
+        let mail = self.mails_to(address).into_iter().rev().find(|m| m.subject().starts_with("Your code: "));
+        mail.expect("a verification email").subject().trim_start_matches("Your code: ").trim().to_string()
+    }
+
     /// Waits (up to `timeout`) until at least `n` mails arrived; answers them all.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedMail> {
         let deadline = tokio::time::Instant::now() + timeout;

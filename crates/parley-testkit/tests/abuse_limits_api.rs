@@ -59,8 +59,7 @@ async fn r39_one_address_gets_few_verification_codes() {
     let app = spawn_app().await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let (_, _, session) = post_anonymous(&app, "/api/v1/widget/visitors", json!({})).await;
-        let visitor = Who { token: session["token"].as_str().unwrap().into(), id: 0 };
+        let visitor = app.visitor().await;
         statuses.push(app.post(&visitor, "/api/v1/widget/contact", json!({"email": "vic@target.example"})).await.0);
     }
     assert_eq!(statuses, vec![200, 200, 200, 429], "an inbox is not flooded through the widget");

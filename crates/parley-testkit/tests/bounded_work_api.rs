@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
-use reqwest::Method;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -30,8 +29,7 @@ const OTHERS_WAIT_AT_MOST: Duration = Duration::from_secs(1);
 #[tokio::test]
 async fn r40_pathological_markdown_renders_fast_and_small() {
     let app = spawn_app().await;
-    let (_, session) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
-    let visitor = Who { token: session["token"].as_str().unwrap().into(), id: 0 };
+    let visitor = app.visitor().await;
     let chat = app.ok(&visitor, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
     let path = format!("/api/v1/conversations/{}/messages", chat["id"]);
     for (shape, body) in pathological() {
@@ -50,8 +48,7 @@ async fn r40_pathological_markdown_renders_fast_and_small() {
 async fn r40_a_heavy_post_does_not_delay_other_requests() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (_, session) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
-    let visitor = Who { token: session["token"].as_str().unwrap().into(), id: 0 };
+    let visitor = app.visitor().await;
     let chat = app.ok(&visitor, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
     let path = format!("/api/v1/conversations/{}/messages", chat["id"]);
     let heavy = ">".repeat(50_000);

@@ -126,32 +126,40 @@ async fn r12_r33_r7_a_widget_chat_end_to_end() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
-    let admin = app.admin().await;
-    app.ok(&admin, "/api/v1/organizations", json!({"name": "Shopper", "domain": "shopper.example"}), 201).await;
+/// A visitor on the shop's page opens the chat, writes `first`, gives `address` and waits for the
+/// code form; the code is emailed.
+async fn visitor_gives_address(app: &TestApp, browser: &Browser, first: &str, address: &str) -> Page {
     let shop = shop_page(&app.base).await;
-    let browser = Browser::start().await;
     let visitor = browser.session().await;
     visitor.goto(&shop).await;
     visitor.click("#parley-chat-button").await;
     enter_chat(&visitor).await;
-    visitor.fill("#body", "Where is my parcel?").await;
+    visitor.fill("#body", first).await;
     visitor.click("#send").await;
     // The address is asked for once the first message is there.
-    visitor.wait_for("#messages", |t| t.contains("Where is my parcel?")).await;
+    visitor.wait_for("#messages", |t| t.contains(first)).await;
     visitor.wait_for("#contact:not([hidden])", |_| true).await;
-    visitor.fill("#contact-email", "vera@shopper.example").await;
+    visitor.fill("#contact-email", address).await;
     visitor.click("#contact button[type=submit]").await;
-    visitor.wait_for("#verify-label", |t| t.contains("vera@shopper.example")).await;
+    visitor.wait_for("#verify-label", |t| t.contains(address)).await;
     app.deliver().await;
-    let mail =
-        smtp.mails_to("vera@shopper.example").into_iter().find(|m| m.subject().starts_with("Your code")).unwrap();
-    let code = mail.subject().trim_start_matches("Your code: ").trim().to_string();
-    visitor.fill("#verify-code", &code).await;
+    visitor
+}
+
+async fn app_with_smtp() -> (TestApp, SmtpSink) {
+    let smtp = SmtpSink::start().await;
+    let url = smtp.url();
+    (spawn_app_with(move |c| c.smtp_url = Some(url)).await, smtp)
+}
+
+#[tokio::test]
+async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
+    let (app, smtp) = app_with_smtp().await;
+    let admin = app.admin().await;
+    app.ok(&admin, "/api/v1/organizations", json!({"name": "Shopper", "domain": "shopper.example"}), 201).await;
+    let browser = Browser::start().await;
+    let visitor = visitor_gives_address(&app, &browser, "Where is my parcel?", "vera@shopper.example").await;
+    visitor.fill("#verify-code", &smtp.verification_code("vera@shopper.example")).await;
     visitor.click("#verify button[type=submit]").await;
     for _ in 0..50 {
         if visitor.client.find(Locator::Css("#verify[hidden]")).await.is_ok() {
@@ -170,29 +178,12 @@ async fn r36_a_visitor_proves_their_address_with_the_emailed_code() {
 
 #[tokio::test]
 async fn r36_once_proven_the_chat_moves_to_the_existing_customer_and_stays_live() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| c.smtp_url = Some(url)).await;
+    let (app, smtp) = app_with_smtp().await;
     let admin = app.admin().await;
     let carla = app.customer(&admin, "carla@client.example").await;
-    let shop = shop_page(&app.base).await;
     let browser = Browser::start().await;
-    let visitor = browser.session().await;
-    visitor.goto(&shop).await;
-    visitor.click("#parley-chat-button").await;
-    enter_chat(&visitor).await;
-    visitor.fill("#body", "Hello, Carla here").await;
-    visitor.click("#send").await;
-    // The address is asked for once the first message is there.
-    visitor.wait_for("#messages", |t| t.contains("Hello, Carla here")).await;
-    visitor.wait_for("#contact:not([hidden])", |_| true).await;
-    visitor.fill("#contact-email", "carla@client.example").await;
-    visitor.click("#contact button[type=submit]").await;
-    visitor.wait_for("#verify-label", |t| t.contains("carla@client.example")).await;
-    app.deliver().await;
-    let mail =
-        smtp.mails_to("carla@client.example").into_iter().find(|m| m.subject().starts_with("Your code")).unwrap();
-    visitor.fill("#verify-code", mail.subject().trim_start_matches("Your code: ").trim()).await;
+    let visitor = visitor_gives_address(&app, &browser, "Hello, Carla here", "carla@client.example").await;
+    visitor.fill("#verify-code", &smtp.verification_code("carla@client.example")).await;
     visitor.click("#verify button[type=submit]").await;
     // The chat is now Carla's: she finds it in her portal, and a reply reaches the widget live.
     let mut chat = None;

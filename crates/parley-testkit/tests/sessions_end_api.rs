@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parley_testkit::*;
-use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
@@ -13,19 +12,12 @@ const QUIET: Duration = Duration::from_millis(300);
 const SESSION_ENDED: u16 = 4001;
 const ACCESS_CHANGED: u16 = 4003;
 
-async fn login(app: &TestApp, email: &str, password: &str) -> Who {
-    let (status, body) =
-        app.call(Method::POST, None, "/api/v1/auth/login", Some(json!({"email": email, "password": password}))).await;
-    assert_eq!(status, 200, "{body}");
-    Who { token: body["token"].as_str().unwrap().into(), id: body["user"]["id"].as_i64().unwrap() }
-}
-
 #[tokio::test]
 async fn r38_logout_closes_the_sessions_open_sockets_and_only_those() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let mia = app.user(&admin, "mia@team.example").await;
-    let mia_phone = login(&app, "mia@team.example", PASSWORD).await;
+    let mia_phone = app.login("mia@team.example", PASSWORD).await;
     let mut laptop = app.socket(&mia).await;
     let mut phone = app.socket(&mia_phone).await;
     assert_eq!(app.post(&mia, "/api/v1/auth/logout", json!({})).await.0, 204);
@@ -39,7 +31,7 @@ async fn r38_a_password_change_ends_every_other_session() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let mia = app.user(&admin, "mia@team.example").await;
-    let other = login(&app, "mia@team.example", PASSWORD).await;
+    let other = app.login("mia@team.example", PASSWORD).await;
     let mut here = app.socket(&mia).await;
     let mut there = app.socket(&other).await;
     let change = json!({"current_password": "wrong-password", "new_password": "a-new-password"});
@@ -51,7 +43,7 @@ async fn r38_a_password_change_ends_every_other_session() {
     assert_eq!(app.get(&other, "/api/v1/me").await.0, 401);
     assert_eq!(here.closed_with(QUIET).await, None, "the session that changed it stays");
     assert_eq!(app.get(&mia, "/api/v1/me").await.0, 200);
-    login(&app, "mia@team.example", "a-new-password").await;
+    app.login("mia@team.example", "a-new-password").await;
     app.stop().await;
 }
 

@@ -7,19 +7,6 @@ use parley_testkit::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn visitor(app: &TestApp) -> Who {
-    let (status, session) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
-    assert_eq!(status, 200, "{session}");
-    Who { token: session["token"].as_str().unwrap().into(), id: session["customer"]["id"].as_i64().unwrap() }
-}
-
-/// The code in the latest verification email to `address`.
-fn code_in(smtp: &SmtpSink, address: &str) -> String {
-    let mail =
-        smtp.mails_to(address).into_iter().rev().find(|m| m.subject().starts_with("Your code")).expect("code mail");
-    mail.subject().trim_start_matches("Your code: ").trim().to_string()
-}
-
 /// Carla of Client Ltd (client.example) asked for a ticket in a project shared with her
 /// organization; its public conversation holds her invoice.
 struct Shared {
@@ -52,7 +39,7 @@ async fn r36_an_unverified_address_joins_no_organization_and_reads_nothing_share
     let (app, _smtp) = spawn_app_with_smtp().await;
     let s = shared(&app).await;
     for claimed in ["mallory@client.example", "carla@client.example"] {
-        let v = visitor(&app).await;
+        let v = app.visitor().await;
         let (status, me) = app.post(&v, "/api/v1/widget/contact", json!({"email": claimed})).await;
         assert_eq!(status, 200, "{me}");
         assert!(me["organization_id"].is_null() && me["email"].is_null(), "{claimed}: {me}");
@@ -84,9 +71,9 @@ async fn r36_contact_answers_the_same_whether_the_address_is_known_or_not() {
         (keys, v["email"].clone(), v["organization_id"].clone())
     };
     let (known_status, known) =
-        app.post(&visitor(&app).await, "/api/v1/widget/contact", json!({"email": "carla@client.example"})).await;
+        app.post(&app.visitor().await, "/api/v1/widget/contact", json!({"email": "carla@client.example"})).await;
     let (unknown_status, unknown) =
-        app.post(&visitor(&app).await, "/api/v1/widget/contact", json!({"email": "nobody@client.example"})).await;
+        app.post(&app.visitor().await, "/api/v1/widget/contact", json!({"email": "nobody@client.example"})).await;
     assert_eq!((known_status, shape(&known)), (unknown_status, shape(&unknown)));
     app.stop().await;
 }
@@ -95,7 +82,7 @@ async fn r36_contact_answers_the_same_whether_the_address_is_known_or_not() {
 async fn r36_look_alike_addresses_are_refused_and_nothing_is_written() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     for fake in ["carla\u{200B}@client.example", "c\u{0430}rla@client.example", "carla\u{202E}@client.example"] {
         let (status, body) = app.post(&v, "/api/v1/widget/contact", json!({"email": fake})).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_input")), "{fake:?}: {body}");
@@ -111,13 +98,13 @@ async fn r36_look_alike_addresses_are_refused_and_nothing_is_written() {
 async fn r36_proving_the_address_moves_the_chat_to_the_customer_who_owns_it() {
     let (app, smtp) = spawn_app_with_smtp().await;
     let s = shared(&app).await;
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     let chat = app.ok(&v, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
     let chat = chat["id"].as_i64().unwrap();
     app.ok(&v, &format!("/api/v1/conversations/{chat}/messages"), json!({"body": "It is me, Carla"}), 201).await;
     app.ok(&v, "/api/v1/widget/contact", json!({"email": "Carla@Client.example"}), 200).await;
     app.deliver().await;
-    let code = code_in(&smtp, "carla@client.example");
+    let code = smtp.verification_code("carla@client.example");
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let (status, body) = app.post(&v, "/api/v1/widget/verify", json!({"code": wrong})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_code")));
@@ -141,11 +128,11 @@ async fn r36_proving_the_address_moves_the_chat_to_the_customer_who_owns_it() {
 async fn r36_a_new_address_once_proven_joins_its_organization() {
     let (app, smtp) = spawn_app_with_smtp().await;
     let s = shared(&app).await;
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     app.ok(&v, "/api/v1/widget/contact", json!({"email": "dora@client.example"}), 200).await;
     app.deliver().await;
     let (status, answer) =
-        app.post(&v, "/api/v1/widget/verify", json!({"code": code_in(&smtp, "dora@client.example")})).await;
+        app.post(&v, "/api/v1/widget/verify", json!({"code": smtp.verification_code("dora@client.example")})).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["session"].is_null(), "the visitor became the customer: same session");
     assert_eq!(answer["customer"]["email"], "dora@client.example");
@@ -168,20 +155,20 @@ async fn r36_a_code_is_single_use_short_lived_and_allows_few_tries() {
         async move { app.post(&v, "/api/v1/widget/verify", json!({"code": code})).await.0 }
     };
     // Five wrong tries use the code up.
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     app.ok(&v, "/api/v1/widget/contact", json!({"email": "eve@client.example"}), 200).await;
     app.deliver().await;
-    let code = code_in(&smtp, "eve@client.example");
+    let code = smtp.verification_code("eve@client.example");
     let wrong = if code == "123456" { "654321" } else { "123456" };
     for _ in 0..5 {
         assert_eq!(try_code(&v, wrong).await, 422);
     }
     assert_eq!(try_code(&v, &code).await, 422, "too many tries");
     // Expired after 15 minutes.
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     app.ok(&v, "/api/v1/widget/contact", json!({"email": "fay@client.example"}), 200).await;
     app.deliver().await;
-    let code = code_in(&smtp, "fay@client.example");
+    let code = smtp.verification_code("fay@client.example");
     app.advance_ms(15 * 60_000);
     assert_eq!(try_code(&v, &code).await, 422, "expired");
     assert_eq!(try_code(&v, "12x").await, 400);
@@ -192,7 +179,7 @@ async fn r36_a_code_is_single_use_short_lived_and_allows_few_tries() {
 async fn r36_an_unverified_claim_never_blocks_staff_from_creating_the_customer() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let v = visitor(&app).await;
+    let v = app.visitor().await;
     app.ok(&v, "/api/v1/widget/contact", json!({"email": "gus@client.example"}), 200).await;
     let (status, body) =
         app.post(&admin, "/api/v1/customers", json!({"email": "gus@client.example", "name": "Gus"})).await;

@@ -67,7 +67,7 @@ async fn a_visitor_address_is_checked_and_fixed_once_proven() {
     let (status, me) = app.post(&v, "/api/v1/widget/contact", json!({"email": "vera@shopper.example"})).await;
     assert_eq!((status, me["unverified_email"].as_str()), (200, Some("vera@shopper.example")));
     app.deliver().await;
-    let code = code_in(&smtp, "vera@shopper.example");
+    let code = smtp.verification_code("vera@shopper.example");
     let (status, answer) = app.post(&v, "/api/v1/widget/verify", json!({"code": code})).await;
     assert_eq!((status, answer["customer"]["email"].as_str()), (200, Some("vera@shopper.example")), "{answer}");
     let (status, body) = app.post(&v, "/api/v1/widget/contact", json!({"email": "other@shopper.example"})).await;
@@ -79,11 +79,4 @@ async fn a_visitor_address_is_checked_and_fixed_once_proven() {
     let (status, _) = app.call(Method::POST, None, "/api/v1/widget/visitors", Some(json!({ "name": long }))).await;
     assert_eq!(status, 400);
     app.stop().await;
-}
-
-/// The code in the latest verification email to `address`.
-fn code_in(smtp: &SmtpSink, address: &str) -> String {
-    let mail =
-        smtp.mails_to(address).into_iter().rev().find(|m| m.subject().starts_with("Your code")).expect("code mail");
-    mail.subject().trim_start_matches("Your code: ").trim().to_string()
 }
