@@ -169,3 +169,56 @@ async fn r2_portal_item_list_holds_a_customers_items_and_no_others() {
     assert_eq!(app.get(&admin, "/api/v1/me/items").await.0, 403);
     app.stop().await;
 }
+
+/// The routes the trust rules added (R36, R38, R39), each asked by everyone it is not for: no
+/// token, a visitor, a customer, staff, an API token. Each gets the refusal the access rule says.
+#[tokio::test]
+async fn r36_r38_r39_new_routes_refuse_everyone_they_are_not_for() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let visitor = app.visitor().await;
+    let api = app.ok(&admin, "/api/v1/me/tokens", json!({"name": "ci"}), 201).await;
+    let api = Who { token: api["token"].as_str().unwrap().into(), id: admin.id };
+    let nobody = Who { token: String::new(), id: 0 };
+    let contact = json!({"email": "someone@client.example"});
+    let code = json!({"code": "123456"});
+    let password = json!({"current_password": PASSWORD, "new_password": "another-password"});
+    let admin_password = json!({"current_password": ADMIN_PASSWORD, "new_password": "another-password"});
+
+    let cases: Vec<(&str, (u16, serde_json::Value), u16, &str)> = vec![
+        (
+            "contact, no token",
+            app.post(&nobody, "/api/v1/widget/contact", contact.clone()).await,
+            401,
+            "unauthenticated",
+        ),
+        ("verify, no token", app.post(&nobody, "/api/v1/widget/verify", code.clone()).await, 401, "unauthenticated"),
+        (
+            "password, no token",
+            app.post(&nobody, "/api/v1/me/password", password.clone()).await,
+            401,
+            "unauthenticated",
+        ),
+        ("customers, no token", app.get(&nobody, "/api/v1/customers").await, 401, "unauthenticated"),
+        ("contact, staff", app.post(&admin, "/api/v1/widget/contact", contact.clone()).await, 403, "forbidden"),
+        ("verify, staff", app.post(&admin, "/api/v1/widget/verify", code.clone()).await, 403, "forbidden"),
+        (
+            "contact, verified customer",
+            app.post(&carla, "/api/v1/widget/contact", contact).await,
+            409,
+            "contact_already_given",
+        ),
+        ("verify, nothing to prove", app.post(&carla, "/api/v1/widget/verify", code).await, 422, "invalid_code"),
+        ("customers, customer", app.get(&carla, "/api/v1/customers").await, 404, "not_found"),
+        ("customers, visitor", app.get(&visitor, "/api/v1/customers").await, 404, "not_found"),
+        ("password, visitor", app.post(&visitor, "/api/v1/me/password", password.clone()).await, 403, "forbidden"),
+        ("password, API token", app.post(&api, "/api/v1/me/password", admin_password).await, 403, "forbidden"),
+    ];
+    for (what, (status, body), expected, code) in cases {
+        assert_eq!((status, body["error"]["code"].as_str()), (expected, Some(code)), "{what}: {body}");
+    }
+    // A customer with a password may change it.
+    assert_eq!(app.post(&carla, "/api/v1/me/password", password).await.0, 204);
+    app.stop().await;
+}
