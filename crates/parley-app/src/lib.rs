@@ -31,7 +31,7 @@ pub use error::{AppError, AppResult};
 pub use limits::{Attempt, RateLimits};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
-pub use people::{CustomerPage, MAX_CUSTOMER_PAGE};
+pub use people::CustomerPage;
 pub use realtime::{EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};

@@ -9,7 +9,7 @@ use parley_domain::*;
 use parley_store::{NewCustomer, NewUser};
 
 /// The most customers one page holds.
-pub const MAX_CUSTOMER_PAGE: i64 = 200;
+const MAX_CUSTOMER_PAGE: i64 = 200;
 
 /// A page of customers and where the next one starts (`None` after the last).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
