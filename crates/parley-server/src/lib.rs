@@ -6,10 +6,12 @@ mod auth;
 mod error;
 mod extract;
 mod openapi;
+pub mod policy;
 mod routes;
 mod web;
 
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -22,10 +24,15 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The whole HTTP application.
 pub fn router(app: App) -> Router {
+    let (api, doc) = routes::api().split_for_parts();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(app.clone(), policy::enforce));
+    let doc = std::sync::Arc::new(serde_json::to_value(doc).unwrap_or_default());
+    let document =
+        Router::new().route("/api/openapi.json", axum::routing::get(openapi::serve_document)).with_state(doc);
     Router::new()
-        .nest("/api/v1", routes::api())
+        .merge(api)
         .merge(web::routes())
-        .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .merge(document)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -84,7 +84,7 @@ async fn r20_member_limited_to_followed_projects_gets_404_outside_them() {
     app.ok(
         &admin,
         &format!("/api/v1/projects/{followed}/people"),
-        json!({"role": "follower", "kind": "user", "id": mia.id}),
+        json!({"role": "follower", "party": {"kind": "user", "id": mia.id}}),
         200,
     )
     .await;
@@ -155,7 +155,7 @@ async fn r2_portal_item_list_holds_a_customers_items_and_no_others() {
     let shared = app.project(&admin, "Shared roadmap").await;
     let printer = app.ticket(&admin, support, "Printer", &[dan.id]).await;
     let roadmap = app.ticket(&admin, shared, "Roadmap", &[]).await;
-    let body = json!({"role": "follower", "kind": "organization", "id": org["id"]});
+    let body = json!({"role": "follower", "party": {"kind": "organization", "id": org["id"]}});
     app.ok(&admin, &format!("/api/v1/projects/{shared}/people"), body, 200).await;
 
     let ids =

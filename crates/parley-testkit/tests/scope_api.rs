@@ -24,7 +24,7 @@ async fn world() -> World {
     assert_eq!(app.patch(&admin, &path, json!({"scope": "followed_projects"})).await.0, 200);
     let followed = app.project(&admin, "Followed").await;
     let other = app.project(&admin, "Other").await;
-    let body = json!({"role": "member", "kind": "user", "id": mia.id});
+    let body = json!({"role": "member", "party": {"kind": "user", "id": mia.id}});
     app.ok(&admin, &format!("/api/v1/projects/{followed}/people"), body, 200).await;
     let other_ticket = app.ticket(&admin, other, "Salary review", &[]).await;
     let internal = app.conversation(&admin, other_ticket, "internal").await;
@@ -93,17 +93,18 @@ async fn r37_only_admins_change_a_projects_members_followers_and_sharing() {
     let org = app.ok(admin, "/api/v1/organizations", json!({"name": "B", "domain": "b.example"}), 201).await;
     let people = |p: i64| format!("/api/v1/projects/{p}/people");
     // Outside her scope: not found, whatever she tries.
-    let join = json!({"role": "member", "kind": "user", "id": mia.id});
+    let join = json!({"role": "member", "party": {"kind": "user", "id": mia.id}});
     assert_not_found("join other", app.post(mia, &people(w.other), join.clone()).await);
     // Inside it, a member is not an admin: forbidden.
-    let share = json!({"role": "follower", "kind": "organization", "id": org["id"]});
+    let share = json!({"role": "follower", "party": {"kind": "organization", "id": org["id"]}});
     let (status, body) = app.post(mia, &people(w.followed), share).await;
     assert_eq!(status, 403, "{body}");
     let (status, body) = app.delete(mia, &format!("{}/member/user/{}", people(w.followed), admin.id)).await;
     assert_eq!(status, 403, "{body}");
     // A member with scope "all projects" is not an admin either.
     let bo = app.user(admin, "bo@team.example").await;
-    let (status, body) = app.post(&bo, &people(w.other), json!({"role": "member", "kind": "user", "id": bo.id})).await;
+    let (status, body) =
+        app.post(&bo, &people(w.other), json!({"role": "member", "party": {"kind": "user", "id": bo.id}})).await;
     assert_eq!(status, 403, "{body}");
     // Nothing changed.
     let (_, project) = app.get(admin, &format!("/api/v1/projects/{}", w.followed)).await;

@@ -21,7 +21,7 @@ async fn shared(app: &TestApp) -> Shared {
     let org = app.ok(&admin, "/api/v1/organizations", json!({"name": "Client", "domain": "client.example"}), 201).await;
     let carla = app.customer(&admin, "carla@client.example").await;
     let project = app.project(&admin, "Client projects").await;
-    let share = json!({"role": "follower", "kind": "organization", "id": org["id"]});
+    let share = json!({"role": "follower", "party": {"kind": "organization", "id": org["id"]}});
     app.ok(&admin, &format!("/api/v1/projects/{project}/people"), share, 200).await;
     let ticket = app.ticket(&admin, project, "Invoice", &[carla.id]).await;
     let public = app.conversation(&admin, ticket, "public").await;

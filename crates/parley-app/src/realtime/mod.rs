@@ -4,6 +4,7 @@
 mod endings;
 mod events;
 mod hub;
+pub mod policy;
 mod publish;
 
 pub use endings::{EndNotice, Ending};

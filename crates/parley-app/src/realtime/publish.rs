@@ -18,10 +18,21 @@ impl App {
         })
     }
 
+    /// Every event goes out here, through the event table (`policy.rs`): a receiver the table
+    /// refuses gets nothing, and the refusal is logged, since the publisher should not have chosen
+    /// them. `about` is the conversation's visibility, for events that carry no message.
+    pub(crate) fn push(&self, party: Party, body: EventBody, about: Option<Visibility>) -> bool {
+        if !super::policy::may_receive(&body, party, about, self.now()) {
+            tracing::error!(?party, kind = super::policy::kind_of(&body), "event refused by the event table");
+            return false;
+        }
+        self.hub.publish(party, body)
+    }
+
     async fn push_counts(&self, party: Party) -> AppResult<()> {
         if self.hub.is_online(party) {
             let views = self.views(self.actor_of(party).await?).await?;
-            self.hub.publish(party, EventBody::Counts { views });
+            self.push(party, EventBody::Counts { views }, None);
         }
         Ok(())
     }
@@ -65,7 +76,7 @@ impl App {
                 }
             };
             let body = EventBody::Message { message: shown, subject: subject.clone(), sound };
-            if self.hub.publish(*party, body) {
+            if self.push(*party, body, None) {
                 delivered.push(*party);
             }
         }
@@ -104,7 +115,7 @@ impl App {
                 };
                 let users = app.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
                 for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
-                    app.hub.publish(party, EventBody::Retracted { message: message.clone(), how });
+                    app.push(party, EventBody::Retracted { message: message.clone(), how }, None);
                     app.push_counts(party).await?;
                 }
                 AppResult::Ok(())
@@ -127,7 +138,7 @@ impl App {
                 let (audience, _) = app.audience_for(&people, Author::Bot, "").await?;
                 let body = EventBody::State { conversation_id: id, state: conversation.header.state };
                 for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
-                    app.hub.publish(party, body.clone());
+                    app.push(party, body.clone(), Some(conversation.header.visibility));
                     app.push_counts(party).await?;
                 }
                 AppResult::Ok(())
@@ -158,7 +169,7 @@ impl App {
                     let told: Vec<Party> =
                         staff.chain(message.author.party()).filter(|p| !p.is_customer() && *p != party).collect();
                     for p in told {
-                        app.hub.publish(p, EventBody::Seen { party, receipts: receipts.clone() });
+                        app.push(p, EventBody::Seen { party, receipts: receipts.clone() }, None);
                     }
                 }
                 app.push_counts(party).await

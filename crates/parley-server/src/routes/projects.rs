@@ -17,12 +17,20 @@ pub struct NewProjectBody {
     pub name: String,
 }
 
-/// A member (`user`, `team`) or follower (`user`, `customer`, `organization`) of a project.
+/// A member (`user`, `team`) or follower (`user`, `customer`, `organization`) of a project: the
+/// same shape as the people of items and conversations.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPersonBody {
     /// `member` or `follower`.
     pub role: String,
+    pub party: ProjectParty,
+}
+
+/// Who joins a project: a person, a team or a whole organization.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectParty {
     /// `user`, `team`, `customer` or `organization`.
     pub kind: String,
     pub id: i64,
@@ -74,7 +82,7 @@ pub async fn add_person(
     Path(id): Path<i64>,
     Json(b): Json<ProjectPersonBody>,
 ) -> ApiResult<Json<Project>> {
-    let role = project_role(&b.role, &b.kind, b.id)?;
+    let role = project_role(&b.role, &b.party.kind, b.party.id)?;
     Ok(Json(app.set_project_role(actor, ProjectId(id), role, true).await?))
 }
 

@@ -44,6 +44,13 @@ enum ClientMessage {
     Seen { message_ids: Vec<MessageId> },
 }
 
+/// The realtime socket (WebSocket): events for the asker, seen reports from them.
+#[utoipa::path(get, path = "/api/v1/realtime", tag = "realtime",
+    params(
+        ("last_event_id" = Option<String>, Query, description = "Replay what came after this event"),
+        ("access_token" = Option<String>, Query, description = "The session token, for browsers that cannot set a header"),
+    ),
+    responses((status = 101, description = "Switching to the WebSocket protocol")))]
 pub async fn connect(
     State(app): State<App>,
     Query(q): Query<RealtimeQuery>,

@@ -1,0 +1,239 @@
+//! Who may call which route: one table, enforced in front of every handler of `/api/v1`.
+//!
+//! The server tells four kinds of asker apart: nobody (no credential, or one that was logged out,
+//! revoked or expired), a customer (a live-chat visitor is one too), a member and an admin. For
+//! each route the table says what each kind gets: [`Gate::Pass`] lets the handler run — and the
+//! handler still answers 404 for anything outside the asker's reach (R7, R20, R37) — or one of the
+//! refusals. A route without a row answers 500 and fails the policy test, so no route is added
+//! without deciding who may call it. The answers of the realtime socket are the same as its
+//! route's; what each kind of event reaches is decided in `parley_app::realtime::policy`.
+
+use crate::auth::token_of;
+use crate::error::ApiError;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parley_app::{Actor, App, AppError};
+use parley_domain::Role;
+
+/// What one kind of asker gets from a route before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// The handler runs; it reaches only what the asker may see.
+    Pass,
+    /// 401: a valid credential is needed.
+    Unauthenticated,
+    /// 403: the asker may know the route exists, but it is not theirs to use.
+    Forbidden,
+    /// 404: for this asker the route does not exist.
+    Hidden,
+}
+
+/// The gates of one route, per kind of asker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub nobody: Gate,
+    pub customer: Gate,
+    pub member: Gate,
+    pub admin: Gate,
+}
+
+use Gate::{Forbidden, Hidden, Pass, Unauthenticated};
+
+/// Logging in and starting a live chat: anyone.
+pub const OPEN: Rule = Rule { nobody: Pass, customer: Pass, member: Pass, admin: Pass };
+/// Anyone logged in; conversations, messages and items are still limited to what they may see.
+pub const SIGNED_IN: Rule = Rule { nobody: Unauthenticated, customer: Pass, member: Pass, admin: Pass };
+/// The team's tools: customers are told they do not exist.
+pub const STAFF: Rule = Rule { nobody: Unauthenticated, customer: Hidden, member: Pass, admin: Pass };
+/// Company settings, people and email: admins only.
+pub const ADMIN: Rule = Rule { nobody: Unauthenticated, customer: Hidden, member: Forbidden, admin: Pass };
+/// The portal's and the widget's own routes.
+pub const CUSTOMER: Rule = Rule { nobody: Unauthenticated, customer: Pass, member: Forbidden, admin: Forbidden };
+
+/// Every route of `/api/v1`: method, path as the OpenAPI document writes it, rule.
+pub const ROUTES: &[(&str, &str, Rule)] = &[
+    ("POST", "/api/v1/auth/login", OPEN),
+    ("POST", "/api/v1/auth/customer-login", OPEN),
+    ("POST", "/api/v1/auth/customer-link", OPEN),
+    ("POST", "/api/v1/auth/customer-link/redeem", OPEN),
+    ("POST", "/api/v1/auth/logout", SIGNED_IN),
+    ("GET", "/api/v1/me", SIGNED_IN),
+    ("GET", "/api/v1/me/items", CUSTOMER),
+    ("POST", "/api/v1/me/password", SIGNED_IN),
+    ("GET", "/api/v1/me/tokens", STAFF),
+    ("POST", "/api/v1/me/tokens", STAFF),
+    ("DELETE", "/api/v1/me/tokens/{id}", STAFF),
+    ("GET", "/api/v1/company", STAFF),
+    ("PATCH", "/api/v1/company", ADMIN),
+    ("GET", "/api/v1/users", STAFF),
+    ("POST", "/api/v1/users", ADMIN),
+    ("GET", "/api/v1/users/{id}", STAFF),
+    ("PATCH", "/api/v1/users/{id}", ADMIN),
+    // A member reads and changes their own preferences; the handler refuses anyone else's.
+    ("GET", "/api/v1/users/{id}/preferences", STAFF),
+    ("PATCH", "/api/v1/users/{id}/preferences", STAFF),
+    ("GET", "/api/v1/teams", STAFF),
+    ("POST", "/api/v1/teams", ADMIN),
+    ("POST", "/api/v1/teams/{id}/members", ADMIN),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}", ADMIN),
+    ("GET", "/api/v1/organizations", STAFF),
+    ("POST", "/api/v1/organizations", ADMIN),
+    ("GET", "/api/v1/customers", STAFF),
+    ("POST", "/api/v1/customers", STAFF),
+    // A customer reads their own record; the handler answers 404 for anyone else's.
+    ("GET", "/api/v1/customers/{id}", SIGNED_IN),
+    ("GET", "/api/v1/projects", STAFF),
+    ("POST", "/api/v1/projects", STAFF),
+    ("GET", "/api/v1/projects/{id}", STAFF),
+    // Members get 404 outside their scope and 403 inside it (R37): the handler decides.
+    ("POST", "/api/v1/projects/{id}/people", STAFF),
+    ("DELETE", "/api/v1/projects/{id}/people/{role}/{kind}/{party_id}", STAFF),
+    ("GET", "/api/v1/projects/{id}/items", STAFF),
+    ("POST", "/api/v1/items", STAFF),
+    ("GET", "/api/v1/items/{id}", SIGNED_IN),
+    ("PATCH", "/api/v1/items/{id}", STAFF),
+    ("POST", "/api/v1/items/{id}/people", STAFF),
+    ("DELETE", "/api/v1/items/{id}/people/{role}/{kind}/{party_id}", STAFF),
+    ("GET", "/api/v1/items/{id}/conversations", SIGNED_IN),
+    ("POST", "/api/v1/conversations", SIGNED_IN),
+    ("GET", "/api/v1/conversations/{id}", SIGNED_IN),
+    ("POST", "/api/v1/conversations/{id}/state", STAFF),
+    ("POST", "/api/v1/conversations/{id}/link", STAFF),
+    ("POST", "/api/v1/conversations/{id}/people", STAFF),
+    ("DELETE", "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", STAFF),
+    ("POST", "/api/v1/conversations/{id}/read", SIGNED_IN),
+    ("GET", "/api/v1/conversations/{id}/deliveries", STAFF),
+    ("GET", "/api/v1/conversations/{id}/messages", SIGNED_IN),
+    ("POST", "/api/v1/conversations/{id}/messages", SIGNED_IN),
+    ("POST", "/api/v1/conversations/{id}/recipients-preview", STAFF),
+    ("GET", "/api/v1/messages/{id}/audience", STAFF),
+    ("POST", "/api/v1/messages/seen", SIGNED_IN),
+    ("POST", "/api/v1/messages/{id}/undo", STAFF),
+    ("POST", "/api/v1/messages/{id}/make-internal", STAFF),
+    ("GET", "/api/v1/messages/{id}/deliveries", STAFF),
+    ("GET", "/api/v1/outgoing-emails", ADMIN),
+    ("GET", "/api/v1/outgoing-emails/{id}", ADMIN),
+    ("GET", "/api/v1/templates/{name}", ADMIN),
+    ("PUT", "/api/v1/templates/{name}", ADMIN),
+    ("GET", "/api/v1/realtime", SIGNED_IN),
+    ("POST", "/api/v1/widget/visitors", OPEN),
+    // Only a visitor gives and proves an address; other customers are refused by the handler.
+    ("POST", "/api/v1/widget/contact", CUSTOMER),
+    ("POST", "/api/v1/widget/verify", CUSTOMER),
+    ("GET", "/api/v1/views", SIGNED_IN),
+    ("GET", "/api/v1/views/{view}", SIGNED_IN),
+];
+
+/// The rule of a route, if it has one.
+pub fn rule_for(method: &Method, path: &str) -> Option<Rule> {
+    ROUTES.iter().find(|(m, p, _)| *m == method.as_str() && *p == path).map(|(_, _, rule)| *rule)
+}
+
+impl Rule {
+    /// The gate for `asker` (`None`: nobody).
+    pub fn gate(&self, asker: Option<Actor>) -> Gate {
+        match asker {
+            None => self.nobody,
+            Some(Actor::Customer { .. }) => self.customer,
+            Some(Actor::User { role: Role::Admin, .. }) => self.admin,
+            Some(Actor::User { .. }) => self.member,
+        }
+    }
+}
+
+/// The asker the gate found, kept for the handler's [`crate::auth::Auth`] so a request is authenticated once.
+#[derive(Clone, Copy)]
+pub struct Asker(pub Actor);
+
+/// Middleware: looks the matched route up in [`ROUTES`] and refuses before the handler runs.
+pub async fn enforce(
+    State(app): State<App>,
+    matched: Option<MatchedPath>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = matched.as_ref().map(|m| m.as_str()).unwrap_or_default();
+    let Some(rule) = rule_for(request.method(), path) else {
+        tracing::error!(method = %request.method(), path, "route without a policy row refused");
+        return ApiError::from(AppError::Internal).into_response();
+    };
+    if rule == OPEN {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let token = token_of(&parts).or_else(|| socket_token(&parts));
+    let asker = match token {
+        Some(token) => app.authenticate(&token).await.ok(),
+        None => None,
+    };
+    match rule.gate(asker) {
+        Pass => {
+            if let Some(actor) = asker {
+                parts.extensions.insert(Asker(actor));
+            }
+            request = Request::from_parts(parts, body);
+            next.run(request).await
+        }
+        Unauthenticated => ApiError::from(AppError::Unauthenticated).into_response(),
+        Forbidden => ApiError::from(AppError::Forbidden("not yours to use")).into_response(),
+        Hidden => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response(),
+    }
+}
+
+/// Browsers cannot set headers on a WebSocket: the socket may carry its token in the query.
+fn socket_token(parts: &axum::http::request::Parts) -> Option<String> {
+    if parts.uri.path() != "/api/v1/realtime" {
+        return None;
+    }
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "access_token")
+        .map(|(_, value)| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// A new route without a row fails here, before any server runs.
+    #[test]
+    fn every_route_of_the_document_has_one_row_and_every_row_a_route() {
+        let doc = crate::openapi::document();
+        let mut documented = BTreeSet::new();
+        for (path, item) in &doc.paths.paths {
+            let methods = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ];
+            for (method, operation) in methods {
+                if operation.is_some() {
+                    documented.insert((method.to_string(), path.clone()));
+                }
+            }
+        }
+        let rows: BTreeSet<_> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+        assert_eq!(rows.len(), ROUTES.len(), "a route has two rows");
+        let missing: Vec<_> = documented.difference(&rows).collect();
+        let stale: Vec<_> = rows.difference(&documented).collect();
+        assert!(missing.is_empty(), "routes without a row: {missing:?}");
+        assert!(stale.is_empty(), "rows without a route: {stale:?}");
+    }
+
+    #[test]
+    fn r7_nobody_passes_only_the_open_routes() {
+        for (method, path, rule) in ROUTES {
+            if *rule != OPEN {
+                assert_eq!(rule.nobody, Unauthenticated, "{method} {path}");
+            }
+        }
+    }
+}
