@@ -23,7 +23,7 @@ fn encode_cursor(name: &str, id: CustomerId) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> AppResult<(String, CustomerId)> {
-    let invalid = || AppError::from(ValidationError::new("cursor", "is not a cursor this API gave"));
+    let invalid = || AppError::unprocessable("unknown_cursor", "cursor: is not a cursor this API gave");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (id, name) = text.split_once('\u{1f}').ok_or_else(invalid)?;

@@ -8,6 +8,7 @@ mod extract;
 mod openapi;
 pub mod policy;
 mod routes;
+mod schema;
 mod web;
 
 pub use error::ApiError;
@@ -24,7 +25,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The whole HTTP application.
 pub fn router(app: App) -> Router {
-    let (api, doc) = routes::api().split_for_parts();
+    let (api, doc) = openapi::routes_and_document();
     let api = api.route_layer(axum::middleware::from_fn_with_state(app.clone(), policy::enforce));
     let doc = std::sync::Arc::new(serde_json::to_value(doc).unwrap_or_default());
     let document =

@@ -3,12 +3,21 @@
 use axum::Json;
 use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::OpenApi;
+use utoipa::Modify;
 
-#[derive(OpenApi)]
+#[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Parley API", description = "Omnichannel conversations for support teams. Authenticate with `Authorization: Bearer <token>` (a session token from a login, or a personal API token) or the session cookie."),
     modifiers(&BearerAuth),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::routes::conversations::ConversationRole,
+        crate::routes::items::ItemRoleName,
+        crate::routes::items::PartyKind,
+        crate::routes::projects::ProjectRoleName,
+        crate::routes::projects::ProjectPartyKind,
+    )),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -26,9 +35,119 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The whole document: the routes' annotations on top of [`ApiDoc`].
-pub fn document() -> utoipa::openapi::OpenApi {
-    crate::routes::api().into_openapi()
+/// The routes and their whole document: the handlers' annotations on top of [`ApiDoc`], and the
+/// error answers every operation can give.
+pub fn routes_and_document() -> (axum::Router<parley_app::App>, OpenApi) {
+    let (router, mut doc) = crate::routes::api().split_for_parts();
+    document_errors(&mut doc);
+    (router, doc)
+}
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    routes_and_document().1
+}
+
+/// Statuses a route's own rules add to the common ones below: conflicts with the current state
+/// (409), well-formed input the domain cannot take (422), and the abuse limits (429, R39).
+const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
+    ("POST", "/api/v1/auth/login", &[429]),
+    ("POST", "/api/v1/auth/customer-login", &[429]),
+    ("POST", "/api/v1/auth/customer-link", &[429]),
+    ("POST", "/api/v1/me/password", &[403, 429]),
+    ("POST", "/api/v1/widget/visitors", &[429]),
+    ("POST", "/api/v1/widget/contact", &[403, 429]),
+    ("POST", "/api/v1/widget/verify", &[403, 429]),
+    ("PATCH", "/api/v1/users/{id}", &[409]),
+    ("GET", "/api/v1/users/{id}/preferences", &[403]),
+    ("PATCH", "/api/v1/users/{id}/preferences", &[403]),
+    ("POST", "/api/v1/projects/{id}/people", &[403]),
+    ("DELETE", "/api/v1/projects/{id}/people/{role}/{kind}/{party_id}", &[403]),
+    ("POST", "/api/v1/users", &[409]),
+    ("POST", "/api/v1/customers", &[409]),
+    ("POST", "/api/v1/organizations", &[409]),
+    ("POST", "/api/v1/teams", &[409]),
+    ("GET", "/api/v1/customers", &[422]),
+    ("POST", "/api/v1/conversations", &[404, 422]),
+    ("POST", "/api/v1/items", &[404, 422]),
+    ("POST", "/api/v1/conversations/{id}/messages", &[409, 422]),
+    ("POST", "/api/v1/items/{id}/people", &[422]),
+    ("POST", "/api/v1/messages/{id}/undo", &[403, 409]),
+    ("POST", "/api/v1/messages/{id}/make-internal", &[403, 409]),
+];
+
+/// Adds to every operation the error answers it can give, all `{"error":{"code","message"}}`:
+/// 400 for bad input, 413 and 415 for a body too large or not JSON, 404 for ids, and what the
+/// policy table (`crate::policy`) refuses with; plus [`ALSO_ANSWERS`].
+fn document_errors(doc: &mut OpenApi) {
+    use crate::policy::{rule_for, Gate};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", item.get.as_mut()),
+            ("POST", item.post.as_mut()),
+            ("PUT", item.put.as_mut()),
+            ("PATCH", item.patch.as_mut()),
+            ("DELETE", item.delete.as_mut()),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let mut codes = std::collections::BTreeSet::new();
+            let has_body = operation.request_body.is_some();
+            if has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                codes.insert(400);
+            }
+            if has_body {
+                codes.extend([413, 415]);
+            }
+            if path.contains('{') {
+                codes.insert(404);
+            }
+            let rule = method.parse().ok().and_then(|m| rule_for(&m, path));
+            if rule == Some(crate::policy::OPEN) {
+                // No credential needed: an empty requirement overrides the document's bearer one.
+                operation.security = Some(vec![utoipa::openapi::security::SecurityRequirement::default()]);
+            }
+            if let Some(rule) = rule {
+                for gate in [rule.nobody, rule.customer, rule.member, rule.admin] {
+                    match gate {
+                        Gate::Pass => {}
+                        Gate::Unauthenticated => drop(codes.insert(401)),
+                        Gate::Forbidden => drop(codes.insert(403)),
+                        Gate::Hidden => drop(codes.insert(404)),
+                    }
+                }
+            }
+            for (_, _, extra) in ALSO_ANSWERS.iter().filter(|(m, p, _)| *m == method && p == path) {
+                codes.extend(extra.iter().copied());
+            }
+            for code in codes {
+                let response = ResponseBuilder::new()
+                    .description(describe(code))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                    )
+                    .build();
+                operation.responses.responses.entry(code.to_string()).or_insert(response.into());
+            }
+        }
+    }
+}
+
+fn describe(code: u16) -> &'static str {
+    match code {
+        400 => "Invalid input: the message says which field and why",
+        401 => "No valid credential: log in (again)",
+        403 => "Not yours to use",
+        404 => "Not found, or outside the asker's reach (the same answer)",
+        409 => "Conflicts with the current state (the code says which)",
+        413 => "Request body too large",
+        415 => "The body must be JSON (Content-Type: application/json)",
+        422 => "Well-formed, but not acceptable here",
+        429 => "Too many attempts: wait the Retry-After seconds",
+        _ => "Error",
+    }
 }
 
 /// `GET /api/openapi.json`.

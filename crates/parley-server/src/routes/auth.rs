@@ -87,6 +87,7 @@ pub async fn customer_login(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequestBody {
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
 }
 
@@ -135,6 +136,7 @@ pub async fn logout(State(app): State<App>, _auth: Auth, parts: Parts) -> ApiRes
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeBody {
     pub current_password: String,
+    #[schema(schema_with = crate::schema::password)]
     pub new_password: String,
 }
 
@@ -166,6 +168,7 @@ pub async fn me(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Me>
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
 }
 

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
+    #[schema(schema_with = crate::schema::name_or_null)]
     pub name: Option<String>,
     pub item_default_visibility: Option<Visibility>,
     pub project_default_visibility: Option<Visibility>,

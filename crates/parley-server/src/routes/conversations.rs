@@ -1,12 +1,12 @@
 //! Conversations: starting them, their state, linking and their people.
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
-use crate::routes::items::{party, NewItemBody};
+use crate::routes::items::{NewItemBody, PartyKind};
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_app::{App, NewConversationRequest, StartAs};
+use parley_app::{App, AppError, NewConversationRequest, StartAs};
 use parley_domain::state::StateAction;
 use parley_domain::*;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ pub enum StartAsBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConversationBody {
+    #[schema(schema_with = crate::schema::name)]
     pub subject: String,
     /// Link to an item…
     pub item_id: Option<ItemId>,
@@ -34,6 +35,7 @@ pub struct NewConversationBody {
     #[serde(default)]
     pub participants: Vec<Party>,
     /// An optional first message.
+    #[schema(schema_with = crate::schema::body_or_null)]
     pub body: Option<String>,
 }
 
@@ -60,29 +62,30 @@ pub struct Linked {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationPersonBody {
-    /// `participant` or `follower`.
-    pub role: String,
+    pub role: ConversationRole,
     pub party: Party,
+}
+
+/// How someone belongs to a conversation.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationRole {
+    Participant,
+    Follower,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadBody {
     /// The number of the last message read.
+    #[schema(minimum = 0)]
+    #[serde(deserialize_with = "parley_domain::ids::integral")]
     pub up_to: i64,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ReadPosition {
     pub last_seen_number: i64,
-}
-
-fn is_participant(role: &str) -> ApiResult<bool> {
-    match role {
-        "participant" => Ok(true),
-        "follower" => Ok(false),
-        _ => Err(ApiError::from(ValidationError::new("role", "is 'participant' or 'follower'"))),
-    }
 }
 
 /// Start a conversation, on an item or project or independent (R1–R4).
@@ -98,7 +101,7 @@ pub async fn create(
         (None, Some(p)) => Some(Link::Project(p)),
         (None, None) => None,
         (Some(_), Some(_)) => {
-            return Err(ValidationError::new("item_id", "give item_id or project_id, not both").into())
+            return Err(AppError::unprocessable("link_ambiguous", "give item_id or project_id, not both").into())
         }
     };
     let req = NewConversationRequest {
@@ -157,19 +160,23 @@ pub async fn add_person(
     Path(id): Path<i64>,
     Json(b): Json<ConversationPersonBody>,
 ) -> ApiResult<Json<Conversation>> {
-    Ok(Json(app.set_conversation_party(actor, ConversationId(id), is_participant(&b.role)?, b.party, true).await?))
+    Ok(Json(
+        app.set_conversation_party(actor, ConversationId(id), b.role == ConversationRole::Participant, b.party, true)
+            .await?,
+    ))
 }
 
 /// Remove a participant or follower.
 #[utoipa::path(delete, operation_id = "remove_conversation_person", path = "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", tag = "conversations",
-    params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Conversation)))]
+    params(("id" = i64, Path), ("role" = ConversationRole, Path), ("kind" = PartyKind, Path), ("party_id" = i64, Path)), responses((status = 200, body = Conversation)))]
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party_id)): Path<(i64, String, String, i64)>,
+    Path((id, role, kind, party_id)): Path<(i64, ConversationRole, PartyKind, i64)>,
 ) -> ApiResult<Json<Conversation>> {
-    let who = party(&kind, party_id)?;
-    Ok(Json(app.set_conversation_party(actor, ConversationId(id), is_participant(&role)?, who, false).await?))
+    let who = kind.party(party_id);
+    let participant = role == ConversationRole::Participant;
+    Ok(Json(app.set_conversation_party(actor, ConversationId(id), participant, who, false).await?))
 }
 
 /// Record that the asker has read up to a message number.

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct SeenBody {
     /// Up to 500 message ids; ids of messages not addressed to the asker are ignored.
+    #[schema(max_items = 500)]
     pub message_ids: Vec<MessageId>,
 }
 
@@ -27,6 +28,7 @@ pub struct SeenAnswer {
 pub struct LogQuery {
     /// 1 to 1000; default 200.
     #[serde(default = "two_hundred")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: i64,
 }
 
@@ -70,6 +72,7 @@ pub struct PageOfMessages {
     pub after: i64,
     /// 1 to 200; default 50.
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: i64,
 }
 

@@ -1,7 +1,7 @@
 //! Tickets, tasks and articles: their fields, people and conversations.
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 pub struct NewItemBody {
     pub project_id: ProjectId,
     pub kind: ItemKind,
+    #[schema(schema_with = crate::schema::name)]
     pub title: String,
     #[serde(default)]
     pub requester_ids: Vec<CustomerId>,
@@ -38,6 +39,7 @@ impl From<NewItemBody> for NewItemRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPatchBody {
+    #[schema(schema_with = crate::schema::name_or_null)]
     pub title: Option<String>,
     pub status: Option<ItemStatus>,
 }
@@ -45,22 +47,42 @@ pub struct ItemPatchBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPersonBody {
-    /// `follower`, `requester` (customers) or `assignee` (users).
-    pub role: String,
+    pub role: ItemRoleName,
     pub party: Party,
 }
 
-fn item_role(role: &str) -> ApiResult<ItemRole> {
-    match role {
-        "follower" => Ok(ItemRole::Follower),
-        "requester" => Ok(ItemRole::Requester),
-        "assignee" => Ok(ItemRole::Assignee),
-        _ => Err(ApiError::from(ValidationError::new("role", "is one of follower, requester, assignee"))),
+/// How someone belongs to an item: `follower`, `requester` (customers) or `assignee` (users).
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemRoleName {
+    Follower,
+    Requester,
+    Assignee,
+}
+
+/// A person's kind, in paths that name one.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    User,
+    Customer,
+}
+
+impl PartyKind {
+    pub fn party(self, id: i64) -> Party {
+        match self {
+            PartyKind::User => Party::User(UserId(id)),
+            PartyKind::Customer => Party::Customer(CustomerId(id)),
+        }
     }
 }
 
-pub(crate) fn party(kind: &str, id: i64) -> ApiResult<Party> {
-    Party::from_parts(kind, id).ok_or_else(|| ValidationError::new("kind", "is 'user' or 'customer'").into())
+fn item_role(role: ItemRoleName) -> ItemRole {
+    match role {
+        ItemRoleName::Follower => ItemRole::Follower,
+        ItemRoleName::Requester => ItemRole::Requester,
+        ItemRoleName::Assignee => ItemRole::Assignee,
+    }
 }
 
 /// Create an item; its creator, requesters and assignees follow it.
@@ -115,19 +137,25 @@ pub async fn add_person(
     Path(id): Path<i64>,
     Json(b): Json<ItemPersonBody>,
 ) -> ApiResult<Json<Item>> {
-    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(&b.role)?, b.party, true).await?))
+    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(b.role), b.party, true).await?))
 }
 
 /// Remove a follower, requester or assignee.
 #[utoipa::path(delete, operation_id = "remove_item_person", path = "/api/v1/items/{id}/people/{role}/{kind}/{party_id}", tag = "work",
-    params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Item)))]
+    params(("id" = i64, Path), ("role" = ItemRoleName, Path), ("kind" = PartyKind, Path), ("party_id" = i64, Path)), responses((status = 200, body = Item)))]
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party_id)): Path<(i64, String, String, i64)>,
+    Path((id, role, kind, party_id)): Path<(i64, ItemRoleName, PartyKind, i64)>,
 ) -> ApiResult<Json<Item>> {
-    let who = party(&kind, party_id)?;
-    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(&role)?, who, false).await?))
+    // Nobody holds a role of the wrong kind (a user requester, a customer assignee): not found.
+    if matches!(
+        (role, kind),
+        (ItemRoleName::Requester, PartyKind::User) | (ItemRoleName::Assignee, PartyKind::Customer)
+    ) {
+        return Err(parley_app::AppError::NotFound("item person").into());
+    }
+    Ok(Json(app.set_item_role(actor, ItemId(id), item_role(role), kind.party(party_id), false).await?))
 }
 
 /// R28: all of an item's conversations the asker may see, public and internal.

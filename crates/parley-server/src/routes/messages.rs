@@ -19,6 +19,7 @@ pub struct ListQuery {
     pub after: i64,
     /// 1 to 200; default 50.
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: i64,
 }
 
@@ -30,6 +31,7 @@ fn fifty() -> i64 {
 #[serde(deny_unknown_fields)]
 pub struct PostBody {
     /// Markdown, up to 50,000 characters.
+    #[schema(schema_with = crate::schema::body)]
     pub body: String,
     /// `app` or `api` for users; `portal` or `widget` for customers.
     pub channel: Option<Channel>,
@@ -40,6 +42,7 @@ pub struct PostBody {
 pub struct PreviewBody {
     /// The draft; `@mentions` in it count.
     #[serde(default)]
+    #[schema(max_length = 50000)]
     pub body: String,
 }
 
@@ -90,6 +93,9 @@ pub async fn preview(
     Path(id): Path<i64>,
     Json(b): Json<PreviewBody>,
 ) -> ApiResult<Json<Audience>> {
+    if b.body.chars().count() > parley_domain::values::MAX_BODY_CHARS {
+        return Err(ValidationError::new("body", "is longer than a message may be").into());
+    }
     Ok(Json(app.preview_recipients(actor, ConversationId(id), &b.body).await?))
 }
 

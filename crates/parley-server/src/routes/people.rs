@@ -14,10 +14,13 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
     #[serde(default = "member")]
     pub role: Role,
+    #[schema(schema_with = crate::schema::password)]
     pub password: String,
 }
 
@@ -28,6 +31,7 @@ fn member() -> Role {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(schema_with = crate::schema::name_or_null)]
     pub name: Option<String>,
     pub role: Option<Role>,
 }
@@ -69,6 +73,7 @@ impl PreferencesPatch {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NameBody {
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
 }
 
@@ -81,17 +86,22 @@ pub struct TeamMemberBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganizationBody {
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
     /// Customers with an email at this domain join the organization.
+    #[schema(schema_with = crate::schema::domain)]
     pub domain: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomerBody {
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
     /// Lets the customer log in to the portal.
+    #[schema(schema_with = crate::schema::password_or_null)]
     pub password: Option<String>,
 }
 
@@ -212,6 +222,7 @@ pub struct CustomerListQuery {
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
     /// 1 to 200; 50 if not given.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

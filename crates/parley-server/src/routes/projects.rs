@@ -1,11 +1,11 @@
 //! Projects, their members and followers.
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_app::App;
+use parley_app::{App, AppError};
 use parley_domain::*;
 use parley_store::ProjectRole;
 use serde::Deserialize;
@@ -14,40 +14,81 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProjectBody {
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
 }
 
-/// A member (`user`, `team`) or follower (`user`, `customer`, `organization`) of a project: the
-/// same shape as the people of items and conversations.
+/// A member (a user or a team) or a follower (a user, a customer or an organization) of a project:
+/// `{"role", "party": {"kind", "id"}}`, the shape of the people of items and conversations.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectPersonBody {
-    /// `member` or `follower`.
-    pub role: String,
-    pub party: ProjectParty,
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum ProjectPersonBody {
+    Member { party: ProjectMember },
+    Follower { party: ProjectFollower },
 }
 
-/// Who joins a project: a person, a team or a whole organization.
+/// Who may be a member of a project.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectParty {
-    /// `user`, `team`, `customer` or `organization`.
-    pub kind: String,
-    pub id: i64,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProjectMember {
+    User { id: UserId },
+    Team { id: TeamId },
 }
 
-pub(crate) fn project_role(role: &str, kind: &str, id: i64) -> ApiResult<ProjectRole> {
+/// Who may follow a project (to follow it is to have it shared with them, for customers).
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProjectFollower {
+    User { id: UserId },
+    Customer { id: CustomerId },
+    Organization { id: OrganizationId },
+}
+
+impl From<ProjectPersonBody> for ProjectRole {
+    fn from(b: ProjectPersonBody) -> Self {
+        match b {
+            ProjectPersonBody::Member { party: ProjectMember::User { id } } => ProjectRole::MemberUser(id),
+            ProjectPersonBody::Member { party: ProjectMember::Team { id } } => ProjectRole::MemberTeam(id),
+            ProjectPersonBody::Follower { party: ProjectFollower::User { id } } => ProjectRole::FollowerUser(id),
+            ProjectPersonBody::Follower { party: ProjectFollower::Customer { id } } => {
+                ProjectRole::FollowerCustomer(id)
+            }
+            ProjectPersonBody::Follower { party: ProjectFollower::Organization { id } } => {
+                ProjectRole::FollowerOrganization(id)
+            }
+        }
+    }
+}
+
+/// A project role, in the path that removes one.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectRoleName {
+    Member,
+    Follower,
+}
+
+/// Who holds a project role, in the path that removes one.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectPartyKind {
+    User,
+    Team,
+    Customer,
+    Organization,
+}
+
+/// The role a removal names; a combination nobody can hold (a customer member) is not found.
+fn project_role(role: ProjectRoleName, kind: ProjectPartyKind, id: i64) -> ApiResult<ProjectRole> {
+    use ProjectPartyKind as K;
     Ok(match (role, kind) {
-        ("member", "user") => ProjectRole::MemberUser(UserId(id)),
-        ("member", "team") => ProjectRole::MemberTeam(TeamId(id)),
-        ("follower", "user") => ProjectRole::FollowerUser(UserId(id)),
-        ("follower", "customer") => ProjectRole::FollowerCustomer(CustomerId(id)),
-        ("follower", "organization") => ProjectRole::FollowerOrganization(OrganizationId(id)),
-        _ => {
-            return Err(ApiError::from(ValidationError::new(
-                "role",
-                "members are users or teams; followers are users, customers or organizations",
-            )))
+        (ProjectRoleName::Member, K::User) => ProjectRole::MemberUser(UserId(id)),
+        (ProjectRoleName::Member, K::Team) => ProjectRole::MemberTeam(TeamId(id)),
+        (ProjectRoleName::Follower, K::User) => ProjectRole::FollowerUser(UserId(id)),
+        (ProjectRoleName::Follower, K::Customer) => ProjectRole::FollowerCustomer(CustomerId(id)),
+        (ProjectRoleName::Follower, K::Organization) => ProjectRole::FollowerOrganization(OrganizationId(id)),
+        (ProjectRoleName::Member, K::Customer | K::Organization) | (ProjectRoleName::Follower, K::Team) => {
+            return Err(AppError::NotFound("project member").into())
         }
     })
 }
@@ -82,18 +123,18 @@ pub async fn add_person(
     Path(id): Path<i64>,
     Json(b): Json<ProjectPersonBody>,
 ) -> ApiResult<Json<Project>> {
-    let role = project_role(&b.role, &b.party.kind, b.party.id)?;
+    let role = ProjectRole::from(b);
     Ok(Json(app.set_project_role(actor, ProjectId(id), role, true).await?))
 }
 
 /// Remove a member or follower.
 #[utoipa::path(delete, operation_id = "remove_project_person", path = "/api/v1/projects/{id}/people/{role}/{kind}/{party_id}", tag = "work",
-    params(("id" = i64, Path), ("role" = String, Path), ("kind" = String, Path), ("party_id" = i64, Path)), responses((status = 200, body = Project)))]
+    params(("id" = i64, Path), ("role" = ProjectRoleName, Path), ("kind" = ProjectPartyKind, Path), ("party_id" = i64, Path)), responses((status = 200, body = Project)))]
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party)): Path<(i64, String, String, i64)>,
+    Path((id, role, kind, party)): Path<(i64, ProjectRoleName, ProjectPartyKind, i64)>,
 ) -> ApiResult<Json<Project>> {
-    let role = project_role(&role, &kind, party)?;
+    let role = project_role(role, kind, party)?;
     Ok(Json(app.set_project_role(actor, ProjectId(id), role, false).await?))
 }

@@ -9,11 +9,13 @@
 //! access changed (role, scope) with 4003 (R38).
 
 use crate::auth::token_of;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::Response;
 use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody};
 use parley_domain::MessageId;
@@ -55,8 +57,11 @@ pub async fn connect(
     State(app): State<App>,
     Query(q): Query<RealtimeQuery>,
     parts: Parts,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, "websocket_required", format!("open a WebSocket here: {rejection}"))
+    })?;
     let token = token_of(&parts).or(q.access_token).ok_or(AppError::Unauthenticated)?;
     let auth = app.authenticate_until(&token).await?;
     let credential = parley_app::credential_of(&token);

@@ -13,9 +13,11 @@ use utoipa::IntoParams;
 pub struct PageQuery {
     /// From 1.
     #[serde(default = "one")]
+    #[param(minimum = 1)]
     pub page: usize,
     /// 1 to 100; default 25.
     #[serde(default = "twenty_five")]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: usize,
 }
 

@@ -15,13 +15,16 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct VisitorBody {
     /// How the visitor wants to be called; "Visitor" if not given.
+    #[schema(schema_with = crate::schema::blank_or_name_or_null)]
     pub name: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
+    #[schema(schema_with = crate::schema::name_or_null)]
     pub name: Option<String>,
 }
 
@@ -61,6 +64,7 @@ pub async fn set_contact(
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     /// The 6-digit code emailed to the address.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 

@@ -1,0 +1,67 @@
+//! Schemas of the text fields the domain checks (`parley_domain::values`), so the OpenAPI document
+//! says what the server accepts and a client generator or fuzzer builds valid input from it.
+
+use parley_domain::values::{MAX_BODY_CHARS, MAX_NAME_CHARS};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, SchemaType, Type};
+
+/// No control characters, and at least one that is not white space.
+const ONE_LINE: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+/// As [`ONE_LINE`], with line breaks and tabs.
+const LINES: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+
+fn string(min: usize, max: usize) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).min_length(Some(min)).max_length(Some(max))
+}
+
+/// A name, title or subject: one line of 1 to 200 characters.
+pub fn name() -> Object {
+    string(1, MAX_NAME_CHARS).pattern(Some(ONE_LINE)).build()
+}
+
+/// A message body (Markdown): 1 to 50,000 characters, line breaks allowed.
+pub fn body() -> Object {
+    string(1, MAX_BODY_CHARS).pattern(Some(LINES)).build()
+}
+
+/// An email address.
+pub fn email() -> Object {
+    string(3, 254).format(Some(SchemaFormat::KnownFormat(KnownFormat::Email))).build()
+}
+
+/// A new password: 8 to 256 characters.
+pub fn password() -> Object {
+    string(8, 256).build()
+}
+
+/// A domain name such as `client.example`.
+pub fn domain() -> Object {
+    string(3, 253)
+        .pattern(Some(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"))
+        .build()
+}
+
+/// `schema`, or `null` (an optional field that may also be sent as `null`).
+fn or_null(schema: Object) -> Object {
+    let mut schema = schema;
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
+
+pub fn name_or_null() -> Object {
+    or_null(name())
+}
+
+pub fn body_or_null() -> Object {
+    or_null(body())
+}
+
+pub fn password_or_null() -> Object {
+    or_null(password())
+}
+
+/// A name that may be left blank (a visitor who gives none is "Visitor"), or `null`.
+pub fn blank_or_name_or_null() -> Object {
+    let mut schema = string(0, MAX_NAME_CHARS).pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$")).build();
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
