@@ -28,7 +28,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
 pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
-pub use limits::{Attempt, RateLimits};
+pub use limits::{Attempt, LimitSettings, RateLimits, Rule as LimitRule};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
@@ -57,6 +57,8 @@ pub struct AppConfig {
     pub mail_domain: String,
     /// R39: whether logins, visitors and the like are rate-limited (off only for load tests).
     pub rate_limits: bool,
+    /// R39: the limits, defaults changed by `--rate-limit`.
+    pub limit_settings: LimitSettings,
     /// A header a trusted reverse proxy puts the client's address in (R39 counts per client).
     pub client_ip_header: Option<String>,
 }
@@ -70,6 +72,7 @@ impl Default for AppConfig {
             base_url: "http://127.0.0.1:8080".into(),
             mail_domain: "parley.localhost".into(),
             rate_limits: true,
+            limit_settings: LimitSettings::default(),
             client_ip_header: None,
         }
     }
@@ -90,7 +93,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
-        let limits = Arc::new(RateLimits::new(config.rate_limits));
+        let limits = Arc::new(RateLimits::new(config.rate_limits, &config.limit_settings, clock.clone()));
         App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()), limits }
     }
 

@@ -4,14 +4,18 @@
 //! limit, the answer is 429 with how long to wait.
 //!
 //! Each limit is a token bucket (GCRA, from `governor`): a burst allowed at once, then a steady
-//! rate. The buckets live in this process; several nodes each apply them to their own traffic.
+//! rate. The defaults below can be changed one by one (`--rate-limit login.address=5/1m`). The
+//! buckets live in this process, on the app's clock; several nodes each apply them to their own
+//! traffic.
 
-use crate::{AppError, AppResult};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use crate::{AppError, AppResult, Clock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What is being attempted.
@@ -32,10 +36,10 @@ pub enum Attempt {
 }
 
 /// A bucket: `burst` at once, then one more every `every`.
-#[derive(Debug, Clone, Copy)]
-struct Rule {
-    burst: u32,
-    every: Duration,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub burst: u32,
+    pub every: Duration,
 }
 
 const fn rule(burst: u32, every_secs: u64) -> Rule {
@@ -44,7 +48,7 @@ const fn rule(burst: u32, every_secs: u64) -> Rule {
 
 impl Attempt {
     /// Every attempt, in declaration order: `ALL[a as usize] == a`.
-    const ALL: [Attempt; 6] = [
+    pub const ALL: [Attempt; 6] = [
         Attempt::Login,
         Attempt::LoginLink,
         Attempt::PasswordChange,
@@ -76,28 +80,121 @@ impl Attempt {
             Attempt::Visitor | Attempt::Verify => None,
         }
     }
+
+    /// The name settings use: `login`, `login_link`, `password_change`, `visitor`, `contact`, `verify`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attempt::Login => "login",
+            Attempt::LoginLink => "login_link",
+            Attempt::PasswordChange => "password_change",
+            Attempt::Visitor => "visitor",
+            Attempt::Contact => "contact",
+            Attempt::Verify => "verify",
+        }
+    }
 }
 
-fn limiter(rule: Rule) -> DefaultKeyedRateLimiter<String> {
+/// Every limit: the defaults above, some changed by settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    per_client: [Rule; 6],
+    per_address: [Option<Rule>; 6],
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            per_client: Attempt::ALL.map(Attempt::per_client),
+            per_address: Attempt::ALL.map(Attempt::per_address),
+        }
+    }
+}
+
+impl LimitSettings {
+    /// Changes one limit: `<attempt>.<client|address>=<burst>/<period>`, as in
+    /// `login.address=5/1m` (5 at once, then one a minute) or `visitor.client=20/3s`. Periods are
+    /// written `500ms`, `3s`, `1m` or `1h`.
+    pub fn set(&mut self, setting: &str) -> Result<(), String> {
+        let bad =
+            || format!("'{setting}': expected <attempt>.<client|address>=<burst>/<period>, e.g. login.address=5/1m");
+        let (target, value) = setting.split_once('=').ok_or_else(bad)?;
+        let (name, scope) = target.trim().split_once('.').ok_or_else(bad)?;
+        let attempt = Attempt::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| format!("'{name}' is not one of {}", Attempt::ALL.map(Attempt::name).join(", ")))?;
+        let (burst, period) = value.trim().split_once('/').ok_or_else(bad)?;
+        let burst: u32 = burst.trim().parse().ok().filter(|b| *b > 0).ok_or_else(bad)?;
+        let every = parse_period(period.trim()).ok_or_else(bad)?;
+        let rule = Rule { burst, every };
+        match scope {
+            "client" => self.per_client[attempt as usize] = rule,
+            "address" if attempt.per_address().is_some() => self.per_address[attempt as usize] = Some(rule),
+            "address" => return Err(format!("'{name}' is limited per client only")),
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+
+    pub fn per_client(&self, attempt: Attempt) -> Rule {
+        self.per_client[attempt as usize]
+    }
+
+    pub fn per_address(&self, attempt: Attempt) -> Option<Rule> {
+        self.per_address[attempt as usize]
+    }
+}
+
+fn parse_period(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+    Some(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return None,
+    })
+}
+
+/// The app's clock as `governor` reads time, so limits reset when the app's time moves.
+#[derive(Clone)]
+struct LimitClock(Arc<dyn Clock>);
+
+impl governor::clock::Clock for LimitClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.now_ms()).unwrap_or(0))
+    }
+}
+
+type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, LimitClock, NoOpMiddleware<Duration>>;
+
+fn limiter(rule: Rule, clock: &LimitClock) -> Limiter {
     let burst = NonZeroU32::new(rule.burst).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(rule.every).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
-    DefaultKeyedRateLimiter::keyed(quota.allow_burst(burst))
+    RateLimiter::new(quota.allow_burst(burst), DefaultKeyedStateStore::default(), clock.clone())
 }
 
 /// The limits of one process. Turned off, every attempt passes (for load tests).
 pub struct RateLimits {
     enabled: bool,
-    per_client: Vec<DefaultKeyedRateLimiter<String>>,
-    per_address: Vec<Option<DefaultKeyedRateLimiter<String>>>,
+    clock: LimitClock,
+    per_client: Vec<Limiter>,
+    per_address: Vec<Option<Limiter>>,
     checks: AtomicU64,
 }
 
 impl RateLimits {
-    pub fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool, settings: &LimitSettings, clock: Arc<dyn Clock>) -> Self {
+        let clock = LimitClock(clock);
         RateLimits {
             enabled,
-            per_client: Attempt::ALL.iter().map(|a| limiter(a.per_client())).collect(),
-            per_address: Attempt::ALL.iter().map(|a| a.per_address().map(limiter)).collect(),
+            per_client: Attempt::ALL.iter().map(|a| limiter(settings.per_client(*a), &clock)).collect(),
+            per_address: Attempt::ALL.iter().map(|a| settings.per_address(*a).map(|r| limiter(r, &clock))).collect(),
+            clock,
             checks: AtomicU64::new(0),
         }
     }
@@ -112,13 +209,13 @@ impl RateLimits {
         let index = attempt as usize;
         let mut wait = Duration::ZERO;
         if let Some(ip) = client {
-            wait = wait.max(wait_for(&self.per_client[index], ip.to_string()));
+            wait = wait.max(self.wait_for(&self.per_client[index], ip.to_string()));
         }
         if let (Some(limiter), Some(address)) = (&self.per_address[index], address) {
             let key = parley_domain::EmailAddress::parse("email", address)
                 .map(|e| e.to_string())
                 .unwrap_or_else(|_| address.trim().to_lowercase());
-            wait = wait.max(wait_for(limiter, key));
+            wait = wait.max(self.wait_for(limiter, key));
         }
         if wait.is_zero() {
             return Ok(());
@@ -135,13 +232,14 @@ impl RateLimits {
             }
         }
     }
-}
 
-/// Zero when allowed (and counted), else how long until it would be.
-fn wait_for(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Duration {
-    match limiter.check_key(&key) {
-        Ok(()) => Duration::ZERO,
-        Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()),
+    /// Zero when allowed (and counted), else how long until it would be.
+    fn wait_for(&self, limiter: &Limiter, key: String) -> Duration {
+        use governor::clock::Clock as _;
+        match limiter.check_key(&key) {
+            Ok(()) => Duration::ZERO,
+            Err(not_until) => not_until.wait_time_from(self.clock.now()),
+        }
     }
 }
 
@@ -150,12 +248,51 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(crate::ManualClock::new(1_000_000))
+    }
+
+    #[test]
+    fn r39_limits_are_settings() {
+        let mut settings = LimitSettings::default();
+        settings.set("login.address=2/90s").unwrap();
+        settings.set("visitor.client=1/500ms").unwrap();
+        assert_eq!(settings.per_address(Attempt::Login), Some(Rule { burst: 2, every: Duration::from_secs(90) }));
+        assert_eq!(settings.per_client(Attempt::Visitor), Rule { burst: 1, every: Duration::from_millis(500) });
+        for bad in [
+            "login=2/1s",
+            "login.address=0/1s",
+            "login.address=2/1",
+            "nobody.client=1/1s",
+            "visitor.address=1/1s",
+            "login.both=1/1s",
+        ] {
+            assert!(settings.clone().set(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn r39_a_limit_resets_when_its_period_passes_on_the_apps_clock() {
+        let clock = Arc::new(crate::ManualClock::new(1_000_000));
+        let mut settings = LimitSettings::default();
+        settings.set("login.address=2/1m").unwrap();
+        let limits = RateLimits::new(true, &settings, clock.clone());
+        limits.check(Attempt::Login, HOME, Some("ana@example.com")).unwrap();
+        limits.check(Attempt::Login, HOME, Some("ana@example.com")).unwrap();
+        let refused = limits.check(Attempt::Login, HOME, Some("ana@example.com"));
+        assert!(matches!(refused, Err(AppError::TooManyRequests { retry_after_secs: 60 })), "{refused:?}");
+        clock.advance_ms(59_000);
+        assert!(limits.check(Attempt::Login, HOME, Some("ana@example.com")).is_err());
+        clock.advance_ms(1_000);
+        limits.check(Attempt::Login, HOME, Some("ana@example.com")).unwrap();
+    }
+
     const HOME: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
     const AWAY: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2)));
 
     #[test]
     fn r39_one_address_is_limited_whatever_the_client() {
-        let limits = RateLimits::new(true);
+        let limits = RateLimits::new(true, &LimitSettings::default(), clock());
         for _ in 0..5 {
             limits.check(Attempt::Login, HOME, Some("Ana@Example.com")).unwrap();
         }
@@ -166,7 +303,7 @@ mod tests {
 
     #[test]
     fn r39_one_client_is_limited_whatever_the_address() {
-        let limits = RateLimits::new(true);
+        let limits = RateLimits::new(true, &LimitSettings::default(), clock());
         for n in 0..30 {
             limits.check(Attempt::Login, HOME, Some(&format!("u{n}@example.com"))).unwrap();
         }
@@ -183,7 +320,7 @@ mod tests {
 
     #[test]
     fn switched_off_nothing_is_limited() {
-        let limits = RateLimits::new(false);
+        let limits = RateLimits::new(false, &LimitSettings::default(), clock());
         for _ in 0..100 {
             limits.check(Attempt::Visitor, HOME, None).unwrap();
         }

@@ -105,3 +105,25 @@ async fn r39_customers_are_listed_a_page_at_a_time() {
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("unknown_cursor")), "{body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r39_limits_are_settings_that_hold_and_reset_when_their_period_passes() {
+    let app = spawn_app_with(|c| c.rate_limit = vec!["login.address=2/1m".into(), "visitor.client=1/10s".into()]).await;
+    let wrong = json!({"email": ADMIN_EMAIL, "password": "guess-guess"});
+    for _ in 0..2 {
+        assert_eq!(post_anonymous(&app, "/api/v1/auth/login", wrong.clone()).await.0, 401);
+    }
+    let (status, retry, _) = post_anonymous(&app, "/api/v1/auth/login", wrong.clone()).await;
+    assert_eq!((status, retry), (429, Some(60)), "the setting, not the default of 5");
+    app.advance_ms(59_000);
+    assert_eq!(post_anonymous(&app, "/api/v1/auth/login", wrong.clone()).await.0, 429, "not yet");
+    app.advance_ms(1_000);
+    assert_eq!(post_anonymous(&app, "/api/v1/auth/login", wrong).await.0, 401, "reset after a minute");
+
+    assert_eq!(post_anonymous(&app, "/api/v1/widget/visitors", json!({})).await.0, 200);
+    let (status, retry, _) = post_anonymous(&app, "/api/v1/widget/visitors", json!({})).await;
+    assert_eq!((status, retry), (429, Some(10)));
+    app.advance_ms(10_000);
+    assert_eq!(post_anonymous(&app, "/api/v1/widget/visitors", json!({})).await.0, 200);
+    app.stop().await;
+}

@@ -63,6 +63,12 @@ pub struct Config {
     /// answering 429 with Retry-After. Turn off only for load tests.
     #[arg(long, env = "PARLEY_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
     pub rate_limits: bool,
+    /// Change one abuse limit: `<attempt>.<client|address>=<burst>/<period>`, e.g.
+    /// `login.address=5/1m` (5 at once, then one a minute). Attempts: login, login_link,
+    /// password_change, visitor, contact, verify. Repeat, or separate with commas. The defaults are
+    /// in SECURITY.md
+    #[arg(long = "rate-limit", env = "PARLEY_RATE_LIMIT", value_delimiter = ',')]
+    pub rate_limit: Vec<String>,
     /// The header a reverse proxy in front of Parley puts the client's address in (for example
     /// `X-Forwarded-For`; its last entry is used). Without it, the connection's address counts.
     #[arg(long, env = "PARLEY_CLIENT_IP_HEADER")]
@@ -86,6 +92,7 @@ impl Config {
             admin_email: None,
             admin_password: None,
             rate_limits: true,
+            rate_limit: Vec::new(),
             client_ip_header: None,
         }
     }

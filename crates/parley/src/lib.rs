@@ -78,6 +78,10 @@ pub async fn launch_with_listener(
     listener: TcpListener,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Launched> {
+    let mut limit_settings = parley_app::LimitSettings::default();
+    for setting in &config.rate_limit {
+        limit_settings.set(setting).map_err(|e| anyhow::anyhow!("--rate-limit {e}"))?;
+    }
     let store = open_store(config).await?;
     let app_config = AppConfig {
         email_delay: config.email_delay,
@@ -85,6 +89,7 @@ pub async fn launch_with_listener(
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),
         rate_limits: config.rate_limits,
+        limit_settings,
         client_ip_header: config.client_ip_header.clone(),
         ..AppConfig::default()
     };
