@@ -47,6 +47,11 @@ use std::time::Duration;
 pub struct AppConfig {
     /// R14: how long a message may stay unseen before it is emailed.
     pub email_delay: Duration,
+    /// R14: where the ids of emails the SMTP server accepted are noted before the store records
+    /// them (`None`: nowhere; an email a crash left in doubt is then always sent again).
+    pub sent_journal: Option<std::path::PathBuf>,
+    /// R14: how long a claim on email work holds before another worker may take it over.
+    pub delivery_lease: Duration,
     /// R33: how long a public message by a user is held from customers (zero: not at all).
     pub send_guard: Duration,
     /// How long a login session lasts.
@@ -67,6 +72,8 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             email_delay: Duration::from_secs(60),
+            delivery_lease: Duration::from_secs(60),
+            sent_journal: None,
             send_guard: Duration::from_secs(10),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             base_url: "http://127.0.0.1:8080".into(),
@@ -89,12 +96,14 @@ pub struct App {
     reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     hub: Arc<Hub>,
     limits: Arc<RateLimits>,
+    journal: Arc<delivery::SentJournal>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
         let limits = Arc::new(RateLimits::new(config.rate_limits, &config.limit_settings, clock.clone()));
-        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()), limits }
+        let journal = Arc::new(delivery::SentJournal::new(config.sent_journal.clone()));
+        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()), limits, journal }
     }
 
     /// R39: the abuse limits every entry point that needs them checks.

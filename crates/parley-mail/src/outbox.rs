@@ -72,6 +72,7 @@ mod tests {
             next_attempt_at: 0,
             last_error: None,
             sent_at: None,
+            in_doubt: false,
         };
         outbox.send(&email).await.unwrap();
         let raw = std::fs::read(outbox.path_of(7)).unwrap();

@@ -104,6 +104,34 @@ pub async fn r14_digest_is_queued_once_and_not_after_seen<S: Store>(store: &S) {
     assert!(store.claim_outgoing(T0 + 10 * DELAY, T0 + 11 * DELAY, 10).await.unwrap().is_empty(), "sent once");
 }
 
+/// R14 across a crash during sending: a try is recorded before it begins; an email whose try
+/// never ended comes back, after the lease, marked in doubt; one whose try ended does not.
+pub async fn r14_an_email_whose_try_was_cut_off_comes_back_in_doubt<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], T0)).await.unwrap();
+    let due = store.claim_due_emails(T0 + DELAY, T0 + 2 * DELAY, 10).await.unwrap();
+    let digest = digest_of(&due);
+    let id = store.queue_digest(&digest, email_for(&digest, T0 + DELAY)).await.unwrap().unwrap();
+    let lease = T0 + DELAY + 1_000;
+    let first = store.claim_outgoing(T0 + DELAY, lease, 10).await.unwrap();
+    assert_eq!((first.len(), first[0].in_doubt), (1, false));
+    store.outgoing_attempting(id, T0 + DELAY + 1).await.unwrap();
+    // The sender dies here. After the lease the email is claimed again, in doubt.
+    assert!(store.claim_outgoing(lease - 1, lease + 1_000, 10).await.unwrap().is_empty(), "still leased");
+    let again = store.claim_outgoing(lease, lease + 1_000, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].in_doubt), (1, true));
+    assert_eq!(again[0].email.message_id_header, first[0].email.message_id_header, "the same Message-ID");
+    store.outgoing_attempting(id, lease + 1).await.unwrap();
+    store.outgoing_failed(id, "421 try later", Some(lease + 2_000), lease + 2).await.unwrap();
+    let retried = store.claim_outgoing(lease + 2_000, lease + 3_000, 10).await.unwrap();
+    assert_eq!((retried.len(), retried[0].in_doubt), (1, false), "a failed try ended: not in doubt");
+    store.outgoing_attempting(id, lease + 2_001).await.unwrap();
+    store.outgoing_sent(id, lease + 2_002).await.unwrap();
+    assert!(store.claim_outgoing(lease + 10_000, lease + 11_000, 10).await.unwrap().is_empty(), "sent once");
+}
+
 /// Failed sends are retried at the given time, and given up when told so.
 pub async fn outgoing_email_retries_then_fails<S: Store>(store: &S) {
     let w = World::new(store).await;

@@ -50,6 +50,7 @@ fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
         next_attempt_at: get(row, "next_attempt_at")?,
         last_error: get(row, "last_error")?,
         sent_at: get(row, "sent_at")?,
+        in_doubt: get::<Option<i64>>(row, "attempt_started_at")?.is_some(),
     })
 }
 
@@ -305,10 +306,21 @@ impl DeliveryStore for SqliteStore {
         Ok(emails)
     }
 
+    async fn outgoing_attempting(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE outgoing_emails SET attempt_started_at = ? WHERE id = ? AND status = 'queued'")
+            .bind(now)
+            .bind(id.0)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
     async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
-            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL
+            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL,
+               attempt_started_at = NULL
              WHERE id = ? AND status = 'queued'",
         )
         .bind(now)
@@ -330,6 +342,7 @@ impl DeliveryStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,
+               attempt_started_at = NULL,
                status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END,
                next_attempt_at = COALESCE(?, next_attempt_at)
              WHERE id = ? AND status = 'queued'",

@@ -36,6 +36,8 @@ pub trait DeliveryStore {
 
     /// Claims up to `limit` queued outgoing emails whose next attempt is due.
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>>;
+    /// A try is about to begin: recorded first, so a crash during it leaves the email in doubt.
+    async fn outgoing_attempting(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()>;
     /// The email went out: it and its jobs are sent.
     async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()>;
     /// A try failed: retry at `retry_at`, or, with `None`, give up (it and its jobs are failed).

@@ -185,6 +185,9 @@ pub struct OutgoingEmail {
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
+    /// A try began and its outcome was never recorded: the sender died during it.
+    #[serde(skip)]
+    pub in_doubt: bool,
 }
 
 /// One line of the outgoing email log (R32): an email, or a message someone was not emailed about.

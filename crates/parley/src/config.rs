@@ -53,6 +53,11 @@ pub struct Config {
     /// How often the email worker looks for due work.
     #[arg(long, env = "PARLEY_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
     pub delivery_poll: Duration,
+    /// How long a node's claim on email work holds: if the node dies, another (or it, restarted)
+    /// takes the work over after this. Longer than sending one batch takes; shorter means a
+    /// quicker take-over after a crash.
+    #[arg(long, env = "PARLEY_DELIVERY_LEASE", default_value = "60s", value_parser = parse_duration)]
+    pub delivery_lease: Duration,
     /// Email of the first admin, created on first start.
     #[arg(long, env = "PARLEY_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -89,6 +94,7 @@ impl Config {
             smtp_from: "Parley <parley@parley.localhost>".into(),
             mail_domain: None,
             delivery_poll: Duration::from_secs(1),
+            delivery_lease: Duration::from_secs(60),
             admin_email: None,
             admin_password: None,
             rate_limits: true,

@@ -85,6 +85,8 @@ pub async fn launch_with_listener(
     let store = open_store(config).await?;
     let app_config = AppConfig {
         email_delay: config.email_delay,
+        delivery_lease: config.delivery_lease,
+        sent_journal: Some(config.data_dir.join("sent.journal")),
         send_guard: config.send_guard,
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),

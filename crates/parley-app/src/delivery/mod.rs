@@ -3,11 +3,13 @@
 //! R15) and the outgoing log (R32).
 
 mod compose;
+mod journal;
 mod log;
 mod seen;
 mod templates;
 mod worker;
 
+pub use journal::SentJournal;
 pub use seen::MessageDeliveries;
 pub use templates::{TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use worker::{DeliveryRound, DeliveryWorker};

@@ -9,10 +9,10 @@ use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// How long a claim holds before another worker may take the job over.
-const LEASE_MS: i64 = 60_000;
-/// Jobs handled per round.
+/// Due jobs composed per round.
 const BATCH: i64 = 200;
+/// Emails claimed for sending at a time: few, so that after a crash little waits for the lease.
+const SEND_BATCH: i64 = 20;
 /// Outgoing emails are kept this long for the log (R32).
 const LOG_KEEP_MS: i64 = 72 * 3_600_000;
 
@@ -26,6 +26,8 @@ pub struct DeliveryRound {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Emails sent again after a try whose outcome a crash left unknown.
+    pub resent_in_doubt: usize,
 }
 
 impl DeliveryRound {
@@ -45,7 +47,7 @@ impl App {
 
     async fn queue_due_digests(&self, round: &mut DeliveryRound) -> AppResult<()> {
         let now = self.now();
-        let due = self.store.claim_due_emails(now, now + LEASE_MS, BATCH).await?;
+        let due = self.store.claim_due_emails(now, now + self.lease_ms(), BATCH).await?;
         if due.is_empty() {
             return Ok(());
         }
@@ -69,9 +71,25 @@ impl App {
 
     async fn send_queued(&self, round: &mut DeliveryRound) -> AppResult<()> {
         let now = self.now();
-        for email in self.store.claim_outgoing(now, now + LEASE_MS, BATCH).await? {
+        for email in self.store.claim_outgoing(now, now + self.lease_ms(), SEND_BATCH).await? {
+            if email.in_doubt {
+                // An earlier try began and its outcome was never recorded: the node died while
+                // sending. If the SMTP server's acceptance made it into the journal, it is sent.
+                if self.journal.holds(email.id) {
+                    self.store.outgoing_sent(email.id, self.now()).await?;
+                    round.sent += 1;
+                    continue;
+                }
+                // Otherwise it goes again, with the same Message-ID, which mail clients fold
+                // into one should the first try have arrived (R14: not lost).
+                tracing::warn!(email = email.id.0, to = %email.email.to_address, "resending an email whose last try was cut off");
+                round.resent_in_doubt += 1;
+            }
+            // Recorded before the SMTP conversation, so a crash during it is known afterwards.
+            self.store.outgoing_attempting(email.id, self.now()).await?;
             match self.mailer.send(&email).await {
                 Ok(()) => {
+                    self.journal.record(email.id);
                     self.store.outgoing_sent(email.id, self.now()).await?;
                     round.sent += 1;
                 }
@@ -90,7 +108,31 @@ impl App {
                 }
             }
         }
+        // Everything the journal holds is now recorded in the store.
+        self.journal.clear();
         Ok(())
+    }
+
+    /// After a start: emails the SMTP server accepted before the process died, but which the
+    /// store did not hear of, are recorded as sent now. Returns how many.
+    pub async fn recover_sent_journal(&self) -> AppResult<usize> {
+        let mut recovered = 0;
+        for id in self.journal.entries() {
+            let email = self.store.outgoing_email(id).await;
+            if email.is_ok_and(|e| e.status == "queued") {
+                self.store.outgoing_sent(id, self.now()).await?;
+                recovered += 1;
+            }
+        }
+        if recovered > 0 {
+            tracing::warn!(recovered, "emails sent before a crash recorded from the sent journal");
+        }
+        self.journal.clear();
+        Ok(recovered)
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.config.delivery_lease.as_millis()).unwrap_or(60_000)
     }
 
     /// R32: forgets outgoing emails older than 72 hours.
@@ -105,6 +147,9 @@ pub struct DeliveryWorker;
 impl DeliveryWorker {
     pub fn spawn(app: App, poll: Duration) -> JoinHandle<()> {
         tokio::spawn(async move {
+            if let Err(error) = app.recover_sent_journal().await {
+                tracing::error!(%error, "reading the sent journal failed");
+            }
             let mut last_prune: Option<i64> = None;
             loop {
                 match app.deliver_due().await {
