@@ -347,9 +347,10 @@ async fn main() -> anyhow::Result<()> {
     let soak_time = started.elapsed();
 
     // Let every due email go out: the delay, a lease left by the last kill, and sending.
-    let mut quiet_since = Instant::now();
+    // Done when nothing new arrived for 6 s; a server that keeps sending (a fault) is cut off at 90 s.
+    let (draining, mut quiet_since) = (Instant::now(), Instant::now());
     let mut last = smtp.mails().len();
-    while quiet_since.elapsed() < Duration::from_secs(6) {
+    while quiet_since.elapsed() < Duration::from_secs(6) && draining.elapsed() < Duration::from_secs(90) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = smtp.mails().len();
         if now != last {
