@@ -11,6 +11,7 @@ pub mod audience;
 pub mod delivery;
 pub mod entities;
 pub mod ids;
+pub mod inbound;
 pub mod markdown;
 pub mod mentions;
 pub mod party;

@@ -1,0 +1,225 @@
+//! Email in, the rules without I/O: which mail is automatic and must never be answered (R19), and
+//! what of a reply is the new text (R17) — the quoted earlier message, the "On … wrote:" line,
+//! Outlook's header block, the signature and the mobile footer go.
+
+/// Why a mail counts as automatic (R19): it is logged and never answered automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutomaticReason {
+    /// `Auto-Submitted` other than `no` (RFC 3834: auto-replies, auto-generated notices).
+    AutoSubmitted,
+    /// `Precedence: bulk`, `junk` or `list`.
+    Precedence,
+    /// `X-Auto-Response-Suppress` (Exchange) or `List-Id` / `List-Unsubscribe` (mailing lists).
+    ListOrSuppressed,
+    /// `X-Loop` names this installation: the mail went round.
+    Loop,
+    /// From a mailer-daemon, postmaster or no-reply address.
+    SystemSender,
+    /// A delivery status report (`multipart/report`): a bounce.
+    Bounce,
+    /// Its Message-ID is one of Parley's own.
+    OwnMessage,
+}
+
+/// The headers R19 looks at, as the mail carries them (names compared without case by the caller).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutomaticSigns<'a> {
+    pub auto_submitted: Option<&'a str>,
+    pub precedence: Option<&'a str>,
+    pub auto_response_suppress: bool,
+    pub list_headers: bool,
+    pub x_loop: Vec<&'a str>,
+    /// The sender's address.
+    pub from: &'a str,
+    /// The top-level content type, such as `multipart/report`.
+    pub content_type: &'a str,
+    pub message_id: Option<&'a str>,
+}
+
+/// R19: the reason a mail is automatic, or `None` for a person's mail. `mail_domain` is the domain
+/// of Parley's own addresses and Message-IDs.
+pub fn automatic(signs: &AutomaticSigns, mail_domain: &str) -> Option<AutomaticReason> {
+    let lower = |s: &str| s.trim().to_ascii_lowercase();
+    let domain = lower(mail_domain);
+    if signs.auto_submitted.is_some_and(|v| {
+        let v = lower(v);
+        !v.is_empty() && v.split(';').next().is_some_and(|first| first.trim() != "no")
+    }) {
+        return Some(AutomaticReason::AutoSubmitted);
+    }
+    if signs.precedence.is_some_and(|v| matches!(lower(v).as_str(), "bulk" | "junk" | "list")) {
+        return Some(AutomaticReason::Precedence);
+    }
+    if signs.x_loop.iter().any(|v| lower(v).contains(&domain)) {
+        return Some(AutomaticReason::Loop);
+    }
+    if signs.message_id.is_some_and(|id| {
+        let id = lower(id);
+        let id = id.trim_start_matches('<').trim_end_matches('>');
+        id.starts_with("parley.") && id.ends_with(&format!("@{domain}"))
+    }) {
+        return Some(AutomaticReason::OwnMessage);
+    }
+    if lower(signs.content_type).starts_with("multipart/report") {
+        return Some(AutomaticReason::Bounce);
+    }
+    let local = lower(signs.from.rsplit_once('@').map(|(l, _)| l).unwrap_or(signs.from));
+    let local = local.split('+').next().unwrap_or_default();
+    if ["mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply"].contains(&local) {
+        return Some(AutomaticReason::SystemSender);
+    }
+    if signs.auto_response_suppress || signs.list_headers {
+        return Some(AutomaticReason::ListOrSuppressed);
+    }
+    None
+}
+
+/// R17: the new text of a reply, without what it quotes. Lines are kept up to the first line that
+/// starts the quoted part — an "On … wrote:" line (also when a mail client wrapped it over two
+/// lines), Outlook's "From: … / Sent: …" block or "-----Original Message-----", a run of `>` lines
+/// — or the signature (`-- `) or a mobile footer ("Sent from my iPhone"). What is left is trimmed;
+/// if nothing is left, the whole text is kept, so a reply is never emptied by mistake.
+pub fn reply_text(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or_default();
+        let wrote =
+            |s: &str| s.ends_with("wrote:") || s.ends_with("a écrit :") || (s.contains("schrieb") && s.ends_with(':'));
+        let starts_quote =
+            (t.starts_with("On ") || t.starts_with("Le ") || t.starts_with("Am ")) && (wrote(t) || wrote(next));
+        let outlook = t.starts_with("-----Original Message-----")
+            || (t.starts_with("From:") && lines[i + 1..].iter().take(4).any(|l| l.trim().starts_with("Sent:")))
+            || t.starts_with("________________________________");
+        let signature = *line == "-- " || t == "--";
+        let footer =
+            t.starts_with("Sent from my ") || t.starts_with("Get Outlook for ") || t == "Sent from Mail for Windows";
+        let quoted = t.starts_with('>') && lines[i..].iter().all(|l| l.trim().is_empty() || l.trim().starts_with('>'));
+        if starts_quote || outlook || signature || footer || quoted {
+            end = i;
+            break;
+        }
+    }
+    let kept = lines[..end].join("\n");
+    let kept = kept.trim();
+    if kept.is_empty() {
+        text.trim().to_string()
+    } else {
+        kept.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signs(from: &'static str) -> AutomaticSigns<'static> {
+        AutomaticSigns { from, content_type: "text/plain", ..AutomaticSigns::default() }
+    }
+
+    #[test]
+    fn r19_a_persons_mail_is_not_automatic() {
+        assert_eq!(automatic(&signs("carla@client.example"), "acme.test"), None);
+        let no = AutomaticSigns { auto_submitted: Some("no"), ..signs("carla@client.example") };
+        assert_eq!(automatic(&no, "acme.test"), None, "Auto-Submitted: no is a person");
+        let other_loop = AutomaticSigns { x_loop: vec!["helpdesk@elsewhere.example"], ..signs("carla@client.example") };
+        assert_eq!(automatic(&other_loop, "acme.test"), None);
+    }
+
+    #[test]
+    fn r19_every_sign_of_automatic_mail_is_recognised() {
+        let d = "acme.test";
+        let cases: Vec<(AutomaticSigns, AutomaticReason)> = vec![
+            (
+                AutomaticSigns { auto_submitted: Some("auto-replied"), ..signs("a@b.example") },
+                AutomaticReason::AutoSubmitted,
+            ),
+            (
+                AutomaticSigns { auto_submitted: Some("Auto-Generated; foo=bar"), ..signs("a@b.example") },
+                AutomaticReason::AutoSubmitted,
+            ),
+            (AutomaticSigns { precedence: Some("Bulk"), ..signs("a@b.example") }, AutomaticReason::Precedence),
+            (AutomaticSigns { precedence: Some("junk"), ..signs("a@b.example") }, AutomaticReason::Precedence),
+            (AutomaticSigns { precedence: Some("list"), ..signs("a@b.example") }, AutomaticReason::Precedence),
+            (AutomaticSigns { x_loop: vec!["support@ACME.test"], ..signs("a@b.example") }, AutomaticReason::Loop),
+            (
+                AutomaticSigns { message_id: Some("<parley.m12.customer3@acme.test>"), ..signs("a@b.example") },
+                AutomaticReason::OwnMessage,
+            ),
+            (
+                AutomaticSigns {
+                    content_type: "multipart/report; report-type=delivery-status",
+                    ..signs("a@b.example")
+                },
+                AutomaticReason::Bounce,
+            ),
+            (signs("MAILER-DAEMON@mx.example"), AutomaticReason::SystemSender),
+            (signs("postmaster@client.example"), AutomaticReason::SystemSender),
+            (signs("no-reply@shop.example"), AutomaticReason::SystemSender),
+            (signs("noreply+bounces@shop.example"), AutomaticReason::SystemSender),
+            (
+                AutomaticSigns { auto_response_suppress: true, ..signs("a@b.example") },
+                AutomaticReason::ListOrSuppressed,
+            ),
+            (AutomaticSigns { list_headers: true, ..signs("a@b.example") }, AutomaticReason::ListOrSuppressed),
+        ];
+        for (s, reason) in cases {
+            assert_eq!(automatic(&s, d), Some(reason), "{s:?}");
+        }
+        let precedence_normal = AutomaticSigns { precedence: Some("normal"), ..signs("a@b.example") };
+        assert_eq!(automatic(&precedence_normal, d), None);
+        let someone_elses_id = AutomaticSigns { message_id: Some("<parley.m1@other.example>"), ..signs("a@b.example") };
+        assert_eq!(automatic(&someone_elses_id, d), None);
+    }
+
+    #[test]
+    fn r17_gmail_reply_keeps_the_new_text_only() {
+        let mail = "Thanks, that fixed it!\n\nOn Mon, 23 Nov 2026 at 10:02, Acme Support <reply+abc@acme.test> wrote:\n> #2 Mo wrote:\n> Try turning it off and on.\n";
+        assert_eq!(reply_text(mail), "Thanks, that fixed it!");
+    }
+
+    #[test]
+    fn r17_wrapped_on_wrote_lines_and_other_languages() {
+        let wrapped = "Yes please.\r\n\r\nOn Mon, 23 Nov 2026 at 10:02, Acme Support\r\n<reply+abc@acme.test> wrote:\r\n> earlier\r\n";
+        assert_eq!(reply_text(wrapped), "Yes please.");
+        assert_eq!(reply_text("Merci !\n\nLe lun. 23 nov. 2026 à 10:02, Acme a écrit :\n> avant"), "Merci !");
+        assert_eq!(reply_text("Danke!\n\nAm Mo., 23. Nov. 2026 um 10:02 schrieb Acme:\n> vorher"), "Danke!");
+    }
+
+    #[test]
+    fn r17_outlook_blocks_signatures_and_mobile_footers_go() {
+        let outlook = "It works now.\n\nFrom: Acme Support <reply+abc@acme.test>\nSent: Monday, November 23, 2026 10:02 AM\nTo: Carla\nSubject: Printer\n\nTry again.";
+        assert_eq!(reply_text(outlook), "It works now.");
+        let original = "Done.\n\n-----Original Message-----\nFrom: Acme\n";
+        assert_eq!(reply_text(original), "Done.");
+        let signed = "See you tomorrow.\n\n-- \nCarla Diaz\nClient Inc.";
+        assert_eq!(reply_text(signed), "See you tomorrow.");
+        let phone = "On my way\n\nSent from my iPhone\n\n> On 23 Nov wrote: earlier";
+        assert_eq!(reply_text(phone), "On my way");
+    }
+
+    proptest::proptest! {
+        /// Any text, however mangled: no panic, and a reply with words in it keeps some.
+        #[test]
+        fn r17_any_text_gives_a_reply_and_never_panics(text in "(?s).{0,400}", lines in proptest::collection::vec("(>|On |From: |Sent: |-- |Sent from my )?[a-z :]{0,20}", 0..12)) {
+            for t in [text.clone(), lines.join("\n"), lines.join("\r\n")] {
+                let out = reply_text(&t);
+                proptest::prop_assert!(t.trim().is_empty() || !out.is_empty());
+                let signs = AutomaticSigns { from: &t, content_type: &t, auto_submitted: Some(&t), ..AutomaticSigns::default() };
+                let _ = automatic(&signs, &t);
+            }
+        }
+    }
+
+    #[test]
+    fn r17_inline_answers_and_plain_text_are_kept() {
+        let inline = "> Does it print?\nNo, it jams.\n> Which tray?\nThe lower one.";
+        assert_eq!(reply_text(inline), inline, "quotes followed by answers are the reply");
+        assert_eq!(reply_text("Just one line"), "Just one line");
+        assert_eq!(reply_text("> only a quote"), "> only a quote", "never emptied");
+        let from_in_text = "From: the team, thanks!\nBest";
+        assert_eq!(reply_text(from_in_text), from_in_text, "a From: without Sent: is text");
+    }
+}
