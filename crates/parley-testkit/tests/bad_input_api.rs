@@ -44,6 +44,20 @@ async fn malformed_and_invalid_requests_answer_4xx_json_and_write_nothing() {
     assert_eq!(res.status(), 400);
     let res = raw("{}", "text/plain").send().await.unwrap();
     assert_eq!(res.status(), 415);
+    // A struct is never read from an array, and white space around an object is fine.
+    let res = raw(r#"[1, "ticket", "x"]"#, "application/json").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let padded = format!(" \n {} \n", json!({"project_id": project, "kind": "ticket", "title": "Padded"}));
+    let res = app
+        .client
+        .post(format!("{}/api/v1/items", app.base))
+        .bearer_auth(&admin.token)
+        .header("content-type", "application/json")
+        .body(padded)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let huge = json!({"project_id": project, "kind": "ticket", "title": "x".repeat(300_000)});
     let (status, answer) = app.post(&admin, "/api/v1/items", huge).await;
     assert_eq!((status, code(&answer)), (413, "payload_too_large"));
