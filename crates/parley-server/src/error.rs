@@ -69,8 +69,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub async fn not_found() -> ApiError {
+/// The answer for a route that does not exist, or does not for this asker.
+pub fn no_such_endpoint() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+pub async fn not_found() -> ApiError {
+    no_such_endpoint()
 }
 
 pub async fn method_not_allowed() -> ApiError {

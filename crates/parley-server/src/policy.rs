@@ -11,10 +11,10 @@
 use crate::auth::token_of;
 use crate::error::ApiError;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use parley_app::{Actor, App, AppError};
+use parley_app::{Actor, App, AppError, Authenticated};
 use parley_domain::Role;
 
 /// What one kind of asker gets from a route before its handler runs.
@@ -143,9 +143,14 @@ impl Rule {
     }
 }
 
-/// The asker the gate found, kept for the handler's [`crate::auth::Auth`] so a request is authenticated once.
-#[derive(Clone, Copy)]
-pub struct Asker(pub Actor);
+/// The asker the gate found, kept for the handler ([`crate::auth::Auth`], the socket): a request is
+/// authenticated here and nowhere else.
+#[derive(Clone)]
+pub struct Asker {
+    pub auth: Authenticated,
+    /// The credential's hash, by which ended sessions find their sockets (R38).
+    pub credential: String,
+}
 
 /// Middleware: looks the matched route up in [`ROUTES`] and refuses before the handler runs.
 pub async fn enforce(
@@ -165,35 +170,37 @@ pub async fn enforce(
     let (mut parts, body) = request.into_parts();
     let token = token_of(&parts).or_else(|| socket_token(&parts));
     let asker = match token {
-        Some(token) => app.authenticate(&token).await.ok(),
+        Some(token) => app
+            .authenticate_until(&token)
+            .await
+            .ok()
+            .map(|auth| Asker { auth, credential: parley_app::credential_of(&token) }),
         None => None,
     };
-    match rule.gate(asker) {
+    match rule.gate(asker.as_ref().map(|a| a.auth.actor)) {
         Pass => {
-            if let Some(actor) = asker {
-                parts.extensions.insert(Asker(actor));
+            if let Some(asker) = asker {
+                parts.extensions.insert(asker);
             }
             request = Request::from_parts(parts, body);
             next.run(request).await
         }
         Unauthenticated => ApiError::from(AppError::Unauthenticated).into_response(),
         Forbidden => ApiError::from(AppError::Forbidden("not yours to use")).into_response(),
-        Hidden => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response(),
+        Hidden => crate::error::no_such_endpoint().into_response(),
     }
 }
 
 /// Browsers cannot set headers on a WebSocket: the socket may carry its token in the query.
 fn socket_token(parts: &axum::http::request::Parts) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct SocketQuery {
+        access_token: Option<String>,
+    }
     if parts.uri.path() != "/api/v1/realtime" {
         return None;
     }
-    parts
-        .uri
-        .query()?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == "access_token")
-        .map(|(_, value)| value.to_string())
+    axum::extract::Query::<SocketQuery>::try_from_uri(&parts.uri).ok()?.0.access_token
 }
 
 #[cfg(test)]

@@ -8,13 +8,12 @@
 //! ends (logout, password change, token revoked, session expired) is closed with 4001; one whose
 //! access changed (role, scope) with 4003 (R38).
 
-use crate::auth::token_of;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
+use crate::policy::Asker;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::request::Parts;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody};
@@ -37,7 +36,6 @@ const TOO_SLOW: u16 = 4008;
 pub struct RealtimeQuery {
     /// The id of the last event this client received, to replay what it missed.
     pub last_event_id: Option<String>,
-    pub access_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,15 +54,14 @@ enum ClientMessage {
 pub async fn connect(
     State(app): State<App>,
     Query(q): Query<RealtimeQuery>,
-    parts: Parts,
+    asker: Option<Extension<Asker>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|rejection| {
         ApiError::new(StatusCode::BAD_REQUEST, "websocket_required", format!("open a WebSocket here: {rejection}"))
     })?;
-    let token = token_of(&parts).or(q.access_token).ok_or(AppError::Unauthenticated)?;
-    let auth = app.authenticate_until(&token).await?;
-    let credential = parley_app::credential_of(&token);
+    // The policy gate authenticated the socket (header, cookie or `access_token`).
+    let Extension(Asker { auth, credential }) = asker.ok_or(AppError::Unauthenticated)?;
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
