@@ -61,7 +61,5 @@ pub fn password_or_null() -> Object {
 
 /// A name that may be left blank (a visitor who gives none is "Visitor"), or `null`.
 pub fn blank_or_name_or_null() -> Object {
-    let mut schema = string(0, MAX_NAME_CHARS).pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$")).build();
-    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
-    schema
+    or_null(string(0, MAX_NAME_CHARS).pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$")).build())
 }

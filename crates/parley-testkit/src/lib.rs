@@ -168,7 +168,8 @@ impl TestApp {
         Who { token: session["token"].as_str().expect("token").to_string(), id }
     }
 
-    async fn login_at(&self, path: &str, email: &str, password: &str) -> Who {
+    /// Logs in at `path` (the user or the customer login) and insists it works.
+    pub async fn login_at(&self, path: &str, email: &str, password: &str) -> Who {
         let (status, body) =
             self.call(Method::POST, None, path, Some(json!({"email": email, "password": password}))).await;
         assert_eq!(status, 200, "login {email}: {body}");

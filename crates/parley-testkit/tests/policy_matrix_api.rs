@@ -60,6 +60,16 @@ struct World {
     ids: BTreeMap<&'static str, i64>,
 }
 
+impl World {
+    /// The words in `text` that `asker` may not read.
+    fn leaks<'a>(&'a self, text: &'a str, asker: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.markers
+            .iter()
+            .filter(move |(word, readers)| text.contains(word.as_str()) && !readers.contains(asker))
+            .map(|(word, _)| word.as_str())
+    }
+}
+
 const STAFF_ALL: &[&str] = &[ADMIN, MO];
 const NONE: &[&str] = &[];
 
@@ -223,9 +233,8 @@ async fn seed(app: &TestApp) -> World {
             res("missing", "no_such_view", NONE),
         ],
     );
-    let nobody_relogin = None;
     let askers = vec![
-        Asker { label: NOBODY, kind: Kind::Nobody, who: None, relogin: nobody_relogin },
+        Asker { label: NOBODY, kind: Kind::Nobody, who: None, relogin: None },
         Asker { label: OUT, kind: Kind::Nobody, who: Some(out), relogin: None },
         Asker { label: EXPIRED, kind: Kind::Nobody, who: Some(expired), relogin: None },
         Asker { label: VERA, kind: Kind::Customer, who: Some(vera), relogin: None },
@@ -458,7 +467,7 @@ async fn r7_r20_r37_every_route_answers_every_asker_as_the_policy_table_says() {
             let url = fill(path, call.res.as_ref(), &world);
             let body = body_for(method, path, call.asker, &world, n);
             let who = match (&call.asker.who, ends_session(path), call.asker.relogin) {
-                (Some(_), true, Some((login, email, password))) => Some(login_at(&app, login, email, password).await),
+                (Some(_), true, Some((login, email, password))) => Some(app.login_at(login, email, password).await),
                 (Some(_), true, None) if call.asker.kind == Kind::Customer => Some(app.visitor().await),
                 (who, _, _) => who.clone(),
             };
@@ -489,12 +498,9 @@ async fn r7_r20_r37_every_route_answers_every_asker_as_the_policy_table_says() {
                 failures.push(what.clone());
             }
             // No answer carries words its asker may not read.
-            let text = answer.to_string();
-            for (word, readers) in &world.markers {
-                if text.contains(word.as_str()) && !readers.contains(call.asker.label) {
-                    failures.push(format!("LEAK of {word}: {what}"));
-                }
-            }
+            failures.extend(
+                world.leaks(&answer.to_string(), call.asker.label).map(|word| format!("LEAK of {word}: {what}")),
+            );
         }
     }
     let resources: usize = world.resources.values().map(Vec::len).sum();
@@ -507,13 +513,6 @@ async fn r7_r20_r37_every_route_answers_every_asker_as_the_policy_table_says() {
     );
     assert!(failures.is_empty(), "{} of {calls_made} calls broke the table:\n{}", failures.len(), failures.join("\n"));
     app.stop().await;
-}
-
-async fn login_at(app: &TestApp, path: &str, email: &str, password: &str) -> Who {
-    let (status, body) = app.call(Method::POST, None, path, Some(json!({"email": email, "password": password}))).await;
-    assert_eq!(status, 200, "{body}");
-    let id = body.get("user").or_else(|| body.get("customer")).and_then(|p| p["id"].as_i64()).unwrap();
-    Who { token: body["token"].as_str().unwrap().into(), id }
 }
 
 /// What each socket received: every frame, as JSON.
@@ -603,11 +602,7 @@ async fn r7_r12_r33_every_asker_receives_exactly_the_events_the_event_table_allo
         let customer = [CARLA, DAN, VERA].contains(label);
         for frame in frames {
             let text = frame.to_string();
-            for (word, readers) in &world.markers {
-                if text.contains(word.as_str()) && !readers.contains(label) {
-                    failures.push(format!("LEAK of {word} to {label}: {text}"));
-                }
-            }
+            failures.extend(world.leaks(&text, label).map(|word| format!("LEAK of {word} to {label}: {text}")));
             let conversation = frame["message"]["conversation_id"].as_i64().or(frame["conversation_id"].as_i64());
             if let Some(id) = conversation {
                 if !readers_of(id).contains(label) {
