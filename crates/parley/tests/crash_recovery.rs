@@ -111,3 +111,81 @@ async fn r14_email_survives_sigkill_between_post_and_due_time_and_is_sent_once()
     assert_eq!(mails[0].to, vec!["carla@client.example".to_string()]);
     assert!(mails[0].text().contains("A technician comes tomorrow"));
 }
+
+/// Puts the one sent email back as it would be had the server died during its SMTP conversation:
+/// queued, its try begun and never ended. Answers its id.
+async fn cut_off_while_sending(data: &Path) -> i64 {
+    let url = format!("sqlite://{}", data.join("parley.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM outgoing_emails WHERE to_address = 'carla@client.example'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE outgoing_emails SET status = 'queued', sent_at = NULL, claimed_until = NULL,
+           next_attempt_at = 0, attempt_started_at = 1 WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    id
+}
+
+#[tokio::test]
+async fn r14_a_crash_during_sending_leaves_no_copy_when_the_journal_knows_and_one_folded_copy_when_not() {
+    let smtp = SmtpSink::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let carla =
+        post(&client, &base, &token, "/api/v1/customers", json!({"email": "carla@client.example", "name": "Carla"}))
+            .await;
+    let project = post(&client, &base, &token, "/api/v1/projects", json!({"name": "Support"})).await;
+    let body =
+        json!({"project_id": project["id"], "kind": "ticket", "title": "Printer", "requester_ids": [carla["id"]]});
+    let ticket = post(&client, &base, &token, "/api/v1/items", body).await;
+    let body = json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"});
+    let conversation = post(&client, &base, &token, "/api/v1/conversations", body).await;
+    let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
+    post(&client, &base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).await.len(), 1);
+
+    // The SMTP server had accepted it and the journal says so: recorded as sent, not sent again.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let id = cut_off_while_sending(data.path()).await;
+    std::fs::write(data.path().join("sent.journal"), format!("{id}\n")).unwrap();
+    server = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(smtp.mails().len(), 1, "the journal named it: no second copy");
+
+    // Cut off before the acceptance reached the journal: it goes again, once, with the same
+    // Message-ID, which mail clients fold into the first.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    cut_off_while_sending(data.path()).await;
+    server = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    let mails = smtp.wait_for(2, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(smtp.mails().len(), 2, "sent again exactly once");
+    assert_eq!(mails[0].header("Message-ID"), mails[1].header("Message-ID"));
+}
