@@ -38,6 +38,10 @@ id_type!(
     ApiTokenId,
     /// An email in the outgoing queue.
     OutgoingEmailId,
+    /// An email received, in the incoming log.
+    IncomingEmailId,
+    /// A token a mail relay posts incoming email with.
+    InboundTokenId,
 );
 
 /// Reads a whole number, also when a JSON encoder wrote it as `12.0`: JSON has one number type, and

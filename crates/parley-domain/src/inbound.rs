@@ -1,6 +1,30 @@
 //! Email in, the rules without I/O: which mail is automatic and must never be answered (R19), and
 //! what of a reply is the new text (R17) — the quoted earlier message, the "On … wrote:" line,
-//! Outlook's header block, the signature and the mobile footer go.
+//! Outlook's header block, the signature and the mobile footer go; and where a mail goes: the
+//! reply token in its recipient address, or one of Parley's Message-IDs it answers (R16).
+
+use crate::entities::str_enum;
+use crate::ids::MessageId;
+use crate::party::Party;
+use crate::values::MAX_BODY_CHARS;
+
+str_enum!(
+    /// What an incoming mail did (R32).
+    IncomingStatus {
+        /// Being handled (a row left so names a mail whose handling was cut off).
+        Received => "received",
+        /// Posted as a message into an existing conversation (R17).
+        Posted => "posted",
+        /// Started a new conversation (R18).
+        Started => "started",
+        /// Refused, with the reason.
+        Refused => "refused",
+        /// Automatic mail, logged and not answered (R19).
+        Automatic => "automatic",
+        /// The same Message-ID was handled before (an SMTP retry).
+        Duplicate => "duplicate",
+    }
+);
 
 /// Why a mail counts as automatic (R19): it is logged and never answered automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,9 +135,91 @@ pub fn reply_text(text: &str) -> String {
     }
 }
 
+/// R16: the reply token of `address` when it is one of Parley's reply addresses,
+/// `reply+<token>@<mail_domain>` (case does not matter).
+pub fn reply_token_of<'a>(address: &'a str, mail_domain: &str) -> Option<&'a str> {
+    let (local, domain) = address.trim().rsplit_once('@')?;
+    if !domain.eq_ignore_ascii_case(mail_domain.trim()) {
+        return None;
+    }
+    let token = local.get(..6).filter(|p| p.eq_ignore_ascii_case("reply+")).map(|_| &local[6..])?;
+    (!token.is_empty()).then_some(token)
+}
+
+/// R16: the message and recipient an email Parley sent was about, from its Message-ID
+/// (`parley.m<message>.<user|customer><id>@<mail_domain>`, angle brackets optional). Threading
+/// headers of a reply name it.
+pub fn own_message_id(id: &str, mail_domain: &str) -> Option<(MessageId, Party)> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, domain) = id.rsplit_once('@')?;
+    if !domain.eq_ignore_ascii_case(mail_domain.trim()) {
+        return None;
+    }
+    let rest = local.strip_prefix("parley.m")?;
+    let (message, party) = rest.split_once('.')?;
+    let message: i64 = message.parse().ok().filter(|m| *m > 0)?;
+    let split = party.find(|c: char| c.is_ascii_digit())?;
+    let (kind, raw) = party.split_at(split);
+    let raw: i64 = raw.parse().ok().filter(|r| *r > 0)?;
+    Some((MessageId(message), Party::from_parts(kind, raw)?))
+}
+
+/// A mail's text as a message body: at most `MAX_BODY_CHARS`, a longer one cut with a note (the
+/// whole mail stays in the incoming log).
+pub fn fit_body(text: &str) -> String {
+    const NOTE: &str = "\n\n[… the email was longer; the rest is in the original message]";
+    if text.chars().count() <= MAX_BODY_CHARS {
+        return text.to_string();
+    }
+    let keep = MAX_BODY_CHARS - NOTE.chars().count();
+    let mut out: String = text.chars().take(keep).collect();
+    out.push_str(NOTE);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{CustomerId, UserId};
+
+    #[test]
+    fn r16_reply_addresses_and_message_ids_name_their_target() {
+        assert_eq!(reply_token_of("reply+abc123@acme.test", "acme.test"), Some("abc123"));
+        assert_eq!(reply_token_of("REPLY+abc123@ACME.test", "acme.test"), Some("abc123"));
+        assert_eq!(reply_token_of("reply+abc123@other.test", "acme.test"), None);
+        assert_eq!(reply_token_of("reply+@acme.test", "acme.test"), None);
+        assert_eq!(reply_token_of("support@acme.test", "acme.test"), None);
+        assert_eq!(reply_token_of("r@acme.test", "acme.test"), None);
+        assert_eq!(
+            own_message_id("<parley.m42.customer7@acme.test>", "acme.test"),
+            Some((MessageId(42), Party::Customer(CustomerId(7))))
+        );
+        assert_eq!(
+            own_message_id("parley.m5.user12@acme.test", "acme.test"),
+            Some((MessageId(5), Party::User(UserId(12))))
+        );
+        for foreign in [
+            "<parley.m42.customer7@other.test>",
+            "<parley.c42@acme.test>",
+            "<parley.m42.robot7@acme.test>",
+            "<parley.mx.user1@acme.test>",
+            "<parley.m42.user@acme.test>",
+            "<parley.m-1.user1@acme.test>",
+            "<CAF=abc@mail.gmail.com>",
+            "",
+        ] {
+            assert_eq!(own_message_id(foreign, "acme.test"), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_long_mail_is_cut_to_a_message_with_a_note() {
+        assert_eq!(fit_body("short"), "short");
+        let long = "é".repeat(MAX_BODY_CHARS + 10);
+        let fitted = fit_body(&long);
+        assert_eq!(fitted.chars().count(), MAX_BODY_CHARS);
+        assert!(fitted.ends_with("in the original message]"));
+    }
 
     fn signs(from: &'static str) -> AutomaticSigns<'static> {
         AutomaticSigns { from, content_type: "text/plain", ..AutomaticSigns::default() }

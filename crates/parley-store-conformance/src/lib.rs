@@ -7,11 +7,13 @@
 mod conversations;
 mod delivery;
 mod fixtures;
+mod mail_in;
 mod people;
 
 pub use conversations::*;
 pub use delivery::*;
 pub use fixtures::*;
+pub use mail_in::*;
 pub use people::*;
 
 /// Expands to one `#[tokio::test]` per behaviour. `$fresh` is an async closure returning a fresh
@@ -45,6 +47,8 @@ macro_rules! store_behaviour_tests {
             r33_held_message_reaches_customers_only_when_released,
             r33_retracting_within_the_guard,
             r7_customers_are_shown_numbers_without_gaps,
+            r32_incoming_log_keeps_what_each_mail_did_and_prunes,
+            inbound_tokens_are_found_by_hash_and_revoked,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -7,6 +7,7 @@
 mod conversations;
 mod delivery;
 mod errors;
+mod mail_in;
 mod people;
 mod rows;
 mod verification;

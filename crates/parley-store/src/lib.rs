@@ -9,6 +9,7 @@
 mod conversations;
 mod delivery;
 mod error;
+mod mail_in;
 mod people;
 mod records;
 mod work;
@@ -16,12 +17,15 @@ mod work;
 pub use conversations::ConversationStore;
 pub use delivery::DeliveryStore;
 pub use error::{StoreError, StoreResult};
+pub use mail_in::{InboundToken, IncomingEmail, IncomingOutcome, MailInStore, NewIncomingEmail};
 pub use people::PeopleStore;
 pub use records::*;
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.
-pub trait Store: PeopleStore + WorkStore + ConversationStore + DeliveryStore + Send + Sync + 'static {
+pub trait Store:
+    PeopleStore + WorkStore + ConversationStore + DeliveryStore + MailInStore + Send + Sync + 'static
+{
     /// A short name of the backend, for logs.
     fn backend(&self) -> &'static str;
 }

@@ -1,0 +1,88 @@
+//! Email in: the incoming log and relay tokens.
+
+use crate::fixtures::*;
+use parley_domain::inbound::IncomingStatus;
+use parley_domain::*;
+use parley_store::*;
+
+fn mail(at: i64, message_id: &str) -> NewIncomingEmail {
+    NewIncomingEmail {
+        received_at: at,
+        via: "smtp".into(),
+        from_address: "cora@client.test".into(),
+        to_addresses: "support@acme.test".into(),
+        subject: "Help".into(),
+        message_id: Some(message_id.into()),
+        raw: b"From: cora@client.test\r\n\r\nHelp\r\n".to_vec(),
+    }
+}
+
+pub async fn r32_incoming_log_keeps_what_each_mail_did_and_prunes<S: Store>(store: &S) {
+    let world = World::new(store).await;
+    let first = store.insert_incoming_email(mail(T0, "a@client.test")).await.unwrap();
+    let logged = store.incoming_email(first).await.unwrap();
+    assert_eq!(logged.status, IncomingStatus::Received);
+    assert_eq!(logged.size, 32);
+    assert_eq!(store.incoming_email_raw(first).await.unwrap(), mail(T0, "a").raw);
+    assert_eq!(store.handled_incoming_email("a@client.test").await.unwrap(), None, "not handled yet");
+
+    let conversation = store
+        .insert_conversation(NewConversation {
+            subject: "Help".into(),
+            visibility: Visibility::Public,
+            link: None,
+            created_by: Author::Customer(world.customer.id),
+            participants: vec![Party::Customer(world.customer.id)],
+            followers: vec![],
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+    let outcome = IncomingOutcome {
+        status: Some(IncomingStatus::Started),
+        reason: None,
+        conversation_id: Some(conversation.header.id),
+        posted_message_id: None,
+        party: Some(Party::Customer(world.customer.id)),
+    };
+    store.finish_incoming_email(first, outcome).await.unwrap();
+    let handled = store.handled_incoming_email("a@client.test").await.unwrap().unwrap();
+    assert_eq!((handled.id, handled.status), (first, IncomingStatus::Started));
+    assert_eq!(handled.party, Some(Party::Customer(world.customer.id)));
+
+    let refused = store.insert_incoming_email(mail(T0 + 10, "b@client.test")).await.unwrap();
+    let why = IncomingOutcome {
+        status: Some(IncomingStatus::Refused),
+        reason: Some("sender_mismatch".into()),
+        ..IncomingOutcome::default()
+    };
+    store.finish_incoming_email(refused, why).await.unwrap();
+    assert_eq!(store.handled_incoming_email("b@client.test").await.unwrap(), None, "a refusal handled nothing");
+
+    let log = store.incoming_emails(T0, 10).await.unwrap();
+    assert_eq!(log.iter().map(|m| m.id).collect::<Vec<_>>(), vec![refused, first], "newest first");
+    assert_eq!(log[0].reason.as_deref(), Some("sender_mismatch"));
+    assert_eq!(store.incoming_emails(T0 + 5, 10).await.unwrap().len(), 1);
+
+    assert_eq!(store.prune_incoming(T0 + 5).await.unwrap(), 1);
+    assert!(matches!(store.incoming_email(first).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.incoming_email_raw(first).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.finish_incoming_email(first, IncomingOutcome::default()).await, Err(StoreError::NotFound)));
+}
+
+pub async fn inbound_tokens_are_found_by_hash_and_revoked<S: Store>(store: &S) {
+    let world = World::new(store).await;
+    let token = store.insert_inbound_token("Relay", "hash-1", world.admin.id, T0).await.unwrap();
+    assert!(matches!(
+        store.insert_inbound_token("Again", "hash-1", world.admin.id, T0).await,
+        Err(StoreError::Conflict("token"))
+    ));
+    assert_eq!(store.use_inbound_token("hash-1", T0 + 120_000).await.unwrap(), token.id);
+    let listed = store.inbound_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(T0 + 120_000));
+    assert!(matches!(store.use_inbound_token("hash-2", T0).await, Err(StoreError::NotFound)));
+    store.delete_inbound_token(token.id).await.unwrap();
+    assert!(matches!(store.use_inbound_token("hash-1", T0).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_inbound_token(token.id).await, Err(StoreError::NotFound)));
+}
