@@ -13,6 +13,7 @@ mod delivery;
 mod error;
 mod limits;
 mod login_links;
+mod mail_in;
 mod mailer;
 mod messages;
 mod people;
@@ -29,6 +30,7 @@ pub use conversations::{NewConversationRequest, StartAs};
 pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
 pub use limits::{Attempt, LimitSettings, RateLimits, Rule as LimitRule};
+pub use mail_in::{parse as parse_email, InboundError, InboundMail, Via, INCOMING_LOG_MS, RELAY_TOKEN_PREFIX};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
@@ -64,6 +66,9 @@ pub struct AppConfig {
     pub rate_limits: bool,
     /// R39: the limits, defaults changed by `--rate-limit`.
     pub limit_settings: LimitSettings,
+    /// R18: the address new requests are sent to; mail to it that answers no conversation starts
+    /// one.
+    pub support_address: String,
     /// A header a trusted reverse proxy puts the client's address in (R39 counts per client).
     pub client_ip_header: Option<String>,
 }
@@ -81,6 +86,7 @@ impl Default for AppConfig {
             rate_limits: true,
             limit_settings: LimitSettings::default(),
             client_ip_header: None,
+            support_address: "support@parley.localhost".into(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum Attempt {
     Contact,
     /// A visitor trying a code.
     Verify,
+    /// An incoming email (R19): per sender address, so a runaway exchange with another robot
+    /// stops; per SMTP client, so one host cannot flood the listener.
+    InboundMail,
 }
 
 /// A bucket: `burst` at once, then one more every `every`.
@@ -48,13 +51,14 @@ const fn rule(burst: u32, every_secs: u64) -> Rule {
 
 impl Attempt {
     /// Every attempt, in declaration order: `ALL[a as usize] == a`.
-    pub const ALL: [Attempt; 6] = [
+    pub const ALL: [Attempt; 7] = [
         Attempt::Login,
         Attempt::LoginLink,
         Attempt::PasswordChange,
         Attempt::Visitor,
         Attempt::Contact,
         Attempt::Verify,
+        Attempt::InboundMail,
     ];
 
     /// Per client IP address. A whole office behind one address must still get through, so these
@@ -67,6 +71,7 @@ impl Attempt {
             Attempt::Visitor => rule(20, 3),
             Attempt::Contact => rule(10, 30),
             Attempt::Verify => rule(20, 10),
+            Attempt::InboundMail => rule(200, 1),
         }
     }
 
@@ -77,11 +82,14 @@ impl Attempt {
             Attempt::LoginLink => Some(rule(3, 300)),
             Attempt::PasswordChange => Some(rule(5, 60)),
             Attempt::Contact => Some(rule(3, 300)),
+            // 20 mails at once, then one every 30 s: 20 in ten minutes, as a person never writes.
+            Attempt::InboundMail => Some(rule(20, 30)),
             Attempt::Visitor | Attempt::Verify => None,
         }
     }
 
-    /// The name settings use: `login`, `login_link`, `password_change`, `visitor`, `contact`, `verify`.
+    /// The name settings use: `login`, `login_link`, `password_change`, `visitor`, `contact`, `verify`,
+    /// `inbound_mail`.
     pub fn name(self) -> &'static str {
         match self {
             Attempt::Login => "login",
@@ -90,6 +98,7 @@ impl Attempt {
             Attempt::Visitor => "visitor",
             Attempt::Contact => "contact",
             Attempt::Verify => "verify",
+            Attempt::InboundMail => "inbound_mail",
         }
     }
 }
@@ -97,8 +106,8 @@ impl Attempt {
 /// Every limit: the defaults above, some changed by settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
-    per_client: [Rule; 6],
-    per_address: [Option<Rule>; 6],
+    per_client: [Rule; 7],
+    per_address: [Option<Rule>; 7],
 }
 
 impl Default for LimitSettings {

@@ -22,9 +22,21 @@ impl App {
         id: ConversationId,
         req: PostRequest,
     ) -> AppResult<(Message, Audience)> {
-        let conversation = self.visible_conversation(actor, id).await?;
-        let body = values::parse_body(&req.body)?;
         let channel = channel_for(actor, req.channel)?;
+        self.post_on(actor, id, &req.body, channel).await
+    }
+
+    /// Posts on a channel the caller has decided: the asker's own clients through
+    /// [`App::post_message`], email replies and new requests on `email`.
+    pub(crate) async fn post_on(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        body: &str,
+        channel: Channel,
+    ) -> AppResult<(Message, Audience)> {
+        let conversation = self.visible_conversation(actor, id).await?;
+        let body = values::parse_body(body)?;
         if conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }

@@ -80,7 +80,7 @@ struct Server {
 impl Server {
     fn start(&mut self) {
         let child = Command::new(&self.bin)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--smtp-listen", "off", "--data-dir"])
             .arg(&self.data)
             .args(["--base-url", &format!("http://127.0.0.1:{}", self.port)])
             .args(["--email-delay", DELAY, "--delivery-poll", "100ms", "--delivery-lease", "3s", "--send-guard", "0"])

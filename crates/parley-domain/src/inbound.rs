@@ -45,6 +45,21 @@ pub enum AutomaticReason {
     OwnMessage,
 }
 
+impl AutomaticReason {
+    /// The name the incoming log shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutomaticReason::AutoSubmitted => "auto_submitted",
+            AutomaticReason::Precedence => "bulk_precedence",
+            AutomaticReason::ListOrSuppressed => "list_or_auto_response_suppressed",
+            AutomaticReason::Loop => "loop",
+            AutomaticReason::SystemSender => "system_sender",
+            AutomaticReason::Bounce => "bounce",
+            AutomaticReason::OwnMessage => "own_message",
+        }
+    }
+}
+
 /// The headers R19 looks at, as the mail carries them (names compared without case by the caller).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AutomaticSigns<'a> {

@@ -2,7 +2,6 @@
 //! with no SMTP server configured, into an outbox folder in the data directory (one `.eml` file per
 //! email), so a fresh install shows exactly what it would send.
 
-pub mod inbound;
 mod message;
 mod outbox;
 mod smtp;

@@ -9,10 +9,12 @@ mod openapi;
 pub mod policy;
 mod routes;
 mod schema;
+mod smtp_in;
 mod web;
 
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
+pub use smtp_in::{serve_smtp, tls_acceptor, SmtpInConfig};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

@@ -109,7 +109,7 @@ fn document_errors(doc: &mut OpenApi) {
                 operation.security = Some(vec![utoipa::openapi::security::SecurityRequirement::default()]);
             }
             if let Some(rule) = rule {
-                for gate in [rule.nobody, rule.customer, rule.member, rule.admin] {
+                for gate in rule.gates() {
                     match gate {
                         Gate::Pass => {}
                         Gate::Unauthenticated => drop(codes.insert(401)),

@@ -1,7 +1,8 @@
 //! Who may call which route: one table, enforced in front of every handler of `/api/v1`.
 //!
-//! The server tells four kinds of asker apart: nobody (no credential, or one that was logged out,
-//! revoked or expired), a customer (a live-chat visitor is one too), a member and an admin. For
+//! The server tells five kinds of asker apart: nobody (no credential, or one that was logged out,
+//! revoked or expired), a customer (a live-chat visitor is one too), a member, an admin, and a
+//! mail relay (a relay token an admin made, which speaks for no person). For
 //! each route the table says what each kind gets: [`Gate::Pass`] lets the handler run — and the
 //! handler still answers 404 for anything outside the asker's reach (R7, R20, R37) — or one of the
 //! refusals. A route without a row answers 500 and fails the policy test, so no route is added
@@ -37,20 +38,28 @@ pub struct Rule {
     pub customer: Gate,
     pub member: Gate,
     pub admin: Gate,
+    pub relay: Gate,
 }
 
 use Gate::{Forbidden, Hidden, Pass, Unauthenticated};
 
 /// Logging in and starting a live chat: anyone.
-pub const OPEN: Rule = Rule { nobody: Pass, customer: Pass, member: Pass, admin: Pass };
+pub const OPEN: Rule = Rule { nobody: Pass, customer: Pass, member: Pass, admin: Pass, relay: Pass };
 /// Anyone logged in; conversations, messages and items are still limited to what they may see.
-pub const SIGNED_IN: Rule = Rule { nobody: Unauthenticated, customer: Pass, member: Pass, admin: Pass };
+pub const SIGNED_IN: Rule =
+    Rule { nobody: Unauthenticated, customer: Pass, member: Pass, admin: Pass, relay: Unauthenticated };
 /// The team's tools: customers are told they do not exist.
-pub const STAFF: Rule = Rule { nobody: Unauthenticated, customer: Hidden, member: Pass, admin: Pass };
+pub const STAFF: Rule =
+    Rule { nobody: Unauthenticated, customer: Hidden, member: Pass, admin: Pass, relay: Unauthenticated };
 /// Company settings, people and email: admins only.
-pub const ADMIN: Rule = Rule { nobody: Unauthenticated, customer: Hidden, member: Forbidden, admin: Pass };
+pub const ADMIN: Rule =
+    Rule { nobody: Unauthenticated, customer: Hidden, member: Forbidden, admin: Pass, relay: Unauthenticated };
 /// The portal's and the widget's own routes.
-pub const CUSTOMER: Rule = Rule { nobody: Unauthenticated, customer: Pass, member: Forbidden, admin: Forbidden };
+pub const CUSTOMER: Rule =
+    Rule { nobody: Unauthenticated, customer: Pass, member: Forbidden, admin: Forbidden, relay: Unauthenticated };
+/// Posting incoming mail: relays only. A person's credential is not a relay's: 403.
+pub const RELAY: Rule =
+    Rule { nobody: Unauthenticated, customer: Forbidden, member: Forbidden, admin: Forbidden, relay: Pass };
 
 /// Every route of `/api/v1`: method, path as the OpenAPI document writes it, rule.
 pub const ROUTES: &[(&str, &str, Rule)] = &[
@@ -118,6 +127,13 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/templates/{name}", ADMIN),
     ("PUT", "/api/v1/templates/{name}", ADMIN),
     ("GET", "/api/v1/realtime", SIGNED_IN),
+    ("POST", "/api/v1/inbound/email", RELAY),
+    ("GET", "/api/v1/incoming-emails", ADMIN),
+    ("GET", "/api/v1/incoming-emails/{id}", ADMIN),
+    ("GET", "/api/v1/incoming-emails/{id}/raw", ADMIN),
+    ("GET", "/api/v1/inbound-tokens", ADMIN),
+    ("POST", "/api/v1/inbound-tokens", ADMIN),
+    ("DELETE", "/api/v1/inbound-tokens/{id}", ADMIN),
     ("POST", "/api/v1/widget/visitors", OPEN),
     // Only a visitor gives and proves an address; other customers are refused by the handler.
     ("POST", "/api/v1/widget/contact", CUSTOMER),
@@ -141,7 +157,16 @@ impl Rule {
             Some(Actor::User { .. }) => self.member,
         }
     }
+
+    /// Every gate of the rule.
+    pub fn gates(&self) -> [Gate; 5] {
+        [self.nobody, self.customer, self.member, self.admin, self.relay]
+    }
 }
+
+/// The relay a request with a relay token comes from, kept for the handler.
+#[derive(Clone, Copy)]
+pub struct Relay(pub parley_domain::InboundTokenId);
 
 /// The asker the gate found, kept for the handler ([`crate::auth::Auth`], the socket): a request is
 /// authenticated here and nowhere else.
@@ -153,12 +178,7 @@ pub struct Asker {
 }
 
 /// Middleware: looks the matched route up in [`ROUTES`] and refuses before the handler runs.
-pub async fn enforce(
-    State(app): State<App>,
-    matched: Option<MatchedPath>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn enforce(State(app): State<App>, matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let path = matched.as_ref().map(|m| m.as_str()).unwrap_or_default();
     let Some(rule) = rule_for(request.method(), path) else {
         tracing::error!(method = %request.method(), path, "route without a policy row refused");
@@ -169,6 +189,17 @@ pub async fn enforce(
     }
     let (mut parts, body) = request.into_parts();
     let token = token_of(&parts).or_else(|| socket_token(&parts));
+    if let Some(token) = token.as_deref().filter(|t| t.starts_with(parley_app::RELAY_TOKEN_PREFIX)) {
+        let gate = match app.authenticate_relay(token).await {
+            Ok(relay) => {
+                parts.extensions.insert(Relay(relay));
+                rule.relay
+            }
+            Err(AppError::Unauthenticated) => rule.nobody,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        return pass_or_refuse(gate, Request::from_parts(parts, body), next).await;
+    }
     let asker = match token {
         Some(token) => app
             .authenticate_until(&token)
@@ -177,14 +208,16 @@ pub async fn enforce(
             .map(|auth| Asker { auth, credential: parley_app::credential_of(&token) }),
         None => None,
     };
-    match rule.gate(asker.as_ref().map(|a| a.auth.actor)) {
-        Pass => {
-            if let Some(asker) = asker {
-                parts.extensions.insert(asker);
-            }
-            request = Request::from_parts(parts, body);
-            next.run(request).await
-        }
+    let gate = rule.gate(asker.as_ref().map(|a| a.auth.actor));
+    if let Some(asker) = asker {
+        parts.extensions.insert(asker);
+    }
+    pass_or_refuse(gate, Request::from_parts(parts, body), next).await
+}
+
+async fn pass_or_refuse(gate: Gate, request: Request, next: Next) -> Response {
+    match gate {
+        Pass => next.run(request).await,
         Unauthenticated => ApiError::from(AppError::Unauthenticated).into_response(),
         Forbidden => ApiError::from(AppError::Forbidden("not yours to use")).into_response(),
         Hidden => crate::error::no_such_endpoint().into_response(),

@@ -9,9 +9,11 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+mod mail_client;
 mod smtp;
 mod socket;
 
+pub use mail_client::{smtp_dialogue, smtp_send};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use socket::{Refused, Socket};
 
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     pub data_dir: TempDir,
+    /// The SMTP listener for incoming mail.
+    pub smtp_in: std::net::SocketAddr,
     launched: Option<Launched>,
 }
 
@@ -74,6 +78,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         clock,
         client: reqwest::Client::new(),
         data_dir,
+        smtp_in: launched.smtp_addr.expect("the SMTP listener runs in tests"),
         launched: Some(launched),
     }
 }

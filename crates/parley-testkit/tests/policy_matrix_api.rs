@@ -21,6 +21,7 @@ const VERA: &str = "visitor";
 const OUT: &str = "logged_out";
 const EXPIRED: &str = "expired";
 const NOBODY: &str = "no_token";
+const RELAY: &str = "mail_relay";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -28,6 +29,8 @@ enum Kind {
     Customer,
     Member,
     Admin,
+    /// A mail relay's token: it speaks for no person.
+    Relay,
 }
 
 struct Asker {
@@ -180,6 +183,31 @@ async fn seed(app: &TestApp) -> World {
     let mo_token =
         app.ok(&mo, "/api/v1/me/tokens", json!({"name": "m"}), 201).await["api_token"]["id"].as_i64().unwrap();
 
+    // A relay token for the relay asker, a spare one to revoke, and a mail in the incoming log.
+    let relay = app.ok(&admin, "/api/v1/inbound-tokens", json!({"name": "relay"}), 201).await;
+    let relay = Who { token: relay["token"].as_str().unwrap().to_string(), id: 0 };
+    let spare = app.ok(&admin, "/api/v1/inbound-tokens", json!({"name": "spare"}), 201).await["inbound_token"]["id"]
+        .as_i64()
+        .unwrap();
+    let mail = format!(
+        "From: erin@client.example\r\nTo: support@acme.test\r\nSubject: {}\r\n\r\n{} wrote in\r\n",
+        marker("mailsubj"),
+        marker("mailbody")
+    );
+    let posted = app
+        .client
+        .post(format!("{}/api/v1/inbound/email", app.base))
+        .bearer_auth(&relay.token)
+        .header("content-type", "message/rfc822")
+        .body(mail)
+        .send()
+        .await
+        .unwrap();
+    let incoming: Value = posted.json().await.unwrap();
+    let incoming = incoming["id"].as_i64().unwrap();
+    markers.push((marker("mailsubj"), [ADMIN, MO].into_iter().collect()));
+    markers.push((marker("mailbody"), [ADMIN, MO].into_iter().collect()));
+
     let missing = 999_999;
     let mut resources: BTreeMap<&'static str, Vec<Res>> = BTreeMap::new();
     let conv_res: Vec<Res> = conversations.iter().map(|(l, id)| res(l, id, conv_readers[l])).collect();
@@ -220,6 +248,8 @@ async fn seed(app: &TestApp) -> World {
         vec![res("admin", admin_token, &[ADMIN]), res("mo", mo_token, &[MO]), res("missing", missing, NONE)],
     );
     resources.insert("email", vec![res("email", email, &[ADMIN]), res("missing", missing, NONE)]);
+    resources.insert("incoming", vec![res("incoming", incoming, &[ADMIN]), res("missing", missing, NONE)]);
+    resources.insert("relay_token", vec![res("spare", spare, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert(
         "template",
         vec![res("new_message", "new_message", &[ADMIN]), res("missing", "no_such_template", NONE)],
@@ -268,6 +298,7 @@ async fn seed(app: &TestApp) -> World {
             who: Some(admin.clone()),
             relogin: Some(("/api/v1/auth/login", ADMIN_EMAIL, ADMIN_PASSWORD)),
         },
+        Asker { label: RELAY, kind: Kind::Relay, who: Some(relay), relogin: None },
     ];
     let ids = BTreeMap::from([("p1", p1), ("ta", ta), ("mo", mo.id), ("team", team)]);
     World { askers, resources, markers, ids }
@@ -290,6 +321,8 @@ fn param_kind(path: &str) -> Option<&'static str> {
         ("/api/v1/customers/{id}", "customer"),
         ("/api/v1/me/tokens/{id}", "token"),
         ("/api/v1/outgoing-emails/{id}", "email"),
+        ("/api/v1/incoming-emails/{id}", "incoming"),
+        ("/api/v1/inbound-tokens/{id}", "relay_token"),
         ("/api/v1/templates/{name}", "template"),
         ("/api/v1/views/{view}", "view"),
     ];
@@ -308,7 +341,7 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("POST", "/api/v1/auth/customer-link") => json!({"email": "carla@client.example"}),
         ("POST", "/api/v1/auth/customer-link/redeem") => json!({"token": "not-a-link"}),
         ("POST", "/api/v1/me/password") => json!({"current_password": password, "new_password": password}),
-        ("POST", "/api/v1/me/tokens") => json!({"name": format!("t{n}")}),
+        ("POST", "/api/v1/me/tokens" | "/api/v1/inbound-tokens") => json!({"name": format!("t{n}")}),
         ("PATCH", "/api/v1/company") => json!({"name": "Acme"}),
         ("POST", "/api/v1/users") => {
             json!({"email": format!("new{n}@team.example"), "name": "New", "password": PASSWORD})
@@ -368,7 +401,7 @@ fn order(method: &str, path: &str) -> u8 {
         ("POST", "/api/v1/messages/{id}/make-internal") => 1,
         ("POST", "/api/v1/messages/{id}/undo") => 2,
         ("POST", "/api/v1/conversations/{id}/link") => 3,
-        (_, "/api/v1/me/tokens/{id}") => 4,
+        (_, "/api/v1/me/tokens/{id}" | "/api/v1/inbound-tokens/{id}") => 4,
         ("POST", "/api/v1/auth/logout") => 5,
         ("POST", "/api/v1/me/password") => 6,
         _ => 0,
@@ -386,6 +419,7 @@ fn expected_gate(rule: &Rule, kind: Kind) -> Gate {
         Kind::Customer => rule.customer,
         Kind::Member => rule.member,
         Kind::Admin => rule.admin,
+        Kind::Relay => rule.relay,
     }
 }
 
@@ -536,13 +570,13 @@ async fn r7_r12_r33_every_asker_receives_exactly_the_events_the_event_table_allo
     let (admin, carla, dan, vera) = (who(ADMIN), who(CARLA), who(DAN), who(VERA));
 
     // No valid credential, no socket.
-    for asker in world.askers.iter().filter(|a| a.kind == Kind::Nobody) {
+    for asker in world.askers.iter().filter(|a| matches!(a.kind, Kind::Nobody | Kind::Relay)) {
         let token = asker.who.as_ref().map(|w| w.token.clone()).unwrap_or_default();
         let refused = Socket::connect(&app.base, &token, None).await.err().map(|r| r.0);
         assert_eq!(refused, Some(Some(401)), "{} got a socket", asker.label);
     }
     let mut sockets = Vec::new();
-    for asker in world.askers.iter().filter(|a| a.kind != Kind::Nobody) {
+    for asker in world.askers.iter().filter(|a| !matches!(a.kind, Kind::Nobody | Kind::Relay)) {
         sockets.push((asker.label, app.socket(asker.who.as_ref().unwrap()).await));
     }
 

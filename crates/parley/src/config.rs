@@ -50,6 +50,19 @@ pub struct Config {
     /// Domain of reply addresses and Message-IDs; defaults to the domain of --smtp-from.
     #[arg(long, env = "PARLEY_MAIL_DOMAIN")]
     pub mail_domain: Option<String>,
+    /// Where the SMTP listener for incoming mail (replies and new requests) listens, or `off`. It
+    /// takes mail only for the support address and reply addresses, and never relays.
+    #[arg(long, env = "PARLEY_SMTP_LISTEN", default_value = "127.0.0.1:2525")]
+    pub smtp_listen: String,
+    /// A PEM certificate chain for STARTTLS on the SMTP listener (with --smtp-listen-key).
+    #[arg(long, env = "PARLEY_SMTP_LISTEN_CERT", requires = "smtp_listen_key")]
+    pub smtp_listen_cert: Option<PathBuf>,
+    /// The PEM private key of --smtp-listen-cert.
+    #[arg(long, env = "PARLEY_SMTP_LISTEN_KEY", requires = "smtp_listen_cert")]
+    pub smtp_listen_key: Option<PathBuf>,
+    /// The address customers write to for new requests; defaults to the address of --smtp-from.
+    #[arg(long, env = "PARLEY_SUPPORT_ADDRESS")]
+    pub support_address: Option<String>,
     /// How often the email worker looks for due work.
     #[arg(long, env = "PARLEY_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
     pub delivery_poll: Duration,
@@ -93,6 +106,10 @@ impl Config {
             smtp_url: None,
             smtp_from: "Parley <parley@parley.localhost>".into(),
             mail_domain: None,
+            smtp_listen: "127.0.0.1:0".into(),
+            smtp_listen_cert: None,
+            smtp_listen_key: None,
+            support_address: None,
             delivery_poll: Duration::from_secs(1),
             delivery_lease: Duration::from_secs(60),
             admin_email: None,
@@ -105,6 +122,16 @@ impl Config {
 }
 
 impl Config {
+    /// The address of `--smtp-from`, without its name.
+    pub fn from_address(&self) -> String {
+        self.smtp_from.rsplit('<').next().unwrap_or(&self.smtp_from).trim_end_matches('>').trim().to_string()
+    }
+
+    /// Where new requests are sent: `--support-address`, else the address of `--smtp-from`.
+    pub fn support_address(&self) -> String {
+        self.support_address.clone().unwrap_or_else(|| self.from_address())
+    }
+
     /// The domain of Parley's addresses: `--mail-domain`, else the domain of `--smtp-from`.
     pub fn mail_domain(&self) -> String {
         if let Some(domain) = &self.mail_domain {

@@ -19,12 +19,15 @@ use tokio::task::JoinHandle;
 /// A started server.
 pub struct Launched {
     pub addr: SocketAddr,
+    /// Where the SMTP listener for incoming mail listens, unless it is off.
+    pub smtp_addr: Option<SocketAddr>,
     /// The first admin's login, on the very first start only.
     pub first_admin: Option<FirstAdmin>,
     pub app: App,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
+    smtp: Option<AbortOnDrop<std::io::Result<()>>>,
 }
 
 impl Launched {
@@ -34,12 +37,14 @@ impl Launched {
             let _ = tx.send(());
         }
         self.worker.abort();
+        self.smtp.take();
         self.task.await.context("server task")?.context("server")
     }
 
     /// Waits until the server stops by itself (it does not, unless it fails).
     pub async fn wait(self) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.worker);
+        let _smtp = self.smtp;
         self.task.await.context("server task")?.context("server")
     }
 }
@@ -93,6 +98,7 @@ pub async fn launch_with_listener(
         rate_limits: config.rate_limits,
         limit_settings,
         client_ip_header: config.client_ip_header.clone(),
+        support_address: config.support_address(),
         ..AppConfig::default()
     };
     let app = App::new(store, clock, app_config, open_mailer(config)?);
@@ -101,13 +107,34 @@ pub async fn launch_with_listener(
         .await
         .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
     app.install_default_templates().await.map_err(|e| anyhow::anyhow!("installing templates: {e}"))?;
+    let (smtp_addr, smtp) = start_smtp_listener(config, &app).await?;
     let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll);
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(parley_server::serve(listener, app.clone(), async move {
         let _ = rx.await;
     }));
-    Ok(Launched { addr, first_admin, app, shutdown: Some(tx), task, worker })
+    Ok(Launched { addr, smtp_addr, first_admin, app, shutdown: Some(tx), task, worker, smtp })
+}
+
+/// The SMTP listener for incoming mail, unless `--smtp-listen off`.
+async fn start_smtp_listener(
+    config: &Config,
+    app: &App,
+) -> anyhow::Result<(Option<SocketAddr>, Option<AbortOnDrop<std::io::Result<()>>>)> {
+    if config.smtp_listen.eq_ignore_ascii_case("off") {
+        return Ok((None, None));
+    }
+    let mut smtp_config = parley_server::SmtpInConfig::new(config.mail_domain());
+    if let (Some(cert), Some(key)) = (&config.smtp_listen_cert, &config.smtp_listen_key) {
+        smtp_config.tls = Some(parley_server::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?);
+    }
+    let listener = TcpListener::bind(&config.smtp_listen)
+        .await
+        .with_context(|| format!("SMTP listener on {} (--smtp-listen; 'off' turns it off)", config.smtp_listen))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(parley_server::serve_smtp(listener, app.clone(), smtp_config));
+    Ok((Some(addr), Some(AbortOnDrop(task))))
 }
 
 /// Starts Parley on the configured address with the system clock.
@@ -117,10 +144,10 @@ pub async fn launch(config: &Config) -> anyhow::Result<Launched> {
     launch_with_listener(config, listener, Arc::new(SystemClock)).await
 }
 
-/// Stops the email worker when the server task is gone.
-struct AbortOnDrop(JoinHandle<()>);
+/// Stops a background task (the email worker, the SMTP listener) when its owner is gone.
+struct AbortOnDrop<T = ()>(JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

@@ -22,6 +22,16 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(addr = %launched.addr, %store, "Parley is listening");
     println!("Outgoing email: {}", launched.app.mailer().describe());
+    match launched.smtp_addr {
+        Some(addr) => println!(
+            "Incoming email: SMTP on {addr}, for {} and reply+…@{}",
+            launched.app.support_address(),
+            launched.app.config().mail_domain
+        ),
+        None => {
+            println!("Incoming email: no SMTP listener (--smtp-listen off); relays may post to /api/v1/inbound/email")
+        }
+    }
     println!("Parley is listening on http://{} (API at /api/v1, OpenAPI at /api/openapi.json)", launched.addr);
     tokio::select! {
         result = shutdown_signal() => result?,

@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 
 fn start(data: &Path, port: u16, smtp: &SmtpSink) -> Child {
     Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--smtp-listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .args(["--email-delay", &format!("{DELAY_MS}ms"), "--delivery-poll", "50ms"])
         .args(["--smtp-url", &smtp.url(), "--smtp-from", "Acme <support@acme.test>"])

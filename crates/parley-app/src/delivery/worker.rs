@@ -135,9 +135,11 @@ impl App {
         i64::try_from(self.config.delivery_lease.as_millis()).unwrap_or(60_000)
     }
 
-    /// R32: forgets outgoing emails older than 72 hours.
-    pub async fn prune_outgoing_log(&self) -> AppResult<u64> {
-        Ok(self.store.prune_outgoing(self.now() - LOG_KEEP_MS).await?)
+    /// R32: forgets outgoing and incoming emails older than 72 hours.
+    pub async fn prune_email_logs(&self) -> AppResult<u64> {
+        let outgoing = self.store.prune_outgoing(self.now() - LOG_KEEP_MS).await?;
+        let incoming = self.store.prune_incoming(self.now() - crate::INCOMING_LOG_MS).await?;
+        Ok(outgoing + incoming)
     }
 }
 
@@ -159,8 +161,8 @@ impl DeliveryWorker {
                 }
                 if last_prune.is_none_or(|at| app.now() - at > 3_600_000) {
                     last_prune = Some(app.now());
-                    if let Err(error) = app.prune_outgoing_log().await {
-                        tracing::error!(%error, "pruning the outgoing log failed");
+                    if let Err(error) = app.prune_email_logs().await {
+                        tracing::error!(%error, "pruning the email logs failed");
                     }
                 }
                 tokio::time::sleep(poll).await;

@@ -5,6 +5,7 @@ pub mod company;
 pub mod conversations;
 pub mod delivery;
 pub mod items;
+pub mod mail_in;
 pub mod messages;
 pub mod people;
 pub mod projects;
@@ -70,6 +71,17 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(delivery::outgoing_email))
         .routes(routes!(delivery::template, delivery::update_template))
         .routes(routes!(realtime::connect))
+        .merge(
+            // A mail may be larger than any JSON body.
+            OpenApiRouter::new()
+                .routes(routes!(mail_in::receive_email))
+                .layer(axum::extract::DefaultBodyLimit::max(mail_in::MAX_MAIL_BYTES)),
+        )
+        .routes(routes!(mail_in::incoming_log))
+        .routes(routes!(mail_in::incoming_email))
+        .routes(routes!(mail_in::incoming_raw))
+        .routes(routes!(mail_in::relay_tokens, mail_in::create_relay_token))
+        .routes(routes!(mail_in::delete_relay_token))
         .routes(routes!(widget::start_visitor))
         .routes(routes!(widget::set_contact))
         .routes(routes!(widget::verify))

@@ -3,7 +3,7 @@
 //! mail-parser's; the text of an HTML-only mail is its conversion to text. Nothing here panics on
 //! any input: a mail that cannot be read is an error the caller logs.
 
-use mail_parser::{HeaderName, MessageParser};
+use mail_parser::{HeaderName, MessageParser, MimeHeaders};
 use parley_domain::inbound::AutomaticSigns;
 
 /// What Parley needs from one incoming mail.
@@ -21,7 +21,8 @@ pub struct InboundMail {
     pub references: Vec<String>,
     /// The body as text (an HTML-only mail converted), before quotes are stripped.
     pub text: String,
-    pub attachments: usize,
+    /// Each attachment's file name and size, as `report.pdf (12 KB)`.
+    pub attachments: Vec<String>,
     auto_submitted: Option<String>,
     precedence: Option<String>,
     auto_response_suppress: bool,
@@ -111,7 +112,13 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, InboundError> {
         in_reply_to: text_list(message.in_reply_to()),
         references: text_list(message.references()),
         text: message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-        attachments: message.attachment_count(),
+        attachments: message
+            .attachments()
+            .map(|part| {
+                let name = part.attachment_name().unwrap_or("unnamed");
+                format!("{name} ({} KB)", part.contents().len().div_ceil(1024))
+            })
+            .collect(),
         auto_submitted: raw_header("Auto-Submitted"),
         precedence: raw_header("Precedence"),
         auto_response_suppress: raw_header("X-Auto-Response-Suppress").is_some(),

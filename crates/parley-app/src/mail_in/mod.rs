@@ -1,0 +1,317 @@
+//! Email in (R16–R19, R32): the one function the SMTP listener and the relay endpoint hand raw
+//! mail to. Every mail is logged before it is handled; then it is ignored as automatic, refused
+//! with a reason, or posted through the one message path — into the conversation its reply token
+//! or threading headers name, as the recipient that email went to, or as a new request from a
+//! customer to the support address.
+
+mod parse;
+mod tokens;
+
+pub use parse::{parse, InboundError, InboundMail};
+pub use tokens::RELAY_TOKEN_PREFIX;
+
+use crate::{Actor, App, AppError, AppResult, Attempt, NewConversationRequest};
+use parley_domain::inbound::{self, IncomingStatus};
+use parley_domain::reply_token::{self, ReplyTarget};
+use parley_domain::values::MAX_NAME_CHARS;
+use parley_domain::*;
+use parley_store::{IncomingEmail, IncomingOutcome, NewIncomingEmail, StoreError};
+use std::net::IpAddr;
+
+/// How a mail reached Parley.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The built-in SMTP listener.
+    Smtp,
+    /// `POST /api/v1/inbound/email`, from a relay.
+    Http,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Smtp => "smtp",
+            Via::Http => "http",
+        }
+    }
+}
+
+/// How long the incoming log keeps a mail (R32).
+pub const INCOMING_LOG_MS: i64 = 72 * 3600 * 1000;
+
+fn refused(reason: impl Into<String>) -> IncomingOutcome {
+    IncomingOutcome { status: Some(IncomingStatus::Refused), reason: Some(reason.into()), ..IncomingOutcome::default() }
+}
+
+impl App {
+    /// The address new requests are sent to (R18).
+    pub fn support_address(&self) -> &str {
+        &self.config.support_address
+    }
+
+    /// Whether Parley takes mail for `address`: the support address, or a reply address of its
+    /// mail domain. The SMTP listener answers 550 for any other.
+    pub fn takes_mail_for(&self, address: &str) -> bool {
+        same_address(address, &self.config.support_address)
+            || inbound::reply_token_of(address, &self.config.mail_domain).is_some()
+    }
+
+    /// Receives one raw mail: logs it, handles it, and answers its log entry. `envelope_to` are the
+    /// SMTP envelope's recipients (empty for a relay, which posts the message alone); `client` is
+    /// the sending host, for the per-client limit. An error means nothing was decided (the store
+    /// failed): the sender should try again later.
+    pub async fn receive_email(
+        &self,
+        raw: Vec<u8>,
+        via: Via,
+        envelope_to: &[String],
+        client: Option<IpAddr>,
+    ) -> AppResult<IncomingEmail> {
+        let parsed = parse(&raw);
+        let (from, mut to, subject, message_id) = match &parsed {
+            Ok(m) => (m.from.clone(), m.to.clone(), m.subject.clone(), m.message_id.clone()),
+            Err(_) => (String::new(), Vec::new(), String::new(), None),
+        };
+        for address in envelope_to {
+            if !to.iter().any(|t| same_address(t, address)) {
+                to.push(address.clone());
+            }
+        }
+        let logged = NewIncomingEmail {
+            received_at: self.now(),
+            via: via.as_str().to_string(),
+            from_address: from,
+            to_addresses: to.join(", "),
+            subject,
+            message_id,
+            raw,
+        };
+        let id = self.store.insert_incoming_email(logged).await?;
+        let outcome = match parsed {
+            Err(e) => refused(format!("unreadable: {e}")),
+            Ok(mail) => {
+                let mut outcome = self.handle_email(&mail, &to, client).await?;
+                // Attachments are not kept yet: the log says which were dropped, so none is lost
+                // unnoticed (the raw mail holds them for 72 hours).
+                let posted = matches!(outcome.status, Some(IncomingStatus::Posted | IncomingStatus::Started));
+                if posted && !mail.attachments.is_empty() {
+                    outcome.reason = Some(format!("attachments dropped: {}", mail.attachments.join(", ")));
+                }
+                outcome
+            }
+        };
+        tracing::info!(
+            incoming = %id,
+            status = %outcome.status.unwrap_or(IncomingStatus::Received),
+            reason = outcome.reason.as_deref().unwrap_or(""),
+            "email received"
+        );
+        self.store.finish_incoming_email(id, outcome).await?;
+        Ok(self.store.incoming_email(id).await?)
+    }
+
+    async fn handle_email(
+        &self,
+        mail: &InboundMail,
+        recipients: &[String],
+        client: Option<IpAddr>,
+    ) -> AppResult<IncomingOutcome> {
+        let domain = &self.config.mail_domain;
+        // R19: automatic mail is logged and never answered, whatever it is addressed to.
+        if let Some(reason) = inbound::automatic(&mail.automatic_signs(), domain) {
+            return Ok(IncomingOutcome {
+                status: Some(IncomingStatus::Automatic),
+                reason: Some(reason.as_str().to_string()),
+                ..IncomingOutcome::default()
+            });
+        }
+        // An SMTP retry of a mail that was handled posts nothing more.
+        if let Some(id) = &mail.message_id {
+            if let Some(earlier) = self.store.handled_incoming_email(id).await? {
+                return Ok(IncomingOutcome {
+                    status: Some(IncomingStatus::Duplicate),
+                    reason: Some(format!("same Message-ID as incoming email {}", earlier.id)),
+                    conversation_id: earlier.conversation_id,
+                    posted_message_id: earlier.posted_message_id,
+                    party: earlier.party,
+                });
+            }
+        }
+        if let Err(AppError::TooManyRequests { retry_after_secs }) =
+            self.limits.check(Attempt::InboundMail, client, Some(&mail.from))
+        {
+            return Ok(refused(format!("rate_limited: too many mails from this sender; next in {retry_after_secs} s")));
+        }
+        let Ok(sender) = EmailAddress::parse("from", &mail.from) else {
+            return Ok(refused("bad_sender: the From address does not parse"));
+        };
+        let mut with_token = recipients.iter().filter_map(|a| inbound::reply_token_of(a, domain));
+        if let Some(token) = with_token.next() {
+            let secret = self.reply_secret().await?;
+            return match reply_token::verify(secret, token) {
+                Some(target) => self.post_reply(target, &sender, mail).await,
+                None => Ok(refused("bad_token: the reply address was altered or is not this installation's")),
+            };
+        }
+        // A reply without the plus-address: its threading headers may name an email Parley sent.
+        let named = mail.in_reply_to.iter().chain(mail.references.iter().rev());
+        if let Some((message, party)) = named.filter_map(|id| inbound::own_message_id(id, domain)).next() {
+            let conversation_id = match self.store.message(message).await {
+                Ok(m) => m.conversation_id,
+                Err(StoreError::NotFound) => return Ok(refused("unknown_thread: the email it answers is unknown")),
+                Err(e) => return Err(e.into()),
+            };
+            return self.post_reply(ReplyTarget { conversation_id, party }, &sender, mail).await;
+        }
+        if recipients.iter().any(|r| same_address(r, &self.config.support_address)) {
+            return self.new_request(&sender, mail).await;
+        }
+        Ok(refused("no_conversation: not a reply, and not sent to the support address"))
+    }
+
+    /// R16, R17: a reply posts into the conversation its email was about, as the recipient of that
+    /// email, and only when the sender is that recipient.
+    async fn post_reply(
+        &self,
+        target: ReplyTarget,
+        sender: &EmailAddress,
+        mail: &InboundMail,
+    ) -> AppResult<IncomingOutcome> {
+        let matches = match self.contact(target.party).await {
+            Ok(Some(contact)) => EmailAddress::parse("to", &contact.address).is_ok_and(|a| &a == sender),
+            Ok(None) | Err(AppError::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        if !matches {
+            return Ok(refused("sender_mismatch: the sender is not the recipient this reply address was made for"));
+        }
+        let actor = match target.party {
+            Party::User(id) => Actor::User { id, role: self.store.user(id).await?.role, via_api_token: false },
+            Party::Customer(id) => Actor::Customer { id },
+        };
+        self.post_from_email(actor, target.conversation_id, &inbound::reply_text(&mail.text), IncomingStatus::Posted)
+            .await
+    }
+
+    /// R18: a new request: the sender, matched or added as a customer, starts a public
+    /// conversation with the mail's subject.
+    async fn new_request(&self, sender: &EmailAddress, mail: &InboundMail) -> AppResult<IncomingOutcome> {
+        if self.store.user_credentials(sender).await.is_ok() {
+            return Ok(refused("staff_sender: a user's mail to the support address is not a customer request"));
+        }
+        let customer = match self.store.customer_credentials(sender).await {
+            Ok((customer, _)) => customer,
+            Err(StoreError::NotFound) => self.add_customer_from_email(sender, mail.from_name.as_deref()).await?,
+            Err(e) => return Err(e.into()),
+        };
+        let actor = Actor::Customer { id: customer.id };
+        let subject: String = match mail.subject.trim() {
+            "" => "(no subject)".to_string(),
+            s => s.chars().take(MAX_NAME_CHARS).collect(),
+        };
+        let text = inbound::reply_text(&mail.text);
+        if text.trim().is_empty() {
+            return Ok(refused("empty: the mail has no text"));
+        }
+        let start = NewConversationRequest {
+            subject,
+            link: None,
+            visibility: None,
+            start_as: None,
+            participants: vec![],
+            body: None,
+        };
+        let conversation = match self.create_conversation(actor, start).await {
+            Ok(c) => c,
+            Err(AppError::Invalid(e)) => return Ok(refused(format!("invalid: {e}"))),
+            Err(e) => return Err(e),
+        };
+        self.post_from_email(actor, conversation.header.id, &text, IncomingStatus::Started).await
+    }
+
+    /// A customer for an address that wrote in: named as the mail names them (or by the address),
+    /// joining the organization of their domain.
+    async fn add_customer_from_email(&self, address: &EmailAddress, name: Option<&str>) -> AppResult<Customer> {
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(MAX_NAME_CHARS).collect())
+            .unwrap_or_else(|| address.to_string());
+        let organization_id = self.store.organization_by_domain(address.domain()).await?.map(|o| o.id);
+        let new = parley_store::NewCustomer {
+            email: Some(address.clone()),
+            name,
+            organization_id,
+            password_hash: None,
+            created_at: self.now(),
+        };
+        match self.store.insert_customer(new).await {
+            Ok(c) => Ok(c),
+            // Another mail from the same address added them a moment ago.
+            Err(StoreError::Conflict(_)) => Ok(self.store.customer_credentials(address).await?.0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn post_from_email(
+        &self,
+        actor: Actor,
+        conversation: ConversationId,
+        text: &str,
+        status: IncomingStatus,
+    ) -> AppResult<IncomingOutcome> {
+        let body = inbound::fit_body(text);
+        if body.trim().is_empty() {
+            return Ok(refused("empty: the mail has no new text"));
+        }
+        match self.post_on(actor, conversation, &body, Channel::Email).await {
+            Ok((message, _)) => Ok(IncomingOutcome {
+                status: Some(status),
+                reason: None,
+                conversation_id: Some(conversation),
+                posted_message_id: Some(message.id),
+                party: Some(actor.party()),
+            }),
+            Err(AppError::NotFound(_)) => Ok(IncomingOutcome {
+                conversation_id: Some(conversation),
+                party: Some(actor.party()),
+                ..refused("not_in_audience: the sender may not write in this conversation")
+            }),
+            Err(AppError::Conflict { code, message }) => Ok(IncomingOutcome {
+                conversation_id: Some(conversation),
+                party: Some(actor.party()),
+                ..refused(format!("{code}: {message}"))
+            }),
+            Err(AppError::Invalid(e)) => Ok(refused(format!("invalid: {e}"))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// R32: the incoming log of the last 72 hours, newest first (admins).
+    pub async fn incoming_emails(&self, actor: Actor, limit: i64) -> AppResult<Vec<IncomingEmail>> {
+        Self::require_admin(actor)?;
+        if !(1..=500).contains(&limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 500").into());
+        }
+        Ok(self.store.incoming_emails(self.now() - INCOMING_LOG_MS, limit).await?)
+    }
+
+    /// One mail of the log and its raw bytes (admins).
+    pub async fn incoming_email(&self, actor: Actor, id: IncomingEmailId) -> AppResult<(IncomingEmail, Vec<u8>)> {
+        Self::require_admin(actor)?;
+        let found = self.store.incoming_email(id).await.map_err(AppError::from_store("incoming email"))?;
+        if found.received_at < self.now() - INCOMING_LOG_MS {
+            return Err(AppError::NotFound("incoming email"));
+        }
+        let raw = self.store.incoming_email_raw(id).await.map_err(AppError::from_store("incoming email"))?;
+        Ok((found, raw))
+    }
+}
+
+/// Whether two addresses are the same in their normalized form.
+fn same_address(a: &str, b: &str) -> bool {
+    match (EmailAddress::parse("a", a), EmailAddress::parse("b", b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}

@@ -1,0 +1,397 @@
+//! Email in through the real server: replies and new requests delivered to its SMTP listener by a
+//! real SMTP client, or posted by a relay; the incoming log (R16–R19, R32).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const CARLA: &str = "carla@client.example";
+const MIA: &str = "mia@acme.test";
+const SUPPORT: &str = "support@acme.test";
+
+/// An admin, Mia assigned to a ticket Carla asked for, and its public conversation.
+struct Desk {
+    admin: Who,
+    mia: Who,
+    carla: Who,
+    ticket: i64,
+    public: i64,
+}
+
+async fn desk(app: &TestApp) -> Desk {
+    let admin = app.admin().await;
+    let mia = app.user(&admin, MIA).await;
+    let carla = app.customer(&admin, CARLA).await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
+    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    Desk { admin, mia, carla, ticket, public }
+}
+
+/// Posts as `who`, lets the email delay pass and runs delivery: answers the email `to` got.
+async fn notified(app: &TestApp, smtp: &SmtpSink, who: &Who, conversation: i64, body: &str, to: &str) -> ReceivedMail {
+    let before = smtp.mails_to(to).len();
+    app.say(who, conversation, body).await;
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    let mails = smtp.mails_to(to);
+    assert_eq!(mails.len(), before + 1, "one email to {to}");
+    mails.last().unwrap().clone()
+}
+
+/// A reply as a mail client writes one: the new text above the quoted email.
+fn reply(from: &str, to: &str, message_id: &str, in_reply_to: Option<&str>, text: &str) -> String {
+    let threading = in_reply_to.map(|id| format!("In-Reply-To: {id}\r\nReferences: {id}\r\n")).unwrap_or_default();
+    format!(
+        "From: Someone <{from}>\r\nTo: {to}\r\nSubject: Re: Printer on fire\r\nMessage-ID: <{message_id}>\r\n\
+         {threading}Date: Sun, 22 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         {text}\r\n\r\nOn Sun, 22 Nov 2026 at 09:59, Acme Support <support@acme.test> wrote:\r\n> We are on it\r\n"
+    )
+}
+
+async fn messages(app: &TestApp, who: &Who, conversation: i64) -> Vec<Value> {
+    let (status, body) = app.get(who, &format!("/api/v1/conversations/{conversation}/messages")).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+async fn incoming(app: &TestApp, admin: &Who) -> Vec<Value> {
+    let (status, body) = app.get(admin, "/api/v1/incoming-emails").await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+fn reply_address(mail: &ReceivedMail) -> String {
+    let reply_to = mail.header("Reply-To").expect("a reply address");
+    reply_to.trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+#[tokio::test]
+async fn r16_r17_an_email_reply_is_posted_into_its_conversation_as_its_recipient() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let mail = notified(&app, &smtp, &d.mia, d.public, "We are **on it**", CARLA).await;
+    let to = reply_address(&mail);
+    assert!(to.starts_with("reply+") && to.ends_with("@acme.test"), "{to}");
+
+    let raw = reply(CARLA, &to, "r1@client.example", mail.header("Message-ID").as_deref(), "Thanks, it works again.");
+    let answer = smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");
+    assert!(answer.starts_with("250"), "{answer}");
+
+    let all = messages(&app, &d.mia, d.public).await;
+    let last = all.last().unwrap();
+    assert_eq!(last["body"], "Thanks, it works again.", "quote and 'wrote:' line stripped");
+    assert_eq!(last["channel"], "email");
+    assert_eq!(last["author"], json!({"kind": "customer", "id": d.carla.id}));
+    let log = incoming(&app, &d.admin).await;
+    assert_eq!(log[0]["status"], "posted", "{log:?}");
+    assert_eq!(log[0]["conversation_id"], d.public);
+    assert_eq!(log[0]["posted_message_id"], last["id"]);
+    assert_eq!(log[0]["via"], "smtp");
+
+    // The same mail again (an SMTP retry) posts nothing more.
+    smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");
+    assert_eq!(messages(&app, &d.mia, d.public).await.len(), all.len());
+    assert_eq!(incoming(&app, &d.admin).await[0]["status"], "duplicate");
+
+    // The email fallback runs for the reply like for any message: Mia is told.
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert!(smtp.mails_to(MIA).iter().any(|m| m.text().contains("Thanks, it works again.")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r16_a_reply_without_the_plus_address_is_matched_by_its_threading_headers() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let mail = notified(&app, &smtp, &d.mia, d.public, "Can you try again?", CARLA).await;
+    let message_id = mail.header("Message-ID").unwrap();
+
+    // Sent to the support address, but answering Parley's email: it goes into that conversation.
+    let raw = reply(CARLA, SUPPORT, "r2@client.example", Some(&message_id), "Tried it, still broken.");
+    smtp_send(app.smtp_in, CARLA, &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    assert_eq!(messages(&app, &d.mia, d.public).await.last().unwrap()["body"], "Tried it, still broken.");
+
+    // Someone else answering the same email with its headers is not Carla: nothing is posted.
+    let raw = reply("eve@elsewhere.example", SUPPORT, "r3@elsewhere.example", Some(&message_id), "Let me in");
+    smtp_send(app.smtp_in, "eve@elsewhere.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &d.admin).await;
+    assert_eq!(log[0]["status"], "refused");
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("sender_mismatch"), "{log:?}");
+    assert!(messages(&app, &d.mia, d.public).await.iter().all(|m| m["body"] != "Let me in"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r16_a_forged_altered_or_foreign_reply_address_posts_nothing() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let mail = notified(&app, &smtp, &d.mia, d.public, "Hello Carla", CARLA).await;
+    let to = reply_address(&mail);
+    let count = messages(&app, &d.mia, d.public).await.len();
+
+    // One character of the token changed.
+    let mut altered: Vec<char> = to.chars().collect();
+    altered[10] = if altered[10] == 'a' { 'b' } else { 'a' };
+    let altered: String = altered.into_iter().collect();
+    // A token made up from nothing.
+    let forged = format!("reply+{}@acme.test", "a".repeat(47));
+    for (n, address) in [altered, forged].iter().enumerate() {
+        let raw = reply(CARLA, address, &format!("f{n}@client.example"), None, "Forged");
+        smtp_send(app.smtp_in, CARLA, &[address], raw.as_bytes()).await.expect("accepted");
+        let log = incoming(&app, &d.admin).await;
+        assert!(log[0]["reason"].as_str().unwrap().starts_with("bad_token"), "{log:?}");
+    }
+    // Carla's genuine token, forwarded to and used by someone else.
+    let raw = reply("eve@elsewhere.example", &to, "f3@elsewhere.example", None, "Forwarded");
+    smtp_send(app.smtp_in, "eve@elsewhere.example", &[&to], raw.as_bytes()).await.expect("accepted");
+    assert!(incoming(&app, &d.admin).await[0]["reason"].as_str().unwrap().starts_with("sender_mismatch"));
+
+    // Carla's token after she was taken off the ticket (as requester and the follower that made her): she is no longer in the audience.
+    for role in ["requester", "follower"] {
+        let path = format!("/api/v1/items/{}/people/{role}/customer/{}", d.ticket, d.carla.id);
+        let (status, _) = app.delete(&d.admin, &path).await;
+        assert_eq!(status, 200);
+    }
+    let (status, seen) = app.get(&d.carla, &format!("/api/v1/conversations/{}", d.public)).await;
+    assert_eq!(status, 404, "{seen}");
+    let raw = reply(CARLA, &to, "f4@client.example", None, "Still here?");
+    smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &d.admin).await;
+    assert!(log[0]["reason"].as_str().unwrap_or_default().starts_with("not_in_audience"), "{log:?}");
+
+    assert_eq!(messages(&app, &d.mia, d.public).await.len(), count, "nothing was posted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r16_a_user_answering_an_internal_notification_by_email_reaches_users_only() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let internal = app.conversation(&d.admin, d.ticket, "internal").await;
+    let mail = notified(&app, &smtp, &d.admin, internal, "Mia, is the toner on order?", MIA).await;
+    let to = reply_address(&mail);
+    let carla_mails = smtp.mails_to(CARLA).len();
+    let mut carla_socket = app.socket(&d.carla).await;
+
+    let raw = reply(MIA, &to, "u1@acme.test", mail.header("Message-ID").as_deref(), "Ordered, arrives Monday.");
+    smtp_send(app.smtp_in, MIA, &[&to], raw.as_bytes()).await.expect("accepted");
+    let posted = messages(&app, &d.admin, internal).await.last().unwrap().clone();
+    assert_eq!(posted["body"], "Ordered, arrives Monday.");
+    assert_eq!(posted["author"], json!({"kind": "user", "id": d.mia.id}));
+
+    let (_, audience) = app.get(&d.admin, &format!("/api/v1/messages/{}/audience", posted["id"])).await;
+    assert!(parties(&audience["recipients"]).iter().all(|p| p.starts_with("user")), "{audience}");
+    app.advance_ms(EMAIL_DELAY_MS * 10);
+    app.deliver().await;
+    assert_eq!(smtp.mails_to(CARLA).len(), carla_mails, "no email to the customer");
+    assert!(carla_socket.next(Duration::from_millis(300)).await.is_none(), "no push to the customer");
+    assert!(messages(&app, &d.carla, d.public).await.iter().all(|m| m["body"] != "Ordered, arrives Monday."));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r17_a_reply_reopens_a_closed_conversation_and_a_locked_one_refuses_it() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let mail = notified(&app, &smtp, &d.mia, d.public, "Fixed, closing", CARLA).await;
+    let to = reply_address(&mail);
+    let state = |s: &str| json!({"action": s});
+    app.ok(&d.admin, &format!("/api/v1/conversations/{}/state", d.public), state("close"), 200).await;
+
+    let raw = reply(CARLA, &to, "c1@client.example", None, "It broke again");
+    smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");
+    let (_, conversation) = app.get(&d.admin, &format!("/api/v1/conversations/{}", d.public)).await;
+    assert_eq!(conversation["state"], "open", "{conversation}");
+
+    app.ok(&d.admin, &format!("/api/v1/conversations/{}/state", d.public), state("close"), 200).await;
+    app.ok(&d.admin, &format!("/api/v1/conversations/{}/state", d.public), state("lock"), 200).await;
+    let count = messages(&app, &d.mia, d.public).await.len();
+    let raw = reply(CARLA, &to, "c2@client.example", None, "Hello?");
+    smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");
+    assert_eq!(messages(&app, &d.mia, d.public).await.len(), count);
+    let log = incoming(&app, &d.admin).await;
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("conversation_locked"), "{log:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r18_mail_to_the_support_address_starts_a_conversation_with_a_new_or_known_customer() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (status, _) =
+        app.post(&admin, "/api/v1/organizations", json!({"name": "Client", "domain": "client.example"})).await;
+    assert_eq!(status, 201);
+    let raw = "From: Dana Novak <dana@client.example>\r\nTo: Acme <support@acme.test>\r\n\
+               Subject: Cannot log in\r\nMessage-ID: <n1@client.example>\r\n\r\n\
+               Hello, my password stopped working.\r\n\r\n-- \r\nDana Novak, Client Inc.\r\n";
+    smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "started", "{log:?}");
+    let conversation = log[0]["conversation_id"].as_i64().unwrap();
+    let (_, found) = app.get(&admin, &format!("/api/v1/conversations/{conversation}")).await;
+    assert_eq!(found["subject"], "Cannot log in");
+    assert_eq!(found["visibility"], "public");
+    let first = messages(&app, &admin, conversation).await;
+    assert_eq!(first[0]["body"], "Hello, my password stopped working.", "signature stripped");
+    let customer = first[0]["author"]["id"].as_i64().unwrap();
+    let (_, dana) = app.get(&admin, &format!("/api/v1/customers/{customer}")).await;
+    assert_eq!((dana["email"].as_str(), dana["name"].as_str()), (Some("dana@client.example"), Some("Dana Novak")));
+    assert!(dana["organization_id"].is_i64(), "joined the organization of her domain: {dana}");
+
+    // Her second request is a second conversation, from the same customer.
+    let raw = raw.replace("n1@", "n2@").replace("Cannot log in", "Invoice missing");
+    smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert_ne!(log[0]["conversation_id"], conversation);
+    assert_eq!(log[0]["party"], json!({"kind": "customer", "id": customer}));
+    // A retry of the first one starts nothing.
+    let first_again = raw.replace("n2@", "n1@");
+    smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], first_again.as_bytes()).await.expect("accepted");
+    assert_eq!(incoming(&app, &admin).await[0]["status"], "duplicate");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r19_automatic_mail_is_logged_and_never_answered() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let d = desk(&app).await;
+    let mail = notified(&app, &smtp, &d.mia, d.public, "We are on it", CARLA).await;
+    let to = reply_address(&mail);
+    let count = messages(&app, &d.mia, d.public).await.len();
+    let vacation = format!(
+        "From: Carla <{CARLA}>\r\nTo: {to}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n\
+         Message-ID: <ooo1@client.example>\r\n\r\nI am away until Monday.\r\n"
+    );
+    let bounce = "From: MAILER-DAEMON@client.example\r\nTo: support@acme.test\r\nSubject: Undelivered\r\n\
+                  Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\
+                  Content-Type: text/plain\r\n\r\nNo such user\r\n--b--\r\n";
+    smtp_send(app.smtp_in, CARLA, &[&to], vacation.as_bytes()).await.expect("accepted");
+    smtp_send(app.smtp_in, "mailer-daemon@client.example", &[SUPPORT], bounce.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &d.admin).await;
+    assert_eq!((log[0]["status"].as_str(), log[0]["reason"].as_str()), (Some("automatic"), Some("bounce")));
+    assert_eq!((log[1]["status"].as_str(), log[1]["reason"].as_str()), (Some("automatic"), Some("auto_submitted")));
+    assert_eq!(messages(&app, &d.mia, d.public).await.len(), count, "nothing posted");
+    let sent = smtp.mails().len();
+    app.advance_ms(EMAIL_DELAY_MS * 10);
+    app.deliver().await;
+    assert_eq!(smtp.mails().len(), sent, "nothing answered");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r19_a_sender_writing_too_often_is_refused_for_a_while() {
+    let app = spawn_app_with(|c| c.rate_limit = vec!["inbound_mail.address=2/1h".into()]).await;
+    let admin = app.admin().await;
+    for n in 0..3 {
+        let raw = format!("From: bot@loop.example\r\nTo: {SUPPORT}\r\nSubject: Ping {n}\r\nMessage-ID: <p{n}@loop.example>\r\n\r\nPing\r\n");
+        smtp_send(app.smtp_in, "bot@loop.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    }
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "refused");
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("rate_limited"), "{log:?}");
+    assert_eq!(log[1]["status"], "started");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_listener_takes_mail_only_for_its_own_addresses_and_never_relays() {
+    let app = spawn_app().await;
+    let replies = smtp_dialogue(
+        app.smtp_in,
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<someone@client.example>",
+            "RCPT TO:<victim@elsewhere.example>",
+            "RCPT TO:<reply+x@elsewhere.example>",
+            "RCPT TO:<support@acme.test>",
+            "DATA",
+            "From: someone@client.example",
+            "Subject: hi",
+            "",
+            "..leading dot",
+            ".",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(replies[0].starts_with("220"), "{replies:?}");
+    assert!(replies[3].starts_with("550"), "another domain: {replies:?}");
+    assert!(replies[4].starts_with("550"), "a reply address of another domain: {replies:?}");
+    assert!(replies[5].starts_with("250"), "the support address: {replies:?}");
+    assert!(replies[6].starts_with("354"), "{replies:?}");
+    assert!(replies[7].starts_with("250"), "{replies:?}");
+    assert!(replies[8].starts_with("221"), "{replies:?}");
+    let admin = app.admin().await;
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["to_addresses"], "support@acme.test", "only the accepted recipient: {log:?}");
+    let id = log[0]["id"].as_i64().unwrap();
+    let raw = app.client.get(format!("{}/api/v1/incoming-emails/{id}/raw", app.base)).bearer_auth(&admin.token);
+    let raw = raw.send().await.unwrap().text().await.unwrap();
+    assert!(raw.contains("\r\n.leading dot\r\n"), "dot-stuffing undone: {raw:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mail_over_the_size_limit_is_refused_with_552() {
+    let app = spawn_app().await;
+    let big = format!("From: a@client.example\r\nTo: {SUPPORT}\r\nSubject: big\r\n\r\n{}", "x".repeat(998) + "\r\n");
+    let raw = big.repeat(10 * 1024 + 20);
+    let refused = smtp_send(app.smtp_in, "a@client.example", &[SUPPORT], raw.as_bytes()).await.unwrap_err();
+    assert!(refused.contains("552") || refused.to_lowercase().contains("too large"), "{refused}");
+    let admin = app.admin().await;
+    assert!(incoming(&app, &admin).await.is_empty(), "nothing logged");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r32_relays_post_raw_mail_with_their_token_and_only_admins_read_the_log() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, MIA).await;
+    let made = app.ok(&admin, "/api/v1/inbound-tokens", json!({"name": "Provider"}), 201).await;
+    let token = made["token"].as_str().unwrap().to_string();
+    let raw = "From: erin@client.example\r\nTo: support@acme.test\r\nSubject: Via relay\r\nMessage-ID: <h1@client.example>\r\n\r\nHello\r\n";
+    let post = |bearer: String, content_type: &'static str| {
+        app.client
+            .post(format!("{}/api/v1/inbound/email", app.base))
+            .bearer_auth(bearer)
+            .header("content-type", content_type)
+            .body(raw)
+            .send()
+    };
+    let answer = post(token.clone(), "message/rfc822").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let logged: Value = answer.json().await.unwrap();
+    assert_eq!((logged["status"].as_str(), logged["via"].as_str()), (Some("started"), Some("http")));
+
+    assert_eq!(post(token.clone(), "text/plain").await.unwrap().status(), 415);
+    assert_eq!(post(admin.token.clone(), "message/rfc822").await.unwrap().status(), 403, "a person is no relay");
+    assert_eq!(post("pr_nonsense".into(), "message/rfc822").await.unwrap().status(), 401);
+    // A relay token opens nothing else.
+    let (status, _) = app.get(&Who { token: token.clone(), id: 0 }, "/api/v1/incoming-emails").await;
+    assert_eq!(status, 401);
+
+    let (status, _) = app.get(&mia, "/api/v1/incoming-emails").await;
+    assert_eq!(status, 403);
+    let (status, _) = app.get(&mia, &format!("/api/v1/incoming-emails/{}/raw", logged["id"])).await;
+    assert_eq!(status, 403);
+    let (status, one) = app.get(&admin, &format!("/api/v1/incoming-emails/{}", logged["id"])).await;
+    assert_eq!((status, one["subject"].as_str()), (200, Some("Via relay")));
+
+    let id = made["inbound_token"]["id"].as_i64().unwrap();
+    let (status, _) = app.delete(&admin, &format!("/api/v1/inbound-tokens/{id}")).await;
+    assert_eq!(status, 204);
+    assert_eq!(post(token, "message/rfc822").await.unwrap().status(), 401, "revoked");
+
+    // 72 hours later the mail and its raw bytes are gone.
+    app.advance_ms(72 * 3600 * 1000 + 1);
+    let (status, _) = app.get(&admin, &format!("/api/v1/incoming-emails/{}", logged["id"])).await;
+    assert_eq!(status, 404);
+    assert!(incoming(&app, &admin).await.is_empty());
+    app.stop().await;
+}
