@@ -1,5 +1,6 @@
 //! An outgoing email as a MIME message: text and HTML alternatives, threading headers (R16) and
-//! `Auto-Submitted` so auto-responders stay quiet.
+//! `Auto-Submitted` so auto-responders stay quiet, and `X-Loop` naming this installation, so a mail
+//! that comes back round is known for what it is (R19).
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -7,6 +8,7 @@ use lettre::Message;
 use parley_store::NewOutgoingEmail;
 
 const AUTO_SUBMITTED: HeaderName = HeaderName::new_from_ascii_str("Auto-Submitted");
+const X_LOOP: HeaderName = HeaderName::new_from_ascii_str("X-Loop");
 
 /// Builds the MIME message for `email`, sent from `from`.
 pub fn build(email: &NewOutgoingEmail, from: &Mailbox) -> Result<Message, String> {
@@ -18,6 +20,11 @@ pub fn build(email: &NewOutgoingEmail, from: &Mailbox) -> Result<Message, String
         .subject(email.subject.clone())
         .message_id(Some(email.message_id_header.clone()))
         .raw_header(HeaderValue::new(AUTO_SUBMITTED, "auto-generated".to_string()));
+    // The mail domain is the one of Parley's own Message-IDs.
+    let domain = email.message_id_header.trim_end_matches('>').rsplit_once('@').map(|(_, d)| d);
+    if let Some(domain) = domain.filter(|d| !d.is_empty()) {
+        builder = builder.raw_header(HeaderValue::new(X_LOOP, format!("parley@{domain}")));
+    }
     if let Some(reply_to) = &email.reply_to {
         builder = builder.reply_to(reply_to.parse().map_err(|e| format!("reply address: {e}"))?);
     }

@@ -50,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/settings", get(settings))
         .route("/login", get(login))
         .route("/portal", get(portal))
+        .route("/portal/c/{id}", get(portal))
         .route("/portal/login", get(portal_login))
         .route("/assets/{name}", get(asset))
         .route("/widget.js", get(widget_script))

@@ -162,6 +162,15 @@ async function boot() {
   $('composer').addEventListener('submit', send);
   await Promise.all([loadItems(), loadConversations()]);
   state.realtime = connectRealtime(onEvent);
+  // A link from an email names one conversation: /portal/c/<id>.
+  const linked = location.pathname.match(/^\/portal\/c\/(\d+)$/);
+  if (linked) {
+    try {
+      await openConversation(Number(linked[1]));
+    } catch (e) {
+      $('empty').textContent = e.status === 404 ? 'This conversation is not one of yours.' : e.message;
+    }
+  }
 }
 
 boot().catch((e) => document.body.prepend(el('p', { role: 'alert', class: 'fatal' }, e.message)));

@@ -111,3 +111,39 @@ async fn a_customer_without_a_password_logs_in_with_an_emailed_link() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_customers_email_links_to_that_conversation_in_the_portal() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "We replaced the fuser").await;
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    let mail = smtp.mails_to("carla@client.example").pop().expect("an email to Carla");
+    assert!(mail.subject().starts_with(&format!("[Ticket #{ticket}] ")), "{}", mail.subject());
+    let link = format!("{}/portal/c/{public}", app.base);
+    assert!(mail.text().contains(&link), "{}", mail.text());
+
+    // Opened before logging in: the portal asks her to, then shows that conversation.
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.goto(&link).await;
+    page.fill("#email", "carla@client.example").await;
+    page.fill("#password", PASSWORD).await;
+    page.click("#password-form button[type=submit]").await;
+    page.wait_for("#messages", |t| t.contains("We replaced the fuser")).await;
+    assert_eq!(page.text("#subject").await, "public talk");
+
+    // Someone else's conversation does not open for her.
+    let other = app.customer(&admin, "dan@other.example").await;
+    let theirs = app.ticket(&admin, project, "Not Carla's", &[other.id]).await;
+    let theirs = app.conversation(&admin, theirs, "public").await;
+    page.goto(&format!("{}/portal/c/{theirs}", app.base)).await;
+    page.wait_for("#empty", |t| t.contains("not one of yours")).await;
+    page.close().await;
+    app.stop().await;
+}

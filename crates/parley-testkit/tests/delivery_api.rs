@@ -66,7 +66,12 @@ async fn r14_r35_unseen_message_emailed_once() {
     assert!(smtp.mails_to(ADMIN_EMAIL).is_empty(), "R9: never the author");
     let mail = &to_carla[0];
     assert_eq!(mail.from, "support@acme.test");
-    assert_eq!(mail.subject(), "public talk");
+    assert_eq!(mail.subject(), format!("[Ticket #{}] public talk", d.ticket), "the item names the thread");
+    let link = format!("{}/portal/c/{}", app.base, d.public);
+    assert!(mail.text().contains(&link), "a customer's link opens the portal: {}", mail.text());
+    assert_eq!(mail.header("X-Loop").as_deref(), Some("parley@acme.test"), "R19: marked as ours");
+    let staff_link = format!("{}/c/{}", app.base, d.public);
+    assert!(smtp.mails_to(MIA)[0].text().contains(&staff_link), "a user's opens the messenger");
     assert!(mail.text().contains("We are **on it**"), "{}", mail.text());
 
     let records = timeline(&app, &d.admin, message_id(&said)).await;
@@ -204,7 +209,7 @@ async fn r34_unseen_messages_of_one_conversation_go_out_as_one_digest() {
     let to_carla = smtp.mails_to(CARLA);
     assert_eq!(to_carla.len(), 1, "one email, not three");
     let mail = &to_carla[0];
-    assert_eq!(mail.subject(), "public talk (3 new messages)");
+    assert_eq!(mail.subject(), format!("[Ticket #{}] public talk (3 new messages)", d.ticket));
     let text = mail.text();
     let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} in {text}"));
     assert!(at("#1 ") < at("One") && at("One") < at("#2 ") && at("#2 ") < at("Two") && at("Two") < at("Three"));

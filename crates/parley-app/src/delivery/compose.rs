@@ -75,13 +75,32 @@ impl App {
             Some(t) => t,
             None => templates::default_new_message(self.now()),
         };
+        let item = match conversation.link {
+            Some(Link::Item(id)) => {
+                let item = self.store.item(id).await?;
+                let kind = match item.kind {
+                    ItemKind::Ticket => "Ticket",
+                    ItemKind::Task => "Task",
+                    ItemKind::Article => "Article",
+                };
+                Some(format!("{kind} #{}", item.id))
+            }
+            _ => None,
+        };
+        // Each reader opens it where they can: customers in the portal, users in the messenger.
+        let base = self.config.base_url.trim_end_matches('/');
+        let url = match digest.party {
+            Party::Customer(_) => format!("{base}/portal/c/{}", conversation.id),
+            Party::User(_) => format!("{base}/c/{}", conversation.id),
+        };
         let context = NewMessageContext {
             recipient: RecipientContext { name: to.name.clone() },
             conversation: ConversationContext {
                 id: conversation.id.0,
                 subject: conversation.subject.clone(),
-                url: format!("{}/c/{}", self.config.base_url.trim_end_matches('/'), conversation.id),
+                url,
                 internal: conversation.visibility == Visibility::Internal,
+                item,
             },
             count: messages.len(),
             messages,

@@ -10,7 +10,8 @@ use serde::Serialize;
 /// The template of the unseen-message email.
 pub const NEW_MESSAGE_TEMPLATE: &str = "new_message";
 
-const SUBJECT: &str = "{{ conversation.subject }}{% if count > 1 %} ({{ count }} new messages){% endif %}";
+const SUBJECT: &str = "{% if conversation.item %}[{{ conversation.item }}] {% endif %}{{ conversation.subject }}\
+{% if count > 1 %} ({{ count }} new messages){% endif %}";
 
 const TEXT: &str = "Hello {{ recipient.name }},
 
@@ -50,8 +51,11 @@ pub struct RecipientContext {
 pub struct ConversationContext {
     pub id: i64,
     pub subject: String,
+    /// Where its reader opens it: customers in the portal, users in the messenger.
     pub url: String,
     pub internal: bool,
+    /// The item it is about, as people name it: `Ticket #12`.
+    pub item: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +111,7 @@ fn sample() -> NewMessageContext {
             subject: "Printer on fire".into(),
             url: "http://localhost/c/1".into(),
             internal: false,
+            item: Some("Ticket #12".into()),
         },
         messages: vec![MessageContext {
             number: 1,
