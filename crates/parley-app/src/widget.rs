@@ -119,11 +119,11 @@ impl App {
             subject: format!("Your code: {code}"),
             body_text: format!(
                 "Hello,\n\nTo confirm this address in the chat, enter this code there within {minutes} minutes:\n\n\
-                 {code}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
+                 Your code: {code}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
             ),
             body_html: format!(
                 "<p>Hello,</p><p>To confirm this address in the chat, enter this code there within {minutes} \
-                 minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
+                 minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\">Your code: <strong>{code}</strong></p>\
                  <p>If you did not ask for it, ignore this email: nothing happens without the code.</p>"
             ),
         };

@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod mentions;
 pub mod party;
 pub mod preferences;
+pub mod redact;
 pub mod reply_token;
 pub mod state;
 pub mod values;

@@ -1,6 +1,7 @@
 //! R32: the outgoing email log, for admins.
 
 use crate::{Actor, App, AppError, AppResult};
+use parley_domain::redact::redact;
 use parley_domain::OutgoingEmailId;
 use parley_store::{OutgoingEmail, OutgoingLogEntry};
 
@@ -12,12 +13,20 @@ impl App {
         if !(1..=1000).contains(&limit) {
             return Err(parley_domain::ValidationError::new("limit", "must be between 1 and 1000").into());
         }
-        Ok(self.store.outgoing_log(self.now() - 72 * 3_600_000, limit).await?)
+        let mut log = self.store.outgoing_log(self.now() - 72 * 3_600_000, limit).await?;
+        for entry in &mut log {
+            entry.subject = entry.subject.as_deref().map(redact);
+        }
+        Ok(log)
     }
 
     /// One outgoing email with its bodies and headers.
     pub async fn outgoing_email(&self, actor: Actor, id: OutgoingEmailId) -> AppResult<OutgoingEmail> {
         Self::require_admin(actor)?;
-        self.store.outgoing_email(id).await.map_err(AppError::from_store("email"))
+        let mut email = self.store.outgoing_email(id).await.map_err(AppError::from_store("email"))?;
+        // Login links and codes are their recipient's alone (the mail itself carries them).
+        let e = &mut email.email;
+        (e.subject, e.body_text, e.body_html) = (redact(&e.subject), redact(&e.body_text), redact(&e.body_html));
+        Ok(email)
     }
 }

@@ -1,0 +1,81 @@
+//! One-time secrets in emails — login links, tokens, address-verification codes — are for their
+//! recipient alone: what admins read of the outgoing log shows them hidden.
+
+/// What a secret is replaced with.
+pub const HIDDEN: &str = "[hidden]";
+
+/// The prefixes of Parley's tokens: login links, sessions, API tokens, relay tokens.
+const TOKEN_PREFIXES: [&str; 4] = ["pl_", "ps_", "pt_", "pr_"];
+/// How verification emails name their code (`Your code: 123456`, in HTML `Your code: <strong>…`).
+const CODE_LEAD: &str = "Your code: ";
+
+fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// `text` with every Parley token and verification code replaced by [`HIDDEN`].
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let word_start = out.chars().next_back().is_none_or(|p| !token_char(p));
+        if word_start {
+            if let Some(prefix) = TOKEN_PREFIXES.iter().find(|p| rest.starts_with(**p)) {
+                let run = rest[prefix.len()..].find(|c: char| !token_char(c)).unwrap_or(rest.len() - prefix.len());
+                // Tokens are long; a short word that happens to start like one is left alone.
+                if run >= 16 {
+                    out.push_str(prefix);
+                    out.push_str(HIDDEN);
+                    rest = &rest[prefix.len() + run..];
+                    continue;
+                }
+            }
+        }
+        if let Some(after) = rest.strip_prefix(CODE_LEAD) {
+            out.push_str(CODE_LEAD);
+            let tag = if after.starts_with("<strong>") { "<strong>" } else { "" };
+            let digits = after[tag.len()..].find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len() - tag.len());
+            out.push_str(tag);
+            if digits > 0 {
+                out.push_str(HIDDEN);
+            }
+            rest = &after[tag.len() + digits..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_links_tokens_and_codes_are_hidden() {
+        let link = "Open http://x.test/portal/login?token=pl_Ab3-_9xYzAb3-_9xYzAb3-_9xYzAb3 within 15 minutes";
+        assert_eq!(redact(link), "Open http://x.test/portal/login?token=pl_[hidden] within 15 minutes");
+        assert_eq!(redact("Your code: 042917"), "Your code: [hidden]");
+        assert_eq!(redact("<p>Your code: <strong>042917</strong></p>"), "<p>Your code: <strong>[hidden]</strong></p>");
+        assert_eq!(redact("a pt_0123456789abcdefXYZ and ps_0123456789abcdefXYZ."), "a pt_[hidden] and ps_[hidden].");
+    }
+
+    #[test]
+    fn ordinary_text_is_left_as_it_is() {
+        for text in ["pl_short", "apl_0123456789abcdefXYZ", "Order 123456 shipped", "Your code review", "é pr_ x", ""]
+        {
+            assert_eq!(redact(text), text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn redaction_never_panics_and_keeps_text_without_secrets(text in "(?s).{0,200}") {
+            let out = redact(&text);
+            if !TOKEN_PREFIXES.iter().any(|p| text.contains(p)) && !text.contains(CODE_LEAD) {
+                proptest::prop_assert_eq!(out, text);
+            }
+        }
+    }
+}
