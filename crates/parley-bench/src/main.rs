@@ -3,13 +3,15 @@
 //! 2. the audience computation alone, with N followers per item;
 //! 3. messages posted per second through the real HTTP API, with N followers per item;
 //! 4. R40: the Markdown renderer on the bodies that once stalled the server, against a plain
-//!    50,000-character paragraph (the ceiling: what any body of that length costs).
+//!    50,000-character paragraph (the ceiling: what any body of that length costs);
+//! 5. email in: mails per second through the SMTP listener (read, route, post), as replies into
+//!    the load conversation and as new requests from new customers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
 use parley_domain::audience::{compute, AudienceInput};
 use parley_domain::*;
-use parley_testkit::spawn_app;
+use parley_testkit::{smtp_send, spawn_app_with, TestApp};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,12 +28,16 @@ struct Args {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Mails to deliver to the SMTP listener, of each kind (replies, new requests).
+    #[arg(long, default_value_t = 500)]
+    mails: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let app = spawn_app().await;
+    // Abuse limits would stop the many mails from one sender; they are proven elsewhere.
+    let app = spawn_app_with(|c| c.rate_limits = false).await;
     println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
 
     let ceiling = sqlite_commit_ceiling(app.data_dir.path(), 2000).await?;
@@ -95,8 +101,73 @@ async fn main() -> anyhow::Result<()> {
         pct(0.5),
         pct(0.99)
     );
+
+    // Email in: the requester answers by email (threading headers name one of Parley's emails),
+    // and new customers write to the support address.
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let requester = json!({"role": "requester", "party": {"kind": "customer", "id": carla.id}});
+    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), requester, 200).await;
+    let said = app.say(&admin, conversation, "Please answer by email").await;
+    let thread = format!("<parley.m{}.customer{}@acme.test>", said["message"]["id"], carla.id);
+    let reply = move |n: usize| {
+        let raw = format!(
+            "From: Carla <carla@client.example>\r\nTo: support@acme.test\r\nSubject: Re: Load\r\n\
+             Message-ID: <load-r{n}@client.example>\r\nIn-Reply-To: {thread}\r\n\r\nReply {n}\r\n\r\n\
+             On Mon, Acme wrote:\r\n> Please answer by email\r\n"
+        );
+        ("carla@client.example".to_string(), raw)
+    };
+    let request = |n: usize| {
+        let from = format!("sender{n}@load.example");
+        let raw = format!(
+            "From: Sender {n} <{from}>\r\nTo: support@acme.test\r\nSubject: Request {n}\r\n\
+             Message-ID: <load-n{n}@load.example>\r\n\r\nHello, request {n}.\r\n"
+        );
+        (from, raw)
+    };
+    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(reply)).await;
+    all_logged_as(&app, &admin, args.mails, "posted").await;
+    println!("SMTP replies: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
+    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(request)).await;
+    all_logged_as(&app, &admin, args.mails, "started").await;
+    println!("SMTP new requests: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
     app.stop().await;
     Ok(())
+}
+
+/// The latest `count` mails (up to 500) of the incoming log all did `status`: none was lost.
+async fn all_logged_as(app: &TestApp, admin: &parley_testkit::Who, count: usize, status: &str) {
+    let limit = count.min(500);
+    let (_, log) = app.get(admin, &format!("/api/v1/incoming-emails?limit={limit}")).await;
+    let log = log.as_array().expect("the incoming log");
+    assert_eq!(log.len(), limit);
+    assert!(log.iter().all(|m| m["status"] == status), "not all {status}: {:?}", log.first());
+}
+
+/// Delivers `count` mails made by `make` (sender, raw) to the SMTP listener from `clients` clients
+/// at once, each mail over its own connection as an MTA would; answers mails per second.
+async fn mails_per_second(
+    app: &TestApp,
+    count: usize,
+    clients: usize,
+    make: Arc<dyn Fn(usize) -> (String, String) + Send + Sync>,
+) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (make, addr) = (make.clone(), app.smtp_in);
+        tasks.push(tokio::spawn(async move {
+            for n in (client..count).step_by(clients) {
+                let (from, raw) = make(n);
+                let answer = smtp_send(addr, &from, &["support@acme.test"], raw.as_bytes()).await.expect("accepted");
+                assert!(answer.starts_with("250"), "{answer}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client");
+    }
+    count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// R40: each pathological body's render time (best of 5) next to a plain one of the same length.
