@@ -1,5 +1,6 @@
 // Settings: one's own notification preferences (R20–R25; the scope only by admins), and for
-// admins the company defaults (R3), people, the new-message template (R29) and the outgoing log (R32).
+// admins the company defaults (R3), people, the new-message template (R29), the outgoing and
+// incoming email logs (R32) and relay tokens.
 import { api, el, when } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -115,6 +116,31 @@ async function loadMessaging() {
   );
 }
 
+const DID = { posted: 'posted', started: 'started a conversation', refused: 'refused', automatic: 'ignored: automatic', duplicate: 'duplicate', received: 'handling' };
+
+async function loadIncoming() {
+  const log = await api('GET', '/incoming-emails?limit=200');
+  $('incoming').replaceChildren(
+    ...log.map((m) => {
+      const did = DID[m.status] || m.status;
+      const where = m.conversation_id ? el('a', { href: `/c/${m.conversation_id}` }, `${did} · conversation #${m.conversation_id}`) : did;
+      const original = el('a', { href: `/api/v1/incoming-emails/${m.id}/raw`, download: `incoming-${m.id}.eml` }, 'download');
+      return el('tr', { class: `status-${m.status}`, 'data-id': m.id }, el('td', {}, when(m.received_at)), el('td', {}, m.from_address),
+        el('td', {}, m.subject), el('td', {}, where), el('td', {}, m.reason || ''), el('td', {}, original));
+    }),
+  );
+}
+
+async function loadRelayTokens() {
+  const tokens = await api('GET', '/inbound-tokens');
+  $('relay-tokens').replaceChildren(
+    ...tokens.map((t) =>
+      el('li', { 'data-id': t.id }, el('strong', {}, t.name), ` · made ${when(t.created_at)}`, t.last_used_at ? ` · last used ${when(t.last_used_at)}` : ' · never used', ' ',
+        el('button', { type: 'button', onclick: async () => { await api('DELETE', `/inbound-tokens/${t.id}`); await loadRelayTokens(); status('Token revoked.'); } }, 'Revoke')),
+    ),
+  );
+}
+
 async function boot() {
   const me = await api('GET', '/me');
   if (me.kind !== 'user') return location.assign('/portal');
@@ -147,7 +173,14 @@ async function boot() {
     await loadCustomers();
   });
   onSubmit($('template-form'), (values) => api('PUT', '/templates/new_message', values));
-  await Promise.all([loadCompany(), loadPeople(), loadCustomers(), loadMessaging()]);
+  onSubmit($('relay-token-form'), async (values) => {
+    const made = await api('POST', '/inbound-tokens', values);
+    $('relay-token-form').reset();
+    $('relay-token-value').textContent = made.token;
+    $('relay-token-new').hidden = false;
+    await loadRelayTokens();
+  });
+  await Promise.all([loadCompany(), loadPeople(), loadCustomers(), loadMessaging(), loadIncoming(), loadRelayTokens()]);
 }
 
 boot().catch((e) => {

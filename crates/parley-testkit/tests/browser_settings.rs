@@ -63,3 +63,44 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r32_an_admin_reads_the_incoming_log_and_makes_relay_tokens() {
+    let app = spawn_app().await;
+    let raw = "From: Dana <dana@client.example>\r\nTo: support@acme.test\r\nSubject: Cannot log in\r\n\
+               Message-ID: <b1@client.example>\r\n\r\nMy password stopped working.\r\n";
+    smtp_send(app.smtp_in, "dana@client.example", &["support@acme.test"], raw.as_bytes()).await.expect("accepted");
+    let vacation = "From: Eve <eve@client.example>\r\nTo: support@acme.test\r\nSubject: Away\r\n\
+                    Auto-Submitted: auto-replied\r\n\r\nI am away.\r\n";
+    smtp_send(app.smtp_in, "eve@client.example", &["support@acme.test"], vacation.as_bytes()).await.expect("accepted");
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings", app.base)).await;
+    let log = page.wait_for("#incoming", |t| t.contains("Cannot log in") && t.contains("Away")).await;
+    assert!(log.contains("started a conversation"), "{log}");
+    assert!(log.contains("ignored: automatic") && log.contains("auto_submitted"), "{log}");
+
+    page.fill("#relay-token-form input[name='name']", "Postfix on mx1").await;
+    page.click("#relay-token-form button[type=submit]").await;
+    let token = page.wait_for("#relay-token-value", |t| t.starts_with("pr_")).await;
+    page.wait_for("#relay-tokens", |t| t.contains("Postfix on mx1") && t.contains("never used")).await;
+    let posted = app
+        .client
+        .post(format!("{}/api/v1/inbound/email", app.base))
+        .bearer_auth(token.trim())
+        .header("content-type", "message/rfc822")
+        .body(raw.replace("b1@", "b2@"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200, "the token shown once works");
+    page.click("#relay-tokens button").await;
+    page.wait_for("#settings-status", |t| t.contains("revoked")).await;
+    let admin = app.admin().await;
+    assert_eq!(app.get(&admin, "/api/v1/inbound-tokens").await.1, serde_json::json!([]));
+    page.screenshot("settings-incoming").await;
+    page.close().await;
+    app.stop().await;
+}
