@@ -395,3 +395,66 @@ async fn r32_relays_post_raw_mail_with_their_token_and_only_admins_read_the_log(
     assert!(incoming(&app, &admin).await.is_empty());
     app.stop().await;
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Helpdesk A's customer is helpdesk B's support address, and B's customer is A's: each Parley
+/// mails the other's listener. Every email either sends is automatic to the other (R19), so it is
+/// logged and answers nothing: the exchange stops at the emails people caused.
+#[tokio::test]
+async fn r19_two_parleys_mailing_each_other_answer_nothing_automatically() {
+    let (a_port, b_port) = (free_port(), free_port());
+    let a = spawn_app_with(|c| {
+        c.smtp_from = "Helpdesk A <support@a.test>".into();
+        c.smtp_listen = format!("127.0.0.1:{a_port}");
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{b_port}"));
+    })
+    .await;
+    let b = spawn_app_with(|c| {
+        c.smtp_from = "Helpdesk B <support@b.test>".into();
+        c.smtp_listen = format!("127.0.0.1:{b_port}");
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{a_port}"));
+    })
+    .await;
+    let mut talks = Vec::new();
+    for (app, other) in [(&a, "support@b.test"), (&b, "support@a.test")] {
+        let admin = app.admin().await;
+        let other = app.customer(&admin, other).await;
+        let project = app.project(&admin, "Support").await;
+        let ticket = app.ticket(&admin, project, "Shared printer", &[other.id]).await;
+        let public = app.conversation(&admin, ticket, "public").await;
+        talks.push((admin, public));
+    }
+    // A minute of simulated time in which people on both sides write now and then, and both
+    // delivery workers run every second.
+    let mut written = 0;
+    for second in 0..60 {
+        if second % 15 == 0 {
+            for (app, (admin, public)) in [(&a, &talks[0]), (&b, &talks[1])] {
+                app.say(admin, *public, &format!("Update at second {second}")).await;
+                written += 1;
+            }
+        }
+        for app in [&a, &b] {
+            app.advance_ms(1_000);
+            app.deliver().await;
+        }
+    }
+    let mut received = 0;
+    for (app, (admin, _)) in [(&a, &talks[0]), (&b, &talks[1])] {
+        let log = incoming(app, admin).await;
+        received += log.len();
+        for mail in &log {
+            assert_eq!(mail["status"], "automatic", "{mail}");
+            assert_eq!(mail["reason"], "auto_submitted", "{mail}");
+        }
+        let (_, out) = app.get(admin, "/api/v1/outgoing-emails").await;
+        let sent = out.as_array().unwrap().iter().filter(|e| e["status"] == "sent").count();
+        assert_eq!(sent, 4, "one email per message people wrote, nothing in answer: {out}");
+    }
+    assert_eq!(received, written, "every email arrived once and caused nothing more");
+    a.stop().await;
+    b.stop().await;
+}
