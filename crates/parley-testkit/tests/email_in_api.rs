@@ -458,3 +458,37 @@ async fn r19_two_parleys_mailing_each_other_answer_nothing_automatically() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn the_listener_offers_starttls_with_a_certificate_and_mail_arrives_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rcgen::CertifiedKey { cert, key_pair } = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+    let app = spawn_app_with(|c| {
+        c.smtp_listen_cert = Some(cert_path.clone());
+        c.smtp_listen_key = Some(key_path.clone());
+    })
+    .await;
+    let offered = smtp_dialogue(app.smtp_in, &["EHLO client.example", "QUIT"]).await;
+    assert!(offered[1].contains("STARTTLS"), "{offered:?}");
+
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::AsyncTransport;
+    // The test's certificate is self-signed: the client trusts it for this test only.
+    let tls = TlsParameters::builder("localhost".into()).dangerous_accept_invalid_certs(true).build_rustls().unwrap();
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(app.smtp_in.port())
+        .tls(Tls::Required(tls))
+        .build();
+    let raw = format!("From: dana@client.example\r\nTo: {SUPPORT}\r\nSubject: Over TLS\r\n\r\nSecret hello\r\n");
+    let envelope =
+        lettre::address::Envelope::new(Some("dana@client.example".parse().unwrap()), vec![SUPPORT.parse().unwrap()])
+            .unwrap();
+    transport.send_raw(&envelope, raw.as_bytes()).await.expect("sent over STARTTLS");
+    let admin = app.admin().await;
+    let log = incoming(&app, &admin).await;
+    assert_eq!((log[0]["subject"].as_str(), log[0]["status"].as_str()), (Some("Over TLS"), Some("started")));
+    app.stop().await;
+}
