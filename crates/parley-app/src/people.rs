@@ -44,6 +44,11 @@ impl App {
     ) -> AppResult<Company> {
         Self::require_admin(actor)?;
         let name = name.map(|n| parse_name("name", n)).transpose()?;
+        if let Some(project) = settings.email_ticket_project_id {
+            if matches!(self.store.project(project).await, Err(parley_store::StoreError::NotFound)) {
+                return Err(AppError::unprocessable("unknown_project", "email_ticket_project_id names no project"));
+            }
+        }
         Ok(self.store.update_company(name.as_deref(), settings).await?)
     }
 

@@ -85,7 +85,7 @@ impl App {
             project_id: req.project_id,
             kind: req.kind,
             title,
-            created_by: user,
+            created_by: Party::User(user),
             requesters: req.requesters,
             assignees: req.assignees,
             created_at: self.now(),

@@ -70,11 +70,18 @@ pub struct CompanySettings {
     pub item_default_visibility: Visibility,
     /// R3: visibility of a new conversation on a project.
     pub project_default_visibility: Visibility,
+    /// R18: when set, a new request by email also opens a ticket in this project (its
+    /// conversation hangs off the ticket); when not, it is an independent conversation.
+    pub email_ticket_project_id: Option<ProjectId>,
 }
 
 impl Default for CompanySettings {
     fn default() -> Self {
-        CompanySettings { item_default_visibility: Visibility::Public, project_default_visibility: Visibility::Public }
+        CompanySettings {
+            item_default_visibility: Visibility::Public,
+            project_default_visibility: Visibility::Public,
+            email_ticket_project_id: None,
+        }
     }
 }
 
@@ -154,7 +161,8 @@ pub struct Item {
     pub kind: ItemKind,
     pub title: String,
     pub status: ItemStatus,
-    pub created_by: UserId,
+    /// A user, or a customer whose mail to the support address opened it (R18).
+    pub created_by: Party,
     pub created_at: i64,
     pub requesters: Vec<CustomerId>,
     pub assignees: Vec<UserId>,

@@ -52,6 +52,7 @@ pub fn document() -> OpenApi {
 /// (409), well-formed input the domain cannot take (422), and the abuse limits (429, R39).
 const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/auth/login", &[429]),
+    ("PATCH", "/api/v1/company", &[422]),
     ("POST", "/api/v1/auth/customer-login", &[429]),
     ("POST", "/api/v1/auth/customer-link", &[429]),
     ("POST", "/api/v1/me/password", &[403, 429]),

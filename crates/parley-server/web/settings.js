@@ -50,6 +50,12 @@ async function loadCompany() {
   form.name.value = company.name;
   form.item_default_visibility.value = company.item_default_visibility;
   form.project_default_visibility.value = company.project_default_visibility;
+  const projects = await api('GET', '/projects');
+  form.email_ticket_project_id.replaceChildren(
+    el('option', { value: '' }, 'a conversation only'),
+    ...projects.map((p) => el('option', { value: String(p.id) }, `a ticket in ${p.name}`)),
+  );
+  form.email_ticket_project_id.value = company.email_ticket_project_id ? String(company.email_ticket_project_id) : '';
 }
 
 async function loadPeople() {
@@ -151,7 +157,10 @@ async function boot() {
   onSubmit($('preferences-form'), (values) => api('PATCH', `/users/${state.me.id}/preferences`, values));
   await loadPreferences();
   if (!state.admin) return;
-  onSubmit($('company-form'), (values) => api('PATCH', '/company', values));
+  onSubmit($('company-form'), (values) => {
+    const project = $('company-form').email_ticket_project_id.value;
+    return api('PATCH', '/company', { ...values, email_ticket_project_id: project ? Number(project) : null });
+  });
   onSubmit($('user-form'), async (values) => {
     await api('POST', '/users', values);
     $('user-form').reset();

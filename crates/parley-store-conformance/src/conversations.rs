@@ -16,7 +16,7 @@ pub async fn r5_link_makes_participants_followers_and_customers_requesters<S: St
         project_id: w.project.id,
         kind: ItemKind::Task,
         title: "From chat".into(),
-        created_by: w.admin.id,
+        created_by: Party::User(w.admin.id),
         requesters: vec![],
         assignees: vec![],
         created_at: T0,

@@ -28,7 +28,7 @@ impl World {
                 project_id: project.id,
                 kind: ItemKind::Ticket,
                 title: "Printer on fire".into(),
-                created_by: admin.id,
+                created_by: Party::User(admin.id),
                 requesters: vec![customer.id],
                 assignees: vec![member.id],
                 created_at: T0,

@@ -49,6 +49,7 @@ macro_rules! store_behaviour_tests {
             r7_customers_are_shown_numbers_without_gaps,
             r32_incoming_log_keeps_what_each_mail_did_and_prunes,
             inbound_tokens_are_found_by_hash_and_revoked,
+            r18_an_item_may_be_opened_by_a_customer,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -86,3 +86,30 @@ pub async fn inbound_tokens_are_found_by_hash_and_revoked<S: Store>(store: &S) {
     assert!(matches!(store.use_inbound_token("hash-1", T0).await, Err(StoreError::NotFound)));
     assert!(matches!(store.delete_inbound_token(token.id).await, Err(StoreError::NotFound)));
 }
+
+pub async fn r18_an_item_may_be_opened_by_a_customer<S: Store>(store: &S) {
+    let world = World::new(store).await;
+    let customer = Party::Customer(world.customer.id);
+    let item = store
+        .insert_item(NewItem {
+            project_id: world.project.id,
+            kind: ItemKind::Ticket,
+            title: "From an email".into(),
+            created_by: customer,
+            requesters: vec![world.customer.id],
+            assignees: vec![],
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(item.created_by, customer);
+    assert_eq!(item.requesters, vec![world.customer.id]);
+    assert_eq!(store.item(item.id).await.unwrap().created_by, customer);
+    assert_eq!(store.item(world.ticket.id).await.unwrap().created_by, Party::User(world.admin.id));
+
+    let settings = CompanySettings { email_ticket_project_id: Some(world.project.id), ..CompanySettings::default() };
+    let company = store.update_company(None, settings).await.unwrap();
+    assert_eq!(company.settings.email_ticket_project_id, Some(world.project.id));
+    let company = store.update_company(None, CompanySettings::default()).await.unwrap();
+    assert_eq!(company.settings.email_ticket_project_id, None);
+}

@@ -83,6 +83,7 @@ impl PeopleStore for SqliteStore {
                 settings: CompanySettings {
                     item_default_visibility: rows::parse(&r, "item_default_visibility", Visibility::parse)?,
                     project_default_visibility: rows::parse(&r, "project_default_visibility", Visibility::parse)?,
+                    email_ticket_project_id: get::<Option<i64>>(&r, "email_ticket_project_id")?.map(ProjectId),
                 },
                 created_at: get(&r, "created_at")?,
             })
@@ -108,11 +109,14 @@ impl PeopleStore for SqliteStore {
 
     async fn update_company(&self, name: Option<&str>, settings: CompanySettings) -> StoreResult<Company> {
         sqlx::query(
-            "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ? WHERE id = 1",
+            "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ?,
+                    email_ticket_project_id = ?
+             WHERE id = 1",
         )
         .bind(name)
         .bind(settings.item_default_visibility.as_str())
         .bind(settings.project_default_visibility.as_str())
+        .bind(settings.email_ticket_project_id.map(|p| p.0))
         .execute(&self.writer)
         .await
         .map_err(other)?;

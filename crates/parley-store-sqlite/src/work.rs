@@ -39,7 +39,8 @@ pub(crate) async fn load_item(conn: &mut SqliteConnection, id: ItemId) -> StoreR
         kind: rows::parse(&row, "kind", ItemKind::parse)?,
         title: get(&row, "title")?,
         status: rows::parse(&row, "status", ItemStatus::parse)?,
-        created_by: UserId(get(&row, "created_by")?),
+        created_by: Party::from_parts(&get::<String>(&row, "created_by_kind")?, get(&row, "created_by_id")?)
+            .ok_or_else(|| crate::errors::corrupt("created_by_kind"))?,
         created_at: get(&row, "created_at")?,
         requesters: ids_of(&requesters, "customer", CustomerId),
         assignees: ids_of(&assignees, "user", UserId),
@@ -50,17 +51,20 @@ pub(crate) async fn load_item(conn: &mut SqliteConnection, id: ItemId) -> StoreR
 /// Inserts an item whose creator, requesters and assignees follow it.
 pub(crate) async fn insert_item(conn: &mut SqliteConnection, item: NewItem) -> StoreResult<Item> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO items (project_id, kind, title, status, created_by, created_at) VALUES (?, ?, ?, 'open', ?, ?) RETURNING id",
+        "INSERT INTO items (project_id, kind, title, status, created_by_kind, created_by_id, created_at)
+         VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING id",
     )
     .bind(item.project_id.0)
     .bind(item.kind.as_str())
     .bind(&item.title)
-    .bind(item.created_by.0)
+    .bind(item.created_by.kind_str())
+    .bind(item.created_by.raw_id())
     .bind(item.created_at)
     .fetch_one(&mut *conn)
     .await
     .map_err(other)?;
-    set_person(conn, "item_people", "item_id", id, "follower", ("user", item.created_by.0), true).await?;
+    let creator = (item.created_by.kind_str(), item.created_by.raw_id());
+    set_person(conn, "item_people", "item_id", id, "follower", creator, true).await?;
     for c in &item.requesters {
         set_item_role(conn, ItemId(id), ItemRole::Requester, Party::Customer(*c), true).await?;
     }

@@ -32,3 +32,60 @@ async fn reopening_the_file_keeps_everything() {
     assert_eq!(store.conversation(conversation).await.unwrap().header.message_count, 1);
     assert_eq!(store.message_audience(message.id).await.unwrap().len(), 1);
 }
+
+/// Migration 0010 rebuilds `items` (a creator may be a customer, R18): an install made before it
+/// keeps every item, its people, and the conversations and people that point at it.
+#[tokio::test]
+async fn upgrading_to_items_by_customers_keeps_every_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_migrations = dir.path().join("migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0010" {
+            std::fs::copy(&path, old_migrations.join(name)).unwrap();
+        }
+    }
+    let path = dir.path().join("parley.db");
+    {
+        let options =
+            sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true).foreign_keys(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(old_migrations.as_path()).await.unwrap().run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at)
+             VALUES (1, 'Acme', 'public', 'public', 1)",
+            "INSERT INTO users VALUES (1, 'admin@acme.test', 'Ada', 'ada', 'admin', 'x', 1, 'all_projects', 1,
+             'followed', 'followed', 1, 1, 1, 1, 0)",
+            "INSERT INTO customers (id, email, name, created_at) VALUES (7, 'carla@client.example', 'Carla', 1)",
+            "INSERT INTO projects VALUES (3, 'Support', 1)",
+            "INSERT INTO items VALUES (5, 3, 'ticket', 'Printer on fire', 'open', 1, 2)",
+            "INSERT INTO item_people VALUES (5, 'requester', 'customer', 7)",
+            "INSERT INTO item_people VALUES (5, 'follower', 'user', 1)",
+            "INSERT INTO conversations (id, subject, visibility, state, item_id, project_id, created_by_kind,
+             created_by_id, created_at, last_activity_at) VALUES (9, 'Printer', 'public', 'open', 5, 3, 'user', 1, 3, 3)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let item = store.item(ItemId(5)).await.unwrap();
+    assert_eq!((item.title.as_str(), item.created_by), ("Printer on fire", Party::User(UserId(1))));
+    assert_eq!(item.requesters, vec![CustomerId(7)]);
+    assert_eq!(store.conversation(ConversationId(9)).await.unwrap().header.link, Some(Link::Item(ItemId(5))));
+    assert_eq!(store.company().await.unwrap().unwrap().settings.email_ticket_project_id, None);
+    // Foreign keys still hold on the rebuilt table.
+    let orphan = NewItem {
+        project_id: ProjectId(999),
+        kind: ItemKind::Task,
+        title: "Nowhere".into(),
+        created_by: Party::User(UserId(1)),
+        requesters: vec![],
+        assignees: vec![],
+        created_at: 4,
+    };
+    assert!(store.insert_item(orphan).await.is_err(), "an item of no project is refused");
+}

@@ -42,7 +42,8 @@ pub struct NewItem {
     pub project_id: ProjectId,
     pub kind: ItemKind,
     pub title: String,
-    pub created_by: UserId,
+    /// A user, or a customer whose mail opened it (R18).
+    pub created_by: Party,
     pub requesters: Vec<CustomerId>,
     pub assignees: Vec<UserId>,
     pub created_at: i64,

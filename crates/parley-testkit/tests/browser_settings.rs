@@ -44,9 +44,16 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     assert_eq!(prefs["scope"], "followed_projects");
 
     page.find("#company-form select[name='item_default_visibility']").await.select_by_value("internal").await.unwrap();
+    page.find("#company-form select[name='email_ticket_project_id']")
+        .await
+        .select_by_value(&project.to_string())
+        .await
+        .unwrap();
     page.click("#company-form button[type=submit]").await;
     page.wait_for("#settings-status", |t| t.contains("Saved")).await;
-    assert_eq!(app.get(&admin, "/api/v1/company").await.1["item_default_visibility"], "internal");
+    let company = app.get(&admin, "/api/v1/company").await.1;
+    assert_eq!(company["item_default_visibility"], "internal");
+    assert_eq!(company["email_ticket_project_id"], project, "R18: new requests by email open tickets there");
 
     page.wait_for("#outgoing", |t| t.contains("carla@client.example") && t.contains("sent")).await;
     page.fill("#template-form input[name='subject']", "{% if %}").await;

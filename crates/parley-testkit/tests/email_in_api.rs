@@ -253,6 +253,29 @@ async fn r18_mail_to_the_support_address_starts_a_conversation_with_a_new_or_kno
     let first_again = raw.replace("n2@", "n1@");
     smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], first_again.as_bytes()).await.expect("accepted");
     assert_eq!(incoming(&app, &admin).await[0]["status"], "duplicate");
+
+    // The company wants a ticket for each new request: in the project it names.
+    let project = app.project(&admin, "Inbox").await;
+    let (status, _) = app.patch(&admin, "/api/v1/company", json!({"email_ticket_project_id": 999})).await;
+    assert_eq!(status, 422, "an unknown project is refused");
+    let (status, company) = app.patch(&admin, "/api/v1/company", json!({"email_ticket_project_id": project})).await;
+    assert_eq!(status, 200, "{company}");
+    assert_eq!(company["email_ticket_project_id"], project);
+    let raw = raw.replace("n2@", "n3@").replace("Invoice missing", "Printer jammed");
+    smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "started", "{log:?}");
+    let (_, found) = app.get(&admin, &format!("/api/v1/conversations/{}", log[0]["conversation_id"])).await;
+    assert_eq!(found["link"]["kind"], "item", "{found}");
+    let (_, ticket) = app.get(&admin, &format!("/api/v1/items/{}", found["link"]["id"])).await;
+    assert_eq!((ticket["kind"].as_str(), ticket["title"].as_str()), (Some("ticket"), Some("Printer jammed")));
+    assert_eq!(ticket["project_id"], project);
+    assert_eq!(ticket["requesters"], json!([customer]));
+    assert_eq!(ticket["created_by"], json!({"kind": "customer", "id": customer}));
+    assert_eq!(log[0]["reason"], format!("opened ticket #{}", ticket["id"]));
+    // Turned off again with null.
+    let (_, company) = app.patch(&admin, "/api/v1/company", json!({"email_ticket_project_id": null})).await;
+    assert!(company["email_ticket_project_id"].is_null(), "{company}");
     app.stop().await;
 }
 

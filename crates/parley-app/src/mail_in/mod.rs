@@ -95,7 +95,11 @@ impl App {
                 // unnoticed (the raw mail holds them for 72 hours).
                 let posted = matches!(outcome.status, Some(IncomingStatus::Posted | IncomingStatus::Started));
                 if posted && !mail.attachments.is_empty() {
-                    outcome.reason = Some(format!("attachments dropped: {}", mail.attachments.join(", ")));
+                    let dropped = format!("attachments dropped: {}", mail.attachments.join(", "));
+                    outcome.reason = Some(match outcome.reason.take() {
+                        Some(reason) => format!("{reason}; {dropped}"),
+                        None => dropped,
+                    });
                 }
                 outcome
             }
@@ -194,7 +198,8 @@ impl App {
     }
 
     /// R18: a new request: the sender, matched or added as a customer, starts a public
-    /// conversation with the mail's subject.
+    /// conversation with the mail's subject — on a new ticket they asked for, in the project the
+    /// company setting names, or else on its own.
     async fn new_request(&self, sender: &EmailAddress, mail: &InboundMail) -> AppResult<IncomingOutcome> {
         if self.store.user_credentials(sender).await.is_ok() {
             return Ok(refused("staff_sender: a user's mail to the support address is not a customer request"));
@@ -213,9 +218,25 @@ impl App {
         if text.trim().is_empty() {
             return Ok(refused("empty: the mail has no text"));
         }
+        let settings = self.store.company().await?.map(|c| c.settings).unwrap_or_default();
+        let ticket = match settings.email_ticket_project_id {
+            Some(project_id) => {
+                let ticket = parley_store::NewItem {
+                    project_id,
+                    kind: ItemKind::Ticket,
+                    title: subject.clone(),
+                    created_by: Party::Customer(customer.id),
+                    requesters: vec![customer.id],
+                    assignees: vec![],
+                    created_at: self.now(),
+                };
+                Some(self.store.insert_item(ticket).await?.id)
+            }
+            None => None,
+        };
         let start = NewConversationRequest {
             subject,
-            link: None,
+            link: ticket.map(Link::Item),
             visibility: None,
             start_as: None,
             participants: vec![],
@@ -226,7 +247,11 @@ impl App {
             Err(AppError::Invalid(e)) => return Ok(refused(format!("invalid: {e}"))),
             Err(e) => return Err(e),
         };
-        self.post_from_email(actor, conversation.header.id, &text, IncomingStatus::Started).await
+        let mut outcome = self.post_from_email(actor, conversation.header.id, &text, IncomingStatus::Started).await?;
+        if let (Some(ticket), None) = (ticket, &outcome.reason) {
+            outcome.reason = Some(format!("opened ticket #{ticket}"));
+        }
+        Ok(outcome)
     }
 
     /// A customer for an address that wrote in: named as the mail names them (or by the address),

@@ -1,4 +1,4 @@
-//! Company settings (R3 default visibilities).
+//! Company settings (R3 default visibilities, R18 tickets for new requests by email).
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
@@ -16,6 +16,16 @@ pub struct CompanyPatch {
     pub name: Option<String>,
     pub item_default_visibility: Option<Visibility>,
     pub project_default_visibility: Option<Visibility>,
+    /// R18: the project in which a new request by email opens a ticket; `null`: none (the request
+    /// is an independent conversation). Left out: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 1)]
+    pub email_ticket_project_id: Option<Option<ProjectId>>,
+}
+
+/// A field that is present, `null` included (absent is `None` by `default`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// The company and its settings.
@@ -36,6 +46,7 @@ pub async fn update_company(
     let settings = CompanySettings {
         item_default_visibility: patch.item_default_visibility.unwrap_or(current.item_default_visibility),
         project_default_visibility: patch.project_default_visibility.unwrap_or(current.project_default_visibility),
+        email_ticket_project_id: patch.email_ticket_project_id.unwrap_or(current.email_ticket_project_id),
     };
     Ok(Json(app.update_company(actor, patch.name.as_deref(), settings).await?))
 }
