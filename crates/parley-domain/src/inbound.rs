@@ -179,17 +179,26 @@ pub fn own_message_id(id: &str, mail_domain: &str) -> Option<(MessageId, Party)>
     Some((MessageId(message), Party::from_parts(kind, raw)?))
 }
 
-/// A mail's text as a message body: at most `MAX_BODY_CHARS`, a longer one cut with a note (the
-/// whole mail stays in the incoming log).
+/// A mail's text as a message body: control characters a message may not hold (form feeds,
+/// escapes…) dropped, at most `MAX_BODY_CHARS`, a longer one cut with a note (the whole mail
+/// stays in the incoming log).
 pub fn fit_body(text: &str) -> String {
     const NOTE: &str = "\n\n[… the email was longer; the rest is in the original message]";
+    let text: String = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r')).collect();
     if text.chars().count() <= MAX_BODY_CHARS {
-        return text.to_string();
+        return text;
     }
     let keep = MAX_BODY_CHARS - NOTE.chars().count();
     let mut out: String = text.chars().take(keep).collect();
     out.push_str(NOTE);
     out
+}
+
+/// A mail's subject or sender name as a name: one line, no control characters, at most
+/// `max` characters.
+pub fn fit_line(text: &str, max: usize) -> String {
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    line.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect()
 }
 
 #[cfg(test)]
@@ -234,6 +243,9 @@ mod tests {
         let fitted = fit_body(&long);
         assert_eq!(fitted.chars().count(), MAX_BODY_CHARS);
         assert!(fitted.ends_with("in the original message]"));
+        assert_eq!(fit_body("page\u{c}break\u{1b}[31m\nnext\tline"), "pagebreak[31m\nnext\tline");
+        assert_eq!(fit_line("Re:\t[Ticket #1]\r\n  Printer\u{0}", 200), "Re: [Ticket #1] Printer");
+        assert_eq!(fit_line("abcdef", 3), "abc");
     }
 
     fn signs(from: &'static str) -> AutomaticSigns<'static> {

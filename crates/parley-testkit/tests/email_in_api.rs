@@ -515,3 +515,27 @@ async fn the_listener_offers_starttls_with_a_certificate_and_mail_arrives_encryp
     assert_eq!((log[0]["subject"].as_str(), log[0]["status"].as_str()), (Some("Over TLS"), Some("started")));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_mail_with_control_characters_is_cleaned_not_refused_and_leaves_nothing_half_made() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let raw = "From: \"Fay\u{7}\" <fay@client.example>\r\nTo: support@acme.test\r\nSubject: Printer\tjam\r\n\r\n\
+               Page one\u{c}page two\u{1b}[0m\r\n";
+    smtp_send(app.smtp_in, "fay@client.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "started", "{log:?}");
+    let conversation = log[0]["conversation_id"].as_i64().unwrap();
+    let (_, found) = app.get(&admin, &format!("/api/v1/conversations/{conversation}")).await;
+    assert_eq!(found["subject"], "Printer jam");
+    assert_eq!(messages(&app, &admin, conversation).await[0]["body"], "Page onepage two[0m");
+
+    // A mail with no text at all is refused before any conversation is made.
+    let empty = "From: gil@client.example\r\nTo: support@acme.test\r\nSubject: Nothing\r\n\r\n\u{c}\r\n";
+    smtp_send(app.smtp_in, "gil@client.example", &[SUPPORT], empty.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("empty"), "{log:?}");
+    let (_, customers) = app.get(&admin, "/api/v1/customers?q=gil").await;
+    assert_eq!(customers["customers"], serde_json::json!([]), "no customer made for it either: {customers}");
+    app.stop().await;
+}

@@ -204,20 +204,22 @@ impl App {
         if self.store.user_credentials(sender).await.is_ok() {
             return Ok(refused("staff_sender: a user's mail to the support address is not a customer request"));
         }
+        let subject = match inbound::fit_line(&mail.subject, MAX_NAME_CHARS) {
+            s if s.is_empty() => "(no subject)".to_string(),
+            s => s,
+        };
+        // Checked before anything is made, so a refused mail leaves no customer or empty
+        // conversation behind.
+        let text = inbound::fit_body(&inbound::reply_text(&mail.text));
+        if text.trim().is_empty() {
+            return Ok(refused("empty: the mail has no text"));
+        }
         let customer = match self.store.customer_credentials(sender).await {
             Ok((customer, _)) => customer,
             Err(StoreError::NotFound) => self.add_customer_from_email(sender, mail.from_name.as_deref()).await?,
             Err(e) => return Err(e.into()),
         };
         let actor = Actor::Customer { id: customer.id };
-        let subject: String = match mail.subject.trim() {
-            "" => "(no subject)".to_string(),
-            s => s.chars().take(MAX_NAME_CHARS).collect(),
-        };
-        let text = inbound::reply_text(&mail.text);
-        if text.trim().is_empty() {
-            return Ok(refused("empty: the mail has no text"));
-        }
         let settings = self.store.company().await?.map(|c| c.settings).unwrap_or_default();
         let ticket = match settings.email_ticket_project_id {
             Some(project_id) => {
@@ -258,9 +260,8 @@ impl App {
     /// joining the organization of their domain.
     async fn add_customer_from_email(&self, address: &EmailAddress, name: Option<&str>) -> AppResult<Customer> {
         let name = name
-            .map(str::trim)
+            .map(|n| inbound::fit_line(n, MAX_NAME_CHARS))
             .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(MAX_NAME_CHARS).collect())
             .unwrap_or_else(|| address.to_string());
         let organization_id = self.store.organization_by_domain(address.domain()).await?.map(|o| o.id);
         let new = parley_store::NewCustomer {
