@@ -354,6 +354,10 @@ function renderMessages() {
             ? el('span', { class: 'tag internal' }, 'Internal')
             : null,
           held ? el('span', { class: 'tag sending' }, 'Sending…') : null,
+          // Written by email: the original mail, as it arrived, stays downloadable for 72 hours.
+          m.channel === 'email'
+            ? el('a', { class: 'tag email', href: `/api/v1/messages/${m.id}/original`, download: `message-${m.number}.eml`, title: 'The original email' }, 'by email')
+            : null,
         ),
         body,
         held && mine

@@ -46,6 +46,7 @@ pub async fn r32_incoming_log_keeps_what_each_mail_did_and_prunes<S: Store>(stor
         party: Some(Party::Customer(world.customer.id)),
     };
     store.finish_incoming_email(first, outcome).await.unwrap();
+    assert_eq!(store.incoming_email_of_message(MessageId(1)).await.unwrap(), None);
     let handled = store.handled_incoming_email("a@client.test").await.unwrap().unwrap();
     assert_eq!((handled.id, handled.status), (first, IncomingStatus::Started));
     assert_eq!(handled.party, Some(Party::Customer(world.customer.id)));

@@ -20,6 +20,7 @@ CREATE TABLE incoming_emails (
 );
 CREATE INDEX incoming_emails_received ON incoming_emails (received_at);
 CREATE INDEX incoming_emails_message_id ON incoming_emails (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX incoming_emails_posted ON incoming_emails (posted_message_id) WHERE posted_message_id IS NOT NULL;
 
 -- Tokens mail relays post incoming mail with (stored hashed).
 CREATE TABLE inbound_tokens (

@@ -129,6 +129,18 @@ impl MailInStore for SqliteStore {
             .map_err(other)
     }
 
+    async fn incoming_email_of_message(&self, message: MessageId) -> StoreResult<Option<IncomingEmail>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM incoming_emails WHERE posted_message_id = ? AND status IN ('posted', 'started')
+             ORDER BY id LIMIT 1"
+        ))
+        .bind(message.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(incoming).transpose()
+    }
+
     async fn prune_incoming(&self, before: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM incoming_emails WHERE received_at < ?")
             .bind(before)

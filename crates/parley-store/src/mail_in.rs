@@ -18,6 +18,8 @@ pub trait MailInStore {
     async fn incoming_emails(&self, since: i64, limit: i64) -> StoreResult<Vec<IncomingEmail>>;
     async fn incoming_email(&self, id: IncomingEmailId) -> StoreResult<IncomingEmail>;
     async fn incoming_email_raw(&self, id: IncomingEmailId) -> StoreResult<Vec<u8>>;
+    /// The mail that posted `message`, if one did and it is still kept.
+    async fn incoming_email_of_message(&self, message: MessageId) -> StoreResult<Option<IncomingEmail>>;
     /// Forgets mails received before `before`; answers how many.
     async fn prune_incoming(&self, before: i64) -> StoreResult<u64>;
 

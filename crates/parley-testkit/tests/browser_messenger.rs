@@ -159,3 +159,29 @@ async fn r4_r5_a_conversation_with_users_started_from_add_then_made_a_ticket() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r17_a_message_written_by_email_shows_so_with_its_original() {
+    let app = spawn_app().await;
+    let raw = "From: Dana <dana@client.example>\r\nTo: support@acme.test\r\nSubject: Cannot log in\r\n\r\n\
+               My password stopped working.\r\n\r\n-- \r\nDana\r\n";
+    smtp_send(app.smtp_in, "dana@client.example", &["support@acme.test"], raw.as_bytes()).await.expect("accepted");
+    let admin = app.admin().await;
+    let (_, log) = app.get(&admin, "/api/v1/incoming-emails").await;
+    let conversation = log[0]["conversation_id"].as_i64().unwrap();
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/c/{conversation}", app.base)).await;
+    page.wait_for("#messages", |t| t.contains("My password stopped working.") && t.contains("by email")).await;
+    let link = page.find("#messages a.tag.email").await.attr("href").await.unwrap().unwrap();
+    let original = page.client.execute_async(
+        "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);",
+        vec![json!(link)],
+    );
+    let original = original.await.unwrap();
+    assert!(original.as_str().unwrap().contains("-- \r\nDana"), "the original keeps what the message left out");
+    page.close().await;
+    app.stop().await;
+}

@@ -91,6 +91,14 @@ async fn r16_r17_an_email_reply_is_posted_into_its_conversation_as_its_recipient
     assert_eq!(log[0]["conversation_id"], d.public);
     assert_eq!(log[0]["posted_message_id"], last["id"]);
     assert_eq!(log[0]["via"], "smtp");
+    // The original, quote and all, is there for users who may read the message; not for Carla.
+    let original = |who: &Who| {
+        app.client.get(format!("{}/api/v1/messages/{}/original", app.base, last["id"])).bearer_auth(&who.token).send()
+    };
+    let answer = original(&d.mia).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await.unwrap().contains("> We are on it"));
+    assert_eq!(original(&d.carla).await.unwrap().status(), 404);
 
     // The same mail again (an SMTP retry) posts nothing more.
     smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");

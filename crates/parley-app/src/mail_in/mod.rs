@@ -322,6 +322,18 @@ impl App {
         Ok(self.store.incoming_emails(self.now() - INCOMING_LOG_MS, limit).await?)
     }
 
+    /// R17: the original mail a message was posted from, for users who may see the message, while
+    /// the incoming log keeps it (72 hours).
+    pub async fn message_original(&self, actor: Actor, id: MessageId) -> AppResult<Vec<u8>> {
+        Self::require_user(actor, "message")?;
+        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
+        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        let mail = self.store.incoming_email_of_message(id).await?;
+        let mail = mail.filter(|m| m.received_at >= self.now() - INCOMING_LOG_MS);
+        let mail = mail.ok_or(AppError::NotFound("original email"))?;
+        self.store.incoming_email_raw(mail.id).await.map_err(AppError::from_store("original email"))
+    }
+
     /// One mail of the log and its raw bytes (admins).
     pub async fn incoming_email(&self, actor: Actor, id: IncomingEmailId) -> AppResult<(IncomingEmail, Vec<u8>)> {
         Self::require_admin(actor)?;

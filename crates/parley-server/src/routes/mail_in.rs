@@ -102,6 +102,26 @@ pub async fn incoming_raw(
     ))
 }
 
+/// The original email a message was posted from (R17), as it arrived, for 72 hours; users who may
+/// see the message only. 404 for a message that did not come by email.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/original", tag = "email in", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "message/rfc822", body = String)))]
+pub async fn message_original(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let raw = app.message_original(actor, MessageId(id)).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "message/rfc822"),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"original.eml\""),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        raw,
+    ))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRelayTokenBody {

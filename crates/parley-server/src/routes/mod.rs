@@ -80,6 +80,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(mail_in::incoming_log))
         .routes(routes!(mail_in::incoming_email))
         .routes(routes!(mail_in::incoming_raw))
+        .routes(routes!(mail_in::message_original))
         .routes(routes!(mail_in::relay_tokens, mail_in::create_relay_token))
         .routes(routes!(mail_in::delete_relay_token))
         .routes(routes!(widget::start_visitor))
