@@ -17,7 +17,9 @@ const THROTTLE_WINDOW_MS: i64 = 10 * 60_000;
 impl App {
     /// Emails a login link if `email` belongs to a customer. The answer is the same either way, so
     /// it does not tell who is a customer.
-    pub async fn request_login_link(&self, email: &str) -> AppResult<()> {
+    /// `conversation` is where the link leads after login (the portal's page of it); nothing is
+    /// checked about it here: the portal shows it only if it is the customer's.
+    pub async fn request_login_link(&self, email: &str, conversation: Option<ConversationId>) -> AppResult<()> {
         let email = EmailAddress::parse("email", email)?;
         let (customer, to_address) = match self.store.customer_credentials(&email).await {
             Ok((customer, _)) => (customer, email.to_string()),
@@ -31,7 +33,10 @@ impl App {
         }
         let token = new_token(LINK_PREFIX);
         self.store.insert_login_link(&token_hash(&token), customer.id, now, now + LINK_TTL_MS).await?;
-        let link = format!("{}/portal/login?token={token}", self.config.base_url.trim_end_matches('/'));
+        let mut link = format!("{}/portal/login?token={token}", self.config.base_url.trim_end_matches('/'));
+        if let Some(conversation) = conversation.filter(|c| c.0 > 0) {
+            link.push_str(&format!("&conversation={conversation}"));
+        }
         let email = AccountEmail {
             kind: "login",
             subject: "Your login link".into(),

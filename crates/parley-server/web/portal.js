@@ -25,7 +25,10 @@ async function showSignIn() {
   $('link-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('POST', '/auth/customer-link', { email: $('link-email').value.trim() });
+      const linked = location.pathname.match(/^\/portal\/c\/(\d+)$/);
+      const body = { email: $('link-email').value.trim() };
+      if (linked) body.conversation_id = Number(linked[1]);
+      await api('POST', '/auth/customer-link', body);
       $('link-status').textContent = 'If this address is known to us, a login link is on its way.';
     } catch (e) {
       $('link-status').textContent = e.message;

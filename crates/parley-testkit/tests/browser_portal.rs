@@ -148,3 +148,31 @@ async fn a_customers_email_links_to_that_conversation_in_the_portal() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_link_asked_for_on_a_conversations_page_leads_back_to_it() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let admin = app.admin().await;
+    let erin = app.ok(&admin, "/api/v1/customers", json!({"email": "erin@client.example", "name": "Erin"}), 201).await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Scanner", &[erin["id"].as_i64().unwrap()]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "Which scanner model?").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.goto(&format!("{}/portal/c/{public}", app.base)).await;
+    page.fill("#link-email", "erin@client.example").await;
+    page.click("#link-form button[type=submit]").await;
+    page.wait_for("#link-status", |t| t.contains("on its way")).await;
+    app.deliver().await;
+    let text = smtp.mails_to("erin@client.example").pop().expect("the link").text();
+    let link = text.lines().find(|l| l.contains("/portal/login?token=")).unwrap().trim().to_string();
+    assert!(link.ends_with(&format!("&conversation={public}")), "{link}");
+    page.goto(&link).await;
+    page.click("#redeem").await;
+    page.wait_for("#messages", |t| t.contains("Which scanner model?")).await;
+    assert!(page.client.current_url().await.unwrap().as_str().ends_with(&format!("/portal/c/{public}")));
+    page.close().await;
+    app.stop().await;
+}

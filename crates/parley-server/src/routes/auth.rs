@@ -89,6 +89,11 @@ pub async fn customer_login(
 pub struct LinkRequestBody {
     #[schema(schema_with = crate::schema::email)]
     pub email: String,
+    /// The conversation the link should open after login (a page of the portal reached from an
+    /// email); the link opens the portal's list otherwise. It opens it only for its reader.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, nullable, minimum = 1)]
+    pub conversation_id: Option<ConversationId>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,7 +113,10 @@ pub async fn request_customer_link(
     Json(body): Json<LinkRequestBody>,
 ) -> ApiResult<StatusCode> {
     app.limits().check(Attempt::LoginLink, ip, Some(&body.email))?;
-    app.request_login_link(&body.email).await?;
+    if body.conversation_id.is_some_and(|c| c.0 < 1) {
+        return Err(parley_app::AppError::from(ValidationError::new("conversation_id", "must be a positive id")).into());
+    }
+    app.request_login_link(&body.email, body.conversation_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
