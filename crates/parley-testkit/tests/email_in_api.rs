@@ -547,3 +547,64 @@ async fn a_mail_with_control_characters_is_cleaned_not_refused_and_leaves_nothin
     assert_eq!(customers["customers"], serde_json::json!([]), "no customer made for it either: {customers}");
     app.stop().await;
 }
+
+/// The golden corpus (crates/parley-app/tests/corpus) through the relay endpoint: each mail, sent
+/// to the support address, starts a conversation whose first message is exactly its expected text.
+#[tokio::test]
+async fn r17_the_corpus_posted_by_a_relay_gives_the_expected_messages() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let relay = app.ok(&admin, "/api/v1/inbound-tokens", json!({"name": "corpus"}), 201).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../parley-app/tests/corpus");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(expected) = std::fs::read_to_string(path.with_extension("txt")) else { continue };
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = as_new_request(&std::fs::read(&path).unwrap());
+        let answer = app
+            .client
+            .post(format!("{}/api/v1/inbound/email", app.base))
+            .bearer_auth(&relay)
+            .header("content-type", "message/rfc822")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let logged: Value = answer.json().await.unwrap();
+        assert_eq!(logged["status"], "started", "{}: {logged}", path.display());
+        let first = messages(&app, &admin, logged["conversation_id"].as_i64().unwrap()).await;
+        assert_eq!(first[0]["body"], expected.trim_end(), "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 7, "{checked} corpus mails");
+    app.stop().await;
+}
+
+/// A corpus mail readdressed to the support address, without the threading headers of the
+/// installation it was written for. (The corpus is ASCII: 8-bit text is encoded in it.)
+fn as_new_request(raw: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").expect("a header block");
+    let mut out = String::new();
+    let mut dropping = false;
+    for line in head.lines() {
+        // A folded line belongs to the header above it.
+        if !line.starts_with([' ', '\t']) {
+            let name = line.split(':').next().unwrap_or_default().to_ascii_lowercase();
+            dropping = ["to", "cc", "in-reply-to", "references", "message-id"].contains(&name.as_str());
+        }
+        if !dropping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str("To: support@acme.test\n\n");
+    out.push_str(body);
+    out.into_bytes()
+}
