@@ -107,8 +107,14 @@ async fn main() -> anyhow::Result<()> {
     let carla = app.customer(&admin, "carla@client.example").await;
     let requester = json!({"role": "requester", "party": {"kind": "customer", "id": carla.id}});
     app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), requester, 200).await;
-    let said = app.say(&admin, conversation, "Please answer by email").await;
-    let thread = format!("<parley.m{}.customer{}@acme.test>", said["message"]["id"], carla.id);
+    app.say(&admin, conversation, "Please answer by email").await;
+    app.advance_ms(parley_testkit::EMAIL_DELAY_MS);
+    app.deliver().await;
+    // The Message-ID of the email Carla got: her replies name it.
+    let (_, log) = app.get(&admin, "/api/v1/outgoing-emails").await;
+    let to_carla = log.as_array().unwrap().iter().find(|e| e["to_address"] == "carla@client.example").unwrap();
+    let (_, email) = app.get(&admin, &format!("/api/v1/outgoing-emails/{}", to_carla["email_id"])).await;
+    let thread = email["message_id_header"].as_str().unwrap().to_string();
     let reply = move |n: usize| {
         let raw = format!(
             "From: Carla <carla@client.example>\r\nTo: support@acme.test\r\nSubject: Re: Load\r\n\

@@ -5,7 +5,6 @@
 
 use crate::entities::str_enum;
 use crate::ids::MessageId;
-use crate::party::Party;
 use crate::values::MAX_BODY_CHARS;
 
 str_enum!(
@@ -161,22 +160,24 @@ pub fn reply_token_of<'a>(address: &'a str, mail_domain: &str) -> Option<&'a str
     (!token.is_empty()).then_some(token)
 }
 
-/// R16: the message and recipient an email Parley sent was about, from its Message-ID
-/// (`parley.m<message>.<user|customer><id>@<mail_domain>`, angle brackets optional). Threading
-/// headers of a reply name it.
-pub fn own_message_id(id: &str, mail_domain: &str) -> Option<(MessageId, Party)> {
+/// The Message-ID of an email Parley sends: its first message and the reply token of its
+/// recipient and conversation. The token makes it unguessable: a reply that finds its way back
+/// only by its threading headers is matched as safely as one to the reply address.
+pub fn message_id_for(first_message: MessageId, reply_token: &str, mail_domain: &str) -> String {
+    format!("<parley.m{first_message}.{reply_token}@{mail_domain}>")
+}
+
+/// R16: the reply token in one of Parley's Message-IDs (see [`message_id_for`]), angle brackets
+/// optional; the caller verifies it. Threading headers of a reply name them.
+pub fn own_message_id<'a>(id: &'a str, mail_domain: &str) -> Option<&'a str> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let (local, domain) = id.rsplit_once('@')?;
     if !domain.eq_ignore_ascii_case(mail_domain.trim()) {
         return None;
     }
-    let rest = local.strip_prefix("parley.m")?;
-    let (message, party) = rest.split_once('.')?;
-    let message: i64 = message.parse().ok().filter(|m| *m > 0)?;
-    let split = party.find(|c: char| c.is_ascii_digit())?;
-    let (kind, raw) = party.split_at(split);
-    let raw: i64 = raw.parse().ok().filter(|r| *r > 0)?;
-    Some((MessageId(message), Party::from_parts(kind, raw)?))
+    let (message, token) = local.strip_prefix("parley.m")?.split_once('.')?;
+    message.parse::<i64>().ok().filter(|m| *m > 0)?;
+    (!token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric())).then_some(token)
 }
 
 /// A mail's text as a message body: control characters a message may not hold (form feeds,
@@ -204,7 +205,6 @@ pub fn fit_line(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{CustomerId, UserId};
 
     #[test]
     fn r16_reply_addresses_and_message_ids_name_their_target() {
@@ -214,21 +214,17 @@ mod tests {
         assert_eq!(reply_token_of("reply+@acme.test", "acme.test"), None);
         assert_eq!(reply_token_of("support@acme.test", "acme.test"), None);
         assert_eq!(reply_token_of("r@acme.test", "acme.test"), None);
-        assert_eq!(
-            own_message_id("<parley.m42.customer7@acme.test>", "acme.test"),
-            Some((MessageId(42), Party::Customer(CustomerId(7))))
-        );
-        assert_eq!(
-            own_message_id("parley.m5.user12@acme.test", "acme.test"),
-            Some((MessageId(5), Party::User(UserId(12))))
-        );
+        let id = message_id_for(MessageId(42), "abc234xyz", "acme.test");
+        assert_eq!(id, "<parley.m42.abc234xyz@acme.test>");
+        assert_eq!(own_message_id(&id, "acme.test"), Some("abc234xyz"));
+        assert_eq!(own_message_id("parley.m5.abc234xyz@ACME.test", "acme.test"), Some("abc234xyz"));
         for foreign in [
-            "<parley.m42.customer7@other.test>",
+            "<parley.m42.abc234xyz@other.test>",
             "<parley.c42@acme.test>",
-            "<parley.m42.robot7@acme.test>",
-            "<parley.mx.user1@acme.test>",
-            "<parley.m42.user@acme.test>",
-            "<parley.m-1.user1@acme.test>",
+            "<parley.m42.@acme.test>",
+            "<parley.mx.abc234xyz@acme.test>",
+            "<parley.m-1.abc234xyz@acme.test>",
+            "<parley.m42.abc+234@acme.test>",
             "<CAF=abc@mail.gmail.com>",
             "",
         ] {

@@ -124,6 +124,12 @@ async fn r16_a_reply_without_the_plus_address_is_matched_by_its_threading_header
     smtp_send(app.smtp_in, CARLA, &[SUPPORT], raw.as_bytes()).await.expect("accepted");
     assert_eq!(messages(&app, &d.mia, d.public).await.last().unwrap()["body"], "Tried it, still broken.");
 
+    // A Message-ID made up in Parley's form names no email it sent.
+    let forged = reply(CARLA, SUPPORT, "r4@client.example", Some("<parley.m1.customer1@acme.test>"), "Guessed");
+    smtp_send(app.smtp_in, CARLA, &[SUPPORT], forged.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &d.admin).await;
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("unknown_thread"), "{log:?}");
+
     // Someone else answering the same email with its headers is not Carla: nothing is posted.
     let raw = reply("eve@elsewhere.example", SUPPORT, "r3@elsewhere.example", Some(&message_id), "Let me in");
     smtp_send(app.smtp_in, "eve@elsewhere.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");

@@ -131,11 +131,7 @@ impl App {
             subject: rendered.subject,
             body_text: rendered.text,
             body_html: rendered.html,
-            message_id_header: format!(
-                "<parley.m{first}.{}{}@{domain}>",
-                digest.party.kind_str(),
-                digest.party.raw_id()
-            ),
+            message_id_header: parley_domain::inbound::message_id_for(MessageId(first), &token, domain),
             in_reply_to: Some(thread.clone()),
             references: Some(thread),
             reply_to: Some(format!("reply+{token}@{domain}")),

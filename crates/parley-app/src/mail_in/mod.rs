@@ -157,15 +157,15 @@ impl App {
                 None => Ok(refused("bad_token: the reply address was altered or is not this installation's")),
             };
         }
-        // A reply without the plus-address: its threading headers may name an email Parley sent.
+        // A reply without the plus-address: its threading headers may name an email Parley sent,
+        // whose Message-ID carries the same signed token.
         let named = mail.in_reply_to.iter().chain(mail.references.iter().rev());
-        if let Some((message, party)) = named.filter_map(|id| inbound::own_message_id(id, domain)).next() {
-            let conversation_id = match self.store.message(message).await {
-                Ok(m) => m.conversation_id,
-                Err(StoreError::NotFound) => return Ok(refused("unknown_thread: the email it answers is unknown")),
-                Err(e) => return Err(e.into()),
+        if let Some(token) = named.filter_map(|id| inbound::own_message_id(id, domain)).next() {
+            let secret = self.reply_secret().await?;
+            return match reply_token::verify(secret, token) {
+                Some(target) => self.post_reply(target, &sender, mail).await,
+                None => Ok(refused("unknown_thread: the email it answers is not one this installation sent")),
             };
-            return self.post_reply(ReplyTarget { conversation_id, party }, &sender, mail).await;
         }
         if recipients.iter().any(|r| same_address(r, &self.config.support_address)) {
             return self.new_request(&sender, mail).await;
