@@ -59,6 +59,43 @@ async fn main() -> anyhow::Result<()> {
         app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), follow, 200).await;
     }
     let conversation = app.conversation(&admin, ticket, "public").await;
+    // Email in: the requester answers by email (threading headers name one of Parley's emails),
+    // and new customers write to the support address.
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let requester = json!({"role": "requester", "party": {"kind": "customer", "id": carla.id}});
+    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), requester, 200).await;
+    app.say(&admin, conversation, "Please answer by email").await;
+    app.advance_ms(parley_testkit::EMAIL_DELAY_MS);
+    // One email to each follower and to Carla: rounds send a batch at a time.
+    while !app.deliver().await.is_idle() {}
+    // The Message-ID of the email Carla got (in the outbox folder): her replies name it.
+    let thread = std::fs::read_dir(app.data_dir.path().join("outbox"))?
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter(|mail| mail.lines().any(|l| l.starts_with("To:") && l.contains("carla@client.example")))
+        .find_map(|mail| mail.lines().find_map(|l| l.strip_prefix("Message-ID:").map(|v| v.trim().to_string())))
+        .expect("the email to Carla");
+    let reply = move |n: usize| {
+        let raw = format!(
+            "From: Carla <carla@client.example>\r\nTo: support@acme.test\r\nSubject: Re: Load\r\n\
+             Message-ID: <load-r{n}@client.example>\r\nIn-Reply-To: {thread}\r\n\r\nReply {n}\r\n\r\n\
+             On Mon, Acme wrote:\r\n> Please answer by email\r\n"
+        );
+        ("carla@client.example".to_string(), raw)
+    };
+    let request = |n: usize| {
+        let from = format!("sender{n}@load.example");
+        let raw = format!(
+            "From: Sender {n} <{from}>\r\nTo: support@acme.test\r\nSubject: Request {n}\r\n\
+             Message-ID: <load-n{n}@load.example>\r\n\r\nHello, request {n}.\r\n"
+        );
+        (from, raw)
+    };
+    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(reply)).await;
+    all_logged_as(&app, &admin, args.mails, "posted").await;
+    println!("SMTP replies: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
+    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(request)).await;
+    all_logged_as(&app, &admin, args.mails, "started").await;
+    println!("SMTP new requests: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
     let url = Arc::new(format!("{}/api/v1/conversations/{conversation}/messages", app.base));
     let token = Arc::new(admin.token.clone());
     let client = reqwest::Client::new();
@@ -102,41 +139,6 @@ async fn main() -> anyhow::Result<()> {
         pct(0.99)
     );
 
-    // Email in: the requester answers by email (threading headers name one of Parley's emails),
-    // and new customers write to the support address.
-    let carla = app.customer(&admin, "carla@client.example").await;
-    let requester = json!({"role": "requester", "party": {"kind": "customer", "id": carla.id}});
-    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), requester, 200).await;
-    app.say(&admin, conversation, "Please answer by email").await;
-    app.advance_ms(parley_testkit::EMAIL_DELAY_MS);
-    app.deliver().await;
-    // The Message-ID of the email Carla got: her replies name it.
-    let (_, log) = app.get(&admin, "/api/v1/outgoing-emails").await;
-    let to_carla = log.as_array().unwrap().iter().find(|e| e["to_address"] == "carla@client.example").unwrap();
-    let (_, email) = app.get(&admin, &format!("/api/v1/outgoing-emails/{}", to_carla["email_id"])).await;
-    let thread = email["message_id_header"].as_str().unwrap().to_string();
-    let reply = move |n: usize| {
-        let raw = format!(
-            "From: Carla <carla@client.example>\r\nTo: support@acme.test\r\nSubject: Re: Load\r\n\
-             Message-ID: <load-r{n}@client.example>\r\nIn-Reply-To: {thread}\r\n\r\nReply {n}\r\n\r\n\
-             On Mon, Acme wrote:\r\n> Please answer by email\r\n"
-        );
-        ("carla@client.example".to_string(), raw)
-    };
-    let request = |n: usize| {
-        let from = format!("sender{n}@load.example");
-        let raw = format!(
-            "From: Sender {n} <{from}>\r\nTo: support@acme.test\r\nSubject: Request {n}\r\n\
-             Message-ID: <load-n{n}@load.example>\r\n\r\nHello, request {n}.\r\n"
-        );
-        (from, raw)
-    };
-    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(reply)).await;
-    all_logged_as(&app, &admin, args.mails, "posted").await;
-    println!("SMTP replies: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
-    let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(request)).await;
-    all_logged_as(&app, &admin, args.mails, "started").await;
-    println!("SMTP new requests: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
     app.stop().await;
     Ok(())
 }
