@@ -109,6 +109,11 @@ impl TestApp {
         self.clock.advance_ms(ms);
     }
 
+    /// The running application's services, for steps a start runs (installing templates…).
+    pub fn services(&self) -> &parley_app::App {
+        &self.launched.as_ref().expect("running").app
+    }
+
     /// Runs one round of the email worker at the test clock's time.
     pub async fn deliver(&self) -> parley_app::DeliveryRound {
         self.launched.as_ref().expect("running").app.deliver_due().await.expect("delivery round")

@@ -329,3 +329,24 @@ async fn r35_a_conversations_delivery_records_come_in_one_request_for_staff_only
     assert_eq!(app.get(&d.mia, &format!("{path}?limit=0")).await.0, 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_install_with_the_earlier_default_subject_gets_the_one_naming_the_item_and_an_admins_own_is_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let earlier = "{{ conversation.subject }}{% if count > 1 %} ({{ count }} new messages){% endif %}";
+    let (_, template) = app.get(&admin, "/api/v1/templates/new_message").await;
+    let edit = |subject: &str| json!({"subject": subject, "body_text": template["body_text"], "body_html": template["body_html"]});
+    let (status, _) =
+        app.call(reqwest::Method::PUT, Some(&admin), "/api/v1/templates/new_message", Some(edit(earlier))).await;
+    assert_eq!(status, 200);
+    app.services().install_default_templates().await.unwrap();
+    let (_, now) = app.get(&admin, "/api/v1/templates/new_message").await;
+    assert!(now["subject"].as_str().unwrap().starts_with("{% if conversation.item %}"), "{now}");
+
+    let own = "[Acme] {{ conversation.subject }}";
+    app.call(reqwest::Method::PUT, Some(&admin), "/api/v1/templates/new_message", Some(edit(own))).await;
+    app.services().install_default_templates().await.unwrap();
+    assert_eq!(app.get(&admin, "/api/v1/templates/new_message").await.1["subject"], own);
+    app.stop().await;
+}

@@ -13,6 +13,9 @@ pub const NEW_MESSAGE_TEMPLATE: &str = "new_message";
 const SUBJECT: &str = "{% if conversation.item %}[{{ conversation.item }}] {% endif %}{{ conversation.subject }}\
 {% if count > 1 %} ({{ count }} new messages){% endif %}";
 
+/// The default subject before it named the item; an install that still has it gets the new one.
+const SUBJECT_BEFORE_ITEMS: &str = "{{ conversation.subject }}{% if count > 1 %} ({{ count }} new messages){% endif %}";
+
 const TEXT: &str = "Hello {{ recipient.name }},
 
 {% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
@@ -135,9 +138,14 @@ pub struct TemplateEdit {
 const MAX_TEMPLATE_CHARS: usize = 100_000;
 
 impl App {
-    /// Installs the default templates where none is stored yet.
+    /// Installs the default templates where none is stored yet. A stored template whose subject
+    /// is still an earlier default gets today's (`[Ticket #12] …`); an admin's own is kept.
     pub async fn install_default_templates(&self) -> AppResult<()> {
-        self.store.put_template(&default_new_message(self.now()), true).await?;
+        let stored = self.store.put_template(&default_new_message(self.now()), true).await?;
+        if stored.subject == SUBJECT_BEFORE_ITEMS {
+            let upgraded = Template { subject: SUBJECT.into(), updated_at: self.now(), ..stored };
+            self.store.put_template(&upgraded, false).await?;
+        }
         Ok(())
     }
 
