@@ -5,6 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::FromRequest;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use serde::Deserialize as _;
 
 /// A JSON object body; malformed or mistyped input answers 400, an oversized one 413, one that is
 /// not JSON 415. Every body of the API is an object: serde would also read a struct from an array
@@ -40,6 +41,52 @@ impl From<JsonRejection> for ApiError {
             _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", r.body_text()),
         }
     }
+}
+
+/// An id in a path: a whole number, also when written `12.0` — JSON Schema's integers include it,
+/// so a client generated from the document may send it. Fractions and other text answer 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Id(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Whole;
+        impl serde::de::Visitor<'_> for Whole {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
+                i64::try_from(v).map(Id).map_err(|_| E::custom("number too large"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                if let Ok(n) = v.parse::<i64>() {
+                    return Ok(Id(n));
+                }
+                // `12.0`, `12.00`: the integer written as a decimal; nothing else.
+                match v.split_once('.') {
+                    Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => {
+                        whole.parse::<i64>().map(Id).map_err(|_| E::custom(format!("'{v}' is not a whole number")))
+                    }
+                    _ => Err(E::custom(format!("'{v}' is not a whole number"))),
+                }
+            }
+        }
+        d.deserialize_str(Whole)
+    }
+}
+
+/// A whole number in a query (`?limit=20`, also `20.0`), for `#[serde(deserialize_with)]`.
+pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    <Id as serde::Deserialize>::deserialize(d).map(|id| id.0)
+}
+
+/// Like [`whole`], for an optional one.
+pub fn whole_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<Id>::deserialize(d).map(|id| id.map(|id| id.0))
 }
 
 /// Path parameters; a non-numeric id answers 400.

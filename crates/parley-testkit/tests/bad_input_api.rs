@@ -126,3 +126,33 @@ async fn openapi_document_lists_the_endpoints() {
     }
     app.stop().await;
 }
+
+/// JSON Schema's integers include `12.0`, so clients generated from the document may write ids and
+/// numbers so: paths and queries take them like bodies do; a fraction is still a 400.
+#[tokio::test]
+async fn whole_numbers_written_as_decimals_are_taken_in_paths_and_queries() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer", &[]).await;
+    let conversation = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, conversation, "Hello").await;
+    let (status, found) = app.get(&admin, &format!("/api/v1/conversations/{conversation}.0")).await;
+    assert_eq!((status, found["id"].as_i64()), (200, Some(conversation)));
+    let (status, list) =
+        app.get(&admin, &format!("/api/v1/conversations/{conversation}.00/messages?after=0.0&limit=5.0")).await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(1)), "{list}");
+    let (status, _) = app.get(&admin, "/api/v1/customers?limit=20.0").await;
+    assert_eq!(status, 200);
+    for bad in [
+        format!("/api/v1/conversations/{conversation}.5"),
+        "/api/v1/conversations/1e3".into(),
+        "/api/v1/conversations/.0".into(),
+    ] {
+        let (status, body) = app.get(&admin, &bad).await;
+        assert_eq!((status, code(&body)), (400, "invalid_path"), "{bad}");
+    }
+    let (status, body) = app.get(&admin, &format!("/api/v1/conversations/{conversation}/messages?limit=5.5")).await;
+    assert_eq!(status, 400, "{body}");
+    app.stop().await;
+}

@@ -2,7 +2,7 @@
 
 use crate::auth::{cleared_cookie, session_cookie, token_of, Auth, ClientIp};
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Id, Json, Path};
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
@@ -207,7 +207,7 @@ pub async fn create_token(
 
 /// Revoke an API token.
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 204)))]
-pub async fn delete_token(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_token(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<StatusCode> {
     app.delete_api_token(actor, ApiTokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Id, Json, Path};
 use crate::routes::items::{NewItemBody, PartyKind};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -121,7 +121,11 @@ pub async fn create(
 /// One conversation with its participants and followers.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = Conversation), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_one(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Conversation>> {
+pub async fn get_one(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(Id(id)): Path<Id>,
+) -> ApiResult<Json<Conversation>> {
     Ok(Json(app.conversation(actor, ConversationId(id)).await?))
 }
 
@@ -131,7 +135,7 @@ pub async fn get_one(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i
 pub async fn change_state(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<StateBody>,
 ) -> ApiResult<Json<Conversation>> {
     Ok(Json(app.change_state(actor, ConversationId(id), b.action).await?))
@@ -143,7 +147,7 @@ pub async fn change_state(
 pub async fn link(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<LinkBody>,
 ) -> ApiResult<Json<Linked>> {
     let (conversation, item) =
@@ -157,7 +161,7 @@ pub async fn link(
 pub async fn add_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<ConversationPersonBody>,
 ) -> ApiResult<Json<Conversation>> {
     Ok(Json(
@@ -172,8 +176,9 @@ pub async fn add_person(
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party_id)): Path<(i64, ConversationRole, PartyKind, i64)>,
+    Path((id, role, kind, party_id)): Path<(Id, ConversationRole, PartyKind, Id)>,
 ) -> ApiResult<Json<Conversation>> {
+    let (id, party_id) = (id.0, party_id.0);
     let who = kind.party(party_id);
     let participant = role == ConversationRole::Participant;
     Ok(Json(app.set_conversation_party(actor, ConversationId(id), participant, who, false).await?))
@@ -185,7 +190,7 @@ pub async fn remove_person(
 pub async fn mark_read(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<ReadBody>,
 ) -> ApiResult<Json<ReadPosition>> {
     let last_seen_number = app.mark_read(actor, ConversationId(id), b.up_to).await?;

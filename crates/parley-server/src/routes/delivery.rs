@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Id, Json, Path, Query};
 use axum::extract::State;
 use parley_app::{App, MessageDeliveries, TemplateEdit};
 use parley_domain::*;
@@ -27,7 +27,7 @@ pub struct SeenAnswer {
 #[derive(Deserialize, IntoParams)]
 pub struct LogQuery {
     /// 1 to 1000; default 200.
-    #[serde(default = "two_hundred")]
+    #[serde(default = "two_hundred", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 1000)]
     pub limit: i64,
 }
@@ -60,7 +60,7 @@ pub async fn seen(State(app): State<App>, Auth(actor): Auth, Json(b): Json<SeenB
 pub async fn deliveries(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<Vec<DeliveryRecord>>> {
     Ok(Json(app.delivery_timeline(actor, MessageId(id)).await?))
 }
@@ -68,10 +68,10 @@ pub async fn deliveries(
 #[derive(Deserialize, IntoParams)]
 pub struct PageOfMessages {
     /// Only messages with a greater number.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::whole")]
     pub after: i64,
     /// 1 to 200; default 50.
-    #[serde(default = "fifty")]
+    #[serde(default = "fifty", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 200)]
     pub limit: i64,
 }
@@ -86,7 +86,7 @@ fn fifty() -> i64 {
 pub async fn conversation_deliveries(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Query(q): Query<PageOfMessages>,
 ) -> ApiResult<Json<Vec<MessageDeliveries>>> {
     Ok(Json(app.conversation_deliveries(actor, ConversationId(id), q.after, q.limit).await?))
@@ -109,7 +109,7 @@ pub async fn outgoing_log(
 pub async fn outgoing_email(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<OutgoingEmail>> {
     Ok(Json(app.outgoing_email(actor, OutgoingEmailId(id)).await?))
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Id, Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, NewItemRequest};
@@ -100,7 +100,7 @@ pub async fn create_item(
 pub async fn project_items(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<Vec<Item>>> {
     Ok(Json(app.items(actor, ProjectId(id)).await?))
 }
@@ -114,7 +114,7 @@ pub async fn my_items(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Js
 
 /// One item.
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Item)))]
-pub async fn item(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Item>> {
+pub async fn item(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Item>> {
     Ok(Json(app.item(actor, ItemId(id)).await?))
 }
 
@@ -123,7 +123,7 @@ pub async fn item(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>
 pub async fn update_item(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<ItemPatchBody>,
 ) -> ApiResult<Json<Item>> {
     Ok(Json(app.update_item(actor, ItemId(id), b.title.as_deref(), b.status).await?))
@@ -134,7 +134,7 @@ pub async fn update_item(
 pub async fn add_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<ItemPersonBody>,
 ) -> ApiResult<Json<Item>> {
     Ok(Json(app.set_item_role(actor, ItemId(id), item_role(b.role), b.party, true).await?))
@@ -146,8 +146,9 @@ pub async fn add_person(
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party_id)): Path<(i64, ItemRoleName, PartyKind, i64)>,
+    Path((id, role, kind, party_id)): Path<(Id, ItemRoleName, PartyKind, Id)>,
 ) -> ApiResult<Json<Item>> {
+    let (id, party_id) = (id.0, party_id.0);
     // Nobody holds a role of the wrong kind (a user requester, a customer assignee): not found.
     if matches!(
         (role, kind),
@@ -163,7 +164,7 @@ pub async fn remove_person(
 pub async fn item_conversations(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<Vec<ConversationHeader>>> {
     Ok(Json(app.item_conversations(actor, ItemId(id)).await?))
 }

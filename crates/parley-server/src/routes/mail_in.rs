@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Id, Json, Path, Query};
 use crate::policy::Relay;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -51,7 +51,7 @@ pub async fn receive_email(
 #[derive(Deserialize, IntoParams)]
 pub struct IncomingQuery {
     /// 1 to 500; default 200.
-    #[serde(default = "two_hundred")]
+    #[serde(default = "two_hundred", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 500)]
     pub limit: i64,
 }
@@ -77,7 +77,7 @@ pub async fn incoming_log(
 pub async fn incoming_email(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<IncomingEmail>> {
     Ok(Json(app.incoming_email(actor, IncomingEmailId(id)).await?.0))
 }
@@ -88,7 +88,7 @@ pub async fn incoming_email(
 pub async fn incoming_raw(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<impl IntoResponse> {
     let (_, raw) = app.incoming_email(actor, IncomingEmailId(id)).await?;
     // Shown as a download of inert text, never rendered by the browser.
@@ -109,7 +109,7 @@ pub async fn incoming_raw(
 pub async fn message_original(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<impl IntoResponse> {
     let raw = app.message_original(actor, MessageId(id)).await?;
     Ok((
@@ -161,7 +161,7 @@ pub async fn create_relay_token(
 pub async fn delete_relay_token(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<StatusCode> {
     app.delete_inbound_token(actor, InboundTokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Id, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, PostRequest};
@@ -15,10 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Only messages with a greater number.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::whole")]
     pub after: i64,
     /// 1 to 200; default 50.
-    #[serde(default = "fifty")]
+    #[serde(default = "fifty", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 200)]
     pub limit: i64,
 }
@@ -64,7 +64,7 @@ pub struct MessageAudience {
 pub async fn list(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<Message>>> {
     Ok(Json(app.messages(actor, ConversationId(id), q.after, q.limit).await?))
@@ -76,7 +76,7 @@ pub async fn list(
 pub async fn post(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<PostBody>,
 ) -> ApiResult<(StatusCode, Json<Posted>)> {
     let (message, audience) =
@@ -90,7 +90,7 @@ pub async fn post(
 pub async fn preview(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<PreviewBody>,
 ) -> ApiResult<Json<Audience>> {
     if b.body.chars().count() > parley_domain::values::MAX_BODY_CHARS {
@@ -105,7 +105,7 @@ pub async fn preview(
 pub async fn audience(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<MessageAudience>> {
     let (message, recipients) = app.message_audience(actor, MessageId(id)).await?;
     Ok(Json(MessageAudience { message, recipients }))
@@ -115,7 +115,7 @@ pub async fn audience(
 /// 409 `send_guard_passed` once customers may have seen it.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/undo", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = Message), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn undo(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Message>> {
+pub async fn undo(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Message>> {
     Ok(Json(app.retract_message(actor, MessageId(id), Retraction::Undo).await?))
 }
 
@@ -123,6 +123,10 @@ pub async fn undo(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>
 /// 409 `send_guard_passed` once customers may have seen it.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/make-internal", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = Message), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn make_internal(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Message>> {
+pub async fn make_internal(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(Id(id)): Path<Id>,
+) -> ApiResult<Json<Message>> {
     Ok(Json(app.retract_message(actor, MessageId(id), Retraction::MakeInternal).await?))
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Id, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, CustomerPage};
@@ -124,7 +124,7 @@ pub async fn create_user(
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "people", params(("id" = i64, Path)), responses((status = 200, body = User)))]
-pub async fn user(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<User>> {
+pub async fn user(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<User>> {
     Ok(Json(app.user(actor, UserId(id)).await?))
 }
 
@@ -133,7 +133,7 @@ pub async fn user(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>
 pub async fn update_user(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<UserPatch>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(app.update_user(actor, UserId(id), b.name.as_deref(), b.role).await?))
@@ -144,7 +144,7 @@ pub async fn update_user(
 pub async fn preferences(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<Preferences>> {
     Ok(Json(app.preferences(actor, UserId(id)).await?))
 }
@@ -154,7 +154,7 @@ pub async fn preferences(
 pub async fn update_preferences(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(patch): Json<PreferencesPatch>,
 ) -> ApiResult<Json<Preferences>> {
     let current = app.preferences(actor, UserId(id)).await?;
@@ -182,7 +182,7 @@ pub async fn create_team(
 pub async fn add_team_member(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<TeamMemberBody>,
 ) -> ApiResult<Json<Team>> {
     Ok(Json(app.set_team_member(actor, TeamId(id), b.user_id, true).await?))
@@ -193,8 +193,9 @@ pub async fn add_team_member(
 pub async fn remove_team_member(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, user)): Path<(i64, i64)>,
+    Path((id, user)): Path<(Id, Id)>,
 ) -> ApiResult<Json<Team>> {
+    let (id, user) = (id.0, user.0);
     Ok(Json(app.set_team_member(actor, TeamId(id), UserId(user), false).await?))
 }
 
@@ -223,6 +224,7 @@ pub struct CustomerListQuery {
     pub cursor: Option<String>,
     /// 1 to 200; 50 if not given.
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::extract::whole_or_none")]
     pub limit: Option<i64>,
 }
 
@@ -251,6 +253,6 @@ pub async fn create_customer(
 
 /// One customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "people", params(("id" = i64, Path)), responses((status = 200, body = Customer)))]
-pub async fn customer(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Customer>> {
+pub async fn customer(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Customer>> {
     Ok(Json(app.customer(actor, CustomerId(id)).await?))
 }

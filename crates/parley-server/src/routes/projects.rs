@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path};
+use crate::extract::{Id, Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, AppError};
@@ -111,7 +111,7 @@ pub async fn create_project(
 
 /// One project.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "work", params(("id" = i64, Path)), responses((status = 200, body = Project)))]
-pub async fn project(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i64>) -> ApiResult<Json<Project>> {
+pub async fn project(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Project>> {
     Ok(Json(app.project(actor, ProjectId(id)).await?))
 }
 
@@ -120,7 +120,7 @@ pub async fn project(State(app): State<App>, Auth(actor): Auth, Path(id): Path<i
 pub async fn add_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Json(b): Json<ProjectPersonBody>,
 ) -> ApiResult<Json<Project>> {
     let role = ProjectRole::from(b);
@@ -133,8 +133,9 @@ pub async fn add_person(
 pub async fn remove_person(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, role, kind, party)): Path<(i64, ProjectRoleName, ProjectPartyKind, i64)>,
+    Path((id, role, kind, party)): Path<(Id, ProjectRoleName, ProjectPartyKind, Id)>,
 ) -> ApiResult<Json<Project>> {
+    let (id, party) = (id.0, party.0);
     let role = project_role(role, kind, party)?;
     Ok(Json(app.set_project_role(actor, ProjectId(id), role, false).await?))
 }
