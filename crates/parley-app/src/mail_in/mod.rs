@@ -181,20 +181,26 @@ impl App {
         sender: &EmailAddress,
         mail: &InboundMail,
     ) -> AppResult<IncomingOutcome> {
-        let matches = match self.contact(target.party).await {
-            Ok(Some(contact)) => EmailAddress::parse("to", &contact.address).is_ok_and(|a| &a == sender),
-            Ok(None) | Err(AppError::NotFound(_)) => false,
-            Err(e) => return Err(e),
+        let mismatch =
+            || Ok(refused("sender_mismatch: the sender is not the recipient this reply address was made for"));
+        // The recipient's address (and, for a user, their role) in one read.
+        let (address, actor) = match target.party {
+            Party::User(id) => match self.store.user(id).await {
+                Ok(user) => (Some(user.email), Actor::User { id, role: user.role, via_api_token: false }),
+                Err(StoreError::NotFound) => return mismatch(),
+                Err(e) => return Err(e.into()),
+            },
+            Party::Customer(id) => match self.contact(target.party).await {
+                Ok(contact) => (contact.map(|c| c.address), Actor::Customer { id }),
+                Err(AppError::NotFound(_)) => return mismatch(),
+                Err(e) => return Err(e),
+            },
         };
-        if !matches {
-            return Ok(refused("sender_mismatch: the sender is not the recipient this reply address was made for"));
+        if !address.is_some_and(|a| EmailAddress::parse("to", &a).is_ok_and(|a| &a == sender)) {
+            return mismatch();
         }
-        let actor = match target.party {
-            Party::User(id) => Actor::User { id, role: self.store.user(id).await?.role, via_api_token: false },
-            Party::Customer(id) => Actor::Customer { id },
-        };
-        self.post_from_email(actor, target.conversation_id, &inbound::reply_text(&mail.text), IncomingStatus::Posted)
-            .await
+        let body = inbound::fit_body(&inbound::reply_text(&mail.text));
+        self.post_from_email(actor, target.conversation_id, &body, IncomingStatus::Posted).await
     }
 
     /// R18: a new request: the sender, matched or added as a customer, starts a public
@@ -279,18 +285,18 @@ impl App {
         }
     }
 
+    /// Posts `body` (already fitted with `inbound::fit_body`) as `actor`, and says what happened.
     async fn post_from_email(
         &self,
         actor: Actor,
         conversation: ConversationId,
-        text: &str,
+        body: &str,
         status: IncomingStatus,
     ) -> AppResult<IncomingOutcome> {
-        let body = inbound::fit_body(text);
         if body.trim().is_empty() {
             return Ok(refused("empty: the mail has no new text"));
         }
-        match self.post_on(actor, conversation, &body, Channel::Email).await {
+        match self.post_on(actor, conversation, body, Channel::Email).await {
             Ok((message, _)) => Ok(IncomingOutcome {
                 status: Some(status),
                 reason: None,
@@ -334,15 +340,20 @@ impl App {
         self.store.incoming_email_raw(mail.id).await.map_err(AppError::from_store("original email"))
     }
 
-    /// One mail of the log and its raw bytes (admins).
-    pub async fn incoming_email(&self, actor: Actor, id: IncomingEmailId) -> AppResult<(IncomingEmail, Vec<u8>)> {
+    /// One mail of the log (admins).
+    pub async fn incoming_email(&self, actor: Actor, id: IncomingEmailId) -> AppResult<IncomingEmail> {
         Self::require_admin(actor)?;
         let found = self.store.incoming_email(id).await.map_err(AppError::from_store("incoming email"))?;
         if found.received_at < self.now() - INCOMING_LOG_MS {
             return Err(AppError::NotFound("incoming email"));
         }
-        let raw = self.store.incoming_email_raw(id).await.map_err(AppError::from_store("incoming email"))?;
-        Ok((found, raw))
+        Ok(found)
+    }
+
+    /// One mail of the log as it arrived (admins).
+    pub async fn incoming_email_raw(&self, actor: Actor, id: IncomingEmailId) -> AppResult<Vec<u8>> {
+        self.incoming_email(actor, id).await?;
+        self.store.incoming_email_raw(id).await.map_err(AppError::from_store("incoming email"))
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn incoming_email(
     Auth(actor): Auth,
     Path(Id(id)): Path<Id>,
 ) -> ApiResult<Json<IncomingEmail>> {
-    Ok(Json(app.incoming_email(actor, IncomingEmailId(id)).await?.0))
+    Ok(Json(app.incoming_email(actor, IncomingEmailId(id)).await?))
 }
 
 /// The original message as it arrived, for 72 hours. Admins only.
@@ -90,16 +90,20 @@ pub async fn incoming_raw(
     Auth(actor): Auth,
     Path(Id(id)): Path<Id>,
 ) -> ApiResult<impl IntoResponse> {
-    let (_, raw) = app.incoming_email(actor, IncomingEmailId(id)).await?;
-    // Shown as a download of inert text, never rendered by the browser.
-    Ok((
+    Ok(eml_download(app.incoming_email_raw(actor, IncomingEmailId(id)).await?, "message.eml"))
+}
+
+/// A raw mail as a download of inert text, never rendered by the browser.
+fn eml_download(raw: Vec<u8>, filename: &'static str) -> impl IntoResponse {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
         [
-            (CONTENT_TYPE, "message/rfc822"),
-            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"message.eml\""),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (CONTENT_TYPE, "message/rfc822".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         raw,
-    ))
+    )
 }
 
 /// The original email a message was posted from (R17), as it arrived, for 72 hours; users who may
@@ -111,15 +115,7 @@ pub async fn message_original(
     Auth(actor): Auth,
     Path(Id(id)): Path<Id>,
 ) -> ApiResult<impl IntoResponse> {
-    let raw = app.message_original(actor, MessageId(id)).await?;
-    Ok((
-        [
-            (CONTENT_TYPE, "message/rfc822"),
-            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"original.eml\""),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        raw,
-    ))
+    Ok(eml_download(app.message_original(actor, MessageId(id)).await?, "original.eml"))
 }
 
 #[derive(Deserialize, ToSchema)]
