@@ -45,7 +45,8 @@ pub async fn r32_incoming_log_keeps_what_each_mail_did_and_prunes<S: Store>(stor
         posted_message_id: None,
         party: Some(Party::Customer(world.customer.id)),
     };
-    store.finish_incoming_email(first, outcome).await.unwrap();
+    let finished = store.finish_incoming_email(first, outcome).await.unwrap();
+    assert_eq!((finished.id, finished.status), (first, IncomingStatus::Started), "the entry as it now is");
     assert_eq!(store.incoming_email_of_message(MessageId(1)).await.unwrap(), None);
     let handled = store.handled_incoming_email("a@client.test").await.unwrap().unwrap();
     assert_eq!((handled.id, handled.status), (first, IncomingStatus::Started));

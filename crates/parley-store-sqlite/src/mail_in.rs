@@ -66,12 +66,12 @@ impl MailInStore for SqliteStore {
         Ok(IncomingEmailId(id))
     }
 
-    async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<()> {
-        let done = sqlx::query(
+    async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<IncomingEmail> {
+        let row = sqlx::query(&format!(
             "UPDATE incoming_emails SET status = ?, reason = ?, conversation_id = ?, posted_message_id = ?,
                     party_kind = ?, party_id = ?
-             WHERE id = ?",
-        )
+             WHERE id = ? RETURNING {COLUMNS}"
+        ))
         .bind(outcome.status.unwrap_or(IncomingStatus::Received).as_str())
         .bind(&outcome.reason)
         .bind(outcome.conversation_id.map(|c| c.0))
@@ -79,13 +79,10 @@ impl MailInStore for SqliteStore {
         .bind(outcome.party.map(Party::kind_str))
         .bind(outcome.party.map(Party::raw_id))
         .bind(id.0)
-        .execute(&self.writer)
+        .fetch_optional(&self.writer)
         .await
         .map_err(other)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        row.as_ref().map(incoming).transpose()?.ok_or(StoreError::NotFound)
     }
 
     async fn handled_incoming_email(&self, message_id: &str) -> StoreResult<Option<IncomingEmail>> {

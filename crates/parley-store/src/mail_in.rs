@@ -10,8 +10,8 @@ use parley_domain::*;
 pub trait MailInStore {
     /// Logs a mail as received, before it is handled, with its raw bytes.
     async fn insert_incoming_email(&self, mail: NewIncomingEmail) -> StoreResult<IncomingEmailId>;
-    /// Records what the mail did.
-    async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<()>;
+    /// Records what the mail did; answers its log entry.
+    async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<IncomingEmail>;
     /// An earlier mail with this Message-ID that posted or started something, if any.
     async fn handled_incoming_email(&self, message_id: &str) -> StoreResult<Option<IncomingEmail>>;
     /// The log since `since`, newest first, without raw bytes.

@@ -110,8 +110,7 @@ impl App {
             reason = outcome.reason.as_deref().unwrap_or(""),
             "email received"
         );
-        self.store.finish_incoming_email(id, outcome).await?;
-        Ok(self.store.incoming_email(id).await?)
+        Ok(self.store.finish_incoming_email(id, outcome).await?)
     }
 
     async fn handle_email(
