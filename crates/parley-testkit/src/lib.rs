@@ -83,6 +83,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// The small support desk the delivery and email tests start from: an admin, Mia (a member)
+/// assigned to a ticket Carla (a customer) asked for, and its public conversation.
+pub struct Desk {
+    pub admin: Who,
+    pub mia: Who,
+    pub carla: Who,
+    pub ticket: i64,
+    pub public: i64,
+}
+
+impl Desk {
+    pub const CARLA: &'static str = "carla@client.example";
+    pub const MIA: &'static str = "mia@acme.test";
+}
+
 /// A logged-in person: their token and id.
 #[derive(Debug, Clone)]
 pub struct Who {
@@ -112,6 +127,19 @@ impl TestApp {
     /// The running application's services, for steps a start runs (installing templates…).
     pub fn services(&self) -> &parley_app::App {
         &self.launched.as_ref().expect("running").app
+    }
+
+    /// Sets up a [`Desk`].
+    pub async fn desk(&self) -> Desk {
+        let admin = self.admin().await;
+        let mia = self.user(&admin, Desk::MIA).await;
+        let carla = self.customer(&admin, Desk::CARLA).await;
+        let project = self.project(&admin, "Support").await;
+        let ticket = self.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+        let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
+        self.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
+        let public = self.conversation(&admin, ticket, "public").await;
+        Desk { admin, mia, carla, ticket, public }
     }
 
     /// Runs one round of the email worker at the test clock's time.

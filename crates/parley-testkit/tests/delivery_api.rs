@@ -7,29 +7,8 @@ use parley_testkit::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CARLA: &str = "carla@client.example";
-const MIA: &str = "mia@acme.test";
-
-/// An admin, a member assigned to a ticket Carla asked for, and a public conversation on it.
-struct Desk {
-    admin: Who,
-    mia: Who,
-    carla: Who,
-    ticket: i64,
-    public: i64,
-}
-
-async fn desk(app: &TestApp) -> Desk {
-    let admin = app.admin().await;
-    let mia = app.user(&admin, MIA).await;
-    let carla = app.customer(&admin, CARLA).await;
-    let project = app.project(&admin, "Support").await;
-    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
-    let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
-    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
-    let public = app.conversation(&admin, ticket, "public").await;
-    Desk { admin, mia, carla, ticket, public }
-}
+const CARLA: &str = Desk::CARLA;
+const MIA: &str = Desk::MIA;
 
 fn message_id(said: &Value) -> i64 {
     said["message"]["id"].as_i64().unwrap()
@@ -48,7 +27,7 @@ fn record_of<'a>(timeline: &'a [Value], kind: &str, id: i64) -> &'a Value {
 #[tokio::test]
 async fn r14_r35_unseen_message_emailed_once() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let said = app.say(&d.admin, d.public, "We are **on it**").await;
 
     app.advance_ms(EMAIL_DELAY_MS - 1);
@@ -84,7 +63,7 @@ async fn r14_r35_unseen_message_emailed_once() {
 #[tokio::test]
 async fn r16_emails_thread_per_conversation_and_carry_a_reply_token_per_recipient() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     app.say(&d.admin, d.public, "First").await;
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;
@@ -114,7 +93,7 @@ async fn r16_emails_thread_per_conversation_and_carry_a_reply_token_per_recipien
 #[tokio::test]
 async fn r14_seen_within_the_delay_gets_no_email() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let said = app.say(&d.admin, d.public, "Did that help?").await;
     let id = message_id(&said);
     app.advance_ms(EMAIL_DELAY_MS - 10);
@@ -140,7 +119,7 @@ async fn r14_seen_within_the_delay_gets_no_email() {
 #[tokio::test]
 async fn r13_seen_reports_are_idempotent_own_and_bounded() {
     let app = spawn_app().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let id = message_id(&app.say(&d.admin, d.public, "Hello").await);
     let seen = |who: &Who, ids: Value| {
         let who = who.clone();
@@ -166,7 +145,7 @@ async fn r13_seen_reports_are_idempotent_own_and_bounded() {
 #[tokio::test]
 async fn r15_customer_is_never_emailed_an_internal_message() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let internal = app.conversation(&d.admin, d.ticket, "internal").await;
     app.say(&d.admin, internal, "Between us: order a new printer").await;
     app.advance_ms(EMAIL_DELAY_MS);
@@ -182,7 +161,7 @@ async fn r15_customer_is_never_emailed_an_internal_message() {
 #[tokio::test]
 async fn r22_a_member_who_wants_no_customer_messages_is_not_emailed() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let path = format!("/api/v1/users/{}/preferences", d.mia.id);
     assert_eq!(app.patch(&d.mia, &path, json!({"customer_messages": "none"})).await.0, 200);
     let said = app.say(&d.carla, d.public, "Still broken!").await;
@@ -199,7 +178,7 @@ async fn r22_a_member_who_wants_no_customer_messages_is_not_emailed() {
 #[tokio::test]
 async fn r34_unseen_messages_of_one_conversation_go_out_as_one_digest() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     for (i, text) in ["One", "Two", "Three"].iter().enumerate() {
         app.say(&d.admin, d.public, text).await;
         app.advance_ms(10 * i as i64);
@@ -219,7 +198,7 @@ async fn r34_unseen_messages_of_one_conversation_go_out_as_one_digest() {
 #[tokio::test]
 async fn r14_smtp_failures_are_retried_with_backoff_and_logged() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     app.say(&d.carla, d.public, "Hello?").await;
     smtp.fail_next(2);
     app.advance_ms(EMAIL_DELAY_MS);
@@ -243,7 +222,7 @@ async fn r14_smtp_failures_are_retried_with_backoff_and_logged() {
 #[tokio::test]
 async fn r32_outgoing_log_is_for_admins_and_shows_each_email() {
     let (app, _smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     app.say(&d.admin, d.public, "Hello").await;
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;
@@ -272,7 +251,7 @@ async fn r32_outgoing_log_is_for_admins_and_shows_each_email() {
 #[tokio::test]
 async fn r29_new_message_template_is_editable_and_checked() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let path = "/api/v1/templates/new_message";
     let (status, template) = app.get(&d.admin, path).await;
     assert_eq!(status, 200);
@@ -299,7 +278,7 @@ async fn r29_new_message_template_is_editable_and_checked() {
 #[tokio::test]
 async fn without_smtp_emails_land_in_the_outbox_folder() {
     let app = spawn_app().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     app.say(&d.carla, d.public, "Anyone there?").await;
     app.advance_ms(EMAIL_DELAY_MS);
     assert_eq!(app.deliver().await.sent, 2);
@@ -314,7 +293,7 @@ async fn without_smtp_emails_land_in_the_outbox_folder() {
 #[tokio::test]
 async fn r35_a_conversations_delivery_records_come_in_one_request_for_staff_only() {
     let app = spawn_app().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let first = message_id(&app.say(&d.admin, d.public, "One").await);
     let second = message_id(&app.say(&d.admin, d.public, "Two").await);
     app.post(&d.carla, "/api/v1/messages/seen", json!({"message_ids": [first]})).await;

@@ -6,30 +6,9 @@ use parley_testkit::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CARLA: &str = "carla@client.example";
-const MIA: &str = "mia@acme.test";
+const CARLA: &str = Desk::CARLA;
+const MIA: &str = Desk::MIA;
 const SUPPORT: &str = "support@acme.test";
-
-/// An admin, Mia assigned to a ticket Carla asked for, and its public conversation.
-struct Desk {
-    admin: Who,
-    mia: Who,
-    carla: Who,
-    ticket: i64,
-    public: i64,
-}
-
-async fn desk(app: &TestApp) -> Desk {
-    let admin = app.admin().await;
-    let mia = app.user(&admin, MIA).await;
-    let carla = app.customer(&admin, CARLA).await;
-    let project = app.project(&admin, "Support").await;
-    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
-    let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
-    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
-    let public = app.conversation(&admin, ticket, "public").await;
-    Desk { admin, mia, carla, ticket, public }
-}
 
 /// Posts as `who`, lets the email delay pass and runs delivery: answers the email `to` got.
 async fn notified(app: &TestApp, smtp: &SmtpSink, who: &Who, conversation: i64, body: &str, to: &str) -> ReceivedMail {
@@ -72,7 +51,7 @@ fn reply_address(mail: &ReceivedMail) -> String {
 #[tokio::test]
 async fn r16_r17_an_email_reply_is_posted_into_its_conversation_as_its_recipient() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let mail = notified(&app, &smtp, &d.mia, d.public, "We are **on it**", CARLA).await;
     let to = reply_address(&mail);
     assert!(to.starts_with("reply+") && to.ends_with("@acme.test"), "{to}");
@@ -115,7 +94,7 @@ async fn r16_r17_an_email_reply_is_posted_into_its_conversation_as_its_recipient
 #[tokio::test]
 async fn r16_a_reply_without_the_plus_address_is_matched_by_its_threading_headers() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let mail = notified(&app, &smtp, &d.mia, d.public, "Can you try again?", CARLA).await;
     let message_id = mail.header("Message-ID").unwrap();
 
@@ -143,7 +122,7 @@ async fn r16_a_reply_without_the_plus_address_is_matched_by_its_threading_header
 #[tokio::test]
 async fn r16_a_forged_altered_or_foreign_reply_address_posts_nothing() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let mail = notified(&app, &smtp, &d.mia, d.public, "Hello Carla", CARLA).await;
     let to = reply_address(&mail);
     let count = messages(&app, &d.mia, d.public).await.len();
@@ -185,7 +164,7 @@ async fn r16_a_forged_altered_or_foreign_reply_address_posts_nothing() {
 #[tokio::test]
 async fn r16_a_user_answering_an_internal_notification_by_email_reaches_users_only() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let internal = app.conversation(&d.admin, d.ticket, "internal").await;
     let mail = notified(&app, &smtp, &d.admin, internal, "Mia, is the toner on order?", MIA).await;
     let to = reply_address(&mail);
@@ -211,7 +190,7 @@ async fn r16_a_user_answering_an_internal_notification_by_email_reaches_users_on
 #[tokio::test]
 async fn r17_a_reply_reopens_a_closed_conversation_and_a_locked_one_refuses_it() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let mail = notified(&app, &smtp, &d.mia, d.public, "Fixed, closing", CARLA).await;
     let to = reply_address(&mail);
     let state = |s: &str| json!({"action": s});
@@ -296,7 +275,7 @@ async fn r18_mail_to_the_support_address_starts_a_conversation_with_a_new_or_kno
 #[tokio::test]
 async fn r19_automatic_mail_is_logged_and_never_answered() {
     let (app, smtp) = spawn_app_with_smtp().await;
-    let d = desk(&app).await;
+    let d = app.desk().await;
     let mail = notified(&app, &smtp, &d.mia, d.public, "We are on it", CARLA).await;
     let to = reply_address(&mail);
     let count = messages(&app, &d.mia, d.public).await.len();
