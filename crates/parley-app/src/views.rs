@@ -2,10 +2,9 @@
 //! and their conversations sorted by latest activity.
 
 use crate::{Actor, App, AppError, AppResult};
-use parley_domain::access::ConversationFacts;
-use parley_domain::views::{self, ConversationSummary, Section, View};
-use parley_domain::ConversationHeader;
-use parley_store::ConversationRow;
+use parley_domain::views::{self, Section, View};
+use parley_domain::{ConversationHeader, ConversationId, ValidationError};
+use parley_store::InboxCursor;
 use serde::Serialize;
 
 /// A view in the sidebar.
@@ -31,106 +30,81 @@ pub struct ViewedConversation {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ViewPage {
     pub view: View,
+    /// Conversations in the view.
     pub total: usize,
-    pub page: usize,
-    pub per_page: usize,
     pub conversations: Vec<ViewedConversation>,
+    /// Pass as `before` to read the next page; absent on the last one.
+    pub next: Option<String>,
+}
+
+/// A page's end as the client carries it: `<activity time>_<conversation id>`.
+fn encode_cursor(c: InboxCursor) -> String {
+    format!("{}_{}", c.activity_at, c.conversation_id.0)
+}
+
+fn decode_cursor(s: &str) -> Option<InboxCursor> {
+    let (at, id) = s.split_once('_')?;
+    Some(InboxCursor { activity_at: at.parse().ok()?, conversation_id: ConversationId(id.parse().ok()?) })
 }
 
 impl App {
-    /// The views the asker sees, each with its counts.
+    /// The views the asker sees, each with its counts: one read of their inbox's counts.
     pub async fn views(&self, actor: Actor) -> AppResult<Vec<ViewCount>> {
-        let (available, rows) = self.visible_rows(actor).await?;
+        let party = actor.party();
+        let available = self.available_views(actor).await?;
+        let tallies = self.store.inbox_counts(party).await?;
         Ok(available
             .into_iter()
             .map(|view| {
-                let in_view: Vec<&(ConversationRow, ConversationSummary)> =
-                    rows.iter().filter(|(_, s)| views::in_view(view, s)).collect();
+                let tally = tallies.iter().find(|t| t.view == view);
                 ViewCount {
                     view,
                     section: view.section(),
                     title: view.title(),
-                    total: in_view.len(),
-                    unread: in_view.iter().filter(|(r, _)| unread(r) > 0).count(),
+                    total: tally.map_or(0, |t| t.total.max(0) as usize),
+                    unread: tally.map_or(0, |t| t.unread.max(0) as usize),
                 }
             })
             .collect())
     }
 
-    /// One page (from 1) of a view.
-    pub async fn view(&self, actor: Actor, view: View, page: usize, per_page: usize) -> AppResult<ViewPage> {
-        if page == 0 || !(1..=100).contains(&per_page) {
-            return Err(parley_domain::ValidationError::new("page", "page starts at 1; per_page is 1 to 100").into());
+    /// Up to `limit` conversations of a view, newest activity first, older than the cursor
+    /// `before` (the `next` of the previous page) when given.
+    pub async fn view(&self, actor: Actor, view: View, before: Option<&str>, limit: i64) -> AppResult<ViewPage> {
+        if !(1..=100).contains(&limit) {
+            return Err(ValidationError::new("limit", "limit is 1 to 100").into());
         }
-        let (available, rows) = self.visible_rows(actor).await?;
-        if !available.contains(&view) {
+        let before = match before {
+            Some(s) => Some(
+                decode_cursor(s)
+                    .ok_or_else(|| ValidationError::new("before", "not a `next` from a page of this view"))?,
+            ),
+            None => None,
+        };
+        if !self.available_views(actor).await?.contains(&view) {
             return Err(AppError::NotFound("view"));
         }
-        let matching: Vec<ViewedConversation> = rows
-            .into_iter()
-            .filter(|(_, s)| views::in_view(view, s))
-            .map(|(r, _)| ViewedConversation { unread: unread(&r), conversation: r.conversation })
-            .collect();
-        let total = matching.len();
-        let conversations = matching.into_iter().skip((page - 1) * per_page).take(per_page).collect();
-        Ok(ViewPage { view, total, page, per_page, conversations })
-    }
-
-    /// The asker's views and the conversations they may see, newest activity first.
-    async fn visible_rows(&self, actor: Actor) -> AppResult<(Vec<View>, Vec<(ConversationRow, ConversationSummary)>)> {
-        let (available, rows) = match actor {
-            Actor::User { id, .. } => {
-                let profile = self.store.user_profile(id).await?;
-                let rows = self.store.conversation_rows_for_user(id).await?;
-                let visible = rows
-                    .into_iter()
-                    .filter(|r| {
-                        parley_domain::access::user_may_see(
-                            profile.preferences.scope,
-                            &profile.followed_projects,
-                            facts(r),
-                            r.relation,
-                        )
-                    })
-                    .collect::<Vec<_>>();
-                (views::user_views(&profile.preferences), visible)
-            }
-            Actor::Customer { id } => {
-                let rows = self.store.conversation_rows_for_customer(id, self.now()).await?;
-                let visible = rows
-                    .into_iter()
-                    .filter(|r| parley_domain::access::customer_may_see(facts(r), r.relation))
-                    .collect();
-                (views::customer_views(), visible)
-            }
-        };
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                let s = summary(&r);
-                (r, s)
+        let party = actor.party();
+        let mut found = self.store.inbox_page(party, view, before, limit + 1).await?;
+        let next = (found.len() > limit as usize).then(|| {
+            found.truncate(limit as usize);
+            found.last().map(|e| {
+                encode_cursor(InboxCursor {
+                    activity_at: e.conversation.last_activity_at,
+                    conversation_id: e.conversation.id,
+                })
             })
-            .collect();
-        Ok((available, rows))
+        });
+        let total = self.store.inbox_counts(party).await?.iter().find(|t| t.view == view).map_or(0, |t| t.total);
+        let conversations =
+            found.into_iter().map(|e| ViewedConversation { unread: e.unread, conversation: e.conversation }).collect();
+        Ok(ViewPage { view, total: total.max(0) as usize, conversations, next: next.flatten() })
     }
-}
 
-fn facts(r: &ConversationRow) -> ConversationFacts {
-    ConversationFacts { visibility: r.conversation.visibility, project_id: r.conversation.project_id }
-}
-
-fn summary(r: &ConversationRow) -> ConversationSummary {
-    ConversationSummary {
-        visibility: r.conversation.visibility,
-        state: r.conversation.state,
-        last_author: r.last_author,
-        follows: r.relation.follows(),
-        started_by_me: r.started_by_me,
-        wrote_in: r.wrote_in,
-        addressed_to_me: r.addressed_to_me,
+    async fn available_views(&self, actor: Actor) -> AppResult<Vec<View>> {
+        Ok(match actor {
+            Actor::User { id, .. } => views::user_views(&self.store.preferences(id).await?),
+            Actor::Customer { .. } => views::customer_views(),
+        })
     }
-}
-
-fn unread(r: &ConversationRow) -> i64 {
-    r.unread
 }

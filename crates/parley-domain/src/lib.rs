@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod entities;
 pub mod ids;
 pub mod inbound;
+pub mod inbox;
 pub mod markdown;
 pub mod mentions;
 pub mod party;

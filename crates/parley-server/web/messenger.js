@@ -126,7 +126,7 @@ async function selectView(view) {
 
 async function loadList() {
   if (!state.view) return;
-  const page = await api('GET', `/views/${state.view}?per_page=50`);
+  const page = await api('GET', `/views/${state.view}?limit=50`);
   state.list = page.conversations;
   const current = state.views.find((v) => v.view === state.view);
   $('list-title').textContent = current ? current.title : 'Conversations';

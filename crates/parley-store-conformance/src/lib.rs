@@ -7,12 +7,14 @@
 mod conversations;
 mod delivery;
 mod fixtures;
+mod inbox;
 mod mail_in;
 mod people;
 
 pub use conversations::*;
 pub use delivery::*;
 pub use fixtures::*;
+pub use inbox::*;
 pub use mail_in::*;
 pub use people::*;
 
@@ -50,6 +52,7 @@ macro_rules! store_behaviour_tests {
             r32_incoming_log_keeps_what_each_mail_did_and_prunes,
             inbound_tokens_are_found_by_hash_and_revoked,
             r18_an_item_may_be_opened_by_a_customer,
+            r20_r27_inbox_equals_the_full_computation_after_random_writes,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! Conversations and messages on SQLite.
 
 use crate::errors::other;
+use crate::inbox::{self, Posted, Who};
 use crate::rows::{self, get, parties, people, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
 use crate::SqliteStore;
@@ -10,6 +11,7 @@ use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
 use parley_domain::*;
 use parley_store::*;
 use sqlx::{QueryBuilder, SqliteConnection};
+use std::collections::BTreeSet;
 
 async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> StoreResult<Conversation> {
     let row = sqlx::query(&format!("SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.id = ?"))
@@ -124,6 +126,7 @@ impl ConversationStore for SqliteStore {
                 .await?;
             }
         }
+        inbox::refresh(&mut tx, &[id], Who::Everyone).await?;
         let conv = load_conversation(&mut tx, ConversationId(id)).await?;
         tx.commit().await.map_err(other)?;
         Ok(conv)
@@ -190,6 +193,7 @@ impl ConversationStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("state"));
         }
+        inbox::restamp(&mut tx, id, None, &BTreeSet::new()).await?;
         tx.commit().await.map_err(other)?;
         Ok(conv)
     }
@@ -206,6 +210,8 @@ impl ConversationStore for SqliteStore {
         let who = (party.kind_str(), party.raw_id());
         set_person(&mut tx, "conversation_people", "conversation_id", id.0, conversation_role(participant), who, on)
             .await?;
+        let people = inbox::members_of(&mut tx, who).await?;
+        inbox::refresh(&mut tx, &[id.0], Who::Only(people)).await?;
         let conv = load_conversation(&mut tx, id).await?;
         tx.commit().await.map_err(other)?;
         Ok(conv)
@@ -234,6 +240,16 @@ impl ConversationStore for SqliteStore {
                 set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
             }
         }
+        // The project decides who may see it now, so everyone's row is recomputed; its
+        // participants now follow the item, and so see its other conversations too.
+        inbox::refresh(&mut tx, &[id.0], Who::Everyone).await?;
+        let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ? AND id <> ?")
+            .bind(item.id.0)
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone())).await?;
         let conv = load_conversation(&mut tx, id).await?;
         let item = load_item(&mut tx, item.id).await?;
         tx.commit().await.map_err(other)?;
@@ -255,14 +271,17 @@ impl ConversationStore for SqliteStore {
         let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
         // R6: the state rule decides; a locked conversation keeps nothing of this message.
         let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
-        sqlx::query("UPDATE conversations SET state = ?, last_activity_at = ?, last_author_kind = ? WHERE id = ?")
-            .bind(new_state.as_str())
-            .bind(m.created_at)
-            .bind(m.author.kind().as_str())
-            .bind(m.conversation_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+        sqlx::query(
+            "UPDATE conversations SET state = ?, last_activity_at = MAX(last_activity_at, ?), last_author_kind = ?
+             WHERE id = ?",
+        )
+        .bind(new_state.as_str())
+        .bind(m.created_at)
+        .bind(m.author.kind().as_str())
+        .bind(m.conversation_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
                created_at, held_until)
@@ -319,6 +338,19 @@ impl ConversationStore for SqliteStore {
             let up_to = if author.is_customer() { i64::MAX } else { number };
             mark_read(&mut tx, m.conversation_id, author, up_to, m.created_at).await?;
         }
+        // Everyone's row moves by the new message; the author's and new followers' are computed
+        // afresh, as are those of recipients who had none.
+        let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
+        let exact: BTreeSet<Party> = m.author.party().into_iter().chain(m.new_followers.iter().copied()).collect();
+        let posted = Posted {
+            at: m.created_at,
+            customers_see: visibility == Visibility::Public && m.held_until.is_none(),
+            recipients: &recipients,
+        };
+        let holders = inbox::restamp(&mut tx, m.conversation_id, Some(posted), &exact).await?;
+        let missing = recipients.iter().filter(|p| !holders.contains(p));
+        let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
+        inbox::refresh(&mut tx, &[m.conversation_id.0], Who::Only(exact)).await?;
         tx.commit().await.map_err(other)?;
         Ok(Message {
             id: MessageId(id),
@@ -430,18 +462,36 @@ impl ConversationStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(other)?;
+        let message = rows::message(&row)?;
+        if how == Retraction::Undo {
+            // The conversation's latest activity and author are those of what is left.
+            sqlx::query(
+                "UPDATE conversations SET
+                   last_activity_at = COALESCE((SELECT MAX(created_at) FROM messages
+                       WHERE conversation_id = ?1 AND withdrawn_at IS NULL), created_at),
+                   last_author_kind = (SELECT author_kind FROM messages WHERE conversation_id = ?1
+                       AND withdrawn_at IS NULL ORDER BY number DESC LIMIT 1)
+                 WHERE id = ?1",
+            )
+            .bind(message.conversation_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+            inbox::refresh(&mut tx, &[message.conversation_id.0], Who::Everyone).await?;
+        }
         tx.commit().await.map_err(other)?;
-        rows::message(&row)
+        Ok(message)
     }
 
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
         // Withdrawn messages are settled without being returned: there is nothing to release.
         sqlx::query(
             "UPDATE messages SET released_at = ?1
              WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= ?1 AND withdrawn_at IS NOT NULL",
         )
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(other)?;
         let rows = sqlx::query(
@@ -452,11 +502,17 @@ impl ConversationStore for SqliteStore {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
         let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
         messages.sort_by_key(|m| m.id);
+        // Customers count a held reply once it is released.
+        let conversations: BTreeSet<i64> =
+            messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
+        let conversations: Vec<i64> = conversations.into_iter().collect();
+        inbox::refresh(&mut tx, &conversations, Who::Customers).await?;
+        tx.commit().await.map_err(other)?;
         Ok(messages)
     }
 
@@ -480,6 +536,20 @@ impl ConversationStore for SqliteStore {
         rows.iter()
             .map(|r| Ok(Recipient { party: rows::party(r)?, reasons: rows::reasons(r)?, notify: get(r, "notify")? }))
             .collect()
+    }
+
+    async fn inbox_counts(&self, party: Party) -> StoreResult<Vec<ViewTally>> {
+        self.counts_of(party).await
+    }
+
+    async fn inbox_page(
+        &self,
+        party: Party,
+        view: parley_domain::views::View,
+        before: Option<InboxCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<InboxEntry>> {
+        self.page_of(party, view, before, limit).await
     }
 
     async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>> {
@@ -507,6 +577,7 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let read = mark_read(&mut tx, id, party, number, now).await?;
+        inbox::refresh(&mut tx, &[id.0], Who::Only(vec![party])).await?;
         tx.commit().await.map_err(other)?;
         Ok(read)
     }

@@ -7,6 +7,7 @@
 mod conversations;
 mod delivery;
 mod errors;
+mod inbox;
 mod mail_in;
 mod people;
 mod rows;
@@ -53,6 +54,9 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        let mut tx = writer.begin().await.map_err(errors::other)?;
+        inbox::build_if_missing(&mut tx).await?;
+        tx.commit().await.map_err(errors::other)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))

@@ -42,8 +42,9 @@ async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<Use
         .bind(u.role.as_str())
         .bind(&u.password_hash)
         .bind(u.created_at);
-    let row = bind_preferences(query, p).fetch_one(conn).await.map_err(unique("email"))?;
+    let row = bind_preferences(query, p).fetch_one(&mut *conn).await.map_err(unique("email"))?;
     let id: i64 = get(&row, "id")?;
+    crate::inbox::rebuild(conn, Party::User(UserId(id))).await?;
     Ok(User {
         id: UserId(id),
         email: u.email.as_str().to_string(),
@@ -124,8 +125,10 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
-        let mut conn = self.writer.acquire().await.map_err(other)?;
-        insert_user(&mut conn, user).await
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let user = insert_user(&mut tx, user).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(user)
     }
 
     async fn user(&self, id: UserId) -> StoreResult<User> {
@@ -201,11 +204,20 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?;
+        let scope = scope.ok_or(StoreError::NotFound)?;
         let sql = format!("UPDATE users SET ({PREFERENCE_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?");
-        let done = bind_preferences(sqlx::query(&sql), p).bind(id.0).execute(&self.writer).await.map_err(other)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        bind_preferences(sqlx::query(&sql), p).bind(id.0).execute(&mut *tx).await.map_err(other)?;
+        // A new scope changes what the user may see (R20): their inbox is rebuilt.
+        if scope != p.scope.as_str() {
+            crate::inbox::rebuild(&mut tx, Party::User(id)).await?;
         }
+        tx.commit().await.map_err(other)?;
         Ok(())
     }
 
@@ -299,6 +311,8 @@ impl PeopleStore for SqliteStore {
             "DELETE FROM team_members WHERE team_id = ? AND user_id = ?"
         };
         sqlx::query(sql).bind(team.0).bind(user.0).execute(&mut *tx).await.map_err(other)?;
+        // The team's projects and conversations come or go with it.
+        crate::inbox::rebuild(&mut tx, Party::User(user)).await?;
         let t = load_team(&mut tx, team).await?;
         tx.commit().await.map_err(other)?;
         Ok(t)
@@ -332,6 +346,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn insert_customer(&self, c: NewCustomer) -> StoreResult<Customer> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (email, name, organization_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -340,9 +355,14 @@ impl PeopleStore for SqliteStore {
         .bind(c.organization_id.map(|o| o.0))
         .bind(&c.password_hash)
         .bind(c.created_at)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *tx)
         .await
         .map_err(unique("email"))?;
+        // Projects shared with their organization are theirs to see at once.
+        if c.organization_id.is_some() {
+            crate::inbox::rebuild(&mut tx, Party::Customer(CustomerId(id))).await?;
+        }
+        tx.commit().await.map_err(other)?;
         Ok(Customer {
             id: CustomerId(id),
             email: c.email.as_ref().map(|e| e.as_str().to_string()),

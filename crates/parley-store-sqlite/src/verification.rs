@@ -178,6 +178,11 @@ pub(crate) async fn verify_customer_email(
         .map_err(unique("email"))?,
     };
     let customer = rows::customer(&row)?;
+    // Both inboxes follow: the visitor's rows went to the owner, or an organization was joined.
+    crate::inbox::rebuild(&mut tx, Party::Customer(visitor)).await?;
+    if customer.id != visitor {
+        crate::inbox::rebuild(&mut tx, Party::Customer(customer.id)).await?;
+    }
     tx.commit().await.map_err(other)?;
     Ok(customer)
 }

@@ -6,40 +6,60 @@ use crate::errors::other;
 use crate::rows::{self, get, HEADER_COLUMNS};
 use crate::SqliteStore;
 use parley_domain::access::Relation;
+use parley_domain::inbox::{reach, Reach};
+use parley_domain::views::View;
 use parley_domain::*;
-use parley_store::{ConversationRow, StoreResult};
+use parley_store::{ConversationRow, InboxCursor, InboxEntry, StoreResult, ViewTally};
 use sqlx::sqlite::SqliteRow;
 
-/// Columns computing a party's relation to conversation `c`; `?1` is the party id and, for a
-/// customer, `?2` their organization id (or -1).
-fn relation_columns(kind: &str) -> String {
+/// Whose relation the columns compute: `id` and `org` are SQL expressions for the party's id and,
+/// for a customer, their organization's id (NULL or -1 when none).
+pub(crate) struct Asker<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub org: &'a str,
+}
+
+/// The asker bound as parameters: `?1` is the party id and, for a customer, `?2` their
+/// organization id (or -1).
+const BOUND_USER: Asker = Asker { kind: "user", id: "?1", org: "?2" };
+const BOUND_CUSTOMER: Asker = Asker { kind: "customer", id: "?1", org: "?2" };
+
+/// Columns computing a party's relation to conversation `c`.
+pub(crate) fn relation_columns(a: &Asker) -> String {
+    let (kind, id) = (a.kind, a.id);
     let org = if kind == "customer" {
-        "OR (pp.party_kind = 'organization' AND pp.party_id = ?2)"
+        format!("OR (pp.party_kind = 'organization' AND pp.party_id = {})", a.org)
     } else {
-        "OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = ?1))"
+        format!(
+            "OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = {id}))"
+        )
     };
     format!(
         "EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'participant'
-                 AND p.party_kind = '{kind}' AND p.party_id = ?1) AS participant,
+                 AND p.party_kind = '{kind}' AND p.party_id = {id}) AS participant,
          EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'follower'
-                 AND p.party_kind = '{kind}' AND p.party_id = ?1) AS conversation_follower,
+                 AND p.party_kind = '{kind}' AND p.party_id = {id}) AS conversation_follower,
          ((c.item_id IS NOT NULL AND EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id
-                 AND ip.party_kind = '{kind}' AND ip.party_id = ?1))
+                 AND ip.party_kind = '{kind}' AND ip.party_id = {id}))
           OR (c.linked_project_id IS NOT NULL AND EXISTS (SELECT 1 FROM project_people pp
                  WHERE pp.project_id = c.linked_project_id AND pp.role = 'follower'
-                 AND ((pp.party_kind = '{kind}' AND pp.party_id = ?1) {org})))) AS item_follower,
+                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org})))) AS item_follower,
          (c.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM project_people pp WHERE pp.project_id = c.project_id
-                 AND ((pp.party_kind = '{kind}' AND pp.party_id = ?1) {org}))) AS project_follower"
+                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org}))) AS project_follower"
     )
 }
 
-fn row_columns(kind: &str) -> String {
+/// The columns of a [`ConversationRow`] for the asker. `customer_sees` is the condition on
+/// messages `m.` a customer may read (R7, R33).
+pub(crate) fn row_columns(a: &Asker, customer_sees: &str) -> String {
+    let (kind, id) = (a.kind, a.id);
     let last_seen = format!(
         "COALESCE((SELECT cr.last_seen_number FROM conversation_reads cr WHERE cr.conversation_id = c.id
-                 AND cr.party_kind = '{kind}' AND cr.party_id = ?1), 0)"
+                 AND cr.party_kind = '{kind}' AND cr.party_id = {id}), 0)"
     );
-    // What the reader may see of the messages after their position (R7, R33); `?3` is now.
-    let visible = if kind == "customer" { format!("AND {}", rows::customer_sees("m.", "?3")) } else { String::new() };
+    // What the reader may see of the messages after their position (R7, R33).
+    let visible = if kind == "customer" { format!("AND {customer_sees}") } else { String::new() };
     // A customer's position counts what they may read (their numbers), so what is unread is what
     // they may read beyond it; a user's is a message number.
     let unread = if kind == "customer" {
@@ -55,18 +75,18 @@ fn row_columns(kind: &str) -> String {
     };
     format!(
         "{HEADER_COLUMNS}, c.last_author_kind, {relation},
-         (c.created_by_kind = '{kind}' AND c.created_by_id = ?1) AS started_by_me,
+         (c.created_by_kind = '{kind}' AND c.created_by_id = {id}) AS started_by_me,
          EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_kind = '{kind}'
-                 AND m.author_id = ?1) AS wrote_in,
+                 AND m.author_id = {id}) AS wrote_in,
          EXISTS (SELECT 1 FROM message_recipients r WHERE r.conversation_id = c.id AND r.party_kind = '{kind}'
-                 AND r.party_id = ?1) AS addressed_to_me,
+                 AND r.party_id = {id}) AS addressed_to_me,
          {last_seen} AS last_seen_number,
          {unread} AS unread,
          (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id
                  AND m.withdrawn_at IS NULL {visible}) AS visible_count,
          (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id
                  AND m.withdrawn_at IS NULL {visible}) AS visible_last_at",
-        relation = relation_columns(kind)
+        relation = relation_columns(a)
     )
 }
 
@@ -79,7 +99,7 @@ fn relation(row: &SqliteRow) -> StoreResult<Relation> {
     })
 }
 
-fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
+pub(crate) fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
     let last_author: Option<String> = get(row, "last_author_kind")?;
     // Counts and times as the reader sees them: nothing withdrawn, and for customers nothing
     // internal or held (R7, R33).
@@ -101,8 +121,10 @@ fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
 
 impl SqliteStore {
     pub(crate) async fn rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>> {
-        let sql =
-            format!("SELECT {} FROM conversations c ORDER BY c.last_activity_at DESC, c.id DESC", row_columns("user"));
+        let sql = format!(
+            "SELECT {} FROM conversations c ORDER BY c.last_activity_at DESC, c.id DESC",
+            row_columns(&BOUND_USER, &rows::customer_sees("m.", "?3"))
+        );
         let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.reader).await.map_err(other)?;
         rows.iter().map(conversation_row).collect()
     }
@@ -112,7 +134,7 @@ impl SqliteStore {
             "SELECT * FROM (SELECT {} FROM conversations c WHERE c.visibility = 'public') AS x
              WHERE participant OR conversation_follower OR item_follower OR project_follower
              ORDER BY COALESCE(visible_last_at, created_at) DESC, id DESC",
-            row_columns("customer")
+            row_columns(&BOUND_CUSTOMER, &rows::customer_sees("m.", "?3"))
         );
         let org = self.organization_of(customer).await?;
         let rows =
@@ -121,7 +143,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn relation_of(&self, id: ConversationId, party: Party) -> StoreResult<Relation> {
-        let sql = format!("SELECT {} FROM conversations c WHERE c.id = ?3", relation_columns(party.kind_str()));
+        let asker = if party.is_customer() { BOUND_CUSTOMER } else { BOUND_USER };
+        let sql = format!("SELECT {} FROM conversations c WHERE c.id = ?3", relation_columns(&asker));
         let org = match party {
             Party::Customer(c) => self.organization_of(c).await?,
             Party::User(_) => -1,
@@ -138,5 +161,157 @@ impl SqliteStore {
             .await
             .map_err(other)?;
         Ok(org.unwrap_or(-1))
+    }
+}
+
+/// The columns of a page row: the conversation, and the person's counts from their inbox row.
+fn page_columns() -> String {
+    format!("{HEADER_COLUMNS}, i.message_count AS inbox_count, i.unread AS inbox_unread, i.activity_at AS inbox_at")
+}
+
+fn inbox_entry(row: &SqliteRow) -> StoreResult<InboxEntry> {
+    let mut conversation = rows::header(row)?;
+    conversation.message_count = get(row, "inbox_count")?;
+    conversation.last_activity_at = get(row, "inbox_at")?;
+    Ok(InboxEntry { conversation, unread: get(row, "inbox_unread")? })
+}
+
+fn newest_first(entries: &mut [InboxEntry]) {
+    entries.sort_by_key(|e| std::cmp::Reverse((e.conversation.last_activity_at, e.conversation.id.0)));
+}
+
+impl SqliteStore {
+    pub(crate) async fn counts_of(&self, party: Party) -> StoreResult<Vec<ViewTally>> {
+        let found = sqlx::query("SELECT view, total, unread FROM inbox_counts WHERE party_kind = ? AND party_id = ?")
+            .bind(party.kind_str())
+            .bind(party.raw_id())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(ViewTally {
+                    view: rows::parse(r, "view", View::parse)?,
+                    total: get(r, "total")?,
+                    unread: get(r, "unread")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A page of a view. Its reach (`parley_domain::inbox::reach`) says where to look: the
+    /// conversations a person is involved in, read through the partial index of those rows; or,
+    /// for the shared views, the conversations of that visibility and state in order of activity,
+    /// checking each against the person's row — which finds a page quickly when the person sees
+    /// most of them (scope "all projects"), and otherwise falls back to all the person's rows.
+    pub(crate) async fn page_of(
+        &self,
+        party: Party,
+        view: View,
+        before: Option<InboxCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<InboxEntry>> {
+        let before = before.map_or((i64::MAX, i64::MAX), |c| (c.activity_at, c.conversation_id.0));
+        match reach(view) {
+            Reach::Shared { visibility, states } if !party.is_customer() => {
+                if let Some(page) = self.shared_page(party, view, visibility, states, before, limit).await? {
+                    return Ok(page);
+                }
+                self.own_page(party, view, false, before, limit).await
+            }
+            Reach::Shared { .. } => self.own_page(party, view, false, before, limit).await,
+            Reach::Involved => self.own_page(party, view, true, before, limit).await,
+        }
+    }
+
+    /// A page read from the person's own rows, sorted by activity.
+    async fn own_page(
+        &self,
+        party: Party,
+        view: View,
+        involved: bool,
+        (at, id): (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<InboxEntry>> {
+        // The literal condition lets SQLite use the partial index `inbox_involved`.
+        let involved = if involved { "AND i.involvement <> 0" } else { "" };
+        let sql = format!(
+            "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
+             WHERE i.party_kind = ?1 AND i.party_id = ?2 {involved} AND (i.views & ?3) <> 0
+               AND (i.activity_at, i.conversation_id) < (?4, ?5)
+             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT ?6",
+            page_columns()
+        );
+        let found = sqlx::query(&sql)
+            .bind(party.kind_str())
+            .bind(party.raw_id())
+            .bind(view.bit())
+            .bind(at)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        found.iter().map(inbox_entry).collect()
+    }
+
+    /// A page read along the shared order of activity, or `None` when the person's conversations
+    /// are too sparse there to fill it within a few pages' worth of candidates.
+    async fn shared_page(
+        &self,
+        party: Party,
+        view: View,
+        visibility: Visibility,
+        states: &[ConversationState],
+        (at, id): (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Option<Vec<InboxEntry>>> {
+        let budget = (limit * 8).max(64);
+        let mut candidates: Vec<(i64, i64)> = Vec::new();
+        let mut exhausted = true;
+        for state in states {
+            let found: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT last_activity_at, id FROM conversations WHERE visibility = ?1 AND state = ?2
+                   AND (last_activity_at, id) < (?3, ?4) ORDER BY last_activity_at DESC, id DESC LIMIT ?5",
+            )
+            .bind(visibility.as_str())
+            .bind(state.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(budget)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+            exhausted &= found.len() < budget as usize;
+            candidates.extend(found);
+        }
+        // Each state gave its newest candidates, so the newest `budget` of them all are known.
+        candidates.sort_by_key(|c| std::cmp::Reverse(*c));
+        if !exhausted {
+            candidates.truncate(budget as usize);
+        }
+        let ids: Vec<String> = candidates.iter().map(|(_, id)| id.to_string()).collect();
+        let sql = format!(
+            "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
+             WHERE i.conversation_id IN (SELECT value FROM json_each(?1)) AND i.party_kind = ?2 AND i.party_id = ?3
+               AND (i.views & ?4) <> 0",
+            page_columns()
+        );
+        let found = sqlx::query(&sql)
+            .bind(format!("[{}]", ids.join(",")))
+            .bind(party.kind_str())
+            .bind(party.raw_id())
+            .bind(view.bit())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        let mut page: Vec<InboxEntry> = found.iter().map(inbox_entry).collect::<StoreResult<_>>()?;
+        if page.len() < limit as usize && !exhausted {
+            return Ok(None);
+        }
+        newest_first(&mut page);
+        page.truncate(limit as usize);
+        Ok(Some(page))
     }
 }

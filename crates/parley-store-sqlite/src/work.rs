@@ -154,6 +154,13 @@ impl WorkStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(other)?;
         load_project(&mut tx, project).await?;
         set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
+        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = ?")
+            .bind(project.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        let people = crate::inbox::members_of(&mut tx, who).await?;
+        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people)).await?;
         let p = load_project(&mut tx, project).await?;
         tx.commit().await.map_err(other)?;
         Ok(p)
@@ -220,6 +227,12 @@ impl WorkStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(other)?;
         load_item(&mut tx, id).await?;
         set_item_role(&mut tx, id, role, party, on).await?;
+        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ?")
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party])).await?;
         let item = load_item(&mut tx, id).await?;
         tx.commit().await.map_err(other)?;
         Ok(item)

@@ -60,7 +60,21 @@ pub trait ConversationStore {
     /// R33: marks held messages whose time has come as released, and returns them.
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
 
-    /// Every conversation with the asking user's relation to it, newest activity first.
+    /// A person's counts per view, read from their inbox; views with nothing in them may be
+    /// missing.
+    async fn inbox_counts(&self, party: Party) -> StoreResult<Vec<ViewTally>>;
+    /// Up to `limit` conversations of a view from the person's inbox, newest activity first, all
+    /// older than `before` when given.
+    async fn inbox_page(
+        &self,
+        party: Party,
+        view: parley_domain::views::View,
+        before: Option<InboxCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<InboxEntry>>;
+
+    /// Every conversation with the asking user's relation to it, newest activity first: the full
+    /// computation the inbox must always agree with (kept for the tests that prove it).
     async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>>;
     /// The conversations a customer takes part in, follows, requested, or whose project is shared
     /// with them, newest activity first. Only public ones.

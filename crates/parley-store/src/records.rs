@@ -131,6 +131,32 @@ pub struct ConversationRow {
     pub unread: i64,
 }
 
+/// One view's counts for one person, from their inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewTally {
+    pub view: parley_domain::views::View,
+    /// Conversations in the view.
+    pub total: i64,
+    /// Those with messages the person has not read.
+    pub unread: i64,
+}
+
+/// Where a page of a view ends: the activity time and id of its last conversation. The next page
+/// holds what is strictly older, so posts arriving meanwhile neither repeat nor skip a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxCursor {
+    pub activity_at: i64,
+    pub conversation_id: ConversationId,
+}
+
+/// A conversation in a page of a view, as the person sees it: its count and latest activity are of
+/// the messages they may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub conversation: ConversationHeader,
+    pub unread: i64,
+}
+
 /// A message newly seen by someone (R13), for seen receipts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SeenReceipt {

@@ -110,10 +110,15 @@ async fn r26_from_customers_open_unanswered_and_closed() {
     app.say(&carla, answered, "and another").await;
     let (_, open) = app.get(&admin, "/api/v1/views/open_with_customers").await;
     assert_eq!(ids(&open), vec![answered, asked]);
-    // Pagination.
-    let (_, page2) = app.get(&admin, "/api/v1/views/open_with_customers?page=2&per_page=1").await;
-    assert_eq!((ids(&page2), page2["total"].as_i64()), (vec![asked], Some(2)));
-    assert_eq!(app.get(&admin, "/api/v1/views/open_with_customers?per_page=0").await.0, 400);
+    // Pages follow a cursor: the next page holds what is older than the last row.
+    let (_, page1) = app.get(&admin, "/api/v1/views/open_with_customers?limit=1").await;
+    assert_eq!((ids(&page1), page1["total"].as_i64()), (vec![answered], Some(2)));
+    let next = page1["next"].as_str().unwrap().to_string();
+    let (_, page2) = app.get(&admin, &format!("/api/v1/views/open_with_customers?limit=1&before={next}")).await;
+    assert_eq!((ids(&page2), page2["next"].clone()), (vec![asked], Value::Null));
+    assert_eq!(app.get(&admin, "/api/v1/views/open_with_customers?limit=0").await.0, 400);
+    let (status, err) = app.get(&admin, "/api/v1/views/open_with_customers?before=yesterday").await;
+    assert_eq!((status, err["error"]["code"].as_str()), (400, Some("invalid_input")), "{err}");
     app.stop().await;
 }
 

@@ -11,21 +11,16 @@ use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// From 1.
-    #[serde(default = "one")]
-    #[param(minimum = 1)]
-    pub page: usize,
+    /// The `next` of the previous page: only conversations older than it.
+    #[param(pattern = "^[0-9]+_[0-9]+$")]
+    pub before: Option<String>,
     /// 1 to 100; default 25.
-    #[serde(default = "twenty_five")]
+    #[serde(default = "twenty_five", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 100)]
-    pub per_page: usize,
+    pub limit: i64,
 }
 
-fn one() -> usize {
-    1
-}
-
-fn twenty_five() -> usize {
+fn twenty_five() -> i64 {
     25
 }
 
@@ -35,7 +30,7 @@ pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<V
     Ok(Json(app.views(actor).await?))
 }
 
-/// One page of a view, latest activity first.
+/// One page of a view, latest activity first; `next` reads on.
 #[utoipa::path(get, path = "/api/v1/views/{view}", tag = "views", params(("view" = View, Path), PageQuery),
     responses((status = 200, body = ViewPage), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn page(
@@ -45,5 +40,5 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<ViewPage>> {
     let view = View::parse(&view).ok_or_else(|| ApiError::from(parley_app::AppError::NotFound("view")))?;
-    Ok(Json(app.view(actor, view, q.page, q.per_page).await?))
+    Ok(Json(app.view(actor, view, q.before.as_deref(), q.limit).await?))
 }

@@ -1,0 +1,348 @@
+//! The inbox (R20, R21, R26, R27): after any sequence of writes, every person's counts and pages
+//! equal what the full computation — every conversation with the person's relation to it, judged
+//! by `parley_domain::access` and `parley_domain::views` — says.
+
+use crate::fixtures::*;
+use parley_domain::access::{customer_may_see, user_may_see, ConversationFacts};
+use parley_domain::audience::{Audience, Reason, Recipient};
+use parley_domain::preferences::Scope;
+use parley_domain::views::{self, in_view, ConversationSummary, Section, View};
+use parley_domain::*;
+use parley_store::*;
+use std::collections::BTreeMap;
+
+/// What a view shows of one conversation: id, unread, message count, latest activity.
+type Shown = (i64, i64, i64, i64);
+
+fn every_view_of(party: Party) -> Vec<View> {
+    match party {
+        Party::User(_) => View::ALL.iter().copied().filter(|v| v.section() != Section::Portal).collect(),
+        Party::Customer(_) => views::customer_views(),
+    }
+}
+
+/// The views computed from every conversation, without the inbox.
+async fn computed<S: Store>(store: &S, party: Party, now: i64) -> BTreeMap<View, Vec<Shown>> {
+    let rows = match party {
+        Party::User(u) => {
+            let profile = store.user_profile(u).await.unwrap();
+            let rows = store.conversation_rows_for_user(u).await.unwrap();
+            rows.into_iter()
+                .filter(|r| {
+                    let facts = facts(r);
+                    user_may_see(profile.preferences.scope, &profile.followed_projects, facts, r.relation)
+                })
+                .collect::<Vec<_>>()
+        }
+        Party::Customer(c) => {
+            let rows = store.conversation_rows_for_customer(c, now).await.unwrap();
+            rows.into_iter().filter(|r| customer_may_see(facts(r), r.relation)).collect()
+        }
+    };
+    every_view_of(party)
+        .into_iter()
+        .map(|view| {
+            let shown = rows
+                .iter()
+                .filter(|r| in_view(view, &summary(r)))
+                .map(|r| {
+                    let c = &r.conversation;
+                    (c.id.0, r.unread, c.message_count, c.last_activity_at)
+                })
+                .collect();
+            (view, shown)
+        })
+        .collect()
+}
+
+fn facts(r: &ConversationRow) -> ConversationFacts {
+    ConversationFacts { visibility: r.conversation.visibility, project_id: r.conversation.project_id }
+}
+
+fn summary(r: &ConversationRow) -> ConversationSummary {
+    ConversationSummary {
+        visibility: r.conversation.visibility,
+        state: r.conversation.state,
+        last_author: r.last_author,
+        follows: r.relation.follows(),
+        started_by_me: r.started_by_me,
+        wrote_in: r.wrote_in,
+        addressed_to_me: r.addressed_to_me,
+    }
+}
+
+/// A whole view read from the inbox, `per_page` at a time along the cursors.
+pub async fn read_view<S: Store>(store: &S, party: Party, view: View, per_page: i64) -> Vec<Shown> {
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.inbox_page(party, view, before, per_page).await.unwrap();
+        assert!(page.len() as i64 <= per_page);
+        all.extend(page.iter().map(|e| {
+            let c = &e.conversation;
+            (c.id.0, e.unread, c.message_count, c.last_activity_at)
+        }));
+        match page.last() {
+            Some(last) if page.len() as i64 == per_page => {
+                before = Some(InboxCursor {
+                    activity_at: last.conversation.last_activity_at,
+                    conversation_id: last.conversation.id,
+                })
+            }
+            _ => return all,
+        }
+    }
+}
+
+/// Asserts that every person's inbox equals the full computation. Held messages due by `now` are
+/// released first: the inbox counts a customer's reply when it is released.
+pub async fn assert_inbox_agrees<S: Store>(store: &S, people: &[Party], now: i64, context: &str) {
+    while !store.release_held(now, 1000).await.unwrap().is_empty() {}
+    for party in people {
+        let want = computed(store, *party, now).await;
+        let tallies = store.inbox_counts(*party).await.unwrap();
+        for (view, shown) in want {
+            let got = read_view(store, *party, view, 3).await;
+            assert_eq!(got, shown, "{context}: {party:?} {view:?}");
+            let tally = tallies.iter().find(|t| t.view == view).map_or((0, 0), |t| (t.total, t.unread));
+            let unread = shown.iter().filter(|s| s.1 > 0).count() as i64;
+            assert_eq!(tally, (shown.len() as i64, unread), "{context}: counts of {party:?} {view:?}");
+        }
+    }
+}
+
+/// A small, seeded source of choices (xorshift), so a failure can be replayed.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())]
+    }
+
+    fn some<T: Copy>(&mut self, from: &[T], percent: usize) -> Vec<T> {
+        from.iter().copied().filter(|_| self.chance(percent)).collect()
+    }
+}
+
+struct Scene {
+    users: Vec<UserId>,
+    customers: Vec<CustomerId>,
+    people: Vec<Party>,
+    projects: Vec<ProjectId>,
+    items: Vec<ItemId>,
+    team: TeamId,
+    organization: OrganizationId,
+    conversations: Vec<ConversationId>,
+    held: Vec<MessageId>,
+}
+
+async fn scene<S: Store>(store: &S) -> Scene {
+    let w = World::new(store).await;
+    let leo = store.insert_user(new_user("leo@acme.test", Role::Member)).await.unwrap();
+    let narrow = Preferences { scope: Scope::FollowedProjects, ..Preferences::default() };
+    store.set_preferences(leo.id, &narrow).await.unwrap();
+    let org = store.insert_organization("Client", "client.test").await.unwrap();
+    let dan = store
+        .insert_customer(NewCustomer { organization_id: Some(org.id), ..new_customer("dan@client.test") })
+        .await
+        .unwrap();
+    let eve = store.insert_customer(new_customer("eve@else.test")).await.unwrap();
+    let other = store.insert_project("Billing", w.admin.id, T0).await.unwrap();
+    let team = store.insert_team("Ops").await.unwrap();
+    let users = vec![w.admin.id, w.member.id, leo.id];
+    let customers = vec![w.customer.id, dan.id, eve.id];
+    let people = users.iter().map(|u| Party::User(*u)).chain(customers.iter().map(|c| Party::Customer(*c))).collect();
+    Scene {
+        users,
+        customers,
+        people,
+        projects: vec![w.project.id, other.id],
+        items: vec![w.ticket.id],
+        team: team.id,
+        organization: org.id,
+        conversations: Vec::new(),
+        held: Vec::new(),
+    }
+}
+
+/// One random write; errors a write may rightly give (a locked conversation, a lost race) are
+/// part of the game.
+async fn random_write<S: Store>(store: &S, s: &mut Scene, dice: &mut Dice, now: i64) -> String {
+    let anyone = s.people.clone();
+    let roll = if s.conversations.is_empty() { 0 } else { dice.below(14) };
+    match roll {
+        0 | 1 => {
+            let visibility = if dice.chance(60) { Visibility::Public } else { Visibility::Internal };
+            let link = match dice.below(4) {
+                0 => Some(Link::Item(dice.pick(&s.items))),
+                1 => Some(Link::Project(dice.pick(&s.projects))),
+                _ => None,
+            };
+            let created_by = match dice.pick(&anyone) {
+                Party::User(u) => Author::User(u),
+                Party::Customer(c) => Author::Customer(c),
+            };
+            let c = store
+                .insert_conversation(NewConversation {
+                    subject: "Subject".into(),
+                    visibility,
+                    link,
+                    created_by,
+                    participants: dice.some(&anyone, 30),
+                    followers: dice.some(&anyone, 20),
+                    created_at: now,
+                })
+                .await
+                .unwrap();
+            s.conversations.push(c.header.id);
+            format!("new {visibility:?} conversation {link:?} by {created_by:?}")
+        }
+        2..=5 => {
+            let conversation = dice.pick(&s.conversations);
+            let author = match dice.pick(&anyone) {
+                Party::User(u) => Author::User(u),
+                Party::Customer(c) => Author::Customer(c),
+            };
+            let held = matches!(author, Author::User(_)) && dice.chance(40);
+            let recipients = dice
+                .some(&anyone, 40)
+                .into_iter()
+                .filter(|p| Some(*p) != author.party())
+                .map(|party| Recipient { party, reasons: vec![Reason::Participant], notify: true })
+                .collect();
+            let users: Vec<Party> = s.users.iter().map(|u| Party::User(*u)).collect();
+            let posted = store
+                .insert_message(NewMessage {
+                    conversation_id: conversation,
+                    author,
+                    body: "Hi".into(),
+                    body_html: "<p>Hi</p>".into(),
+                    channel: Channel::App,
+                    created_at: now,
+                    email_delay_ms: DELAY,
+                    held_until: held.then_some(now + 5_000),
+                    audience: Audience { recipients },
+                    new_followers: dice.some(&users, 15),
+                })
+                .await;
+            if let (Ok(m), true) = (&posted, held) {
+                s.held.push(m.id);
+            }
+            format!("post in {conversation:?} by {author:?} (held {held}): {:?}", posted.map(|m| m.number))
+        }
+        6 => {
+            let id = dice.pick(&s.conversations);
+            let from = store.conversation(id).await.unwrap().header.state;
+            let to = dice.pick(ConversationState::ALL);
+            let done = store.set_state(id, from, to).await.is_ok();
+            format!("state of {id:?} {from:?} → {to:?}: {done}")
+        }
+        7 => {
+            let id = dice.pick(&s.conversations);
+            let (participant, party, on) = (dice.chance(50), dice.pick(&anyone), dice.chance(60));
+            store.set_conversation_party(id, participant, party, on).await.unwrap();
+            format!("{party:?} participant {participant} of {id:?}: {on}")
+        }
+        8 => {
+            let id = dice.pick(&s.conversations);
+            let target = if dice.chance(50) {
+                LinkTarget::Existing(dice.pick(&s.items))
+            } else {
+                LinkTarget::New(NewItem {
+                    project_id: dice.pick(&s.projects),
+                    kind: ItemKind::Task,
+                    title: "Linked".into(),
+                    created_by: Party::User(s.users[0]),
+                    requesters: vec![],
+                    assignees: vec![],
+                    created_at: now,
+                })
+            };
+            match store.link_conversation(id, target).await {
+                Ok((_, item)) => {
+                    if !s.items.contains(&item.id) {
+                        s.items.push(item.id);
+                    }
+                    format!("linked {id:?} to {:?}", item.id)
+                }
+                Err(e) => format!("link of {id:?}: {e:?}"),
+            }
+        }
+        9 => {
+            let item = dice.pick(&s.items);
+            let role = dice.pick(&[ItemRole::Follower, ItemRole::Requester, ItemRole::Assignee]);
+            let party = match role {
+                ItemRole::Requester => Party::Customer(dice.pick(&s.customers)),
+                ItemRole::Assignee => Party::User(dice.pick(&s.users)),
+                ItemRole::Follower => dice.pick(&anyone),
+            };
+            let on = dice.chance(60);
+            store.set_item_role(item, role, party, on).await.unwrap();
+            format!("{party:?} {role:?} of {item:?}: {on}")
+        }
+        10 => {
+            let project = dice.pick(&s.projects);
+            let role = match dice.below(5) {
+                0 => ProjectRole::MemberUser(dice.pick(&s.users)),
+                1 => ProjectRole::MemberTeam(s.team),
+                2 => ProjectRole::FollowerUser(dice.pick(&s.users)),
+                3 => ProjectRole::FollowerCustomer(dice.pick(&s.customers)),
+                _ => ProjectRole::FollowerOrganization(s.organization),
+            };
+            let on = dice.chance(60);
+            store.set_project_role(project, role, on).await.unwrap();
+            format!("{role:?} of {project:?}: {on}")
+        }
+        11 => {
+            let user = dice.pick(&s.users);
+            if dice.chance(50) {
+                let on = dice.chance(50);
+                store.set_team_member(s.team, user, on).await.unwrap();
+                format!("{user:?} in the team: {on}")
+            } else {
+                let mut p = store.preferences(user).await.unwrap();
+                p.scope = dice.pick(&[Scope::AllProjects, Scope::FollowedProjects]);
+                store.set_preferences(user, &p).await.unwrap();
+                format!("{user:?} scope {:?}", p.scope)
+            }
+        }
+        12 => {
+            let (id, party, number) = (dice.pick(&s.conversations), dice.pick(&anyone), dice.below(8) as i64);
+            store.mark_read(id, party, number, now).await.unwrap();
+            format!("{party:?} read {id:?} to {number}")
+        }
+        _ => match s.held.is_empty() {
+            true => "nothing held".into(),
+            false => {
+                let id = dice.pick(&s.held);
+                let how = dice.pick(&[Retraction::Undo, Retraction::MakeInternal]);
+                let done = store.retract_message(id, how, now).await.is_ok();
+                format!("retract {id:?} {how:?}: {done}")
+            }
+        },
+    }
+}
+
+pub async fn r20_r27_inbox_equals_the_full_computation_after_random_writes<S: Store>(store: &S) {
+    let mut s = scene(store).await;
+    let mut now = T0 + 1_000;
+    for seed in [0x9e37_79b9_7f4a_7c15_u64, 0xdead_beef_cafe_f00d, 0x0123_4567_89ab_cdef] {
+        let mut dice = Dice(seed);
+        for step in 0..120 {
+            let what = random_write(store, &mut s, &mut dice, now).await;
+            now += dice.below(4_000) as i64;
+            assert_inbox_agrees(store, &s.people, now, &format!("seed {seed:x} step {step}: {what}")).await;
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! Keeping each person's inbox (migration 0011) in line with the stored facts, inside the
+//! transaction of the write that changed them. Which rows exist and which views each is in is
+//! decided by `parley_domain::inbox`; this file gathers the facts and writes the differences, with
+//! their effect on the per-view counts.
+//!
+//! Two ways in: `refresh` recomputes chosen rows from the facts (every rare write uses it), and
+//! `restamp` moves every row of one conversation after a post or a state change without
+//! recomputing what did not change — the hot path, a few statements however many people see it.
+
+use crate::errors::{corrupt, other};
+use crate::rows::{self, get};
+use crate::views::{conversation_row, row_columns, Asker};
+use parley_domain::inbox::{self, Counted, Involvement, SharedFacts};
+use parley_domain::preferences::Scope;
+use parley_domain::views::View;
+use parley_domain::*;
+use parley_store::{ConversationRow, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, SqliteConnection};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What a customer counts in their inbox: public messages not held, or released (R7, R33). A held
+/// reply counts once the worker releases it.
+pub(crate) fn customer_counts(alias: &str) -> String {
+    format!("{alias}visibility = 'public' AND ({alias}held_until IS NULL OR {alias}released_at IS NOT NULL)")
+}
+
+/// One inbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub views: i64,
+    pub involvement: i64,
+    pub message_count: i64,
+    pub unread: i64,
+    pub activity_at: i64,
+}
+
+impl Entry {
+    fn counted(self) -> Counted {
+        Counted { views: self.views, unread: self.unread > 0 }
+    }
+}
+
+type Key = (i64, Party);
+
+/// Whose rows `refresh` recomputes.
+pub(crate) enum Who {
+    /// Everyone who may see the conversations, or has a row for them.
+    Everyone,
+    /// Every customer who may see the conversations, or has a row for them.
+    Customers,
+    /// These people (users and customers; teams and organizations expanded by `members_of`).
+    Only(Vec<Party>),
+}
+
+/// Changes to the counts, summed per person and view, written once at the end.
+#[derive(Default)]
+struct Counts(HashMap<(Party, View), (i64, i64)>);
+
+impl Counts {
+    fn add(&mut self, party: Party, before: Option<Entry>, after: Option<Entry>) {
+        for (view, total, unread) in inbox::count_changes(before.map(Entry::counted), after.map(Entry::counted)) {
+            let e = self.0.entry((party, view)).or_default();
+            e.0 += total;
+            e.1 += unread;
+        }
+    }
+
+    async fn write(self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        let changes: Vec<_> = self.0.into_iter().filter(|(_, d)| *d != (0, 0)).collect();
+        for chunk in changes.chunks(500) {
+            let mut q = QueryBuilder::new("INSERT INTO inbox_counts (party_kind, party_id, view, total, unread) ");
+            q.push_values(chunk, |mut b, ((party, view), (total, unread))| {
+                b.push_bind(party.kind_str())
+                    .push_bind(party.raw_id())
+                    .push_bind(view.as_str())
+                    .push_bind(*total)
+                    .push_bind(*unread);
+            });
+            q.push(
+                " ON CONFLICT (party_kind, party_id, view) DO UPDATE SET total = inbox_counts.total + excluded.total,
+                  unread = inbox_counts.unread + excluded.unread",
+            );
+            q.build().execute(&mut *conn).await.map_err(other)?;
+        }
+        Ok(())
+    }
+}
+
+fn entry(row: &SqliteRow) -> StoreResult<(Key, Entry)> {
+    let key = (get(row, "conversation_id")?, rows::party(row)?);
+    let entry = Entry {
+        views: get(row, "views")?,
+        involvement: get(row, "involvement")?,
+        message_count: get(row, "message_count")?,
+        unread: get(row, "unread")?,
+        activity_at: get(row, "activity_at")?,
+    };
+    Ok((key, entry))
+}
+
+fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", ids.join(","))
+}
+
+async fn write(
+    conn: &mut SqliteConnection,
+    upserts: &[(Key, Entry)],
+    deletes: &[Key],
+    counts: Counts,
+) -> StoreResult<()> {
+    for chunk in upserts.chunks(1000) {
+        let mut q = QueryBuilder::new(
+            "INSERT INTO inbox (conversation_id, party_kind, party_id, views, involvement, message_count, unread,
+               activity_at) ",
+        );
+        q.push_values(chunk, |mut b, ((conversation, party), e)| {
+            b.push_bind(*conversation)
+                .push_bind(party.kind_str())
+                .push_bind(party.raw_id())
+                .push_bind(e.views)
+                .push_bind(e.involvement)
+                .push_bind(e.message_count)
+                .push_bind(e.unread)
+                .push_bind(e.activity_at);
+        });
+        q.push(
+            " ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET views = excluded.views,
+              involvement = excluded.involvement, message_count = excluded.message_count,
+              unread = excluded.unread, activity_at = excluded.activity_at",
+        );
+        q.build().execute(&mut *conn).await.map_err(other)?;
+    }
+    for (conversation, party) in deletes {
+        sqlx::query("DELETE FROM inbox WHERE conversation_id = ? AND party_kind = ? AND party_id = ?")
+            .bind(conversation)
+            .bind(party.kind_str())
+            .bind(party.raw_id())
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
+    }
+    counts.write(conn).await
+}
+
+/// Writes `wanted` over `existing` for the same set of keys: what changed, what is new, what went.
+async fn settle(
+    conn: &mut SqliteConnection,
+    existing: BTreeMap<Key, Entry>,
+    wanted: BTreeMap<Key, Entry>,
+) -> StoreResult<()> {
+    let mut counts = Counts::default();
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    for (key, after) in &wanted {
+        let before = existing.get(key).copied();
+        if before != Some(*after) {
+            counts.add(key.1, before, Some(*after));
+            upserts.push((*key, *after));
+        }
+    }
+    for (key, before) in existing {
+        if !wanted.contains_key(&key) {
+            counts.add(key.1, Some(before), None);
+            deletes.push(key);
+        }
+    }
+    write(conn, &upserts, &deletes, counts).await
+}
+
+fn shared(r: &ConversationRow) -> SharedFacts {
+    SharedFacts { visibility: r.conversation.visibility, state: r.conversation.state, last_author: r.last_author }
+}
+
+fn involvement(r: &ConversationRow) -> Involvement {
+    Involvement {
+        follows: r.relation.follows(),
+        started_by_me: r.started_by_me,
+        wrote_in: r.wrote_in,
+        addressed_to_me: r.addressed_to_me,
+    }
+}
+
+/// The row the facts call for, if the person may see the conversation.
+fn wanted_entry(r: &ConversationRow, views: Option<i64>) -> Option<Entry> {
+    Some(Entry {
+        views: views?,
+        involvement: involvement(r).bits(),
+        message_count: r.conversation.message_count,
+        unread: r.unread,
+        activity_at: r.conversation.last_activity_at,
+    })
+}
+
+// Conditions choosing conversations (`?1`) and people (`?2`) by JSON arrays of ids; "every" ones
+// still name their parameter, which is bound either way.
+const IN_CONVERSATIONS: &str = "c.id IN (SELECT value FROM json_each(?1))";
+const EVERY_CONVERSATION: &str = "?1 IS NOT NULL";
+const IN_USERS: &str = "u.id IN (SELECT value FROM json_each(?2))";
+const EVERY_USER: &str = "?2 IS NOT NULL";
+const IN_CUSTOMERS: &str = "cu.id IN (SELECT value FROM json_each(?2))";
+
+/// The rows users should have for the conversations chosen by `conversations` (a condition on
+/// `c`), for the users chosen by `users` (a condition on `u`). `?1` and `?2` are bound to
+/// `conv_ids` and `user_ids` (JSON arrays).
+async fn wanted_for_users(
+    conn: &mut SqliteConnection,
+    conversations: &str,
+    users: &str,
+    conv_ids: &str,
+    user_ids: &str,
+) -> StoreResult<BTreeMap<Key, Entry>> {
+    let asker = Asker { kind: "user", id: "u.id", org: "NULL" };
+    let sql = format!(
+        "SELECT u.id AS inbox_party, u.scope AS inbox_scope, {} FROM users u CROSS JOIN conversations c
+         WHERE {conversations} AND {users}",
+        row_columns(&asker, "")
+    );
+    let found = sqlx::query(&sql).bind(conv_ids).bind(user_ids).fetch_all(&mut *conn).await.map_err(other)?;
+    let mut wanted = BTreeMap::new();
+    for row in &found {
+        let r = conversation_row(row)?;
+        let scope = rows::parse(row, "inbox_scope", Scope::parse)?;
+        let views = inbox::user_row_views(
+            scope,
+            r.conversation.project_id,
+            r.relation.project_follower,
+            shared(&r),
+            r.relation,
+            involvement(&r),
+        );
+        // Users see every message as it is written, so their activity is the conversation's.
+        let mut e = wanted_entry(&r, views);
+        if let Some(e) = e.as_mut() {
+            e.activity_at = get(row, "last_activity_at")?;
+        }
+        if let Some(e) = e {
+            wanted.insert((r.conversation.id.0, Party::User(UserId(get(row, "inbox_party")?))), e);
+        }
+    }
+    Ok(wanted)
+}
+
+/// Like `wanted_for_users`, for customers (`cu`) and public conversations only.
+async fn wanted_for_customers(
+    conn: &mut SqliteConnection,
+    conversations: &str,
+    customers: &str,
+    conv_ids: &str,
+    customer_ids: &str,
+) -> StoreResult<BTreeMap<Key, Entry>> {
+    let asker = Asker { kind: "customer", id: "cu.id", org: "cu.organization_id" };
+    let sql = format!(
+        "SELECT cu.id AS inbox_party, {} FROM customers cu CROSS JOIN conversations c
+         WHERE c.visibility = 'public' AND {conversations} AND {customers}",
+        row_columns(&asker, &customer_counts("m."))
+    );
+    let found = sqlx::query(&sql).bind(conv_ids).bind(customer_ids).fetch_all(&mut *conn).await.map_err(other)?;
+    let mut wanted = BTreeMap::new();
+    for row in &found {
+        let r = conversation_row(row)?;
+        let views = inbox::customer_row_views(r.conversation.project_id, shared(&r), r.relation, involvement(&r));
+        if let Some(e) = wanted_entry(&r, views) {
+            wanted.insert((r.conversation.id.0, Party::Customer(CustomerId(get(row, "inbox_party")?))), e);
+        }
+    }
+    Ok(wanted)
+}
+
+/// Customers who may be related to the conversations in JSON array `?1`.
+const RELATED_CUSTOMERS: &str = "
+    SELECT party_id FROM conversation_people WHERE party_kind = 'customer' AND conversation_id IN (SELECT value FROM json_each(?1))
+    UNION SELECT ip.party_id FROM item_people ip JOIN conversations c ON c.item_id = ip.item_id
+          WHERE ip.party_kind = 'customer' AND c.id IN (SELECT value FROM json_each(?1))
+    UNION SELECT pp.party_id FROM project_people pp JOIN conversations c ON c.project_id = pp.project_id
+          WHERE pp.party_kind = 'customer' AND c.id IN (SELECT value FROM json_each(?1))
+    UNION SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_kind = 'organization'
+          AND pp.party_id = cu.organization_id JOIN conversations c ON c.project_id = pp.project_id
+          WHERE c.id IN (SELECT value FROM json_each(?1))
+    UNION SELECT party_id FROM inbox WHERE party_kind = 'customer' AND conversation_id IN (SELECT value FROM json_each(?1))";
+
+/// Conversations a customer (`?1`, organization `?2`) may be related to.
+const CUSTOMER_CONVERSATIONS: &str = "
+    SELECT conversation_id FROM conversation_people WHERE party_kind = 'customer' AND party_id = ?1
+    UNION SELECT c.id FROM item_people ip JOIN conversations c ON c.item_id = ip.item_id
+          WHERE ip.party_kind = 'customer' AND ip.party_id = ?1
+    UNION SELECT c.id FROM project_people pp JOIN conversations c ON c.project_id = pp.project_id
+          WHERE (pp.party_kind = 'customer' AND pp.party_id = ?1) OR (pp.party_kind = 'organization' AND pp.party_id = ?2)
+    UNION SELECT conversation_id FROM inbox WHERE party_kind = 'customer' AND party_id = ?1";
+
+async fn existing_rows(conn: &mut SqliteConnection, sql: &str, binds: &[&str]) -> StoreResult<BTreeMap<Key, Entry>> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let found = q.fetch_all(&mut *conn).await.map_err(other)?;
+    found.iter().map(entry).collect()
+}
+
+/// Recomputes the inbox rows of `who` for `conversations` from the stored facts.
+pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], who: Who) -> StoreResult<()> {
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let convs = json_ids(conversations.iter().copied());
+    let (existing, wanted) = match who {
+        Who::Everyone | Who::Customers => {
+            let kinds = if matches!(who, Who::Everyone) { "('user', 'customer')" } else { "('customer')" };
+            let sql = format!(
+                "SELECT * FROM inbox WHERE conversation_id IN (SELECT value FROM json_each(?1)) AND party_kind IN {kinds}"
+            );
+            let existing = existing_rows(conn, &sql, &[&convs]).await?;
+            let customers: Vec<i64> =
+                sqlx::query_scalar(RELATED_CUSTOMERS).bind(&convs).fetch_all(&mut *conn).await.map_err(other)?;
+            let mut wanted = if matches!(who, Who::Everyone) {
+                wanted_for_users(conn, IN_CONVERSATIONS, EVERY_USER, &convs, "[]").await?
+            } else {
+                BTreeMap::new()
+            };
+            let customers = json_ids(customers);
+            wanted.extend(wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &convs, &customers).await?);
+            (existing, wanted)
+        }
+        Who::Only(parties) => {
+            let users = json_ids(parties.iter().filter_map(|p| p.user()).map(|u| u.0));
+            let customers = json_ids(parties.iter().filter(|p| p.is_customer()).map(|c| c.raw_id()));
+            let mut existing = BTreeMap::new();
+            for (kind, ids) in [("user", &users), ("customer", &customers)] {
+                let sql = format!(
+                    "SELECT * FROM inbox WHERE conversation_id IN (SELECT value FROM json_each(?1))
+                     AND party_kind = '{kind}' AND party_id IN (SELECT value FROM json_each(?2))"
+                );
+                existing.extend(existing_rows(conn, &sql, &[&convs, ids]).await?);
+            }
+            let mut wanted = wanted_for_users(conn, IN_CONVERSATIONS, IN_USERS, &convs, &users).await?;
+            wanted.extend(wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &convs, &customers).await?);
+            (existing, wanted)
+        }
+    };
+    settle(conn, existing, wanted).await
+}
+
+/// Recomputes every inbox row of one user or customer (a new user, a changed scope or team, a
+/// customer's organization or their rows moved to another customer).
+pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party) -> StoreResult<()> {
+    let me = json_ids([party.raw_id()]);
+    let existing = existing_rows(
+        conn,
+        "SELECT * FROM inbox WHERE party_kind = ?1 AND party_id IN (SELECT value FROM json_each(?2))",
+        &[party.kind_str(), &me],
+    )
+    .await?;
+    let wanted = match party {
+        Party::User(_) => wanted_for_users(conn, EVERY_CONVERSATION, IN_USERS, "[]", &me).await?,
+        Party::Customer(id) => {
+            let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = ?")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(other)?
+                .flatten();
+            let convs: Vec<i64> = sqlx::query_scalar(CUSTOMER_CONVERSATIONS)
+                .bind(id.0)
+                .bind(org.unwrap_or(-1))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(other)?;
+            wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &json_ids(convs), &me).await?
+        }
+    };
+    settle(conn, existing, wanted).await
+}
+
+/// The users or customers a `*_people` party stands for: a team's members, an organization's
+/// customers, or the user or customer themself.
+pub(crate) async fn members_of(conn: &mut SqliteConnection, (kind, id): (&str, i64)) -> StoreResult<Vec<Party>> {
+    let sql = match kind {
+        "team" => "SELECT 'user' AS party_kind, user_id AS party_id FROM team_members WHERE team_id = ?",
+        "organization" => "SELECT 'customer' AS party_kind, id AS party_id FROM customers WHERE organization_id = ?",
+        _ => return Party::from_parts(kind, id).map(|p| vec![p]).ok_or_else(|| corrupt("party_kind")),
+    };
+    let found = sqlx::query(sql).bind(id).fetch_all(&mut *conn).await.map_err(other)?;
+    found.iter().map(rows::party).collect()
+}
+
+/// A message just stored, as the inbox rows of its conversation see it.
+pub(crate) struct Posted<'a> {
+    pub at: i64,
+    /// Whether customers may read it now (public and not held).
+    pub customers_see: bool,
+    pub recipients: &'a [Party],
+}
+
+/// Moves every row of a conversation after a post (`posted`) or a change of its state: counts and
+/// time, whom it addressed, and the views, recomputed from each row's stored involvement and the
+/// conversation's new facts. Rows of `skip` are left to `refresh`. Answers who has a row.
+pub(crate) async fn restamp(
+    conn: &mut SqliteConnection,
+    conversation: ConversationId,
+    posted: Option<Posted<'_>>,
+    skip: &BTreeSet<Party>,
+) -> StoreResult<BTreeSet<Party>> {
+    let row = sqlx::query("SELECT visibility, state, last_author_kind FROM conversations WHERE id = ?")
+        .bind(conversation.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    let last_author: Option<String> = get(&row, "last_author_kind")?;
+    let facts = SharedFacts {
+        visibility: rows::parse(&row, "visibility", Visibility::parse)?,
+        state: rows::parse(&row, "state", ConversationState::parse)?,
+        last_author: last_author.as_deref().and_then(AuthorKind::parse),
+    };
+    let existing =
+        existing_rows(conn, "SELECT * FROM inbox WHERE conversation_id = ?1", &[&conversation.0.to_string()]).await?;
+    let mut counts = Counts::default();
+    let mut upserts = Vec::new();
+    let holders = existing.keys().map(|(_, party)| *party).collect();
+    for (key, before) in existing {
+        let party = key.1;
+        if skip.contains(&party) {
+            continue;
+        }
+        let mut after = before;
+        if let Some(p) = &posted {
+            if !party.is_customer() || p.customers_see {
+                after.message_count += 1;
+                after.unread += 1;
+                after.activity_at = after.activity_at.max(p.at);
+            }
+            if p.recipients.contains(&party) {
+                after.involvement |= Involvement { addressed_to_me: true, ..Default::default() }.bits();
+            }
+        }
+        let me = Involvement::from_bits(after.involvement);
+        after.views =
+            if party.is_customer() { inbox::customer_view_bits(facts, me) } else { inbox::user_view_bits(facts, me) };
+        if after != before {
+            counts.add(party, Some(before), Some(after));
+            upserts.push((key, after));
+        }
+    }
+    write(conn, &upserts, &[], counts).await?;
+    Ok(holders)
+}
+
+/// Fills the inbox of an install from before it, once.
+pub(crate) async fn build_if_missing(conn: &mut SqliteConnection) -> StoreResult<()> {
+    let built: bool =
+        sqlx::query_scalar("SELECT built FROM inbox_built WHERE id = 1").fetch_one(&mut *conn).await.map_err(other)?;
+    if built {
+        return Ok(());
+    }
+    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users").fetch_all(&mut *conn).await.map_err(other)?;
+    let customers: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM customers").fetch_all(&mut *conn).await.map_err(other)?;
+    let people = users.into_iter().map(|u| Party::User(UserId(u)));
+    for party in people.chain(customers.into_iter().map(|c| Party::Customer(CustomerId(c)))) {
+        rebuild(conn, party).await?;
+    }
+    sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(&mut *conn).await.map_err(other)?;
+    Ok(())
+}
