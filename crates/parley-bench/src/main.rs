@@ -6,7 +6,12 @@
 //!    50,000-character paragraph (the ceiling: what any body of that length costs);
 //! 5. email in: mails per second through the SMTP listener (read, route, post), as replies into
 //!    the load conversation and as new requests from new customers.
+//!
+//! With `--large`, instead: the read side and posting on an empty install and on a large one
+//! (`large.rs`), in the same run, next to the SQLite ceiling.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod large;
 
 use clap::Parser;
 use parley_domain::audience::{compute, AudienceInput};
@@ -31,17 +36,41 @@ struct Args {
     /// Mails to deliver to the SMTP listener, of each kind (replies, new requests).
     #[arg(long, default_value_t = 500)]
     mails: usize,
+    /// Run the server (and the ceiling probe) with SQLite's synchronous=FULL: every commit flushed
+    /// to disk before it is acknowledged (`--sqlite-synchronous full`).
+    #[arg(long)]
+    full_sync: bool,
+    /// Measure an empty and a large install instead (see `large.rs`).
+    #[arg(long)]
+    large: bool,
+    /// Size of the large install: 1 is 100,000 conversations and 1,000,000 messages.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Requests per read figure.
+    #[arg(long, default_value_t = 300)]
+    read_rounds: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.large {
+        return large_main(&args).await;
+    }
     // Abuse limits would stop the many mails from one sender; they are proven elsewhere.
-    let app = spawn_app_with(|c| c.rate_limits = false).await;
+    let full_sync = args.full_sync;
+    let app = spawn_app_with(|c| {
+        c.rate_limits = false;
+        if full_sync {
+            c.sqlite_synchronous = parley::config::Synchronous::Full;
+        }
+    })
+    .await;
     println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
 
-    let ceiling = sqlite_commit_ceiling(app.data_dir.path(), 2000).await?;
-    println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+    let ceiling = sqlite_commit_ceiling(app.data_dir.path(), 2000, full_sync).await?;
+    let mode = if full_sync { "FULL" } else { "NORMAL" };
+    println!("sqlite single-row commits/s (WAL, synchronous={mode}): {ceiling:.0}");
 
     let (per_sec, per_call) = audience_rate(args.followers);
     println!("audience computations/s ({} followers): {per_sec:.0} ({per_call:?} each)", args.followers);
@@ -96,15 +125,61 @@ async fn main() -> anyhow::Result<()> {
     let rate = mails_per_second(&app, args.mails, args.concurrency, Arc::new(request)).await;
     all_logged_as(&app, &admin, args.mails, "started").await;
     println!("SMTP new requests: {} mails, {} clients: {rate:.0} mails/s", args.mails, args.concurrency);
-    let url = Arc::new(format!("{}/api/v1/conversations/{conversation}/messages", app.base));
-    let token = Arc::new(admin.token.clone());
-    let client = reqwest::Client::new();
+    let (rate, p50, p99) = post_rate(&app, &admin, conversation, args.messages, args.concurrency).await?;
+    println!(
+        "HTTP posts: {} messages, {} followers, {} clients: {rate:.0} messages/s, p50 {p50:?}, p99 {p99:?}",
+        args.messages, args.followers, args.concurrency
+    );
 
+    app.stop().await;
+    Ok(())
+}
+
+/// The read side and posting on an empty install, then on a large one, in one run.
+async fn large_main(args: &Args) -> anyhow::Result<()> {
+    println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
+    let empty = spawn_app_with(|c| c.rate_limits = false).await;
+    let ceiling = sqlite_commit_ceiling(empty.data_dir.path(), 2000, false).await?;
+    println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+    let mut empty = Some(empty);
+    for label in ["empty install", "large install"] {
+        let app = match empty.take() {
+            Some(app) => app,
+            None => large::large_install(args.scale).await?,
+        };
+        let admin = app.admin().await;
+        let conversation = large::busy_ticket(&app, &admin, args.followers, "l").await;
+        large::read_figures(&app, &admin, label, args.read_rounds).await;
+        let (rate, p50, p99) = post_rate(&app, &admin, conversation, args.messages, args.concurrency).await?;
+        println!(
+            "{label}: HTTP posts, {} followers, {} clients: {rate:.0} messages/s ({:.0}% of the ceiling), \
+             p50 {p50:?}, p99 {p99:?}",
+            args.followers,
+            args.concurrency,
+            rate / ceiling * 100.0
+        );
+        app.stop().await;
+    }
+    Ok(())
+}
+
+/// Posts `messages` to `conversation` as `who` from `concurrency` clients at once; answers
+/// messages per second and the p50 and p99 of one post.
+async fn post_rate(
+    app: &TestApp,
+    who: &parley_testkit::Who,
+    conversation: i64,
+    messages: usize,
+    concurrency: usize,
+) -> anyhow::Result<(f64, Duration, Duration)> {
+    let url = Arc::new(format!("{}/api/v1/conversations/{conversation}/messages", app.base));
+    let token = Arc::new(who.token.clone());
+    let client = reqwest::Client::new();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for worker in 0..args.concurrency {
+    for worker in 0..concurrency {
         let (url, token, client) = (url.clone(), token.clone(), client.clone());
-        let count = args.messages / args.concurrency + usize::from(worker < args.messages % args.concurrency);
+        let count = messages / concurrency + usize::from(worker < messages % concurrency);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for n in 0..count {
@@ -129,18 +204,7 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
-    println!(
-        "HTTP posts: {} messages, {} followers, {} clients: {:.0} messages/s, p50 {:?}, p99 {:?}",
-        latencies.len(),
-        args.followers,
-        args.concurrency,
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.5),
-        pct(0.99)
-    );
-
-    app.stop().await;
-    Ok(())
+    Ok((latencies.len() as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99)))
 }
 
 /// The latest `count` mails (up to 500) of the incoming log all did `status`: none was lost.
@@ -207,13 +271,13 @@ fn num_cpus() -> usize {
 }
 
 /// Single-row INSERT commits, one after another, with the settings Parley uses.
-async fn sqlite_commit_ceiling(dir: &std::path::Path, commits: usize) -> anyhow::Result<f64> {
+async fn sqlite_commit_ceiling(dir: &std::path::Path, commits: usize, full_sync: bool) -> anyhow::Result<f64> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
     let options = SqliteConnectOptions::new()
         .filename(dir.join("ceiling.db"))
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal);
+        .synchronous(if full_sync { SqliteSynchronous::Full } else { SqliteSynchronous::Normal });
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
     sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").execute(&pool).await?;
     let started = Instant::now();

@@ -128,12 +128,24 @@ async function loadList() {
   if (!state.view) return;
   const page = await api('GET', `/views/${state.view}?limit=50`);
   state.list = page.conversations;
+  state.next = page.next;
   const current = state.views.find((v) => v.view === state.view);
   $('list-title').textContent = current ? current.title : 'Conversations';
   renderList();
 }
 
+// The next page of the view: what is older than the last conversation shown.
+async function loadOlder() {
+  if (!state.view || !state.next) return;
+  const page = await api('GET', `/views/${state.view}?limit=50&before=${encodeURIComponent(state.next)}`);
+  const shown = new Set(state.list.map((c) => c.id));
+  state.list = state.list.concat(page.conversations.filter((c) => !shown.has(c.id)));
+  state.next = page.next;
+  renderList();
+}
+
 function renderList() {
+  $('older').hidden = !state.next;
   $('conversations').replaceChildren(
     ...state.list.map((c) =>
       el(
@@ -559,6 +571,7 @@ async function boot() {
   });
   $('composer').addEventListener('submit', send);
   $('add').addEventListener('click', openAdd);
+  $('older').addEventListener('click', loadOlder);
   $('add-form').addEventListener('submit', startConversation);
   $('add-cancel').addEventListener('click', () => $('add-dialog').close());
   $('add-filter').addEventListener('input', searchPeople);

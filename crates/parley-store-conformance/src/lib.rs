@@ -53,6 +53,7 @@ macro_rules! store_behaviour_tests {
             inbound_tokens_are_found_by_hash_and_revoked,
             r18_an_item_may_be_opened_by_a_customer,
             r20_r27_inbox_equals_the_full_computation_after_random_writes,
+            r26_r27_each_write_moves_a_conversation_between_views,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -27,6 +27,9 @@ CREATE TABLE inbox_counts (
     PRIMARY KEY (party_kind, party_id, view)
 ) WITHOUT ROWID;
 
+-- An organization's customers see the projects shared with it.
+CREATE INDEX customers_organization ON customers (organization_id) WHERE organization_id IS NOT NULL;
+
 -- The shared views (R26) read conversations in order of activity.
 CREATE INDEX conversations_by_state ON conversations (visibility, state, last_activity_at, id);
 

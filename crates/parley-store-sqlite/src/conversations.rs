@@ -338,17 +338,19 @@ impl ConversationStore for SqliteStore {
             let up_to = if author.is_customer() { i64::MAX } else { number };
             mark_read(&mut tx, m.conversation_id, author, up_to, m.created_at).await?;
         }
-        // Everyone's row moves by the new message; the author's and new followers' are computed
-        // afresh, as are those of recipients who had none.
+        // Everyone's row moves by the new message; new followers' rows are computed afresh, as
+        // are those of the author and recipients if they had none.
         let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
-        let exact: BTreeSet<Party> = m.author.party().into_iter().chain(m.new_followers.iter().copied()).collect();
+        let exact: BTreeSet<Party> = m.new_followers.iter().copied().collect();
         let posted = Posted {
             at: m.created_at,
+            author: m.author.party(),
             customers_see: visibility == Visibility::Public && m.held_until.is_none(),
             recipients: &recipients,
         };
         let holders = inbox::restamp(&mut tx, m.conversation_id, Some(posted), &exact).await?;
-        let missing = recipients.iter().filter(|p| !holders.contains(p));
+        let author = m.author.party();
+        let missing = recipients.iter().chain(author.as_ref()).filter(|p| !holders.contains(p));
         let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
         inbox::refresh(&mut tx, &[m.conversation_id.0], Who::Only(exact)).await?;
         tx.commit().await.map_err(other)?;

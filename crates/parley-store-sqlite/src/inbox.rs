@@ -193,31 +193,55 @@ fn wanted_entry(r: &ConversationRow, views: Option<i64>) -> Option<Entry> {
     })
 }
 
-// Conditions choosing conversations (`?1`) and people (`?2`) by JSON arrays of ids; "every" ones
-// still name their parameter, which is bound either way.
-const IN_CONVERSATIONS: &str = "c.id IN (SELECT value FROM json_each(?1))";
-const EVERY_CONVERSATION: &str = "?1 IS NOT NULL";
-const IN_USERS: &str = "u.id IN (SELECT value FROM json_each(?2))";
-const EVERY_USER: &str = "?2 IS NOT NULL";
-const IN_CUSTOMERS: &str = "cu.id IN (SELECT value FROM json_each(?2))";
+/// The pairs (`pid`, `cid`) of a user and a conversation among the JSON array `?1` that the user
+/// may see at all: everyone with scope "all projects", and whoever stands in a relation to it
+/// (R20). Read through indexes, so that the full facts below are computed for these pairs alone;
+/// the CROSS JOINs fix the order SQLite reads them in (from the few conversations outwards).
+const USER_PAIRS: &str = "
+    conv(id) AS MATERIALIZED (SELECT value FROM json_each(?1)),
+    pairs(pid, cid) AS (
+      SELECT u.id, conv.id FROM users u CROSS JOIN conv WHERE u.scope = '{all}'
+      UNION SELECT cp.party_id, conv.id FROM conv CROSS JOIN conversation_people cp
+            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'user'
+      UNION SELECT ip.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'user'
+      UNION SELECT pp.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id WHERE pp.party_kind = 'user'
+      UNION SELECT tm.user_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id AND pp.party_kind = 'team'
+            CROSS JOIN team_members tm ON tm.team_id = pp.party_id)";
 
-/// The rows users should have for the conversations chosen by `conversations` (a condition on
-/// `c`), for the users chosen by `users` (a condition on `u`). `?1` and `?2` are bound to
-/// `conv_ids` and `user_ids` (JSON arrays).
+/// Like `USER_PAIRS`, for customers: those who stand in a relation to a public conversation (R7).
+const CUSTOMER_PAIRS: &str = "
+    conv(id) AS MATERIALIZED (SELECT value FROM json_each(?1)),
+    pairs(pid, cid) AS (
+      SELECT cp.party_id, conv.id FROM conv CROSS JOIN conversation_people cp
+            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'customer'
+      UNION SELECT ip.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'customer'
+      UNION SELECT pp.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id WHERE pp.party_kind = 'customer'
+      UNION SELECT cu.id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id AND pp.party_kind = 'organization'
+            CROSS JOIN customers cu ON cu.organization_id = pp.party_id)";
+
+/// The rows users should have for the conversations in JSON array `convs`; only for the users in
+/// JSON array `users` when given.
 async fn wanted_for_users(
     conn: &mut SqliteConnection,
-    conversations: &str,
-    users: &str,
-    conv_ids: &str,
-    user_ids: &str,
+    convs: &str,
+    users: Option<&str>,
 ) -> StoreResult<BTreeMap<Key, Entry>> {
     let asker = Asker { kind: "user", id: "u.id", org: "NULL" };
     let sql = format!(
-        "SELECT u.id AS inbox_party, u.scope AS inbox_scope, {} FROM users u CROSS JOIN conversations c
-         WHERE {conversations} AND {users}",
-        row_columns(&asker, "")
+        "WITH {pairs}
+         SELECT u.id AS inbox_party, u.scope AS inbox_scope, {columns}
+         FROM pairs CROSS JOIN users u ON u.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
+         WHERE ?2 IS NULL OR u.id IN (SELECT value FROM json_each(?2))",
+        pairs = USER_PAIRS.replace("{all}", Scope::AllProjects.as_str()),
+        columns = row_columns(&asker, ""),
     );
-    let found = sqlx::query(&sql).bind(conv_ids).bind(user_ids).fetch_all(&mut *conn).await.map_err(other)?;
+    let found = sqlx::query(&sql).bind(convs).bind(users).fetch_all(&mut *conn).await.map_err(other)?;
     let mut wanted = BTreeMap::new();
     for row in &found {
         let r = conversation_row(row)?;
@@ -242,21 +266,21 @@ async fn wanted_for_users(
     Ok(wanted)
 }
 
-/// Like `wanted_for_users`, for customers (`cu`) and public conversations only.
+/// Like `wanted_for_users`, for customers and public conversations only.
 async fn wanted_for_customers(
     conn: &mut SqliteConnection,
-    conversations: &str,
-    customers: &str,
-    conv_ids: &str,
-    customer_ids: &str,
+    convs: &str,
+    customers: Option<&str>,
 ) -> StoreResult<BTreeMap<Key, Entry>> {
     let asker = Asker { kind: "customer", id: "cu.id", org: "cu.organization_id" };
     let sql = format!(
-        "SELECT cu.id AS inbox_party, {} FROM customers cu CROSS JOIN conversations c
-         WHERE c.visibility = 'public' AND {conversations} AND {customers}",
-        row_columns(&asker, &customer_counts("m."))
+        "WITH {CUSTOMER_PAIRS}
+         SELECT cu.id AS inbox_party, {columns}
+         FROM pairs CROSS JOIN customers cu ON cu.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
+         WHERE c.visibility = 'public' AND (?2 IS NULL OR cu.id IN (SELECT value FROM json_each(?2)))",
+        columns = row_columns(&asker, &customer_counts("m.")),
     );
-    let found = sqlx::query(&sql).bind(conv_ids).bind(customer_ids).fetch_all(&mut *conn).await.map_err(other)?;
+    let found = sqlx::query(&sql).bind(convs).bind(customers).fetch_all(&mut *conn).await.map_err(other)?;
     let mut wanted = BTreeMap::new();
     for row in &found {
         let r = conversation_row(row)?;
@@ -268,17 +292,19 @@ async fn wanted_for_customers(
     Ok(wanted)
 }
 
-/// Customers who may be related to the conversations in JSON array `?1`.
-const RELATED_CUSTOMERS: &str = "
-    SELECT party_id FROM conversation_people WHERE party_kind = 'customer' AND conversation_id IN (SELECT value FROM json_each(?1))
-    UNION SELECT ip.party_id FROM item_people ip JOIN conversations c ON c.item_id = ip.item_id
-          WHERE ip.party_kind = 'customer' AND c.id IN (SELECT value FROM json_each(?1))
-    UNION SELECT pp.party_id FROM project_people pp JOIN conversations c ON c.project_id = pp.project_id
-          WHERE pp.party_kind = 'customer' AND c.id IN (SELECT value FROM json_each(?1))
-    UNION SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_kind = 'organization'
-          AND pp.party_id = cu.organization_id JOIN conversations c ON c.project_id = pp.project_id
-          WHERE c.id IN (SELECT value FROM json_each(?1))
-    UNION SELECT party_id FROM inbox WHERE party_kind = 'customer' AND conversation_id IN (SELECT value FROM json_each(?1))";
+/// Every conversation (`?1` is bound and unused).
+const ALL_CONVERSATIONS: &str = "SELECT id FROM conversations WHERE ?1 IS NOT NULL";
+
+/// Conversations a user (`?1`) with a limited scope may see: those of their projects (directly or
+/// through a team) and those they are part of.
+const USER_CONVERSATIONS: &str = "
+    SELECT c.id FROM conversations c WHERE c.project_id IN (SELECT project_id FROM project_people
+          WHERE (party_kind = 'user' AND party_id = ?1)
+             OR (party_kind = 'team' AND party_id IN (SELECT team_id FROM team_members WHERE user_id = ?1)))
+    UNION SELECT conversation_id FROM conversation_people WHERE party_kind = 'user' AND party_id = ?1
+    UNION SELECT c.id FROM item_people ip JOIN conversations c ON c.item_id = ip.item_id
+          WHERE ip.party_kind = 'user' AND ip.party_id = ?1
+    UNION SELECT conversation_id FROM inbox WHERE party_kind = 'user' AND party_id = ?1";
 
 /// Conversations a customer (`?1`, organization `?2`) may be related to.
 const CUSTOMER_CONVERSATIONS: &str = "
@@ -300,7 +326,7 @@ async fn existing_rows(conn: &mut SqliteConnection, sql: &str, binds: &[&str]) -
 
 /// Recomputes the inbox rows of `who` for `conversations` from the stored facts.
 pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], who: Who) -> StoreResult<()> {
-    if conversations.is_empty() {
+    if conversations.is_empty() || matches!(&who, Who::Only(people) if people.is_empty()) {
         return Ok(());
     }
     let convs = json_ids(conversations.iter().copied());
@@ -311,15 +337,12 @@ pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], 
                 "SELECT * FROM inbox WHERE conversation_id IN (SELECT value FROM json_each(?1)) AND party_kind IN {kinds}"
             );
             let existing = existing_rows(conn, &sql, &[&convs]).await?;
-            let customers: Vec<i64> =
-                sqlx::query_scalar(RELATED_CUSTOMERS).bind(&convs).fetch_all(&mut *conn).await.map_err(other)?;
             let mut wanted = if matches!(who, Who::Everyone) {
-                wanted_for_users(conn, IN_CONVERSATIONS, EVERY_USER, &convs, "[]").await?
+                wanted_for_users(conn, &convs, None).await?
             } else {
                 BTreeMap::new()
             };
-            let customers = json_ids(customers);
-            wanted.extend(wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &convs, &customers).await?);
+            wanted.extend(wanted_for_customers(conn, &convs, None).await?);
             (existing, wanted)
         }
         Who::Only(parties) => {
@@ -333,8 +356,8 @@ pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], 
                 );
                 existing.extend(existing_rows(conn, &sql, &[&convs, ids]).await?);
             }
-            let mut wanted = wanted_for_users(conn, IN_CONVERSATIONS, IN_USERS, &convs, &users).await?;
-            wanted.extend(wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &convs, &customers).await?);
+            let mut wanted = wanted_for_users(conn, &convs, Some(&users)).await?;
+            wanted.extend(wanted_for_customers(conn, &convs, Some(&customers)).await?);
             (existing, wanted)
         }
     };
@@ -352,7 +375,23 @@ pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party) -> StoreR
     )
     .await?;
     let wanted = match party {
-        Party::User(_) => wanted_for_users(conn, EVERY_CONVERSATION, IN_USERS, "[]", &me).await?,
+        Party::User(id) => {
+            let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = ?")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(other)?;
+            // With a limited scope, only their projects' conversations and those they are part
+            // of may be theirs.
+            let candidates = if scope.as_deref() == Some(Scope::AllProjects.as_str()) {
+                ALL_CONVERSATIONS
+            } else {
+                USER_CONVERSATIONS
+            };
+            let convs: Vec<i64> =
+                sqlx::query_scalar(candidates).bind(id.0).fetch_all(&mut *conn).await.map_err(other)?;
+            wanted_for_users(conn, &json_ids(convs), Some(&me)).await?
+        }
         Party::Customer(id) => {
             let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = ?")
                 .bind(id.0)
@@ -366,7 +405,7 @@ pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party) -> StoreR
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(other)?;
-            wanted_for_customers(conn, IN_CONVERSATIONS, IN_CUSTOMERS, &json_ids(convs), &me).await?
+            wanted_for_customers(conn, &json_ids(convs), Some(&me)).await?
         }
     };
     settle(conn, existing, wanted).await
@@ -387,6 +426,8 @@ pub(crate) async fn members_of(conn: &mut SqliteConnection, (kind, id): (&str, i
 /// A message just stored, as the inbox rows of its conversation see it.
 pub(crate) struct Posted<'a> {
     pub at: i64,
+    /// The author has read their own message.
+    pub author: Option<Party>,
     /// Whether customers may read it now (public and not held).
     pub customers_see: bool,
     pub recipients: &'a [Party],
@@ -424,10 +465,16 @@ pub(crate) async fn restamp(
         }
         let mut after = before;
         if let Some(p) = &posted {
-            if !party.is_customer() || p.customers_see {
+            let wrote = p.author == Some(party);
+            if !party.is_customer() || p.customers_see || wrote {
                 after.message_count += 1;
                 after.unread += 1;
                 after.activity_at = after.activity_at.max(p.at);
+            }
+            if wrote {
+                // Their position moved to their own message, the latest.
+                after.unread = 0;
+                after.involvement |= Involvement { wrote_in: true, ..Default::default() }.bits();
             }
             if p.recipients.contains(&party) {
                 after.involvement |= Involvement { addressed_to_me: true, ..Default::default() }.bits();
@@ -445,20 +492,26 @@ pub(crate) async fn restamp(
     Ok(holders)
 }
 
-/// Fills the inbox of an install from before it, once.
-pub(crate) async fn build_if_missing(conn: &mut SqliteConnection) -> StoreResult<()> {
+/// Fills the inbox of an install from before it, once: a batch of conversations at a time, for
+/// everyone, each batch in its own transaction (rows of one conversation sit together, so this
+/// order writes each page once). Stopped half-way, it starts over at the next start; what was
+/// done is recomputed to the same rows.
+pub(crate) async fn build_if_missing(pool: &sqlx::SqlitePool) -> StoreResult<()> {
     let built: bool =
-        sqlx::query_scalar("SELECT built FROM inbox_built WHERE id = 1").fetch_one(&mut *conn).await.map_err(other)?;
+        sqlx::query_scalar("SELECT built FROM inbox_built WHERE id = 1").fetch_one(pool).await.map_err(other)?;
     if built {
         return Ok(());
     }
-    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users").fetch_all(&mut *conn).await.map_err(other)?;
-    let customers: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM customers").fetch_all(&mut *conn).await.map_err(other)?;
-    let people = users.into_iter().map(|u| Party::User(UserId(u)));
-    for party in people.chain(customers.into_iter().map(|c| Party::Customer(CustomerId(c)))) {
-        rebuild(conn, party).await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM conversations ORDER BY id").fetch_all(pool).await.map_err(other)?;
+    if !ids.is_empty() {
+        tracing::info!(conversations = ids.len(), "building every inbox once");
     }
-    sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(&mut *conn).await.map_err(other)?;
+    for batch in ids.chunks(500) {
+        let mut tx = pool.begin().await.map_err(other)?;
+        refresh(&mut tx, batch, Who::Everyone).await?;
+        tx.commit().await.map_err(other)?;
+    }
+    sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(pool).await.map_err(other)?;
     Ok(())
 }

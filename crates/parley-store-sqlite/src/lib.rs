@@ -26,40 +26,61 @@ pub struct SqliteStore {
     reader: SqlitePool,
 }
 
+/// When a commit is on disk (SQLite's `synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// A commit survives a crash of Parley (the email outbox relies on that); a power loss or an
+    /// operating-system crash may drop the last commits before the next checkpoint.
+    #[default]
+    Normal,
+    /// Every commit is flushed to disk before it is acknowledged: nothing acknowledged is lost
+    /// even on power loss, at the cost of one disk flush per write.
+    Full,
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_durable(path, Durability::Normal).await
+    }
+
+    pub async fn open_durable(path: &Path, durability: Durability) -> StoreResult<Self> {
         let options = SqliteConnectOptions::new().filename(path);
-        Self::open_with(options).await
+        Self::open_with(options, durability).await
     }
 
     /// Opens a `sqlite:` URL such as `sqlite://parley-data/parley.db`.
-    pub async fn open_url(url: &str) -> StoreResult<Self> {
+    pub async fn open_url(url: &str, durability: Durability) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url).map_err(errors::other)?;
-        Self::open_with(options).await
+        Self::open_with(options, durability).await
     }
 
-    async fn open_with(options: SqliteConnectOptions) -> StoreResult<Self> {
+    async fn open_with(options: SqliteConnectOptions, durability: Durability) -> StoreResult<Self> {
+        let synchronous = match durability {
+            Durability::Normal => SqliteSynchronous::Normal,
+            Durability::Full => SqliteSynchronous::Full,
+        };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL survives a crash of the process (the email outbox relies on it);
-            // only a power loss may drop the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(errors::other)?;
+        // Page caches sized for a year of history (SQLite's default is 2 MiB): the writer's holds
+        // the conversations and inboxes a post touches, each reader's the pages a view reads.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("cache_size", "-65536"))
+            .await
+            .map_err(errors::other)?;
         sqlx::migrate!("./migrations")
             .run(&writer)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        let mut tx = writer.begin().await.map_err(errors::other)?;
-        inbox::build_if_missing(&mut tx).await?;
-        tx.commit().await.map_err(errors::other)?;
+        inbox::build_if_missing(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("cache_size", "-16384"))
             .await
             .map_err(errors::other)?;
         Ok(SqliteStore { writer, reader })

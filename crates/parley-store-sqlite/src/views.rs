@@ -25,8 +25,8 @@ pub(crate) struct Asker<'a> {
 const BOUND_USER: Asker = Asker { kind: "user", id: "?1", org: "?2" };
 const BOUND_CUSTOMER: Asker = Asker { kind: "customer", id: "?1", org: "?2" };
 
-/// Columns computing a party's relation to conversation `c`.
-pub(crate) fn relation_columns(a: &Asker) -> String {
+/// The four facts of a party's relation to conversation `c`, each an SQL condition with its name.
+fn relation_facts(a: &Asker) -> [(String, &'static str); 4] {
     let (kind, id) = (a.kind, a.id);
     let org = if kind == "customer" {
         format!("OR (pp.party_kind = 'organization' AND pp.party_id = {})", a.org)
@@ -35,19 +35,45 @@ pub(crate) fn relation_columns(a: &Asker) -> String {
             "OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = {id}))"
         )
     };
-    format!(
-        "EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'participant'
-                 AND p.party_kind = '{kind}' AND p.party_id = {id}) AS participant,
-         EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'follower'
-                 AND p.party_kind = '{kind}' AND p.party_id = {id}) AS conversation_follower,
-         ((c.item_id IS NOT NULL AND EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id
+    [
+        (
+            format!(
+                "EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'participant'
+                 AND p.party_kind = '{kind}' AND p.party_id = {id})"
+            ),
+            "participant",
+        ),
+        (
+            format!(
+                "EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'follower'
+                 AND p.party_kind = '{kind}' AND p.party_id = {id})"
+            ),
+            "conversation_follower",
+        ),
+        (
+            format!(
+                "((c.item_id IS NOT NULL AND EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id
                  AND ip.party_kind = '{kind}' AND ip.party_id = {id}))
           OR (c.linked_project_id IS NOT NULL AND EXISTS (SELECT 1 FROM project_people pp
                  WHERE pp.project_id = c.linked_project_id AND pp.role = 'follower'
-                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org})))) AS item_follower,
-         (c.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM project_people pp WHERE pp.project_id = c.project_id
-                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org}))) AS project_follower"
-    )
+                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org}))))"
+            ),
+            "item_follower",
+        ),
+        (
+            format!(
+                "(c.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM project_people pp WHERE pp.project_id = c.project_id
+                 AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org})))"
+            ),
+            "project_follower",
+        ),
+    ]
+}
+
+/// Columns computing a party's relation to conversation `c`.
+pub(crate) fn relation_columns(a: &Asker) -> String {
+    let columns: Vec<String> = relation_facts(a).into_iter().map(|(fact, name)| format!("{fact} AS {name}")).collect();
+    columns.join(",\n         ")
 }
 
 /// The columns of a [`ConversationRow`] for the asker. `customer_sees` is the condition on
@@ -176,10 +202,6 @@ fn inbox_entry(row: &SqliteRow) -> StoreResult<InboxEntry> {
     Ok(InboxEntry { conversation, unread: get(row, "inbox_unread")? })
 }
 
-fn newest_first(entries: &mut [InboxEntry]) {
-    entries.sort_by_key(|e| std::cmp::Reverse((e.conversation.last_activity_at, e.conversation.id.0)));
-}
-
 impl SqliteStore {
     pub(crate) async fn counts_of(&self, party: Party) -> StoreResult<Vec<ViewTally>> {
         let found = sqlx::query("SELECT view, total, unread FROM inbox_counts WHERE party_kind = ? AND party_id = ?")
@@ -215,8 +237,13 @@ impl SqliteStore {
         let before = before.map_or((i64::MAX, i64::MAX), |c| (c.activity_at, c.conversation_id.0));
         match reach(view) {
             Reach::Shared { visibility, states } if !party.is_customer() => {
-                if let Some(page) = self.shared_page(party, view, visibility, states, before, limit).await? {
-                    return Ok(page);
+                // A few candidates first (enough when the person sees nearly all), then more.
+                for budget in [limit * 2 + 8, limit * 16] {
+                    if let Some(page) =
+                        self.shared_page(party, view, (visibility, states), before, limit, budget).await?
+                    {
+                        return Ok(page);
+                    }
                 }
                 self.own_page(party, view, false, before, limit).await
             }
@@ -262,12 +289,11 @@ impl SqliteStore {
         &self,
         party: Party,
         view: View,
-        visibility: Visibility,
-        states: &[ConversationState],
+        (visibility, states): (Visibility, &[ConversationState]),
         (at, id): (i64, i64),
         limit: i64,
+        budget: i64,
     ) -> StoreResult<Option<Vec<InboxEntry>>> {
-        let budget = (limit * 8).max(64);
         let mut candidates: Vec<(i64, i64)> = Vec::new();
         let mut exhausted = true;
         for state in states {
@@ -295,7 +321,8 @@ impl SqliteStore {
         let sql = format!(
             "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
              WHERE i.conversation_id IN (SELECT value FROM json_each(?1)) AND i.party_kind = ?2 AND i.party_id = ?3
-               AND (i.views & ?4) <> 0",
+               AND (i.views & ?4) <> 0
+             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT ?5",
             page_columns()
         );
         let found = sqlx::query(&sql)
@@ -303,15 +330,13 @@ impl SqliteStore {
             .bind(party.kind_str())
             .bind(party.raw_id())
             .bind(view.bit())
+            .bind(limit)
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
-        let mut page: Vec<InboxEntry> = found.iter().map(inbox_entry).collect::<StoreResult<_>>()?;
-        if page.len() < limit as usize && !exhausted {
+        if (found.len() as i64) < limit && !exhausted {
             return Ok(None);
         }
-        newest_first(&mut page);
-        page.truncate(limit as usize);
-        Ok(Some(page))
+        found.iter().map(inbox_entry).collect::<StoreResult<_>>().map(Some)
     }
 }

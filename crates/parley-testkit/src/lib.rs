@@ -37,6 +37,7 @@ pub struct TestApp {
     pub data_dir: TempDir,
     /// The SMTP listener for incoming mail.
     pub smtp_in: std::net::SocketAddr,
+    config: Config,
     launched: Option<Launched>,
 }
 
@@ -79,6 +80,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         data_dir,
         smtp_in: launched.smtp_addr.expect("the SMTP listener runs in tests"),
+        config,
         launched: Some(launched),
     }
 }
@@ -145,6 +147,21 @@ impl TestApp {
     /// Runs one round of the email worker at the test clock's time.
     pub async fn deliver(&self) -> parley_app::DeliveryRound {
         self.launched.as_ref().expect("running").app.deliver_due().await.expect("delivery round")
+    }
+
+    /// Stops the server and starts it again on the same data directory (on a new port), as an
+    /// upgrade or a restart would.
+    pub async fn restart(&mut self) {
+        if let Some(l) = self.launched.take() {
+            l.stop().await.expect("stop");
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        self.config.base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let launched =
+            parley::launch_with_listener(&self.config, listener, self.clock.clone()).await.expect("relaunch");
+        self.base = format!("http://{}", launched.addr);
+        self.smtp_in = launched.smtp_addr.expect("the SMTP listener runs in tests");
+        self.launched = Some(launched);
     }
 
     pub async fn stop(mut self) {

@@ -185,3 +185,26 @@ async fn r17_a_message_written_by_email_shows_so_with_its_original() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r26_the_messenger_reads_a_long_view_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Busy ticket", &[]).await;
+    for n in 0..52 {
+        let body = json!({"subject": format!("Question {n:02}"), "item_id": ticket, "visibility": "public"});
+        app.ok(&admin, "/api/v1/conversations", body, 201).await;
+        app.advance_ms(1000);
+    }
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // The first page holds the 50 newest; the oldest two come with "Show older".
+    page.wait_for("#conversations", |t| t.contains("Question 51") && t.contains("Question 02")).await;
+    assert!(!page.text("#conversations").await.contains("Question 01"));
+    page.click("#older").await;
+    page.wait_for("#conversations", |t| t.contains("Question 00") && t.contains("Question 01")).await;
+    page.close().await;
+    app.stop().await;
+}

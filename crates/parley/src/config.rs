@@ -18,7 +18,23 @@ pub enum Command {
     Serve(Config),
 }
 
-#[derive(Args, Debug, Clone)]
+/// `--sqlite-synchronous`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+impl From<Synchronous> for parley_store_sqlite::Durability {
+    fn from(s: Synchronous) -> Self {
+        match s {
+            Synchronous::Normal => parley_store_sqlite::Durability::Normal,
+            Synchronous::Full => parley_store_sqlite::Durability::Full,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:8080")]
@@ -29,6 +45,11 @@ pub struct Config {
     /// Database URL, e.g. sqlite://path/to/parley.db; defaults to <data-dir>/parley.db.
     #[arg(long, env = "PARLEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// When SQLite's commits are on disk: `normal` (a commit survives a crash of Parley; a power
+    /// loss or OS crash may drop the last ones) or `full` (flushed before each write is
+    /// acknowledged; slower). See docs/PERFORMANCE.md.
+    #[arg(long, env = "PARLEY_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Normal)]
+    pub sqlite_synchronous: Synchronous,
     /// Public URL of this server, used in links it sends out.
     #[arg(long, env = "PARLEY_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub base_url: String,
@@ -100,6 +121,7 @@ impl Config {
             listen: "127.0.0.1:0".into(),
             data_dir,
             database_url: None,
+            sqlite_synchronous: Synchronous::Normal,
             base_url: "http://127.0.0.1".into(),
             email_delay: Duration::from_secs(60),
             send_guard: Duration::from_secs(10),
@@ -142,6 +164,52 @@ impl Config {
     }
 }
 
+/// Secrets stay out of logs: passwords and the credentials in URLs are redacted.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("base_url", &self.base_url)
+            .field("email_delay", &self.email_delay)
+            .field("send_guard", &self.send_guard)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
+            .field("mail_domain", &self.mail_domain)
+            .field("smtp_listen", &self.smtp_listen)
+            .field("smtp_listen_cert", &self.smtp_listen_cert)
+            .field("smtp_listen_key", &self.smtp_listen_key)
+            .field("support_address", &self.support_address)
+            .field("delivery_poll", &self.delivery_poll)
+            .field("delivery_lease", &self.delivery_lease)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("rate_limits", &self.rate_limits)
+            .field("rate_limit", &self.rate_limit)
+            .field("client_ip_header", &self.client_ip_header)
+            .finish()
+    }
+}
+
+/// A URL with the password of its user part replaced: `smtp://me:***@host`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{name}:***@{host}"),
+            None => format!("{user}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    match path {
+        Some(path) => format!("{scheme}://{authority}/{path}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
 /// Parses `1500ms`, `60s`, `2m` or `1h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -160,8 +228,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn secrets_are_redacted_from_debug() {
+        let mut config = Config::with_data_dir("d".into());
+        config.smtp_url = Some("smtp://mailer:hunter2-secret@mail.example:587?tls=required".into());
+        config.database_url = Some("postgres://parley:db-secret@db/parley".into());
+        config.admin_password = Some("first-admin-secret".into());
+        let shown = format!("{config:?}");
+        for secret in ["hunter2-secret", "db-secret", "first-admin-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("smtp://mailer:***@mail.example:587?tls=required"), "{shown}");
+        assert_eq!(redact_url("smtp://relay.example:25"), "smtp://relay.example:25");
+    }
 
     #[test]
     fn durations_in_ms_s_m_h() {

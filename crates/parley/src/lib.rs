@@ -53,7 +53,9 @@ impl Launched {
 /// `<data-dir>/parley.db`.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database_url {
-        Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::open_url(url).await?)),
+        Some(url) if url.starts_with("sqlite:") => {
+            Ok(Arc::new(SqliteStore::open_url(url, config.sqlite_synchronous.into()).await?))
+        }
         Some(url) => anyhow::bail!(
             "unsupported database URL '{}': this build supports sqlite: URLs",
             url.split(':').next().unwrap_or_default()
@@ -61,7 +63,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         None => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-            Ok(Arc::new(SqliteStore::open(&config.data_dir.join("parley.db")).await?))
+            let path = config.data_dir.join("parley.db");
+            Ok(Arc::new(SqliteStore::open_durable(&path, config.sqlite_synchronous.into()).await?))
         }
     }
 }
