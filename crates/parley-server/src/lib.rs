@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod openapi;
 pub mod policy;
+mod request_log;
 mod routes;
 mod schema;
 mod smtp_in;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_log::log))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

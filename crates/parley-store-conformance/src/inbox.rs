@@ -434,3 +434,37 @@ pub async fn r26_r27_each_write_moves_a_conversation_between_views<S: Store>(sto
     assert_eq!(views_holding(store, leo, id).await, vec![ClosedWithCustomers, AllClosed]);
     check("followed, then locked", T0 + 9).await;
 }
+
+pub async fn r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let leo = store.insert_user(new_user("leo@acme.test", Role::Member)).await.unwrap();
+    let narrow = Preferences { scope: Scope::FollowedProjects, ..Preferences::default() };
+    store.set_preferences(leo.id, &narrow).await.unwrap();
+    let other = store.insert_project("Billing", w.admin.id, T0).await.unwrap();
+    store.set_project_role(w.project.id, ProjectRole::MemberUser(leo.id), true).await.unwrap();
+    let new = |project: ProjectId, at: i64| NewConversation {
+        subject: "Question".into(),
+        visibility: Visibility::Public,
+        link: Some(Link::Project(project)),
+        created_by: Author::Customer(w.customer.id),
+        participants: vec![],
+        followers: vec![],
+        created_at: at,
+    };
+    // Leo's three are the oldest; forty newer ones are in a project he does not belong to.
+    let mut his = Vec::new();
+    for n in 0..3 {
+        his.push(store.insert_conversation(new(w.project.id, T0 + n)).await.unwrap().header.id.0);
+    }
+    for n in 0..40 {
+        store.insert_conversation(new(other.id, T0 + 100 + n)).await.unwrap();
+    }
+    his.reverse();
+    let leo = Party::User(leo.id);
+    for per_page in [1, 2, 25] {
+        let shown: Vec<i64> =
+            read_view(store, leo, View::OpenWithCustomers, per_page).await.iter().map(|s| s.0).collect();
+        assert_eq!(shown, his, "by {per_page}");
+    }
+    assert_inbox_agrees(store, &[leo, Party::User(w.admin.id)], T0 + 200, "narrow scope").await;
+}

@@ -54,6 +54,7 @@ macro_rules! store_behaviour_tests {
             r18_an_item_may_be_opened_by_a_customer,
             r20_r27_inbox_equals_the_full_computation_after_random_writes,
             r26_r27_each_write_moves_a_conversation_between_views,
+            r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {
