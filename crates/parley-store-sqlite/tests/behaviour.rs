@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use parley_domain::views::View;
 use parley_domain::*;
 use parley_store::*;
 use parley_store_conformance::World;
@@ -34,9 +35,10 @@ async fn reopening_the_file_keeps_everything() {
 }
 
 /// Migration 0010 rebuilds `items` (a creator may be a customer, R18): an install made before it
-/// keeps every item, its people, and the conversations and people that point at it.
+/// keeps every item, its people, and the conversations and people that point at it. Migration
+/// 0011 adds the inbox, which the first start fills from what is there.
 #[tokio::test]
-async fn upgrading_to_items_by_customers_keeps_every_item() {
+async fn upgrading_to_items_by_customers_keeps_every_item_and_builds_every_inbox() {
     let dir = tempfile::tempdir().unwrap();
     let old_migrations = dir.path().join("migrations");
     std::fs::create_dir(&old_migrations).unwrap();
@@ -58,7 +60,7 @@ async fn upgrading_to_items_by_customers_keeps_every_item() {
             "INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at)
              VALUES (1, 'Acme', 'public', 'public', 1)",
             "INSERT INTO users VALUES (1, 'admin@acme.test', 'Ada', 'ada', 'admin', 'x', 1, 'all_projects', 1,
-             'followed', 'followed', 1, 1, 1, 1, 0)",
+             'mine', 'followed', 1, 1, 1, 1, 0)",
             "INSERT INTO customers (id, email, name, created_at) VALUES (7, 'carla@client.example', 'Carla', 1)",
             "INSERT INTO projects VALUES (3, 'Support', 1)",
             "INSERT INTO items VALUES (5, 3, 'ticket', 'Printer on fire', 'open', 1, 2)",
@@ -88,4 +90,11 @@ async fn upgrading_to_items_by_customers_keeps_every_item() {
         created_at: 4,
     };
     assert!(store.insert_item(orphan).await.is_err(), "an item of no project is refused");
+    // The inbox was built at start-up: the admin and Carla find the conversation in their views.
+    let (ada, carla) = (Party::User(UserId(1)), Party::Customer(CustomerId(7)));
+    let open = parley_store_conformance::read_view(&store, ada, View::OpenWithCustomers, 10).await;
+    assert_eq!(open.iter().map(|s| s.0).collect::<Vec<_>>(), vec![9]);
+    let portal = parley_store_conformance::read_view(&store, carla, View::PortalOpen, 10).await;
+    assert_eq!(portal.iter().map(|s| s.0).collect::<Vec<_>>(), vec![9]);
+    parley_store_conformance::assert_inbox_agrees(&store, &[ada, carla], 10, "upgraded").await;
 }
