@@ -127,10 +127,21 @@ impl Page {
         }
     }
 
+    /// Types `value` into the field matching `css`, retrying while it cannot take input yet (a
+    /// dialog still opening, say).
     pub async fn fill(&self, css: &str, value: &str) {
-        let field = self.find(css).await;
-        field.clear().await.expect("clear");
-        field.send_keys(value).await.expect("type");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let field = self.find(css).await;
+            match field.clear().await {
+                Ok(()) => {
+                    field.send_keys(value).await.expect("type");
+                    return;
+                }
+                Err(e) if tokio::time::Instant::now() > deadline => panic!("fill '{css}': {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Clicks the element matching `css`, retrying while the page re-renders it.
