@@ -97,17 +97,16 @@ pub fn customer_view_bits(facts: SharedFacts, me: Involvement) -> i64 {
     crate::views::customer_views().into_iter().filter(|v| in_view(*v, &s)).map(View::bit).sum()
 }
 
-/// A user's inbox row for a conversation: `None` when they may not see it (R20). `project_followed`
-/// says whether they belong to the conversation's project (directly or through a team).
+/// A user's inbox row for a conversation: `None` when they may not see it (R20). Whether they
+/// belong to the conversation's project (directly or through a team) is `relation.project_follower`.
 pub fn user_row_views(
     scope: Scope,
     project: Option<ProjectId>,
-    project_followed: bool,
     facts: SharedFacts,
     relation: Relation,
     me: Involvement,
 ) -> Option<i64> {
-    let followed: Vec<ProjectId> = project.filter(|_| project_followed).into_iter().collect();
+    let followed: Vec<ProjectId> = project.filter(|_| relation.project_follower).into_iter().collect();
     let conv = ConversationFacts { visibility: facts.visibility, project_id: project };
     access::user_may_see(scope, &followed, conv, relation).then(|| user_view_bits(facts, me))
 }
@@ -197,10 +196,11 @@ mod tests {
         let internal = facts(Visibility::Internal, ConversationState::Open, None);
         let none = Relation::default();
         let me = Involvement::default();
-        assert_eq!(user_row_views(Scope::AllProjects, None, false, internal, none, me), None);
-        assert!(user_row_views(Scope::AllProjects, Some(ProjectId(1)), false, internal, none, me).is_some());
-        assert_eq!(user_row_views(Scope::FollowedProjects, Some(ProjectId(1)), false, internal, none, me), None);
-        assert!(user_row_views(Scope::FollowedProjects, Some(ProjectId(1)), true, internal, none, me).is_some());
+        let member = Relation { project_follower: true, ..none };
+        assert_eq!(user_row_views(Scope::AllProjects, None, internal, none, me), None);
+        assert!(user_row_views(Scope::AllProjects, Some(ProjectId(1)), internal, none, me).is_some());
+        assert_eq!(user_row_views(Scope::FollowedProjects, Some(ProjectId(1)), internal, none, me), None);
+        assert!(user_row_views(Scope::FollowedProjects, Some(ProjectId(1)), internal, member, me).is_some());
         assert_eq!(customer_row_views(Some(ProjectId(1)), internal, Relation { participant: true, ..none }, me), None);
     }
 

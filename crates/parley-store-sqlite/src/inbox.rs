@@ -99,7 +99,7 @@ fn entry(row: &SqliteRow) -> StoreResult<(Key, Entry)> {
     Ok((key, entry))
 }
 
-fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
+pub(crate) fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
     let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
     format!("[{}]", ids.join(","))
 }
@@ -246,20 +246,10 @@ async fn wanted_for_users(
     for row in &found {
         let r = conversation_row(row)?;
         let scope = rows::parse(row, "inbox_scope", Scope::parse)?;
-        let views = inbox::user_row_views(
-            scope,
-            r.conversation.project_id,
-            r.relation.project_follower,
-            shared(&r),
-            r.relation,
-            involvement(&r),
-        );
+        let views = inbox::user_row_views(scope, r.conversation.project_id, shared(&r), r.relation, involvement(&r));
         // Users see every message as it is written, so their activity is the conversation's.
-        let mut e = wanted_entry(&r, views);
-        if let Some(e) = e.as_mut() {
+        if let Some(mut e) = wanted_entry(&r, views) {
             e.activity_at = get(row, "last_activity_at")?;
-        }
-        if let Some(e) = e {
             wanted.insert((r.conversation.id.0, Party::User(UserId(get(row, "inbox_party")?))), e);
         }
     }

@@ -317,7 +317,6 @@ impl SqliteStore {
         if !exhausted {
             candidates.truncate(budget as usize);
         }
-        let ids: Vec<String> = candidates.iter().map(|(_, id)| id.to_string()).collect();
         let sql = format!(
             "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
              WHERE i.conversation_id IN (SELECT value FROM json_each(?1)) AND i.party_kind = ?2 AND i.party_id = ?3
@@ -326,7 +325,7 @@ impl SqliteStore {
             page_columns()
         );
         let found = sqlx::query(&sql)
-            .bind(format!("[{}]", ids.join(",")))
+            .bind(crate::inbox::json_ids(candidates.iter().map(|(_, id)| *id)))
             .bind(party.kind_str())
             .bind(party.raw_id())
             .bind(view.bit())
