@@ -468,3 +468,20 @@ pub async fn r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_on
     }
     assert_inbox_agrees(store, &[leo, Party::User(w.admin.id)], T0 + 200, "narrow scope").await;
 }
+
+pub async fn r33_a_held_reply_counts_for_the_customer_once_released<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let cora = Party::Customer(w.customer.id);
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![cora]).await;
+    let unread_of = |party: Party| async move {
+        let page = store.inbox_page(party, View::PortalOpen, None, 10).await.unwrap();
+        page.iter().map(|e| (e.unread, e.conversation.message_count)).collect::<Vec<_>>()
+    };
+    store.insert_message(held_message(&c, Author::User(w.admin.id), &[cora], T0 + 1)).await.unwrap();
+    assert_eq!(unread_of(cora).await, vec![(0, 0)], "held from the customer (R33)");
+    let admin = store.inbox_page(Party::User(w.admin.id), View::OpenWithCustomers, None, 10).await.unwrap();
+    assert_eq!(admin[0].conversation.message_count, 1, "users see it at once");
+    assert_eq!(store.release_held(T0 + 10_001, 10).await.unwrap().len(), 1);
+    assert_eq!(unread_of(cora).await, vec![(1, 1)], "counted once released");
+    assert_inbox_agrees(store, &[cora, Party::User(w.admin.id)], T0 + 10_001, "released").await;
+}
