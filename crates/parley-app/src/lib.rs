@@ -34,7 +34,7 @@ pub use mail_in::{parse as parse_email, InboundError, InboundMail, Via, INCOMING
 pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
-pub use realtime::{EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
+pub use realtime::{CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
 pub use widget::Verified;

@@ -6,12 +6,22 @@ use parley_domain::audience::{self, Audience, AudienceInput, Recipient};
 use parley_domain::delivery;
 use parley_domain::*;
 use parley_store::{ConversationPeople, NewMessage, Retraction, StoreError};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
 pub struct PostRequest {
     pub body: String,
     /// Defaults to the asker's usual channel.
     pub channel: Option<Channel>,
+}
+
+/// Who a message reaches, as the post path needs it.
+pub(crate) struct Addressed {
+    pub audience: Audience,
+    /// Users the body mentions (R8).
+    pub mentioned: Vec<UserId>,
+    /// Users whose preferences turn the notification sound off (R12).
+    pub silent: BTreeSet<UserId>,
 }
 
 impl App {
@@ -41,7 +51,7 @@ impl App {
             return Err(crate::error::locked());
         }
         let people = self.store.conversation_people(id).await?;
-        let (audience, mentioned) = self.audience_for(&people, actor.author(), &body).await?;
+        let Addressed { audience, mentioned, silent } = self.audience_for(&people, actor.author(), &body).await?;
         let new_followers = mentioned
             .into_iter()
             .map(Party::User)
@@ -72,7 +82,7 @@ impl App {
             StoreError::Locked => crate::error::locked(),
             e => AppError::from_store("conversation")(e),
         })?;
-        self.publish_message(message.clone(), audience.clone(), conversation.header.subject);
+        self.publish_message(message.clone(), audience.clone(), conversation.header.subject, silent);
         Ok((self.as_numbered_for(actor, message).await?, audience))
     }
 
@@ -90,23 +100,26 @@ impl App {
         self.visible_conversation(actor, id).await?;
         Self::require_user(actor, "conversation")?;
         let people = self.store.conversation_people(id).await?;
-        Ok(self.audience_for(&people, actor.author(), body).await?.0)
+        Ok(self.audience_for(&people, actor.author(), body).await?.audience)
     }
 
-    /// The audience of a message by `author`, and the users it mentions.
+    /// The audience of a message by `author`, the users it mentions, and whose pushes are silent.
     pub(crate) async fn audience_for(
         &self,
         people: &ConversationPeople,
         author: Author,
         body: &str,
-    ) -> AppResult<(Audience, Vec<UserId>)> {
+    ) -> AppResult<Addressed> {
         let c = &people.conversation;
         // Only staff mention: a customer cannot pull users into a conversation.
-        let mentioned: Vec<UserId> = match author {
-            Author::User(_) | Author::Bot => {
-                self.store.users_by_handle(&mentions::extract(body)).await?.into_iter().map(|u| u.id).collect()
-            }
+        let handles = match author {
+            Author::User(_) | Author::Bot => mentions::extract(body),
             Author::Customer(_) => vec![],
+        };
+        let mentioned: Vec<UserId> = if handles.is_empty() {
+            vec![]
+        } else {
+            self.store.users_by_handle(&handles).await?.into_iter().map(|u| u.id).collect()
         };
         let named_users: Vec<UserId> = people
             .item_followers
@@ -127,7 +140,8 @@ impl App {
             mentioned: mentioned.clone(),
             profiles: self.store.audience_profiles(&named_users).await?,
         };
-        Ok((audience::compute(&input), mentioned))
+        let silent = input.profiles.iter().filter(|p| !p.preferences.sound).map(|p| p.id).collect();
+        Ok(Addressed { audience: audience::compute(&input), mentioned, silent })
     }
 
     /// Messages after `after_number`, oldest first.

@@ -4,7 +4,7 @@
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::views::{self, Section, View};
 use parley_domain::{ConversationHeader, ConversationId, ValidationError};
-use parley_store::InboxCursor;
+use parley_store::{InboxCursor, ViewTally};
 use serde::Serialize;
 
 /// A view in the sidebar.
@@ -17,6 +17,14 @@ pub struct ViewCount {
     pub total: usize,
     /// Conversations in the view with messages the asker has not read.
     pub unread: usize,
+}
+
+impl ViewCount {
+    pub fn of(tally: ViewTally) -> ViewCount {
+        let view = tally.view;
+        let (total, unread) = (tally.total.max(0) as usize, tally.unread.max(0) as usize);
+        ViewCount { view, section: view.section(), title: view.title(), total, unread }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -56,14 +64,8 @@ impl App {
         Ok(available
             .into_iter()
             .map(|view| {
-                let tally = tallies.iter().find(|t| t.view == view);
-                ViewCount {
-                    view,
-                    section: view.section(),
-                    title: view.title(),
-                    total: tally.map_or(0, |t| t.total.max(0) as usize),
-                    unread: tally.map_or(0, |t| t.unread.max(0) as usize),
-                }
+                let none = ViewTally { view, total: 0, unread: 0 };
+                ViewCount::of(tallies.iter().find(|t| t.view == view).copied().unwrap_or(none))
             })
             .collect())
     }

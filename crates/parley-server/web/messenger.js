@@ -513,9 +513,16 @@ async function send(event) {
 async function onEvent(event) {
   switch (event.type) {
     case 'hello':
-    case 'counts':
       state.views = event.views;
       if (!state.view && state.views.length) state.view = state.views[0].view;
+      renderSidebar();
+      break;
+    case 'counts':
+      // Only the views a write changed; the others keep their counts.
+      for (const changed of event.views) {
+        const i = state.views.findIndex((v) => v.view === changed.view);
+        if (i >= 0) state.views[i] = changed;
+      }
       renderSidebar();
       break;
     case 'message': {

@@ -187,7 +187,8 @@ pub async fn r13_seen_only_for_own_deliveries_and_by_reading<S: Store>(store: &S
         v
     };
     assert_eq!(seen_by_member, vec![Some(T0 + 30), Some(T0 + 30), None]);
-    store.mark_pushed(customer, &ids, T0 + 40).await.unwrap();
+    let pushed: Vec<_> = ids.iter().map(|id| (*id, customer)).collect();
+    store.mark_pushed(&pushed, T0 + 40).await.unwrap();
     let first = store.delivery_timeline(ids[0]).await.unwrap();
     let record = first.iter().find(|r| r.party == customer).unwrap();
     assert_eq!((record.pushed_at, record.seen_at), (Some(T0 + 40), Some(T0 + 10)));

@@ -351,6 +351,56 @@ pub async fn r20_r27_inbox_equals_the_full_computation_after_random_writes<S: St
     }
 }
 
+type Counters = BTreeMap<(Party, View), (i64, i64)>;
+
+async fn counters_of<S: Store>(store: &S, people: &[Party]) -> Counters {
+    let mut all = Counters::new();
+    for party in people {
+        for t in store.inbox_counts(*party).await.unwrap() {
+            all.insert((*party, t.view), (t.total, t.unread));
+        }
+    }
+    all
+}
+
+/// R26, R27 pushed: after each write, the counts it announces are every count it changed, each
+/// with the value now stored; so a listener keeps every person's counts without reading them.
+pub async fn r26_each_write_announces_the_counts_it_changed<S: Store>(store: &S) {
+    let mut announced = store.tally_changes();
+    let mut s = scene(store).await;
+    let mut now = T0 + 1_000;
+    let mut dice = Dice(0x5851_f42d_4c95_7f2d);
+    while announced.try_recv().is_ok() {}
+    let mut before = counters_of(store, &s.people).await;
+    for step in 0..150 {
+        let mut what = random_write(store, &mut s, &mut dice, now).await;
+        if dice.chance(10) {
+            let released = store.release_held(now, 1000).await.unwrap();
+            what += &format!(" + {} released", released.len());
+        }
+        now += dice.below(4_000) as i64;
+        let after = counters_of(store, &s.people).await;
+        let mut told = Counters::new();
+        while let Ok(batch) = announced.try_recv() {
+            for c in batch.iter() {
+                told.insert((c.party, c.tally.view), (c.tally.total, c.tally.unread));
+            }
+        }
+        for (key, value) in &told {
+            let stored = store.inbox_counts(key.0).await.unwrap();
+            let stored = stored.iter().find(|t| t.view == key.1).map_or((0, 0), |t| (t.total, t.unread));
+            assert_eq!(*value, stored, "step {step} ({what}): announced {key:?} is not what is stored");
+        }
+        for key in before.keys().chain(after.keys()) {
+            let (was, is) = (before.get(key).unwrap_or(&(0, 0)), after.get(key).unwrap_or(&(0, 0)));
+            if was != is {
+                assert_eq!(told.get(key), Some(is), "step {step} ({what}): the change of {key:?} was not announced");
+            }
+        }
+        before = after;
+    }
+}
+
 /// The views `conversation` is in for `party`, read from their inbox.
 async fn views_holding<S: Store>(store: &S, party: Party, conversation: ConversationId) -> Vec<View> {
     let mut found = Vec::new();

@@ -53,6 +53,7 @@ macro_rules! store_behaviour_tests {
             inbound_tokens_are_found_by_hash_and_revoked,
             r18_an_item_may_be_opened_by_a_customer,
             r20_r27_inbox_equals_the_full_computation_after_random_writes,
+            r26_each_write_announces_the_counts_it_changed,
             r26_r27_each_write_moves_a_conversation_between_views,
             r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones,
             r33_a_held_reply_counts_for_the_customer_once_released,

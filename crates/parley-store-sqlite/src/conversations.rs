@@ -89,6 +89,7 @@ async fn mark_read(
 impl ConversationStore for SqliteStore {
     async fn insert_conversation(&self, c: NewConversation) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         let (item_id, linked_project, project_id) = match c.link {
             Some(Link::Item(i)) => (Some(i.0), None, Some(project_of_item(&mut tx, i).await?)),
             Some(Link::Project(p)) => (None, Some(p.0), Some(p.0)),
@@ -126,9 +127,9 @@ impl ConversationStore for SqliteStore {
                 .await?;
             }
         }
-        inbox::refresh(&mut tx, &[id], Who::Everyone).await?;
+        inbox::refresh(&mut tx, &[id], Who::Everyone, &mut tallies).await?;
         let conv = load_conversation(&mut tx, ConversationId(id)).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(conv)
     }
 
@@ -182,6 +183,7 @@ impl ConversationStore for SqliteStore {
         to: ConversationState,
     ) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         let done = sqlx::query("UPDATE conversations SET state = ? WHERE id = ? AND state = ?")
             .bind(to.as_str())
             .bind(id.0)
@@ -193,8 +195,8 @@ impl ConversationStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("state"));
         }
-        inbox::restamp(&mut tx, id, None, &BTreeSet::new()).await?;
-        tx.commit().await.map_err(other)?;
+        inbox::restamp(&mut tx, id, None, &BTreeSet::new(), &mut tallies).await?;
+        self.commit(tx, tallies).await?;
         Ok(conv)
     }
 
@@ -206,19 +208,21 @@ impl ConversationStore for SqliteStore {
         on: bool,
     ) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         load_conversation(&mut tx, id).await?;
         let who = (party.kind_str(), party.raw_id());
         set_person(&mut tx, "conversation_people", "conversation_id", id.0, conversation_role(participant), who, on)
             .await?;
         let people = inbox::members_of(&mut tx, who).await?;
-        inbox::refresh(&mut tx, &[id.0], Who::Only(people)).await?;
+        inbox::refresh(&mut tx, &[id.0], Who::Only(people), &mut tallies).await?;
         let conv = load_conversation(&mut tx, id).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(conv)
     }
 
     async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         let conv = load_conversation(&mut tx, id).await?;
         if conv.header.link.is_some() {
             return Err(StoreError::Conflict("link"));
@@ -242,22 +246,23 @@ impl ConversationStore for SqliteStore {
         }
         // The project decides who may see it now, so everyone's row is recomputed; its
         // participants now follow the item, and so see its other conversations too.
-        inbox::refresh(&mut tx, &[id.0], Who::Everyone).await?;
+        inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
         let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ? AND id <> ?")
             .bind(item.id.0)
             .bind(id.0)
             .fetch_all(&mut *tx)
             .await
             .map_err(other)?;
-        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone())).await?;
+        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone()), &mut tallies).await?;
         let conv = load_conversation(&mut tx, id).await?;
         let item = load_item(&mut tx, item.id).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok((conv, item))
     }
 
     async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         // Writing first takes the write lock for the whole transaction.
         let row = sqlx::query(
             "UPDATE conversations SET message_count = message_count + 1 WHERE id = ? RETURNING message_count, state, visibility",
@@ -348,12 +353,12 @@ impl ConversationStore for SqliteStore {
             customers_see: visibility == Visibility::Public && m.held_until.is_none(),
             recipients: &recipients,
         };
-        let holders = inbox::restamp(&mut tx, m.conversation_id, Some(posted), &exact).await?;
+        let holders = inbox::restamp(&mut tx, m.conversation_id, Some(posted), &exact, &mut tallies).await?;
         let author = m.author.party();
         let missing = recipients.iter().chain(author.as_ref()).filter(|p| !holders.contains(p));
         let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
-        inbox::refresh(&mut tx, &[m.conversation_id.0], Who::Only(exact)).await?;
-        tx.commit().await.map_err(other)?;
+        inbox::refresh(&mut tx, &[m.conversation_id.0], Who::Only(exact), &mut tallies).await?;
+        self.commit(tx, tallies).await?;
         Ok(Message {
             id: MessageId(id),
             conversation_id: m.conversation_id,
@@ -436,6 +441,7 @@ impl ConversationStore for SqliteStore {
 
     async fn retract_message(&self, id: MessageId, how: Retraction, now: i64) -> StoreResult<Message> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         let change = match how {
             Retraction::Undo => "withdrawn_at = ?1",
             Retraction::MakeInternal => "visibility = 'internal'",
@@ -479,14 +485,15 @@ impl ConversationStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(other)?;
-            inbox::refresh(&mut tx, &[message.conversation_id.0], Who::Everyone).await?;
+            inbox::refresh(&mut tx, &[message.conversation_id.0], Who::Everyone, &mut tallies).await?;
         }
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(message)
     }
 
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         // Withdrawn messages are settled without being returned: there is nothing to release.
         sqlx::query(
             "UPDATE messages SET released_at = ?1
@@ -513,8 +520,8 @@ impl ConversationStore for SqliteStore {
         let conversations: BTreeSet<i64> =
             messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
         let conversations: Vec<i64> = conversations.into_iter().collect();
-        inbox::refresh(&mut tx, &conversations, Who::Customers).await?;
-        tx.commit().await.map_err(other)?;
+        inbox::refresh(&mut tx, &conversations, Who::Customers, &mut tallies).await?;
+        self.commit(tx, tallies).await?;
         Ok(messages)
     }
 
@@ -578,9 +585,10 @@ impl ConversationStore for SqliteStore {
         now: i64,
     ) -> StoreResult<(i64, Vec<SeenReceipt>)> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
         let read = mark_read(&mut tx, id, party, number, now).await?;
-        inbox::refresh(&mut tx, &[id.0], Who::Only(vec![party])).await?;
-        tx.commit().await.map_err(other)?;
+        inbox::refresh(&mut tx, &[id.0], Who::Only(vec![party]), &mut tallies).await?;
+        self.commit(tx, tallies).await?;
         Ok(read)
     }
 }

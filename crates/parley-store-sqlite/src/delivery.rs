@@ -156,14 +156,14 @@ impl DeliveryStore for SqliteStore {
         .await
     }
 
-    async fn mark_pushed(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<()> {
-        if messages.is_empty() {
-            return Ok(());
+    async fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> StoreResult<()> {
+        // Three bound values a pair, well under SQLite's limit.
+        for chunk in pushed.chunks(2000) {
+            let mut query = QueryBuilder::new("UPDATE message_recipients SET pushed_at = ");
+            query.push_bind(now).push(" WHERE pushed_at IS NULL AND ");
+            push_job_keys(&mut query, chunk.iter().copied());
+            query.build().execute(&self.writer).await.map_err(other)?;
         }
-        let mut query = QueryBuilder::new("UPDATE message_recipients SET pushed_at = ");
-        query.push_bind(now).push(" WHERE pushed_at IS NULL AND ");
-        push_job_keys(&mut query, messages.iter().map(|m| (*m, party)));
-        query.build().execute(&self.writer).await.map_err(other)?;
         Ok(())
     }
 

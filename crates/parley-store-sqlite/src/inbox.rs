@@ -14,7 +14,7 @@ use parley_domain::inbox::{self, Counted, Involvement, SharedFacts};
 use parley_domain::preferences::Scope;
 use parley_domain::views::View;
 use parley_domain::*;
-use parley_store::{ConversationRow, StoreResult};
+use parley_store::{ConversationRow, StoreResult, TallyChange, ViewTally};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -66,7 +66,8 @@ impl Counts {
         }
     }
 
-    async fn write(self, conn: &mut SqliteConnection) -> StoreResult<()> {
+    /// Adds the changes to the counters and keeps their new values in `tallies`.
+    async fn write(self, conn: &mut SqliteConnection, tallies: &mut Tallies) -> StoreResult<()> {
         let changes: Vec<_> = self.0.into_iter().filter(|(_, d)| *d != (0, 0)).collect();
         for chunk in changes.chunks(500) {
             let mut q = QueryBuilder::new("INSERT INTO inbox_counts (party_kind, party_id, view, total, unread) ");
@@ -79,13 +80,26 @@ impl Counts {
             });
             q.push(
                 " ON CONFLICT (party_kind, party_id, view) DO UPDATE SET total = inbox_counts.total + excluded.total,
-                  unread = inbox_counts.unread + excluded.unread",
+                  unread = inbox_counts.unread + excluded.unread
+                 RETURNING party_kind, party_id, view, total, unread",
             );
-            q.build().execute(&mut *conn).await.map_err(other)?;
+            let rows = q.build().fetch_all(&mut *conn).await.map_err(other)?;
+            for row in &rows {
+                let tally = ViewTally {
+                    view: rows::parse(row, "view", View::parse)?,
+                    total: get(row, "total")?,
+                    unread: get(row, "unread")?,
+                };
+                tallies.0.push(TallyChange { party: rows::party(row)?, tally });
+            }
         }
         Ok(())
     }
 }
+
+/// The counts a write transaction changed, with their new values: announced once it commits.
+#[derive(Default)]
+pub(crate) struct Tallies(pub Vec<TallyChange>);
 
 fn entry(row: &SqliteRow) -> StoreResult<(Key, Entry)> {
     let key = (get(row, "conversation_id")?, rows::party(row)?);
@@ -109,6 +123,7 @@ async fn write(
     upserts: &[(Key, Entry)],
     deletes: &[Key],
     counts: Counts,
+    tallies: &mut Tallies,
 ) -> StoreResult<()> {
     for chunk in upserts.chunks(1000) {
         let mut q = QueryBuilder::new(
@@ -141,7 +156,7 @@ async fn write(
             .await
             .map_err(other)?;
     }
-    counts.write(conn).await
+    counts.write(conn, tallies).await
 }
 
 /// Writes `wanted` over `existing` for the same set of keys: what changed, what is new, what went.
@@ -149,6 +164,7 @@ async fn settle(
     conn: &mut SqliteConnection,
     existing: BTreeMap<Key, Entry>,
     wanted: BTreeMap<Key, Entry>,
+    tallies: &mut Tallies,
 ) -> StoreResult<()> {
     let mut counts = Counts::default();
     let mut upserts = Vec::new();
@@ -166,7 +182,7 @@ async fn settle(
             deletes.push(key);
         }
     }
-    write(conn, &upserts, &deletes, counts).await
+    write(conn, &upserts, &deletes, counts, tallies).await
 }
 
 fn shared(r: &ConversationRow) -> SharedFacts {
@@ -315,7 +331,12 @@ async fn existing_rows(conn: &mut SqliteConnection, sql: &str, binds: &[&str]) -
 }
 
 /// Recomputes the inbox rows of `who` for `conversations` from the stored facts.
-pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], who: Who) -> StoreResult<()> {
+pub(crate) async fn refresh(
+    conn: &mut SqliteConnection,
+    conversations: &[i64],
+    who: Who,
+    tallies: &mut Tallies,
+) -> StoreResult<()> {
     if conversations.is_empty() || matches!(&who, Who::Only(people) if people.is_empty()) {
         return Ok(());
     }
@@ -351,12 +372,12 @@ pub(crate) async fn refresh(conn: &mut SqliteConnection, conversations: &[i64], 
             (existing, wanted)
         }
     };
-    settle(conn, existing, wanted).await
+    settle(conn, existing, wanted, tallies).await
 }
 
 /// Recomputes every inbox row of one user or customer (a new user, a changed scope or team, a
 /// customer's organization or their rows moved to another customer).
-pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party) -> StoreResult<()> {
+pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party, tallies: &mut Tallies) -> StoreResult<()> {
     let me = json_ids([party.raw_id()]);
     let existing = existing_rows(
         conn,
@@ -398,7 +419,7 @@ pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party) -> StoreR
             wanted_for_customers(conn, &json_ids(convs), Some(&me)).await?
         }
     };
-    settle(conn, existing, wanted).await
+    settle(conn, existing, wanted, tallies).await
 }
 
 /// The users or customers a `*_people` party stands for: a team's members, an organization's
@@ -431,6 +452,7 @@ pub(crate) async fn restamp(
     conversation: ConversationId,
     posted: Option<Posted<'_>>,
     skip: &BTreeSet<Party>,
+    tallies: &mut Tallies,
 ) -> StoreResult<BTreeSet<Party>> {
     let row = sqlx::query("SELECT visibility, state, last_author_kind FROM conversations WHERE id = ?")
         .bind(conversation.0)
@@ -478,7 +500,7 @@ pub(crate) async fn restamp(
             upserts.push((key, after));
         }
     }
-    write(conn, &upserts, &[], counts).await?;
+    write(conn, &upserts, &[], counts, tallies).await?;
     Ok(holders)
 }
 
@@ -499,7 +521,8 @@ pub(crate) async fn build_if_missing(pool: &sqlx::SqlitePool) -> StoreResult<()>
     }
     for batch in ids.chunks(500) {
         let mut tx = pool.begin().await.map_err(other)?;
-        refresh(&mut tx, batch, Who::Everyone).await?;
+        // Nobody is connected yet: the counts need no announcing.
+        refresh(&mut tx, batch, Who::Everyone, &mut Tallies::default()).await?;
         tx.commit().await.map_err(other)?;
     }
     sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(pool).await.map_err(other)?;

@@ -15,16 +15,31 @@ mod verification;
 mod views;
 mod work;
 
-use parley_store::{Store, StoreError, StoreResult};
+use parley_store::{Store, StoreError, StoreResult, TallyChange};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    tallies: Announcer,
 }
+
+/// Announces each write's count changes after it commits, in commit order.
+struct Announcer {
+    sender: broadcast::Sender<Arc<[TallyChange]>>,
+    /// Taken before the commit, while the one writer connection is still held, and kept until the
+    /// announcement is sent: the next write cannot commit and announce in between.
+    order: tokio::sync::Mutex<()>,
+}
+
+/// Batches kept for a listener that is slow; one further behind is told it lagged.
+const TALLY_BACKLOG: usize = 4096;
 
 /// When a commit is on disk (SQLite's `synchronous`, in WAL mode).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,12 +98,29 @@ impl SqliteStore {
             .connect_with(options.read_only(true).pragma("cache_size", "-16384"))
             .await
             .map_err(errors::other)?;
-        Ok(SqliteStore { writer, reader })
+        let tallies = Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() };
+        Ok(SqliteStore { writer, reader, tallies })
+    }
+
+    /// Commits a write transaction, then announces the count changes it made.
+    async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: inbox::Tallies) -> StoreResult<()> {
+        if tallies.0.is_empty() {
+            return tx.commit().await.map_err(errors::other);
+        }
+        let _order = self.tallies.order.lock().await;
+        tx.commit().await.map_err(errors::other)?;
+        // Nobody listening is fine: there is no one to tell.
+        let _ = self.tallies.sender.send(tallies.0.into());
+        Ok(())
     }
 }
 
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn tally_changes(&self) -> broadcast::Receiver<Arc<[TallyChange]>> {
+        self.tallies.sender.subscribe()
     }
 }

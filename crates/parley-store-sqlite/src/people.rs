@@ -29,7 +29,11 @@ fn bind_preferences<'q>(query: SqliteQuery<'q>, p: &'q Preferences) -> SqliteQue
         .bind(p.auto_accept_invitations)
 }
 
-async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<User> {
+async fn insert_user(
+    conn: &mut SqliteConnection,
+    tallies: &mut crate::inbox::Tallies,
+    u: NewUser,
+) -> StoreResult<User> {
     let p = &u.preferences;
     let sql = format!(
         "INSERT INTO users (email, name, handle, role, password_hash, created_at, {PREFERENCE_COLUMNS})
@@ -44,7 +48,7 @@ async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<Use
         .bind(u.created_at);
     let row = bind_preferences(query, p).fetch_one(&mut *conn).await.map_err(unique("email"))?;
     let id: i64 = get(&row, "id")?;
-    crate::inbox::rebuild(conn, Party::User(UserId(id))).await?;
+    crate::inbox::rebuild(conn, Party::User(UserId(id)), tallies).await?;
     Ok(User {
         id: UserId(id),
         email: u.email.as_str().to_string(),
@@ -94,6 +98,7 @@ impl PeopleStore for SqliteStore {
 
     async fn create_company(&self, name: &str, created_at: i64, admin: NewUser) -> StoreResult<User> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         let defaults = CompanySettings::default();
         sqlx::query("INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at) VALUES (1, ?, ?, ?, ?)")
             .bind(name)
@@ -103,8 +108,8 @@ impl PeopleStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(unique("company"))?;
-        let user = insert_user(&mut tx, admin).await?;
-        tx.commit().await.map_err(other)?;
+        let user = insert_user(&mut tx, &mut tallies, admin).await?;
+        self.commit(tx, tallies).await?;
         Ok(user)
     }
 
@@ -126,8 +131,9 @@ impl PeopleStore for SqliteStore {
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let user = insert_user(&mut tx, user).await?;
-        tx.commit().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
+        let user = insert_user(&mut tx, &mut tallies, user).await?;
+        self.commit(tx, tallies).await?;
         Ok(user)
     }
 
@@ -205,6 +211,7 @@ impl PeopleStore for SqliteStore {
 
     async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = ?")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -215,9 +222,9 @@ impl PeopleStore for SqliteStore {
         bind_preferences(sqlx::query(&sql), p).bind(id.0).execute(&mut *tx).await.map_err(other)?;
         // A new scope changes what the user may see (R20): their inbox is rebuilt.
         if scope != p.scope.as_str() {
-            crate::inbox::rebuild(&mut tx, Party::User(id)).await?;
+            crate::inbox::rebuild(&mut tx, Party::User(id), &mut tallies).await?;
         }
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(())
     }
 
@@ -304,6 +311,7 @@ impl PeopleStore for SqliteStore {
 
     async fn set_team_member(&self, team: TeamId, user: UserId, member: bool) -> StoreResult<Team> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         load_team(&mut tx, team).await?;
         let sql = if member {
             "INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -312,9 +320,9 @@ impl PeopleStore for SqliteStore {
         };
         sqlx::query(sql).bind(team.0).bind(user.0).execute(&mut *tx).await.map_err(other)?;
         // The team's projects and conversations come or go with it.
-        crate::inbox::rebuild(&mut tx, Party::User(user)).await?;
+        crate::inbox::rebuild(&mut tx, Party::User(user), &mut tallies).await?;
         let t = load_team(&mut tx, team).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(t)
     }
 
@@ -347,6 +355,7 @@ impl PeopleStore for SqliteStore {
 
     async fn insert_customer(&self, c: NewCustomer) -> StoreResult<Customer> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (email, name, organization_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -360,9 +369,9 @@ impl PeopleStore for SqliteStore {
         .map_err(unique("email"))?;
         // Projects shared with their organization are theirs to see at once.
         if c.organization_id.is_some() {
-            crate::inbox::rebuild(&mut tx, Party::Customer(CustomerId(id))).await?;
+            crate::inbox::rebuild(&mut tx, Party::Customer(CustomerId(id)), &mut tallies).await?;
         }
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(Customer {
             id: CustomerId(id),
             email: c.email.as_ref().map(|e| e.as_str().to_string()),

@@ -151,6 +151,7 @@ pub(crate) async fn verify_customer_email(
     organization: Option<OrganizationId>,
 ) -> StoreResult<Customer> {
     let mut tx = store.writer.begin().await.map_err(other)?;
+    let mut tallies = crate::inbox::Tallies::default();
     let owner: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = ?")
         .bind(email.as_str())
         .fetch_optional(&mut *tx)
@@ -179,10 +180,10 @@ pub(crate) async fn verify_customer_email(
     };
     let customer = rows::customer(&row)?;
     // Both inboxes follow: the visitor's rows went to the owner, or an organization was joined.
-    crate::inbox::rebuild(&mut tx, Party::Customer(visitor)).await?;
+    crate::inbox::rebuild(&mut tx, Party::Customer(visitor), &mut tallies).await?;
     if customer.id != visitor {
-        crate::inbox::rebuild(&mut tx, Party::Customer(customer.id)).await?;
+        crate::inbox::rebuild(&mut tx, Party::Customer(customer.id), &mut tallies).await?;
     }
-    tx.commit().await.map_err(other)?;
+    store.commit(tx, tallies).await?;
     Ok(customer)
 }

@@ -152,6 +152,7 @@ impl WorkStore for SqliteStore {
             ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
         };
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         load_project(&mut tx, project).await?;
         set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
         let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = ?")
@@ -160,9 +161,9 @@ impl WorkStore for SqliteStore {
             .await
             .map_err(other)?;
         let people = crate::inbox::members_of(&mut tx, who).await?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people)).await?;
+        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people), &mut tallies).await?;
         let p = load_project(&mut tx, project).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(p)
     }
 
@@ -225,6 +226,7 @@ impl WorkStore for SqliteStore {
 
     async fn set_item_role(&self, id: ItemId, role: ItemRole, party: Party, on: bool) -> StoreResult<Item> {
         let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = crate::inbox::Tallies::default();
         load_item(&mut tx, id).await?;
         set_item_role(&mut tx, id, role, party, on).await?;
         let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ?")
@@ -232,9 +234,9 @@ impl WorkStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(other)?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party])).await?;
+        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party]), &mut tallies).await?;
         let item = load_item(&mut tx, id).await?;
-        tx.commit().await.map_err(other)?;
+        self.commit(tx, tallies).await?;
         Ok(item)
     }
 }

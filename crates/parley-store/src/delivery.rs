@@ -16,8 +16,8 @@ pub trait DeliveryStore {
     /// R13: records that `party` has seen these messages (only those addressed to them; repeating
     /// is harmless). A pending email for them is suppressed as seen. Returns the newly seen ones.
     async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>>;
-    /// R12: records that these messages were pushed to `party` over a live connection.
-    async fn mark_pushed(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<()>;
+    /// R12: records that each message was pushed to its person over a live connection.
+    async fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> StoreResult<()>;
     /// R35: one message's per-recipient record.
     async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>>;
 

@@ -28,4 +28,9 @@ pub trait Store:
 {
     /// A short name of the backend, for logs.
     fn backend(&self) -> &'static str;
+
+    /// The counts each committed write changed, one batch per write, in the order the writes
+    /// committed. Each change holds the view's new values, so a listener needs no read to pass
+    /// them on. A listener that falls behind is told how many batches it missed (`Lagged`).
+    fn tally_changes(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[TallyChange]>>;
 }

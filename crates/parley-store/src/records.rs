@@ -141,6 +141,13 @@ pub struct ViewTally {
     pub unread: i64,
 }
 
+/// A view's counts of one person as a write left them, announced after it committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TallyChange {
+    pub party: Party,
+    pub tally: ViewTally,
+}
+
 /// Where a page of a view ends: the activity time and id of its last conversation. The next page
 /// holds what is strictly older, so posts arriving meanwhile neither repeat nor skip a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -75,12 +75,23 @@ async fn r12_every_tab_receives_with_counts_and_the_sound_preference() {
 
     app.say(&d.admin, d.public, "Hello").await;
     for tab in [&mut tab1, &mut tab2] {
-        let event = tab.next_of("message", WAIT).await.unwrap();
+        // The message and the counts its write changed come on their own ways, in either order.
+        let (mut message, mut counts) = (None, None);
+        while message.is_none() || counts.is_none() {
+            let event = tab.next(WAIT).await.expect("a message and its counts");
+            match event["type"].as_str() {
+                Some("message") => message = Some(event),
+                Some("counts") => counts = Some(event),
+                _ => {}
+            }
+        }
+        let (event, counts) = (message.unwrap(), counts.unwrap());
         assert_eq!((body_of(&event), event["sound"].as_bool()), ("Hello", Some(true)));
         assert_eq!(event["subject"], "public talk");
-        let counts = tab.next_of("counts", WAIT).await.unwrap();
-        let open = counts["views"].as_array().unwrap().iter().find(|v| v["view"] == "portal_open").unwrap();
-        assert_eq!(open["unread"], 1, "{counts}");
+        let views = counts["views"].as_array().unwrap();
+        let open = views.iter().find(|v| v["view"] == "portal_open").unwrap();
+        assert_eq!((open["total"].as_u64(), open["unread"].as_u64()), (Some(1), Some(1)), "{counts}");
+        assert!(views.iter().all(|v| v["view"] != "portal_closed"), "only the views that changed: {counts}");
     }
     let event = mia.next_of("message", WAIT).await.unwrap();
     assert_eq!(event["sound"], false, "Mia turned sound off");
@@ -162,5 +173,50 @@ async fn realtime_requires_authentication() {
     assert_eq!(refused.0, Some(401));
     let refused = Socket::connect(&app.base, "ps_not-a-session", None).await.err().unwrap();
     assert_eq!(refused.0, Some(401));
+    app.stop().await;
+}
+
+/// The counts a connection holds, with each `counts` event applied over `hello`'s.
+fn apply(held: &mut Vec<Value>, counts: &Value) {
+    for changed in counts["views"].as_array().unwrap() {
+        match held.iter_mut().find(|v| v["view"] == changed["view"]) {
+            Some(v) => *v = changed.clone(),
+            None => held.push(changed.clone()),
+        }
+    }
+}
+
+fn count_of(held: &[Value], view: &str) -> (i64, i64) {
+    held.iter()
+        .find(|v| v["view"] == view)
+        .map_or((0, 0), |v| (v["total"].as_i64().unwrap(), v["unread"].as_i64().unwrap()))
+}
+
+#[tokio::test]
+async fn r26_every_write_that_moves_a_conversation_pushes_the_counts_it_changed() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    let mut carla = Socket::connect(&app.base, &d.carla.token, None).await.unwrap();
+    let mut held = carla.next_of("hello", WAIT).await.unwrap()["views"].as_array().unwrap().clone();
+    assert_eq!(count_of(&held, "portal_open"), (1, 0));
+
+    // A new conversation on her ticket: no message yet, but it is hers to see.
+    let second = app.conversation(&d.admin, d.ticket, "public").await;
+    apply(&mut held, &carla.next_of("counts", WAIT).await.unwrap());
+    assert_eq!(count_of(&held, "portal_open"), (2, 0));
+
+    app.say(&d.admin, second, "We are on it").await;
+    apply(&mut held, &carla.next_of("counts", WAIT).await.unwrap());
+    assert_eq!(count_of(&held, "portal_open"), (2, 1));
+
+    app.ok(&d.admin, &format!("/api/v1/conversations/{second}/state"), json!({"action": "close"}), 200).await;
+    let counts = carla.next_of("counts", WAIT).await.unwrap();
+    apply(&mut held, &counts);
+    assert_eq!((count_of(&held, "portal_open"), count_of(&held, "portal_closed")), ((1, 0), (1, 1)), "{counts}");
+    // What the connection holds is what a fresh read says.
+    let fresh: Vec<Value> = app.get(&d.carla, "/api/v1/views").await.1.as_array().unwrap().clone();
+    for view in ["portal_open", "portal_closed"] {
+        assert_eq!(count_of(&held, view), count_of(&fresh, view), "{view}");
+    }
     app.stop().await;
 }

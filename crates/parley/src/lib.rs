@@ -6,7 +6,7 @@ pub mod config;
 pub use config::Config;
 
 use anyhow::Context;
-use parley_app::{App, AppConfig, Clock, DeliveryWorker, FirstAdmin, Mailer, SystemClock};
+use parley_app::{App, AppConfig, Clock, CountsRelay, DeliveryWorker, FirstAdmin, Mailer, SystemClock};
 use parley_mail::{FileOutbox, SmtpMailer};
 use parley_store::Store;
 use parley_store_sqlite::SqliteStore;
@@ -27,6 +27,7 @@ pub struct Launched {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
+    relay: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
 }
 
@@ -37,6 +38,7 @@ impl Launched {
             let _ = tx.send(());
         }
         self.worker.abort();
+        self.relay.0.abort();
         self.smtp.take();
         self.task.await.context("server task")?.context("server")
     }
@@ -44,6 +46,7 @@ impl Launched {
     /// Waits until the server stops by itself (it does not, unless it fails).
     pub async fn wait(self) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.worker);
+        let _relay = self.relay;
         let _smtp = self.smtp;
         self.task.await.context("server task")?.context("server")
     }
@@ -111,13 +114,14 @@ pub async fn launch_with_listener(
         .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
     app.install_default_templates().await.map_err(|e| anyhow::anyhow!("installing templates: {e}"))?;
     let (smtp_addr, smtp) = start_smtp_listener(config, &app).await?;
+    let relay = AbortOnDrop(CountsRelay::spawn(app.clone()));
     let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll);
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(parley_server::serve(listener, app.clone(), async move {
         let _ = rx.await;
     }));
-    Ok(Launched { addr, smtp_addr, first_admin, app, shutdown: Some(tx), task, worker, smtp })
+    Ok(Launched { addr, smtp_addr, first_admin, app, shutdown: Some(tx), task, worker, relay, smtp })
 }
 
 /// The SMTP listener for incoming mail, unless `--smtp-listen off`.

@@ -32,7 +32,8 @@ pub enum EventBody {
     State { conversation_id: ConversationId, state: ConversationState },
     /// Someone saw messages (R13); staff see who.
     Seen { party: Party, receipts: Vec<SeenReceipt> },
-    /// The receiver's unread counts per view (R26, R27).
+    /// The receiver's counts of the views a write changed, with their new values (R26, R27);
+    /// views not listed keep theirs. `hello` carries all of them.
     Counts { views: Vec<ViewCount> },
     /// The missed events are no longer known: reload state from the API.
     Resync,

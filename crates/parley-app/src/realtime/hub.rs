@@ -129,6 +129,11 @@ impl Hub {
         self.lock().get(&party).is_some_and(|c| c.sender.receiver_count() > 0)
     }
 
+    /// Everyone with a connection open now.
+    pub fn online(&self) -> Vec<Party> {
+        self.lock().iter().filter(|(_, c)| c.sender.receiver_count() > 0).map(|(p, _)| *p).collect()
+    }
+
     /// Whether `party` is connected now or was recently (their events are kept for replay).
     pub fn is_known(&self, party: Party) -> bool {
         self.lock().contains_key(&party)

@@ -1,12 +1,14 @@
 //! Realtime (R12): events pushed to each person's open connections — new messages addressed to
 //! them, state changes, seen receipts and their unread counts — with replay after a reconnect.
 
+mod counts;
 mod endings;
 mod events;
 mod hub;
 pub mod policy;
 mod publish;
 
+pub use counts::CountsRelay;
 pub use endings::{EndNotice, Ending};
 pub use events::{Event, EventBody};
 pub use hub::{Hub, Subscription, HUB_BUFFER};

@@ -7,11 +7,11 @@ use crate::{Actor, App, AppResult};
 use parley_domain::audience::{Audience, Recipient};
 use parley_domain::*;
 use parley_store::SeenReceipt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl App {
     /// The actor a connected party acts as, for computing their views.
-    async fn actor_of(&self, party: Party) -> AppResult<Actor> {
+    pub(super) async fn actor_of(&self, party: Party) -> AppResult<Actor> {
         Ok(match party {
             Party::User(id) => Actor::User { id, role: self.store.user(id).await?.role, via_api_token: false },
             Party::Customer(id) => Actor::Customer { id },
@@ -29,29 +29,32 @@ impl App {
         self.hub.publish(party, body)
     }
 
-    async fn push_counts(&self, party: Party) -> AppResult<()> {
-        if self.hub.is_online(party) {
-            let views = self.views(self.actor_of(party).await?).await?;
-            self.push(party, EventBody::Counts { views }, None);
-        }
-        Ok(())
-    }
-
-    /// R12: a new message goes to every connected recipient, with the sound flag and their new
-    /// counts; the ledger records who got it pushed. The author is not sent their own message
-    /// (R9); their connections get fresh counts.
-    pub(crate) fn publish_message(&self, message: Message, audience: Audience, subject: String) {
+    /// R12: a new message goes to every connected recipient, with the sound flag; the ledger
+    /// records who got it pushed. The author is not sent their own message (R9). New counts go
+    /// out from the write itself (`counts.rs`).
+    pub(crate) fn publish_message(
+        &self,
+        message: Message,
+        audience: Audience,
+        subject: String,
+        silent: BTreeSet<UserId>,
+    ) {
         let app = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = app.push_message(message, audience, subject).await {
+            if let Err(error) = app.push_message(message, audience, subject, &silent).await {
                 tracing::warn!(%error, "pushing a message failed");
             }
         });
     }
 
-    async fn push_message(&self, message: Message, audience: Audience, subject: String) -> AppResult<()> {
+    async fn push_message(
+        &self,
+        message: Message,
+        audience: Audience,
+        subject: String,
+        silent: &BTreeSet<UserId>,
+    ) -> AppResult<()> {
         let now = self.now();
-        let author = message.author.party();
         let mut delivered = Vec::new();
         // Customers are shown their own numbers (R7, R33); computed once, only if one is online.
         let mut for_customers: Option<Message> = None;
@@ -62,11 +65,7 @@ impl App {
             if !self.hub.is_known(*party) || (held && party.is_customer()) {
                 continue;
             }
-            let sound = *notify
-                && match party {
-                    Party::User(id) => self.store.preferences(*id).await?.sound,
-                    Party::Customer(_) => true,
-                };
+            let sound = *notify && party.user().is_none_or(|id| !silent.contains(&id));
             let shown = match (party.is_customer(), &for_customers) {
                 (false, _) => message.clone(),
                 (true, Some(shown)) => shown.clone(),
@@ -80,12 +79,8 @@ impl App {
                 delivered.push(*party);
             }
         }
-        for party in &delivered {
-            self.store.mark_pushed(*party, &[message.id], now).await?;
-        }
-        for party in delivered.iter().chain(author.as_ref()) {
-            self.push_counts(*party).await?;
-        }
+        let pushed: Vec<(MessageId, Party)> = delivered.into_iter().map(|party| (message.id, party)).collect();
+        self.store.mark_pushed(&pushed, now).await?;
         Ok(())
     }
 
@@ -99,7 +94,9 @@ impl App {
             let customers: Vec<Recipient> =
                 self.store.message_audience(message.id).await?.into_iter().filter(|r| r.party.is_customer()).collect();
             let subject = self.store.conversation(message.conversation_id).await?.header.subject;
-            self.push_message(message.clone(), Audience { recipients: customers }, subject).await?;
+            // Customers have no sound preference: theirs is always on.
+            let silent = BTreeSet::new();
+            self.push_message(message.clone(), Audience { recipients: customers }, subject, &silent).await?;
         }
         Ok(released.len())
     }
@@ -116,7 +113,6 @@ impl App {
                 let users = app.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
                 for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
                     app.push(party, EventBody::Retracted { message: message.clone(), how }, None);
-                    app.push_counts(party).await?;
                 }
                 AppResult::Ok(())
             }
@@ -135,11 +131,10 @@ impl App {
             let id = conversation.header.id;
             let result = async {
                 let people = app.store.conversation_people(id).await?;
-                let (audience, _) = app.audience_for(&people, Author::Bot, "").await?;
+                let audience = app.audience_for(&people, Author::Bot, "").await?.audience;
                 let body = EventBody::State { conversation_id: id, state: conversation.header.state };
                 for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
                     app.push(party, body.clone(), Some(conversation.header.visibility));
-                    app.push_counts(party).await?;
                 }
                 AppResult::Ok(())
             }
@@ -150,8 +145,7 @@ impl App {
         });
     }
 
-    /// R13 in realtime: the staff in each message's audience (and its author) learn who saw it;
-    /// the person who saw gets their new counts.
+    /// R13 in realtime: the staff in each message's audience (and its author) learn who saw it.
     pub(crate) fn publish_seen(&self, party: Party, receipts: Vec<SeenReceipt>) {
         if receipts.is_empty() {
             return;
@@ -172,7 +166,7 @@ impl App {
                         app.push(p, EventBody::Seen { party, receipts: receipts.clone() }, None);
                     }
                 }
-                app.push_counts(party).await
+                AppResult::Ok(())
             }
             .await;
             if let Err(error) = result {

@@ -108,7 +108,8 @@ async fn session(
     if !send(&mut socket, &Event { id: String::new(), body: EventBody::Hello { party, views } }).await {
         return;
     }
-    for event in &subscription.missed {
+    // Counts missed are older than those `hello` just read: only later ones are sent.
+    for event in subscription.missed.iter().filter(|e| !matches!(e.body, EventBody::Counts { .. })) {
         if !send(&mut socket, event).await {
             return;
         }
