@@ -16,6 +16,7 @@ mod login_links;
 mod mail_in;
 mod mailer;
 mod messages;
+pub mod metrics;
 mod people;
 mod realtime;
 mod setup;
@@ -103,13 +104,15 @@ pub struct App {
     hub: Arc<Hub>,
     limits: Arc<RateLimits>,
     journal: Arc<delivery::SentJournal>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig, mailer: Arc<dyn Mailer>) -> Self {
         let limits = Arc::new(RateLimits::new(config.rate_limits, &config.limit_settings, clock.clone()));
         let journal = Arc::new(delivery::SentJournal::new(config.sent_journal.clone()));
-        App { store, clock, config, mailer, reply_secret: Arc::default(), hub: Arc::new(Hub::new()), limits, journal }
+        let (hub, metrics) = (Arc::new(Hub::new()), Arc::default());
+        App { store, clock, config, mailer, reply_secret: Arc::default(), hub, limits, journal, metrics }
     }
 
     /// R39: the abuse limits every entry point that needs them checks.

@@ -38,6 +38,7 @@ impl App {
 
     /// Posts on a channel the caller has decided: the asker's own clients through
     /// [`App::post_message`], email replies and new requests on `email`.
+    #[tracing::instrument(name = "post", skip_all, fields(conversation = id.0, by = ?actor.party(), channel = channel.as_str()))]
     pub(crate) async fn post_on(
         &self,
         actor: Actor,
@@ -45,6 +46,7 @@ impl App {
         body: &str,
         channel: Channel,
     ) -> AppResult<(Message, Audience)> {
+        let started = std::time::Instant::now();
         let conversation = self.visible_conversation(actor, id).await?;
         let body = values::parse_body(body)?;
         if conversation.header.state == ConversationState::Locked {
@@ -82,7 +84,14 @@ impl App {
             StoreError::Locked => crate::error::locked(),
             e => AppError::from_store("conversation")(e),
         })?;
+        for r in &audience.recipients {
+            let plan = delivery::plan_email(r, message.author, message.visibility, now, 0, None);
+            if let delivery::EmailPlan::Suppressed(reason) = plan {
+                self.metrics.emails("suppressed", reason.as_str(), 1);
+            }
+        }
         self.publish_message(message.clone(), audience.clone(), conversation.header.subject, silent);
+        self.metrics.posted(started.elapsed());
         Ok((self.as_numbered_for(actor, message).await?, audience))
     }
 

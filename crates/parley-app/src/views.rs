@@ -87,6 +87,7 @@ impl App {
             return Err(AppError::NotFound("view"));
         }
         let party = actor.party();
+        let started = std::time::Instant::now();
         let mut found = self.store.inbox_page(party, view, before, limit + 1).await?;
         let next = (found.len() > limit as usize).then(|| {
             found.truncate(limit as usize);
@@ -100,6 +101,7 @@ impl App {
         let total = self.store.inbox_counts(party).await?.iter().find(|t| t.view == view).map_or(0, |t| t.total);
         let conversations =
             found.into_iter().map(|e| ViewedConversation { unread: e.unread, conversation: e.conversation }).collect();
+        self.metrics.viewed(started.elapsed());
         Ok(ViewPage { view, total: total.max(0) as usize, conversations, next: next.flatten() })
     }
 

@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod extract;
+mod metrics;
 mod openapi;
 pub mod policy;
 mod request_log;
@@ -14,6 +15,7 @@ mod smtp_in;
 mod web;
 
 pub use error::ApiError;
+pub use metrics::serve_metrics;
 pub use openapi::document as openapi_document;
 pub use smtp_in::{serve_smtp, tls_acceptor, SmtpInConfig};
 
@@ -40,7 +42,7 @@ pub fn router(app: App) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(request_log::log))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), request_log::log))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

@@ -114,7 +114,13 @@ pub(crate) async fn mark_seen_where(
     query.push_bind(party.raw_id());
     query.push(" AND ");
     filter(&mut query);
-    query.push(" RETURNING message_id, conversation_id");
+    // Each row is updated once (its `seen_at` was empty), so a `seen` suppression stamped now is
+    // this update's.
+    query.push(
+        " RETURNING message_id, conversation_id, email_state = 'suppressed' AND email_reason = 'seen' AND email_at = ",
+    );
+    query.push_bind(now);
+    query.push(" AS email_suppressed");
     let rows = query.build().fetch_all(conn).await.map_err(other)?;
     let mut seen: Vec<SeenReceipt> = rows
         .iter()
@@ -123,6 +129,7 @@ pub(crate) async fn mark_seen_where(
                 message_id: MessageId(get(r, "message_id")?),
                 conversation_id: ConversationId(get(r, "conversation_id")?),
                 seen_at: now,
+                email_suppressed: get(r, "email_suppressed")?,
             })
         })
         .collect::<StoreResult<_>>()?;
@@ -165,6 +172,21 @@ impl DeliveryStore for SqliteStore {
             query.build().execute(&self.writer).await.map_err(other)?;
         }
         Ok(())
+    }
+
+    async fn email_queues(&self, _now: i64) -> StoreResult<EmailQueues> {
+        // Both read partial indexes of the waiting rows only.
+        let (jobs, oldest_due_job): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(email_due_at) FROM message_recipients WHERE email_state = 'pending'")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(other)?;
+        let (outgoing, oldest_due_outgoing): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(next_attempt_at) FROM outgoing_emails WHERE status = 'queued'")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(other)?;
+        Ok(EmailQueues { jobs, oldest_due_job, outgoing, oldest_due_outgoing })
     }
 
     async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>> {

@@ -164,12 +164,26 @@ pub struct InboxEntry {
     pub unread: i64,
 }
 
+/// The email work waiting, for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmailQueues {
+    /// Messages waiting for their email to a recipient (due or not).
+    pub jobs: i64,
+    pub oldest_due_job: Option<i64>,
+    /// Composed emails waiting to be sent or retried.
+    pub outgoing: i64,
+    pub oldest_due_outgoing: Option<i64>,
+}
+
 /// A message newly seen by someone (R13), for seen receipts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SeenReceipt {
     pub message_id: MessageId,
     pub conversation_id: ConversationId,
     pub seen_at: i64,
+    /// Whether seeing it now suppressed a pending email (R14); for monitoring, not shown.
+    #[serde(skip)]
+    pub email_suppressed: bool,
 }
 
 /// What happened to one message for one recipient (R35).

@@ -144,6 +144,11 @@ impl TestApp {
         Desk { admin, mia, carla, ticket, public }
     }
 
+    /// Where `/metrics` is served, when the test started Parley with `metrics_listen`.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.launched.as_ref()?.metrics_addr.map(|a| format!("http://{a}/metrics"))
+    }
+
     /// Runs one round of the email worker at the test clock's time.
     pub async fn deliver(&self) -> parley_app::DeliveryRound {
         self.launched.as_ref().expect("running").app.deliver_due().await.expect("delivery round")

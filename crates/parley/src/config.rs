@@ -39,6 +39,9 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Address for Prometheus metrics (`GET /metrics`), kept off the public address. Off unless set.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Directory for the embedded database and other local files.
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
     pub data_dir: PathBuf,
@@ -119,6 +122,7 @@ impl Config {
     pub fn with_data_dir(data_dir: PathBuf) -> Self {
         Config {
             listen: "127.0.0.1:0".into(),
+            metrics_listen: None,
             data_dir,
             database_url: None,
             sqlite_synchronous: Synchronous::Normal,
@@ -169,6 +173,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("sqlite_synchronous", &self.sqlite_synchronous)

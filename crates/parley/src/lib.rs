@@ -12,35 +12,83 @@ use parley_store::Store;
 use parley_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// How long a stop waits for requests in flight, sockets and the email worker's round to finish.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// A started server.
 pub struct Launched {
     pub addr: SocketAddr,
     /// Where the SMTP listener for incoming mail listens, unless it is off.
     pub smtp_addr: Option<SocketAddr>,
+    /// Where `/metrics` is served, if `--metrics-listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The first admin's login, on the very first start only.
     pub first_admin: Option<FirstAdmin>,
     pub app: App,
-    shutdown: Option<oneshot::Sender<()>>,
+    stopping: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    metrics: Option<JoinHandle<std::io::Result<()>>>,
     worker: JoinHandle<()>,
     relay: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
 }
 
 impl Launched {
-    /// Stops accepting requests and waits for the server to finish.
+    /// Stops gracefully: no new connections; requests in flight finish; realtime connections
+    /// close with "going away" (1001) so clients reconnect elsewhere or later; the email worker
+    /// finishes its round, so every email it claimed is settled and no lease is left to run out.
+    /// Whatever has not finished within [`GRACE`] is cut off.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.worker.abort();
-        self.relay.0.abort();
+        let _ = self.stopping.send(true);
         self.smtp.take();
-        self.task.await.context("server task")?.context("server")
+        self.app.hub().stopping();
+        let server = async {
+            let served = (&mut self.task).await.context("server task")?.context("server");
+            if let Some(metrics) = self.metrics.take() {
+                metrics.await.context("metrics task")?.context("metrics")?;
+            }
+            served
+        };
+        let served = tokio::time::timeout(GRACE, server).await;
+        if tokio::time::timeout(GRACE, &mut self.worker).await.is_err() {
+            tracing::warn!("the email worker did not finish its round in time; its leases will run out");
+            self.worker.abort();
+        }
+        let sockets_closed = async {
+            while self.app.metrics().sockets_open() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(GRACE, sockets_closed).await;
+        match served {
+            Ok(result) => result,
+            Err(_) => {
+                self.task.abort();
+                tracing::warn!("requests still running after the grace period were cut off");
+                Ok(())
+            }
+        }
+    }
+
+    /// Serves until `signal` resolves (Ctrl-C, SIGTERM), then stops gracefully; or until the
+    /// server fails.
+    pub async fn serve_until(
+        mut self,
+        signal: impl std::future::Future<Output = anyhow::Result<()>>,
+    ) -> anyhow::Result<()> {
+        tokio::select! {
+            received = signal => {
+                received?;
+                tracing::info!("stopping: finishing requests, closing realtime connections");
+                self.stop().await
+            }
+            result = &mut self.task => result.context("server task")?.context("server"),
+        }
     }
 
     /// Waits until the server stops by itself (it does not, unless it fails).
@@ -114,14 +162,26 @@ pub async fn launch_with_listener(
         .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
     app.install_default_templates().await.map_err(|e| anyhow::anyhow!("installing templates: {e}"))?;
     let (smtp_addr, smtp) = start_smtp_listener(config, &app).await?;
+    let (stopping, stop) = watch::channel(false);
     let relay = AbortOnDrop(CountsRelay::spawn(app.clone()));
-    let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll);
+    let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll, stop.clone());
+    let (metrics_addr, metrics) = match &config.metrics_listen {
+        Some(at) => {
+            let listener =
+                TcpListener::bind(at).await.with_context(|| format!("metrics listener on {at} (--metrics-listen)"))?;
+            let addr = listener.local_addr()?;
+            (Some(addr), Some(tokio::spawn(parley_server::serve_metrics(listener, app.clone(), stopped(stop.clone())))))
+        }
+        None => (None, None),
+    };
     let addr = listener.local_addr()?;
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(parley_server::serve(listener, app.clone(), async move {
-        let _ = rx.await;
-    }));
-    Ok(Launched { addr, smtp_addr, first_admin, app, shutdown: Some(tx), task, worker, relay, smtp })
+    let task = tokio::spawn(parley_server::serve(listener, app.clone(), stopped(stop)));
+    Ok(Launched { addr, smtp_addr, metrics_addr, first_admin, app, stopping, task, metrics, worker, relay, smtp })
+}
+
+/// Resolves once a stop is asked for.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
 /// The SMTP listener for incoming mail, unless `--smtp-listen off`.

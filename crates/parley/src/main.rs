@@ -33,11 +33,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!("Parley is listening on http://{} (API at /api/v1, OpenAPI at /api/openapi.json)", launched.addr);
-    tokio::select! {
-        result = shutdown_signal() => result?,
-        result = launched.wait() => return result,
+    if let Some(addr) = launched.metrics_addr {
+        println!("Metrics for Prometheus on http://{addr}/metrics");
     }
-    tracing::info!("shutting down");
+    launched.serve_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -58,6 +58,7 @@ impl App {
     }
 
     /// The email for `digest`, sent to `to`.
+    #[tracing::instrument(name = "compose", skip_all, fields(party = ?digest.party, messages = digest.messages.len()))]
     pub(crate) async fn compose(&self, digest: &Digest, to: &Contact) -> AppResult<NewOutgoingEmail> {
         let conversation = self.store.conversation(digest.conversation_id).await?.header;
         let mut messages = Vec::with_capacity(digest.messages.len());

@@ -7,6 +7,7 @@
 use crate::{App, AppResult};
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Due jobs composed per round.
@@ -38,6 +39,7 @@ impl DeliveryRound {
 
 impl App {
     /// One pass over due work: releasing held messages, digests, then sending.
+    #[tracing::instrument(name = "deliver", skip_all)]
     pub async fn deliver_due(&self) -> AppResult<DeliveryRound> {
         let mut round = DeliveryRound { released: self.release_held_messages().await?, ..DeliveryRound::default() };
         self.queue_due_digests(&mut round).await?;
@@ -66,6 +68,9 @@ impl App {
         }
         round.suppressed += suppressed.len();
         self.store.suppress_emails(&suppressed, now).await?;
+        for (_, _, reason) in &suppressed {
+            self.metrics.emails("suppressed", reason.as_str(), 1);
+        }
         Ok(())
     }
 
@@ -87,10 +92,12 @@ impl App {
             }
             // Recorded before the SMTP conversation, so a crash during it is known afterwards.
             self.store.outgoing_attempting(email.id, self.now()).await?;
-            match self.mailer.send(&email).await {
+            let span = tracing::info_span!("send", email = email.id.0, attempt = email.attempts + 1);
+            match tracing::Instrument::instrument(self.mailer.send(&email), span).await {
                 Ok(()) => {
                     self.journal.record(email.id);
                     self.store.outgoing_sent(email.id, self.now()).await?;
+                    self.metrics.emails("sent", "", 1);
                     round.sent += 1;
                 }
                 Err(error) => {
@@ -105,6 +112,7 @@ impl App {
                         Some(_) => round.retried += 1,
                         None => round.failed += 1,
                     }
+                    self.metrics.emails(if retry_at.is_some() { "retried" } else { "failed" }, "", 1);
                 }
             }
         }
@@ -147,13 +155,15 @@ impl App {
 pub struct DeliveryWorker;
 
 impl DeliveryWorker {
-    pub fn spawn(app: App, poll: Duration) -> JoinHandle<()> {
+    /// Runs until `stop` turns true; a round under way is finished first, so every email it
+    /// claimed is settled before the worker ends.
+    pub fn spawn(app: App, poll: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
             if let Err(error) = app.recover_sent_journal().await {
                 tracing::error!(%error, "reading the sent journal failed");
             }
             let mut last_prune: Option<i64> = None;
-            loop {
+            while !*stop.borrow() {
                 match app.deliver_due().await {
                     Ok(round) if !round.is_idle() => tracing::info!(?round, "delivery"),
                     Ok(_) => {}
@@ -165,7 +175,10 @@ impl DeliveryWorker {
                         tracing::error!(%error, "pruning the email logs failed");
                     }
                 }
-                tokio::time::sleep(poll).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = stop.wait_for(|stopping| *stopping) => {}
+                }
             }
         })
     }

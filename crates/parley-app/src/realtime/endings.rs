@@ -12,14 +12,17 @@ pub enum Ending {
     SessionEnded,
     /// What the person may see changed (role, scope): reconnect to start from the new state.
     AccessChanged,
+    /// The server is stopping (a deploy, a restart): reconnect, to another node or to it once back.
+    ServerStopping,
 }
 
 impl Ending {
-    /// The WebSocket close code: 4001 session ended, 4003 access changed.
+    /// The WebSocket close code: 4001 session ended, 4003 access changed, 1001 going away.
     pub fn close_code(self) -> u16 {
         match self {
             Ending::SessionEnded => 4001,
             Ending::AccessChanged => 4003,
+            Ending::ServerStopping => 1001,
         }
     }
 
@@ -27,15 +30,16 @@ impl Ending {
         match self {
             Ending::SessionEnded => "session ended: log in again",
             Ending::AccessChanged => "access changed: reconnect",
+            Ending::ServerStopping => "server stopping: reconnect",
         }
     }
 }
 
-/// An announcement: the connections of `party` end, either only the one opened with credential
-/// `only` (a token hash), or all of them but the one opened with `except`.
+/// An announcement: the connections of `party` (everyone's when `None`) end, either only the one
+/// opened with credential `only` (a token hash), or all of them but the one opened with `except`.
 #[derive(Debug, Clone)]
 pub struct EndNotice {
-    pub party: Party,
+    pub party: Option<Party>,
     pub only: Option<String>,
     pub except: Option<String>,
     pub ending: Ending,
@@ -44,7 +48,7 @@ pub struct EndNotice {
 impl EndNotice {
     /// Whether a connection of `party` opened with credential `credential` must close.
     pub fn concerns(&self, party: Party, credential: &str) -> bool {
-        self.party == party
+        self.party.is_none_or(|p| p == party)
             && self.only.as_deref().is_none_or(|only| only == credential)
             && self.except.as_deref() != Some(credential)
     }
@@ -81,12 +85,15 @@ mod tests {
 
     #[test]
     fn r38_a_notice_concerns_exactly_the_connections_it_names() {
-        let one = EndNotice { party: ANN, only: Some("a".into()), except: None, ending: Ending::SessionEnded };
+        let one = EndNotice { party: Some(ANN), only: Some("a".into()), except: None, ending: Ending::SessionEnded };
         assert!(one.concerns(ANN, "a"));
         assert!(!one.concerns(ANN, "b"));
         assert!(!one.concerns(Party::User(UserId(2)), "a"));
-        let all_but = EndNotice { party: ANN, only: None, except: Some("a".into()), ending: Ending::SessionEnded };
+        let all_but =
+            EndNotice { party: Some(ANN), only: None, except: Some("a".into()), ending: Ending::SessionEnded };
         assert!(!all_but.concerns(ANN, "a"));
         assert!(all_but.concerns(ANN, "b"));
+        let everyone = EndNotice { party: None, only: None, except: None, ending: Ending::ServerStopping };
+        assert!(everyone.concerns(ANN, "a") && everyone.concerns(Party::User(UserId(2)), "b"));
     }
 }

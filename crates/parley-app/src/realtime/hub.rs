@@ -62,18 +62,28 @@ impl Hub {
     /// The connection opened with `credential` (a session or API token hash) ends.
     pub fn end_session(&self, party: Party, credential: &str) {
         let only = Some(credential.to_string());
-        self.endings.announce(EndNotice { party, only, except: None, ending: Ending::SessionEnded });
+        self.endings.announce(EndNotice { party: Some(party), only, except: None, ending: Ending::SessionEnded });
     }
 
     /// Every connection of `party` ends, except the one opened with `except`.
     pub fn end_sessions_of(&self, party: Party, except: Option<&str>) {
         let except = except.map(str::to_string);
-        self.endings.announce(EndNotice { party, only: None, except, ending: Ending::SessionEnded });
+        self.endings.announce(EndNotice { party: Some(party), only: None, except, ending: Ending::SessionEnded });
     }
 
     /// What `party` may see changed: their connections close so they reconnect afresh.
     pub fn access_changed(&self, party: Party) {
-        self.endings.announce(EndNotice { party, only: None, except: None, ending: Ending::AccessChanged });
+        self.endings.announce(EndNotice {
+            party: Some(party),
+            only: None,
+            except: None,
+            ending: Ending::AccessChanged,
+        });
+    }
+
+    /// The server is stopping: every connection closes with "going away".
+    pub fn stopping(&self) {
+        self.endings.announce(EndNotice { party: None, only: None, except: None, ending: Ending::ServerStopping });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Party, Channel>> {

@@ -5,6 +5,7 @@
 use super::events::EventBody;
 use crate::{Actor, App, AppResult};
 use parley_domain::audience::{Audience, Recipient};
+use parley_domain::delivery::SuppressReason;
 use parley_domain::*;
 use parley_store::SeenReceipt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,11 +23,17 @@ impl App {
     /// refuses gets nothing, and the refusal is logged, since the publisher should not have chosen
     /// them. `about` is the conversation's visibility, for events that carry no message.
     pub(crate) fn push(&self, party: Party, body: EventBody, about: Option<Visibility>) -> bool {
+        let kind = super::policy::kind_of(&body);
         if !super::policy::may_receive(&body, party, about, self.now()) {
-            tracing::error!(?party, kind = super::policy::kind_of(&body), "event refused by the event table");
+            tracing::error!(?party, kind, "event refused by the event table");
+            self.metrics.dropped("refused", 1);
             return false;
         }
-        self.hub.publish(party, body)
+        let delivered = self.hub.publish(party, body);
+        if delivered {
+            self.metrics.pushed(kind);
+        }
+        delivered
     }
 
     /// R12: a new message goes to every connected recipient, with the sound flag; the ledger
@@ -150,6 +157,8 @@ impl App {
         if receipts.is_empty() {
             return;
         }
+        let suppressed = receipts.iter().filter(|r| r.email_suppressed).count();
+        self.metrics.emails("suppressed", SuppressReason::Seen.as_str(), suppressed as u64);
         let app = self.clone();
         tokio::spawn(async move {
             let result = async {

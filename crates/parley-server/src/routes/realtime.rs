@@ -82,6 +82,7 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
     let _ = socket.send(WsMessage::Close(Some(frame))).await;
 }
 
+#[tracing::instrument(name = "socket", skip_all, fields(party = ?auth.actor.party()))]
 async fn session(
     app: App,
     auth: Authenticated,
@@ -91,6 +92,7 @@ async fn session(
 ) {
     let actor = auth.actor;
     let party = actor.party();
+    let _counted = app.metrics().socket_opened();
     // Listen for the end of this session before anything else, so none is missed.
     let mut endings = app.hub().endings();
     let expires_in = auth.expires_at.map(|at| Duration::from_millis(u64::try_from(at - app.now_ms()).unwrap_or(0)));
@@ -125,7 +127,8 @@ async fn session(
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
+                Err(RecvError::Lagged(missed)) => {
+                    app.metrics().dropped("lagged", missed);
                     let frame = CloseFrame { code: TOO_SLOW, reason: "too slow: reconnect with last_event_id".into() };
                     let _ = socket.send(WsMessage::Close(Some(frame))).await;
                     return;
