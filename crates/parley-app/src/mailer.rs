@@ -9,4 +9,8 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), String>;
     /// Where mail goes, for the start-up banner and logs (never with a password).
     fn describe(&self) -> String;
+    /// How many sends may run at once; the email worker keeps that many under way.
+    fn parallel(&self) -> usize {
+        1
+    }
 }

@@ -8,9 +8,11 @@
 //!    the load conversation and as new requests from new customers.
 //!
 //! With `--large`, instead: the read side and posting on an empty install and on a large one
-//! (`large.rs`), in the same run, next to the SQLite ceiling.
+//! (`large.rs`), in the same run, next to the SQLite ceiling. With `--email-catchup`, instead:
+//! whether every email goes out within the delay + 2 s at a given post rate (`email_catchup.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod email_catchup;
 mod large;
 
 use clap::Parser;
@@ -49,6 +51,21 @@ struct Args {
     /// Requests per read figure.
     #[arg(long, default_value_t = 300)]
     read_rounds: usize,
+    /// Measure whether the email worker keeps up instead (see `email_catchup.rs`).
+    #[arg(long)]
+    email_catchup: bool,
+    /// Posts per second, with --email-catchup.
+    #[arg(long, default_value_t = 240)]
+    rate: usize,
+    /// How long to post, with --email-catchup.
+    #[arg(long, default_value_t = 20)]
+    seconds: usize,
+    /// Conversations the posts spread over, with --email-catchup.
+    #[arg(long, default_value_t = 500)]
+    conversations: usize,
+    /// The email delay, in milliseconds, with --email-catchup.
+    #[arg(long, default_value_t = 3000)]
+    delay_ms: u64,
 }
 
 #[tokio::main]
@@ -56,6 +73,18 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.large {
         return large_main(&args).await;
+    }
+    if args.email_catchup {
+        let c = email_catchup::Catchup {
+            rate: args.rate,
+            seconds: args.seconds,
+            conversations: args.conversations,
+            delay: Duration::from_millis(args.delay_ms),
+        };
+        let probe = tempfile::tempdir()?;
+        let ceiling = sqlite_commit_ceiling(probe.path(), 2000, false).await?;
+        println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+        return email_catchup::run(c).await;
     }
     // Abuse limits would stop the many mails from one sender; they are proven elsewhere.
     let full_sync = args.full_sync;

@@ -38,6 +38,10 @@ impl Mailer for FileOutbox {
     fn describe(&self) -> String {
         format!("outbox folder {}", self.dir.display())
     }
+
+    fn parallel(&self) -> usize {
+        4
+    }
 }
 
 #[cfg(test)]

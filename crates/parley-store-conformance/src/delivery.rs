@@ -95,13 +95,40 @@ pub async fn r14_digest_is_queued_once_and_not_after_seen<S: Store>(store: &S) {
 
     let outgoing = store.claim_outgoing(T0 + DELAY + 7, T0 + 2 * DELAY, 10).await.unwrap();
     assert_eq!(outgoing.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
-    store.outgoing_sent(id, T0 + DELAY + 8).await.unwrap();
+    store.outgoing_sent(&[id], T0 + DELAY + 8).await.unwrap();
     let record = &store.delivery_timeline(m1.id).await.unwrap()[0];
     assert_eq!(
         (record.email_state, record.email_at, record.email_id),
         (EmailState::Sent, Some(T0 + DELAY + 8), Some(id))
     );
     assert!(store.claim_outgoing(T0 + 10 * DELAY, T0 + 11 * DELAY, 10).await.unwrap().is_empty(), "sent once");
+}
+
+/// R14, R34 in a batch: digests queued together stand alone — one whose job was seen meanwhile is
+/// refused and released while the others are queued, and every email's jobs are sent together.
+pub async fn r14_digests_queued_together_stand_alone<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let (customer, member) = (Party::Customer(w.customer.id), Party::User(w.member.id));
+    let m = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer, member], T0)).await.unwrap();
+    let due = store.claim_due_emails(T0 + DELAY, T0 + 2 * DELAY, 10).await.unwrap();
+    let digests: Vec<Digest> = [customer, member]
+        .iter()
+        .map(|p| digest_of(&due.iter().filter(|d| d.party == *p).cloned().collect::<Vec<_>>()))
+        .collect();
+    store.mark_seen(member, &[m.id], T0 + DELAY + 1).await.unwrap();
+    let batch = digests.iter().map(|d| (d.clone(), email_for(d, T0 + DELAY + 2))).collect();
+    let queued = store.queue_digests(batch).await.unwrap();
+    assert!(queued[0].is_some() && queued[1].is_none(), "{queued:?}");
+    let outgoing = store.claim_outgoing(T0 + DELAY + 3, T0 + 2 * DELAY, 10).await.unwrap();
+    assert_eq!(outgoing.len(), 1);
+    assert_eq!(outgoing[0].email.to_address, email_for(&digests[0], 0).to_address);
+    store.outgoing_attempting(&[outgoing[0].id], T0 + DELAY + 4).await.unwrap();
+    store.outgoing_sent(&[outgoing[0].id], T0 + DELAY + 5).await.unwrap();
+    let timeline = store.delivery_timeline(m.id).await.unwrap();
+    let state_of = |p: Party| timeline.iter().find(|r| r.party == p).map(|r| (r.email_state, r.email_reason));
+    assert_eq!(state_of(customer), Some((EmailState::Sent, None)));
+    assert_eq!(state_of(member), Some((EmailState::Suppressed, Some(SuppressReason::Seen))));
 }
 
 /// R14 across a crash during sending: a try is recorded before it begins; an email whose try
@@ -117,18 +144,18 @@ pub async fn r14_an_email_whose_try_was_cut_off_comes_back_in_doubt<S: Store>(st
     let lease = T0 + DELAY + 1_000;
     let first = store.claim_outgoing(T0 + DELAY, lease, 10).await.unwrap();
     assert_eq!((first.len(), first[0].in_doubt), (1, false));
-    store.outgoing_attempting(id, T0 + DELAY + 1).await.unwrap();
+    store.outgoing_attempting(&[id], T0 + DELAY + 1).await.unwrap();
     // The sender dies here. After the lease the email is claimed again, in doubt.
     assert!(store.claim_outgoing(lease - 1, lease + 1_000, 10).await.unwrap().is_empty(), "still leased");
     let again = store.claim_outgoing(lease, lease + 1_000, 10).await.unwrap();
     assert_eq!((again.len(), again[0].in_doubt), (1, true));
     assert_eq!(again[0].email.message_id_header, first[0].email.message_id_header, "the same Message-ID");
-    store.outgoing_attempting(id, lease + 1).await.unwrap();
+    store.outgoing_attempting(&[id], lease + 1).await.unwrap();
     store.outgoing_failed(id, "421 try later", Some(lease + 2_000), lease + 2).await.unwrap();
     let retried = store.claim_outgoing(lease + 2_000, lease + 3_000, 10).await.unwrap();
     assert_eq!((retried.len(), retried[0].in_doubt), (1, false), "a failed try ended: not in doubt");
-    store.outgoing_attempting(id, lease + 2_001).await.unwrap();
-    store.outgoing_sent(id, lease + 2_002).await.unwrap();
+    store.outgoing_attempting(&[id], lease + 2_001).await.unwrap();
+    store.outgoing_sent(&[id], lease + 2_002).await.unwrap();
     assert!(store.claim_outgoing(lease + 10_000, lease + 11_000, 10).await.unwrap().is_empty(), "sent once");
 }
 
@@ -232,7 +259,7 @@ pub async fn r32_outgoing_log_lists_and_prunes<S: Store>(store: &S) {
     let due = store.claim_due_emails(T0 + DELAY, T0 + 2 * DELAY, 10).await.unwrap();
     let digest = digest_of(&due);
     let id = store.queue_digest(&digest, email_for(&digest, T0 + DELAY)).await.unwrap().unwrap();
-    store.outgoing_sent(id, T0 + DELAY + 1).await.unwrap();
+    store.outgoing_sent(&[id], T0 + DELAY + 1).await.unwrap();
     let mut other = new_message(&c, Author::User(w.admin.id), &[], T0 + 2);
     other.audience.recipients.push(parley_domain::audience::Recipient {
         party: Party::User(w.member.id),

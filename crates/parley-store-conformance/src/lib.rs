@@ -39,6 +39,7 @@ macro_rules! store_behaviour_tests {
             r14_email_job_is_stored_with_the_message,
             r14_due_email_is_claimed_once_until_its_lease_runs_out,
             r14_digest_is_queued_once_and_not_after_seen,
+            r14_digests_queued_together_stand_alone,
             outgoing_email_retries_then_fails,
             r14_an_email_whose_try_was_cut_off_comes_back_in_doubt,
             r13_seen_only_for_own_deliveries_and_by_reading,

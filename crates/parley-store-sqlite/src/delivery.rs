@@ -9,6 +9,7 @@ use parley_domain::*;
 use parley_store::*;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use std::collections::HashMap;
 
 /// `(message_id, party_kind, party_id) IN (VALUES …)` for a list of jobs.
 fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Sqlite>, jobs: impl Iterator<Item = (MessageId, Party)>) {
@@ -234,15 +235,18 @@ impl DeliveryStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
+        // The claimed jobs' messages, in one read.
+        let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
+        let found = sqlx::query("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(crate::inbox::json_ids(ids.iter().copied()))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        let messages: HashMap<i64, Message> =
+            found.iter().map(|m| rows::message(m).map(|m| (m.id.0, m))).collect::<StoreResult<_>>()?;
         let mut due = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let message: Message = rows::message(
-                &sqlx::query("SELECT * FROM messages WHERE id = ?")
-                    .bind(get::<i64>(r, "message_id")?)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(other)?,
-            )?;
+        for (r, id) in rows.iter().zip(&ids) {
+            let message = messages.get(id).ok_or_else(|| crate::errors::corrupt("message_id"))?;
             due.push(DueEmail {
                 message_id: message.id,
                 conversation_id: message.conversation_id,
@@ -277,30 +281,42 @@ impl DeliveryStore for SqliteStore {
         tx.commit().await.map_err(other)
     }
 
-    async fn queue_digest(&self, digest: &Digest, e: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>> {
+    async fn queue_digests(&self, batch: Vec<(Digest, NewOutgoingEmail)>) -> StoreResult<Vec<Option<OutgoingEmailId>>> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let id = match insert_outgoing(&mut tx, &e).await {
-            Ok(id) => id,
-            // The same digest was queued already.
-            Err(StoreError::Conflict(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut query = QueryBuilder::new("UPDATE message_recipients SET email_state = 'queued', email_id = ");
-        query.push_bind(id).push(", email_at = ").push_bind(e.created_at);
-        query.push(" WHERE email_state = 'pending' AND seen_at IS NULL AND ");
-        push_job_keys(&mut query, digest.messages.iter().map(|m| (*m, digest.party)));
-        let done = query.build().execute(&mut *tx).await.map_err(other)?;
-        if done.rows_affected() != digest.messages.len() as u64 {
-            // Something was seen (or settled elsewhere) since the claim: keep nothing, and release
-            // the claims so the next round plans these jobs afresh.
-            tx.rollback().await.map_err(other)?;
-            let mut release = QueryBuilder::new("UPDATE message_recipients SET claimed_until = NULL WHERE ");
-            push_job_keys(&mut release, digest.messages.iter().map(|m| (*m, digest.party)));
-            release.build().execute(&self.writer).await.map_err(other)?;
-            return Ok(None);
+        let mut answers = Vec::with_capacity(batch.len());
+        for (digest, e) in &batch {
+            // Each digest stands alone: what one of them wrote is undone if its jobs moved on.
+            sqlx::query("SAVEPOINT digest").execute(&mut *tx).await.map_err(other)?;
+            let id = match insert_outgoing(&mut tx, e).await {
+                Ok(id) => id,
+                // The same digest was queued already.
+                Err(StoreError::Conflict(_)) => {
+                    sqlx::query("ROLLBACK TO digest; RELEASE digest").execute(&mut *tx).await.map_err(other)?;
+                    answers.push(None);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut query = QueryBuilder::new("UPDATE message_recipients SET email_state = 'queued', email_id = ");
+            query.push_bind(id).push(", email_at = ").push_bind(e.created_at);
+            query.push(" WHERE email_state = 'pending' AND seen_at IS NULL AND ");
+            push_job_keys(&mut query, digest.messages.iter().map(|m| (*m, digest.party)));
+            let done = query.build().execute(&mut *tx).await.map_err(other)?;
+            if done.rows_affected() != digest.messages.len() as u64 {
+                // Something was seen (or settled elsewhere) since the claim: keep nothing of it,
+                // and release the claims so the next round plans these jobs afresh.
+                sqlx::query("ROLLBACK TO digest; RELEASE digest").execute(&mut *tx).await.map_err(other)?;
+                let mut release = QueryBuilder::new("UPDATE message_recipients SET claimed_until = NULL WHERE ");
+                push_job_keys(&mut release, digest.messages.iter().map(|m| (*m, digest.party)));
+                release.build().execute(&mut *tx).await.map_err(other)?;
+                answers.push(None);
+                continue;
+            }
+            sqlx::query("RELEASE digest").execute(&mut *tx).await.map_err(other)?;
+            answers.push(Some(OutgoingEmailId(id)));
         }
         tx.commit().await.map_err(other)?;
-        Ok(Some(OutgoingEmailId(id)))
+        Ok(answers)
     }
 
     async fn queue_email(&self, e: NewOutgoingEmail) -> StoreResult<OutgoingEmailId> {
@@ -328,29 +344,47 @@ impl DeliveryStore for SqliteStore {
         Ok(emails)
     }
 
-    async fn outgoing_attempting(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE outgoing_emails SET attempt_started_at = ? WHERE id = ? AND status = 'queued'")
-            .bind(now)
-            .bind(id.0)
-            .execute(&self.writer)
-            .await
-            .map_err(other)?;
+    async fn outgoing_attempting(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE outgoing_emails SET attempt_started_at = ?
+             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
+        )
+        .bind(now)
+        .bind(crate::inbox::json_ids(ids.iter().map(|id| id.0)))
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 
-    async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()> {
+    async fn outgoing_sent(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = crate::inbox::json_ids(ids.iter().map(|id| id.0));
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL,
                attempt_started_at = NULL
-             WHERE id = ? AND status = 'queued'",
+             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
         )
         .bind(now)
-        .bind(id.0)
+        .bind(&ids)
         .execute(&mut *tx)
         .await
         .map_err(other)?;
-        settle_jobs(&mut tx, id, EmailState::Sent, now).await?;
+        sqlx::query(
+            "UPDATE message_recipients SET email_state = 'sent', email_at = ?
+             WHERE email_id IN (SELECT value FROM json_each(?)) AND email_state = 'queued'",
+        )
+        .bind(now)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
         tx.commit().await.map_err(other)
     }
 

@@ -31,17 +31,23 @@ pub trait DeliveryStore {
     /// Queues one digest as an outgoing email and marks its jobs queued, in one transaction — only
     /// if every job is still pending and unseen; otherwise writes nothing, releases the claims and answers
     /// `None`, so the next round plans them again.
-    async fn queue_digest(&self, digest: &Digest, email: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>>;
+    async fn queue_digest(&self, digest: &Digest, email: NewOutgoingEmail) -> StoreResult<Option<OutgoingEmailId>> {
+        let queued = self.queue_digests(vec![(digest.clone(), email)]).await?;
+        Ok(queued.into_iter().next().flatten())
+    }
+    /// [`DeliveryStore::queue_digest`] for many digests in one transaction; each is queued or
+    /// refused on its own, and the answers are in the same order.
+    async fn queue_digests(&self, batch: Vec<(Digest, NewOutgoingEmail)>) -> StoreResult<Vec<Option<OutgoingEmailId>>>;
 
     /// Queues an email that is not about messages (a login link, say).
     async fn queue_email(&self, email: NewOutgoingEmail) -> StoreResult<OutgoingEmailId>;
 
     /// Claims up to `limit` queued outgoing emails whose next attempt is due.
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>>;
-    /// A try is about to begin: recorded first, so a crash during it leaves the email in doubt.
-    async fn outgoing_attempting(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()>;
-    /// The email went out: it and its jobs are sent.
-    async fn outgoing_sent(&self, id: OutgoingEmailId, now: i64) -> StoreResult<()>;
+    /// Tries are about to begin: recorded first, so a crash during them leaves the emails in doubt.
+    async fn outgoing_attempting(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()>;
+    /// The emails went out: they and their jobs are sent, in one transaction.
+    async fn outgoing_sent(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()>;
     /// A try failed: retry at `retry_at`, or, with `None`, give up (it and its jobs are failed).
     async fn outgoing_failed(
         &self,

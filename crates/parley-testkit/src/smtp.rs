@@ -13,6 +13,8 @@ pub struct ReceivedMail {
     pub from: String,
     pub to: Vec<String>,
     pub raw: Vec<u8>,
+    /// When the sink accepted it.
+    pub received_at: std::time::Instant,
 }
 
 impl ReceivedMail {
@@ -67,6 +69,11 @@ impl SmtpSink {
     /// Everything received so far.
     pub fn mails(&self) -> Vec<ReceivedMail> {
         self.mails.lock().expect("lock").clone()
+    }
+
+    /// The mails received after the first `n`.
+    pub fn mails_since(&self, n: usize) -> Vec<ReceivedMail> {
+        self.mails.lock().expect("lock").iter().skip(n).cloned().collect()
     }
 
     /// Mails addressed to `address`.
@@ -136,7 +143,12 @@ impl SmtpSink {
                 if failing.is_ok() {
                     b"451 4.3.0 try again later\r\n"
                 } else {
-                    self.mails.lock().expect("lock").push(ReceivedMail { from: from.clone(), to: to.clone(), raw });
+                    self.mails.lock().expect("lock").push(ReceivedMail {
+                        from: from.clone(),
+                        to: to.clone(),
+                        raw,
+                        received_at: std::time::Instant::now(),
+                    });
                     b"250 OK queued\r\n"
                 }
             } else if upper.starts_with("QUIT") {

@@ -87,8 +87,8 @@ pub struct Config {
     /// The address customers write to for new requests; defaults to the address of --smtp-from.
     #[arg(long, env = "PARLEY_SUPPORT_ADDRESS")]
     pub support_address: Option<String>,
-    /// How often the email worker looks for due work.
-    #[arg(long, env = "PARLEY_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
+    /// How often the email worker looks for due work when it has none (a few indexed reads).
+    #[arg(long, env = "PARLEY_DELIVERY_POLL", default_value = "250ms", value_parser = parse_duration)]
     pub delivery_poll: Duration,
     /// How long a node's claim on email work holds: if the node dies, another (or it, restarted)
     /// takes the work over after this. Longer than sending one batch takes; shorter means a
@@ -136,7 +136,7 @@ impl Config {
             smtp_listen_cert: None,
             smtp_listen_key: None,
             support_address: None,
-            delivery_poll: Duration::from_secs(1),
+            delivery_poll: Duration::from_millis(250),
             delivery_lease: Duration::from_secs(60),
             admin_email: None,
             admin_password: None,

@@ -6,16 +6,79 @@ use crate::{App, AppResult};
 use parley_domain::delivery::Digest;
 use parley_domain::reply_token::{self, ReplyTarget};
 use parley_domain::*;
-use parley_store::{NewOutgoingEmail, StoreError};
+use parley_store::{NewOutgoingEmail, StoreError, Template};
 use rand::RngCore;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The name of the reply-token key in the store.
 const REPLY_SECRET: &str = "reply_token_key";
 
 /// A recipient's address and name; `None` when they have no address.
+#[derive(Clone)]
 pub struct Contact {
     pub address: String,
     pub name: String,
+}
+
+/// A conversation's header and the line naming its item (`Ticket #12`).
+type Heading = (ConversationHeader, Option<String>);
+
+/// Reads one round of the email worker shares between its digests. Two digests composed at once
+/// may both read the same thing; either copy is right.
+#[derive(Default)]
+pub(crate) struct RoundReads {
+    template: tokio::sync::OnceCell<Template>,
+    conversations: Mutex<HashMap<ConversationId, Arc<Heading>>>,
+    names: Mutex<HashMap<Author, String>>,
+    contacts: Mutex<HashMap<Party, Option<Contact>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RoundReads {
+    pub(crate) async fn contact(&self, app: &App, party: Party) -> AppResult<Option<Contact>> {
+        if let Some(known) = locked(&self.contacts).get(&party) {
+            return Ok(known.clone());
+        }
+        let contact = app.contact(party).await?;
+        locked(&self.contacts).insert(party, contact.clone());
+        Ok(contact)
+    }
+
+    async fn author_name(&self, app: &App, author: Author) -> AppResult<String> {
+        if let Some(known) = locked(&self.names).get(&author) {
+            return Ok(known.clone());
+        }
+        let name = app.author_name(author).await?;
+        locked(&self.names).insert(author, name.clone());
+        Ok(name)
+    }
+
+    /// A conversation's header and the line naming its item (`Ticket #12`).
+    async fn conversation(&self, app: &App, id: ConversationId) -> AppResult<Arc<Heading>> {
+        if let Some(known) = locked(&self.conversations).get(&id) {
+            return Ok(known.clone());
+        }
+        let conversation = app.store.conversation(id).await?.header;
+        let item = match conversation.link {
+            Some(Link::Item(id)) => {
+                let item = app.store.item(id).await?;
+                let kind = match item.kind {
+                    ItemKind::Ticket => "Ticket",
+                    ItemKind::Task => "Task",
+                    ItemKind::Article => "Article",
+                };
+                Some(format!("{kind} #{}", item.id))
+            }
+            _ => None,
+        };
+        let read = Arc::new((conversation, item));
+        locked(&self.conversations).insert(id, read.clone());
+        Ok(read)
+    }
 }
 
 impl App {
@@ -57,37 +120,37 @@ impl App {
         })
     }
 
-    /// The email for `digest`, sent to `to`.
+    /// The email for `digest`, sent to `to`. What several digests of one round share (the
+    /// template, a conversation and its item, an author's name) is read once, into `shared`.
     #[tracing::instrument(name = "compose", skip_all, fields(party = ?digest.party, messages = digest.messages.len()))]
-    pub(crate) async fn compose(&self, digest: &Digest, to: &Contact) -> AppResult<NewOutgoingEmail> {
-        let conversation = self.store.conversation(digest.conversation_id).await?.header;
+    pub(crate) async fn compose(
+        &self,
+        digest: &Digest,
+        to: &Contact,
+        shared: &RoundReads,
+    ) -> AppResult<NewOutgoingEmail> {
+        let (conversation, item) = &*shared.conversation(self, digest.conversation_id).await?;
         let mut messages = Vec::with_capacity(digest.messages.len());
         for id in &digest.messages {
             let m = self.store.message(*id).await?;
             messages.push(MessageContext {
                 number: m.number,
-                author: self.author_name(m.author).await?,
+                author: shared.author_name(self, m.author).await?,
                 sent_at: utc_minute(m.created_at),
                 body: m.body,
                 body_html: m.body_html,
             });
         }
-        let template = match self.store.template(templates::NEW_MESSAGE_TEMPLATE).await? {
-            Some(t) => t,
-            None => templates::default_new_message(self.now()),
-        };
-        let item = match conversation.link {
-            Some(Link::Item(id)) => {
-                let item = self.store.item(id).await?;
-                let kind = match item.kind {
-                    ItemKind::Ticket => "Ticket",
-                    ItemKind::Task => "Task",
-                    ItemKind::Article => "Article",
-                };
-                Some(format!("{kind} #{}", item.id))
-            }
-            _ => None,
-        };
+        let template = shared
+            .template
+            .get_or_try_init(|| async {
+                AppResult::Ok(match self.store.template(templates::NEW_MESSAGE_TEMPLATE).await? {
+                    Some(t) => t,
+                    None => templates::default_new_message(self.now()),
+                })
+            })
+            .await?;
+        let item = item.clone();
         // Each reader opens it where they can: customers in the portal, users in the messenger.
         let base = self.config.base_url.trim_end_matches('/');
         let url = match digest.party {
@@ -108,7 +171,7 @@ impl App {
         };
         // An admin's template that fails at send time falls back to the default, so mail still
         // goes out; the failure is logged.
-        let rendered = match templates::render(&template, &context) {
+        let rendered = match templates::render(template, &context) {
             Ok(r) => r,
             Err(error) => {
                 tracing::warn!(%error, "new-message template failed; using the default");

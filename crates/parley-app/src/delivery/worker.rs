@@ -4,16 +4,22 @@
 //! with a lease, so several nodes (or a restarted one) never do the same job twice, and a job a
 //! crashed node held is taken over once its lease runs out.
 
+use super::compose::RoundReads;
 use crate::{App, AppResult};
+use futures_util::StreamExt;
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
+use parley_domain::Party;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Due jobs composed per round.
-const BATCH: i64 = 200;
-/// Emails claimed for sending at a time: few, so that after a crash little waits for the lease.
-const SEND_BATCH: i64 = 20;
+const BATCH: i64 = 100;
+/// Digests composed at once (reads on the store's reader pool).
+const COMPOSING_AT_ONCE: usize = 8;
+/// Emails claimed for sending at a time, per send under way at once: few, so that after a crash
+/// little waits for the lease.
+const SEND_BATCH_PER_SENDER: usize = 2;
 /// Outgoing emails are kept this long for the log (R32).
 const LOG_KEEP_MS: i64 = 72 * 3_600_000;
 
@@ -35,14 +41,39 @@ impl DeliveryRound {
     pub fn is_idle(&self) -> bool {
         *self == DeliveryRound::default()
     }
+
+    fn add(&mut self, other: DeliveryRound) {
+        self.released += other.released;
+        self.suppressed += other.suppressed;
+        self.queued += other.queued;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.resent_in_doubt += other.resent_in_doubt;
+    }
 }
 
 impl App {
-    /// One pass over due work: releasing held messages, digests, then sending.
+    /// One pass over due work: releasing held messages, digests, then sending them.
     #[tracing::instrument(name = "deliver", skip_all)]
     pub async fn deliver_due(&self) -> AppResult<DeliveryRound> {
+        let mut round = self.compose_due().await?;
+        round.add(self.send_due().await?);
+        Ok(round)
+    }
+
+    /// The composing half of a round: held messages released, due jobs turned into queued emails.
+    #[tracing::instrument(name = "deliver", skip_all, fields(half = "compose"))]
+    pub async fn compose_due(&self) -> AppResult<DeliveryRound> {
         let mut round = DeliveryRound { released: self.release_held_messages().await?, ..DeliveryRound::default() };
         self.queue_due_digests(&mut round).await?;
+        Ok(round)
+    }
+
+    /// The sending half of a round: queued emails that are due go out.
+    #[tracing::instrument(name = "deliver", skip_all, fields(half = "send"))]
+    pub async fn send_due(&self) -> AppResult<DeliveryRound> {
+        let mut round = DeliveryRound::default();
         self.send_queued(&mut round).await?;
         Ok(round)
     }
@@ -54,16 +85,35 @@ impl App {
             return Ok(());
         }
         let (mut suppressed, digests) = plan_digests(&due);
-        for digest in digests {
-            let Some(contact) = self.contact(digest.party).await? else {
-                suppressed.extend(digest.messages.iter().map(|m| (*m, digest.party, SuppressReason::NoAddress)));
-                continue;
-            };
-            let email = self.compose(&digest, &contact).await?;
-            match self.store.queue_digest(&digest, email).await? {
+        // Digests are composed several at a time (each is a few reads), then queued together in
+        // one write.
+        let shared = RoundReads::default();
+        let shared = &shared;
+        let mut composed = futures_util::stream::iter(digests)
+            .map(|digest| async move {
+                let Some(contact) = shared.contact(self, digest.party).await? else {
+                    return AppResult::Ok(Err(digest));
+                };
+                let email = self.compose(&digest, &contact, shared).await?;
+                Ok(Ok((digest, email)))
+            })
+            .buffer_unordered(COMPOSING_AT_ONCE);
+        let mut ready = Vec::new();
+        while let Some(outcome) = composed.next().await {
+            match outcome? {
+                Ok(email) => ready.push(email),
+                Err(digest) => {
+                    suppressed.extend(digest.messages.iter().map(|m| (*m, digest.party, SuppressReason::NoAddress)))
+                }
+            }
+        }
+        drop(composed);
+        let parties: Vec<Party> = ready.iter().map(|(digest, _)| digest.party).collect();
+        for (party, queued) in parties.into_iter().zip(self.store.queue_digests(ready).await?) {
+            match queued {
                 Some(_) => round.queued += 1,
                 // Seen while being composed: the jobs were released and the next round decides again.
-                None => tracing::debug!(party = ?digest.party, "digest changed while composing"),
+                None => tracing::debug!(?party, "digest changed while composing"),
             }
         }
         round.suppressed += suppressed.len();
@@ -76,13 +126,20 @@ impl App {
 
     async fn send_queued(&self, round: &mut DeliveryRound) -> AppResult<()> {
         let now = self.now();
-        for email in self.store.claim_outgoing(now, now + self.lease_ms(), SEND_BATCH).await? {
+        let at_once = self.mailer.parallel().max(1);
+        let batch = i64::try_from(at_once * SEND_BATCH_PER_SENDER).unwrap_or(i64::MAX);
+        let claimed = self.store.claim_outgoing(now, now + self.lease_ms(), batch).await?;
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let mut sent = Vec::new();
+        let mut to_send = Vec::with_capacity(claimed.len());
+        for email in claimed {
             if email.in_doubt {
                 // An earlier try began and its outcome was never recorded: the node died while
                 // sending. If the SMTP server's acceptance made it into the journal, it is sent.
                 if self.journal.holds(email.id) {
-                    self.store.outgoing_sent(email.id, self.now()).await?;
-                    round.sent += 1;
+                    sent.push(email.id);
                     continue;
                 }
                 // Otherwise it goes again, with the same Message-ID, which mail clients fold
@@ -90,31 +147,47 @@ impl App {
                 tracing::warn!(email = email.id.0, to = %email.email.to_address, "resending an email whose last try was cut off");
                 round.resent_in_doubt += 1;
             }
-            // Recorded before the SMTP conversation, so a crash during it is known afterwards.
-            self.store.outgoing_attempting(email.id, self.now()).await?;
-            let span = tracing::info_span!("send", email = email.id.0, attempt = email.attempts + 1);
-            match tracing::Instrument::instrument(self.mailer.send(&email), span).await {
-                Ok(()) => {
+            to_send.push(email);
+        }
+        // Recorded before the SMTP conversations, so a crash during them is known afterwards.
+        let trying: Vec<_> = to_send.iter().map(|e| e.id).collect();
+        self.store.outgoing_attempting(&trying, self.now()).await?;
+        // Several conversations with the SMTP server at once: each waits mostly on the network.
+        let mut tries = futures_util::stream::iter(to_send)
+            .map(|email| async move {
+                let span = tracing::info_span!("send", email = email.id.0, attempt = email.attempts + 1);
+                let result = tracing::Instrument::instrument(self.mailer.send(&email), span).await;
+                if result.is_ok() {
                     self.journal.record(email.id);
-                    self.store.outgoing_sent(email.id, self.now()).await?;
-                    self.metrics.emails("sent", "", 1);
-                    round.sent += 1;
                 }
-                Err(error) => {
-                    let attempts = u32::try_from(email.attempts + 1).unwrap_or(u32::MAX);
-                    let retry_at = retry_delay_ms(attempts).map(|d| self.now() + d);
-                    tracing::warn!(
-                        email = email.id.0, to = %email.email.to_address, attempts, %error,
-                        retry_at, "sending an email failed"
-                    );
-                    self.store.outgoing_failed(email.id, &error, retry_at, self.now()).await?;
-                    match retry_at {
-                        Some(_) => round.retried += 1,
-                        None => round.failed += 1,
-                    }
-                    self.metrics.emails(if retry_at.is_some() { "retried" } else { "failed" }, "", 1);
-                }
+                (email, result)
+            })
+            .buffer_unordered(at_once);
+        let mut failed = Vec::new();
+        while let Some((email, result)) = tries.next().await {
+            match result {
+                Ok(()) => sent.push(email.id),
+                Err(error) => failed.push((email, error)),
             }
+        }
+        drop(tries);
+        // Those the SMTP server took are in the journal until this commit records them.
+        self.store.outgoing_sent(&sent, self.now()).await?;
+        round.sent += sent.len();
+        self.metrics.emails("sent", "", sent.len() as u64);
+        for (email, error) in failed {
+            let attempts = u32::try_from(email.attempts + 1).unwrap_or(u32::MAX);
+            let retry_at = retry_delay_ms(attempts).map(|d| self.now() + d);
+            tracing::warn!(
+                email = email.id.0, to = %email.email.to_address, attempts, %error,
+                retry_at, "sending an email failed"
+            );
+            self.store.outgoing_failed(email.id, &error, retry_at, self.now()).await?;
+            match retry_at {
+                Some(_) => round.retried += 1,
+                None => round.failed += 1,
+            }
+            self.metrics.emails(if retry_at.is_some() { "retried" } else { "failed" }, "", 1);
         }
         // Everything the journal holds is now recorded in the store.
         self.journal.clear();
@@ -128,7 +201,7 @@ impl App {
         for id in self.journal.entries() {
             let email = self.store.outgoing_email(id).await;
             if email.is_ok_and(|e| e.status == "queued") {
-                self.store.outgoing_sent(id, self.now()).await?;
+                self.store.outgoing_sent(&[id], self.now()).await?;
                 recovered += 1;
             }
         }
@@ -157,29 +230,87 @@ pub struct DeliveryWorker;
 impl DeliveryWorker {
     /// Runs until `stop` turns true; a round under way is finished first, so every email it
     /// claimed is settled before the worker ends.
-    pub fn spawn(app: App, poll: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    pub fn spawn(app: App, poll: Duration, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
             if let Err(error) = app.recover_sent_journal().await {
                 tracing::error!(%error, "reading the sent journal failed");
             }
-            let mut last_prune: Option<i64> = None;
-            while !*stop.borrow() {
-                match app.deliver_due().await {
-                    Ok(round) if !round.is_idle() => tracing::info!(?round, "delivery"),
-                    Ok(_) => {}
-                    Err(error) => tracing::error!(%error, "delivery round failed"),
-                }
-                if last_prune.is_none_or(|at| app.now() - at > 3_600_000) {
-                    last_prune = Some(app.now());
-                    if let Err(error) = app.prune_email_logs().await {
-                        tracing::error!(%error, "pruning the email logs failed");
-                    }
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = stop.wait_for(|stopping| *stopping) => {}
-                }
-            }
+            // Composing waits mostly on the database and sending on the SMTP server, so each half
+            // runs in a loop of its own; both claim their work, so they never meet.
+            // The sender is woken as soon as the composer queued something.
+            let queued = tokio::sync::Notify::new();
+            let composer = Half { name: "compose", woken_by: None, queued_tells: Some(&queued) };
+            let sender = Half { name: "send", woken_by: Some(&queued), queued_tells: None };
+            tokio::join!(
+                keep_doing(&app, composer, poll, stop.clone(), |app| Box::pin(app.compose_due())),
+                keep_doing(&app, sender, poll, stop.clone(), |app| Box::pin(app.send_due())),
+                keep_pruning(&app, stop),
+            );
         })
+    }
+}
+
+type Round<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<DeliveryRound>> + Send + 'a>>;
+
+/// One half of the worker's loop.
+struct Half<'a> {
+    name: &'static str,
+    /// Rests until this is told, or `poll` passed.
+    woken_by: Option<&'a tokio::sync::Notify>,
+    /// Tells this when a round queued emails.
+    queued_tells: Option<&'a tokio::sync::Notify>,
+}
+
+/// Runs `round` until `stop`: rounds follow each other while there is work; when idle it rests
+/// for `poll`, or until woken.
+async fn keep_doing(
+    app: &App,
+    half: Half<'_>,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+    round: impl for<'a> Fn(&'a App) -> Round<'a>,
+) {
+    let (name, woken) = (half.name, half.woken_by);
+    while !*stop.borrow() {
+        let busy = match round(app).await {
+            Ok(done) if !done.is_idle() => {
+                tracing::info!(half = name, round = ?done, "delivery");
+                if let (Some(tell), true) = (half.queued_tells, done.queued > 0) {
+                    tell.notify_one();
+                }
+                true
+            }
+            Ok(_) => false,
+            Err(error) => {
+                tracing::error!(half = name, %error, "delivery round failed");
+                false
+            }
+        };
+        if !busy {
+            let wake = async {
+                match woken {
+                    Some(notify) => notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = wake => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        }
+    }
+}
+
+/// R32: the email logs are pruned once an hour.
+async fn keep_pruning(app: &App, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if let Err(error) = app.prune_email_logs().await {
+            tracing::error!(%error, "pruning the email logs failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|stopping| *stopping) => {}
+        }
     }
 }
