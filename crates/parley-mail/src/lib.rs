@@ -8,4 +8,4 @@ mod smtp;
 
 pub use message::build;
 pub use outbox::FileOutbox;
-pub use smtp::SmtpMailer;
+pub use smtp::{SmtpMailer, CONNECTIONS as SMTP_CONNECTIONS};

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// SMTP connections kept open and used at once. Each email waits on the network (and, with
 /// lettre, on the server's delayed acknowledgement of the message before its final dot: about
 /// 40 ms on Linux), so throughput comes from several conversations at a time.
-const CONNECTIONS: u32 = 32;
+pub const CONNECTIONS: u32 = 32;
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
