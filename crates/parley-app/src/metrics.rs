@@ -175,7 +175,7 @@ impl App {
     /// Every metric in the OpenMetrics text format, with the email queues read now.
     pub async fn metrics_text(&self) -> AppResult<String> {
         let now = self.now();
-        let queues = self.store.email_queues(now).await?;
+        let queues = self.store.email_queues().await?;
         for (queue, depth, oldest_due) in
             [("jobs", queues.jobs, queues.oldest_due_job), ("outgoing", queues.outgoing, queues.oldest_due_outgoing)]
         {

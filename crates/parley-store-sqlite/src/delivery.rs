@@ -175,7 +175,7 @@ impl DeliveryStore for SqliteStore {
         Ok(())
     }
 
-    async fn email_queues(&self, _now: i64) -> StoreResult<EmailQueues> {
+    async fn email_queues(&self) -> StoreResult<EmailQueues> {
         // Both read partial indexes of the waiting rows only.
         let (jobs, oldest_due_job): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(email_due_at) FROM message_recipients WHERE email_state = 'pending'")

@@ -19,7 +19,7 @@ pub trait DeliveryStore {
     /// R12: records that each message was pushed to its person over a live connection.
     async fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> StoreResult<()>;
     /// How much email work waits, and since when the oldest of each kind is due.
-    async fn email_queues(&self, now: i64) -> StoreResult<EmailQueues>;
+    async fn email_queues(&self) -> StoreResult<EmailQueues>;
     /// R35: one message's per-recipient record.
     async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>>;
 
