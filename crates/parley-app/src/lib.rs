@@ -35,7 +35,9 @@ pub use mail_in::{parse as parse_email, InboundError, InboundMail, Via, INCOMING
 pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
-pub use realtime::{CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Subscription, HUB_BUFFER};
+pub use realtime::{
+    CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
+};
 pub use setup::FirstAdmin;
 pub use views::{ViewCount, ViewPage, ViewedConversation};
 pub use widget::Verified;
@@ -97,7 +99,8 @@ impl Default for AppConfig {
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    config: AppConfig,
+    /// Shared, not copied: every request and every open realtime connection holds an `App`.
+    config: Arc<AppConfig>,
     mailer: Arc<dyn Mailer>,
     /// The key signing reply tokens (R16), read from the store once.
     reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
@@ -112,6 +115,7 @@ impl App {
         let limits = Arc::new(RateLimits::new(config.rate_limits, &config.limit_settings, clock.clone()));
         let journal = Arc::new(delivery::SentJournal::new(config.sent_journal.clone()));
         let (hub, metrics) = (Arc::new(Hub::new()), Arc::default());
+        let config = Arc::new(config);
         App { store, clock, config, mailer, reply_secret: Arc::default(), hub, limits, journal, metrics }
     }
 

@@ -11,6 +11,7 @@ use parley_testkit::{spawn_app_with, TestApp, Who};
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Conversations start five minutes apart: 100,000 of them span a year.
@@ -25,14 +26,20 @@ pub struct Seeded {
 
 /// Seeds the install of `app` (which must have only its first admin) at `scale`.
 pub async fn seed(app: &TestApp, scale: f64) -> anyhow::Result<Seeded> {
+    let now = parley_app::Clock::now_ms(app.clock.as_ref());
+    seed_file(&app.data_dir.path().join("parley.db"), now, scale).await
+}
+
+/// Seeds the database at `db` (an install with only its first admin, not running) at `scale`, its
+/// last conversation a day before `now` (ms).
+pub async fn seed_file(db: &Path, now: i64, scale: f64) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let tickets = ((50_000.0 * scale) as i64).max(2) / 2 * 2;
     let customers = ((50_000.0 * scale) as i64).max(1);
-    let now = parley_app::Clock::now_ms(app.clock.as_ref());
     let conversations = tickets * 2;
     let t0 = now - conversations * STEP_MS - 86_400_000;
     let options = SqliteConnectOptions::new()
-        .filename(app.data_dir.path().join("parley.db"))
+        .filename(db)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30));

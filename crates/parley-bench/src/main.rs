@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod email_catchup;
-mod large;
+use parley_bench::large;
 
 use clap::Parser;
 use parley_domain::audience::{compute, AudienceInput};

@@ -10,6 +10,11 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let Command::Serve(config) = Cli::parse().command;
+    // Every realtime connection is an open file: allow as many as the system lets this process.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files allowed"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-files limit"),
+    }
     let launched = parley::launch(&config).await?;
     if let Some(admin) = &launched.first_admin {
         println!("Parley is set up. First admin login (shown only now):");

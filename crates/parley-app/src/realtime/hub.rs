@@ -1,9 +1,11 @@
 //! The in-process hub: one broadcast channel per connected person, so every tab of theirs gets
 //! every event, and a short replay buffer per person for reconnects.
 //!
-//! Memory is bounded: a connection that falls more than [`HUB_BUFFER`] events behind is cut off
-//! (it reconnects and replays) instead of being buffered without limit. People with no open
-//! connection are forgotten after a while.
+//! Memory is bounded, and small for the many idle connections: the live channel holds only
+//! [`LIVE_BUFFER`] events; a connection that falls further behind catches up from the person's
+//! replay buffer ([`HUB_BUFFER`] events), and one that falls behind even that is cut off (it
+//! reconnects and replays, or resyncs) instead of being buffered without limit. People with no
+//! open connection are forgotten after a while.
 
 use super::endings::{EndNotice, Ending, Endings};
 use super::events::{Event, EventBody};
@@ -16,6 +18,9 @@ use tokio::sync::broadcast;
 
 /// Events kept per person for replay, and the most a connection may lag behind.
 pub const HUB_BUFFER: usize = 256;
+/// Events a person's live channel holds. Each slot costs memory whether used or not, for every
+/// person connected; a connection that falls further behind catches up from the replay buffer.
+pub const LIVE_BUFFER: usize = 16;
 /// How long a person's replay buffer outlives their last connection.
 const KEEP_AFTER_DISCONNECT: Duration = Duration::from_secs(300);
 
@@ -33,10 +38,53 @@ pub struct Hub {
     endings: Endings,
 }
 
-/// A connection's view of the hub: what it missed, then live events.
+/// A connection's view of the hub: what it missed, then live events ([`Subscription::next`]).
 pub struct Subscription {
     pub missed: Vec<Arc<Event>>,
-    pub live: broadcast::Receiver<Arc<Event>>,
+    party: Party,
+    live: broadcast::Receiver<Arc<Event>>,
+    /// The sequence number of the last event this connection was given (or of the last one
+    /// published before it subscribed).
+    last: u64,
+}
+
+/// What a connection is to send next.
+#[derive(Debug)]
+pub enum Next {
+    /// Events in order: one live event, or those it missed while it lagged.
+    Events(Vec<Arc<Event>>),
+    /// It fell further behind than the replay buffer reaches: it must reconnect.
+    TooFarBehind { missed: u64 },
+    /// The hub is gone.
+    Closed,
+}
+
+impl Subscription {
+    /// The next events for this connection. Cancel-safe (it may lose a `select!`): nothing is
+    /// taken from the hub but what is returned.
+    pub async fn next(&mut self, hub: &Hub) -> Next {
+        loop {
+            match self.live.recv().await {
+                Ok(event) => match hub.sequence_of(&event.id) {
+                    // Already given while catching up.
+                    Some(seq) if seq <= self.last => continue,
+                    seq => {
+                        self.last = seq.unwrap_or(self.last);
+                        return Next::Events(vec![event]);
+                    }
+                },
+                Err(broadcast::error::RecvError::Lagged(missed)) => match hub.events_after(self.party, self.last) {
+                    Some(events) if events.is_empty() => continue,
+                    Some(events) => {
+                        self.last = events.last().and_then(|e| hub.sequence_of(&e.id)).unwrap_or(self.last);
+                        return Next::Events(events);
+                    }
+                    None => return Next::TooFarBehind { missed },
+                },
+                Err(broadcast::error::RecvError::Closed) => return Next::Closed,
+            }
+        }
+    }
 }
 
 impl Default for Hub {
@@ -97,22 +145,33 @@ impl Hub {
         let mut channels = self.lock();
         self.forget_idle(&mut channels);
         let channel = channels.entry(party).or_insert_with(|| Channel {
-            sender: broadcast::channel(HUB_BUFFER).0,
+            sender: broadcast::channel(LIVE_BUFFER).0,
             recent: VecDeque::new(),
             last_connected: Instant::now(),
         });
         channel.last_connected = Instant::now();
         let live = channel.sender.subscribe();
+        // Under the lock: every event published after this one reaches `live`.
+        let last = self.sequence.load(Ordering::Relaxed);
         let missed = match last_event_id {
             None => Vec::new(),
-            Some(id) => match self.sequence_of(id) {
-                Some(seq) if seq >= self.oldest_known(channel) => {
-                    channel.recent.iter().filter(|(s, _)| *s > seq).map(|(_, e)| e.clone()).collect()
-                }
-                _ => vec![Arc::new(Event { id: self.next_id().1, body: EventBody::Resync })],
+            Some(id) => match self.sequence_of(id).and_then(|seq| self.kept_after(channel, seq)) {
+                Some(missed) => missed,
+                None => vec![Arc::new(Event { id: self.next_id().1, body: EventBody::Resync })],
             },
         };
-        Subscription { missed, live }
+        Subscription { missed, party, live, last }
+    }
+
+    /// The events `party` was sent after sequence number `seq`, if all of them are still kept.
+    fn events_after(&self, party: Party, seq: u64) -> Option<Vec<Arc<Event>>> {
+        let channels = self.lock();
+        self.kept_after(channels.get(&party)?, seq)
+    }
+
+    fn kept_after(&self, channel: &Channel, seq: u64) -> Option<Vec<Arc<Event>>> {
+        (seq >= self.oldest_known(channel))
+            .then(|| channel.recent.iter().filter(|(s, _)| *s > seq).map(|(_, e)| e.clone()).collect())
     }
 
     /// The first sequence number a reconnecting client may have seen and still be served fully.
@@ -230,6 +289,42 @@ mod tests {
         }
         let again = hub.subscribe(ANN, Some(&first));
         assert!(matches!(again.missed[..], [ref e] if matches!(e.body, EventBody::Resync)));
+    }
+
+    fn conversations_of(events: &[Arc<Event>]) -> Vec<i64> {
+        let of = |e: &Arc<Event>| match e.body {
+            EventBody::State { conversation_id, .. } => conversation_id.0,
+            _ => -1,
+        };
+        events.iter().map(of).collect()
+    }
+
+    #[tokio::test]
+    async fn r12_a_connection_that_lags_catches_up_from_the_replay_buffer_once() {
+        let hub = Hub::new();
+        let mut subscription = hub.subscribe(ANN, None);
+        let behind = LIVE_BUFFER as i64 * 3;
+        for n in 0..behind {
+            hub.publish(ANN, state(n));
+        }
+        let Next::Events(events) = subscription.next(&hub).await else { panic!("caught up") };
+        assert_eq!(conversations_of(&events), (0..behind).collect::<Vec<_>>(), "all, in order");
+        // The live channel still holds the last events of the catch-up: they are not sent twice.
+        let again = tokio::time::timeout(Duration::from_millis(50), subscription.next(&hub)).await;
+        assert!(again.is_err(), "sent twice: {again:?}");
+        hub.publish(ANN, state(1000));
+        let Next::Events(events) = subscription.next(&hub).await else { panic!("live again") };
+        assert_eq!(conversations_of(&events), [1000]);
+    }
+
+    #[tokio::test]
+    async fn r12_a_connection_behind_more_than_the_replay_buffer_must_reconnect() {
+        let hub = Hub::new();
+        let mut subscription = hub.subscribe(ANN, None);
+        for n in 0..HUB_BUFFER as i64 + 5 {
+            hub.publish(ANN, state(n));
+        }
+        assert!(matches!(subscription.next(&hub).await, Next::TooFarBehind { .. }));
     }
 
     #[tokio::test]

@@ -11,4 +11,4 @@ mod publish;
 pub use counts::CountsRelay;
 pub use endings::{EndNotice, Ending};
 pub use events::{Event, EventBody};
-pub use hub::{Hub, Subscription, HUB_BUFFER};
+pub use hub::{Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER};

@@ -3,8 +3,9 @@
 //! another origin, which cannot set headers on a WebSocket.
 //!
 //! Server → client: JSON events `{"id", "type", …}` (see `parley_app::EventBody`). Client → server:
-//! `{"type":"seen","message_ids":[…]}`. A client that falls too far behind is closed with code
-//! 4008 and reconnects with `last_event_id` to replay what it missed. A connection whose session
+//! `{"type":"seen","message_ids":[…]}`. A connection that falls behind catches up from the
+//! person's replay buffer; one that falls further behind than that is closed with code 4008 and
+//! reconnects with `last_event_id` (and gets a `resync`). A connection whose session
 //! ends (logout, password change, token revoked, session expired) is closed with 4001; one whose
 //! access changed (role, scope) with 4003 (R38).
 
@@ -16,14 +17,15 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody};
+use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody, Next};
 use parley_domain::MessageId;
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Bytes read from a socket at a time: small, because most connections are idle.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes read from a socket at a time: small, because most connections are idle and clients
+/// send only short seen reports (a longer message is read in several reads).
+const READ_BUFFER: usize = 1024;
 /// The largest message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Unsent bytes a connection may hold before it is considered stuck.
@@ -104,14 +106,15 @@ async fn session(
     };
     tokio::pin!(expiry);
     // Subscribe before reading the counts, so nothing between the two is lost.
-    let subscription = app.hub().subscribe(party, last_event_id.as_deref());
-    let mut live = subscription.live;
-    let views = app.views(actor).await.unwrap_or_default();
+    let mut subscription = app.hub().subscribe(party, last_event_id.as_deref());
+    // Boxed: awaited once, it would otherwise size every idle connection's task for good.
+    let views = Box::pin(app.views(actor)).await.unwrap_or_default();
     if !send(&mut socket, &Event { id: String::new(), body: EventBody::Hello { party, views } }).await {
         return;
     }
     // Counts missed are older than those `hello` just read: only later ones are sent.
-    for event in subscription.missed.iter().filter(|e| !matches!(e.body, EventBody::Counts { .. })) {
+    let missed = std::mem::take(&mut subscription.missed);
+    for event in missed.iter().filter(|e| !matches!(e.body, EventBody::Counts { .. })) {
         if !send(&mut socket, event).await {
             return;
         }
@@ -121,24 +124,26 @@ async fn session(
     let mut awaiting_pong = false;
     loop {
         tokio::select! {
-            event = live.recv() => match event {
-                Ok(event) => {
-                    if !send(&mut socket, &event).await {
-                        return;
+            next = subscription.next(app.hub()) => match next {
+                Next::Events(events) => {
+                    for event in events {
+                        if !send(&mut socket, &event).await {
+                            return;
+                        }
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
+                Next::TooFarBehind { missed } => {
                     app.metrics().dropped("lagged", missed);
                     let frame = CloseFrame { code: TOO_SLOW, reason: "too slow: reconnect with last_event_id".into() };
                     let _ = socket.send(WsMessage::Close(Some(frame))).await;
                     return;
                 }
-                Err(RecvError::Closed) => return,
+                Next::Closed => return,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     if let Ok(ClientMessage::Seen { message_ids }) = serde_json::from_str(&text) {
-                        if let Err(error) = app.mark_seen(actor, &message_ids).await {
+                        if let Err(error) = Box::pin(app.mark_seen(actor, &message_ids)).await {
                             tracing::debug!(%error, "seen report over the socket refused");
                         }
                     }
