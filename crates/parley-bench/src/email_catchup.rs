@@ -27,8 +27,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// The ceiling of one SMTP connection to the same server: emails/s sent one after another.
-async fn one_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
+/// One SMTP connection to the same server through lettre's own transport: emails/s sent one
+/// after another (its connections keep Nagle's algorithm on).
+async fn lettre_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
     use lettre::transport::smtp::PoolConfig;
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
     let transport =
@@ -45,11 +46,51 @@ async fn one_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The ceiling of one SMTP connection to the same server: emails/s sent one after another through
+/// Parley's own pool (which then uses one connection).
+async fn one_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
+    use parley_app::Mailer;
+    let mailer = parley_mail::SmtpMailer::new(url, "Probe <probe@acme.test>".parse()?).map_err(anyhow::Error::msg)?;
+    let started = Instant::now();
+    for i in 0..n {
+        let email = parley_store::NewOutgoingEmail {
+            created_at: 0,
+            conversation_id: None,
+            party: None,
+            to_address: "probe@acme.test".into(),
+            to_name: String::new(),
+            subject: format!("probe {i}"),
+            body_text: "A probe of the SMTP server's pace.".into(),
+            body_html: String::new(),
+            message_id_header: format!("<probe{i}@acme.test>"),
+            in_reply_to: None,
+            references: None,
+            reply_to: None,
+        };
+        let email = parley_store::OutgoingEmail {
+            id: parley_domain::OutgoingEmailId(i as i64),
+            email,
+            status: "queued".into(),
+            attempts: 0,
+            next_attempt_at: 0,
+            last_error: None,
+            sent_at: None,
+            in_doubt: false,
+        };
+        mailer.send(&email).await.map_err(anyhow::Error::msg)?;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
 pub async fn run(c: Catchup) -> anyhow::Result<()> {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let one = one_connection_rate(&url, 100).await?;
-    println!("email catch-up: one SMTP connection to the same server, emails one after another: {one:.0} emails/s");
+    let lettre = lettre_connection_rate(&url, 100).await?;
+    let one = one_connection_rate(&url, 1000).await?;
+    println!(
+        "email catch-up: one SMTP connection to the same server, emails one after another: {one:.0} emails/s \
+         (lettre's own transport: {lettre:.0} emails/s)"
+    );
     let delay = c.delay;
     let app = spawn_app_with(move |config| {
         config.rate_limits = false;

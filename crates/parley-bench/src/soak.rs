@@ -396,7 +396,7 @@ async fn main() -> anyhow::Result<()> {
         // and before its "250" reached Parley: those go again, with the first one's Message-ID,
         // so mail clients show one.
         && report.same_message_id == report.duplicate_emails
-        && report.duplicate_emails <= args.kills * parley_mail::SMTP_CONNECTIONS as usize;
+        && report.duplicate_emails <= args.kills * parley_mail::SMTP_CONNECTIONS;
     anyhow::ensure!(ok, "the soak found faults (above)");
     Ok(())
 }

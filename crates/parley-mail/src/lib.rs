@@ -5,7 +5,10 @@
 mod message;
 mod outbox;
 mod smtp;
+mod smtp_pool;
+mod smtp_target;
 
 pub use message::build;
 pub use outbox::FileOutbox;
-pub use smtp::{SmtpMailer, CONNECTIONS as SMTP_CONNECTIONS};
+pub use smtp::SmtpMailer;
+pub use smtp_pool::CONNECTIONS as SMTP_CONNECTIONS;

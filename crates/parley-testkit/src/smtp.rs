@@ -40,6 +40,7 @@ pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     failures: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -49,10 +50,12 @@ impl SmtpSink {
             port: listener.local_addr().expect("addr").port(),
             mails: Arc::default(),
             failures: Arc::default(),
+            connections: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                s.connections.fetch_add(1, Ordering::SeqCst);
                 let s = s.clone();
                 tokio::spawn(async move {
                     let _ = s.session(stream).await;
@@ -64,6 +67,11 @@ impl SmtpSink {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// SMTP connections opened to this server so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// Everything received so far.
