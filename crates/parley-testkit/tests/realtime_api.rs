@@ -123,6 +123,36 @@ async fn r12_a_reconnecting_client_receives_what_it_missed() {
 }
 
 #[tokio::test]
+async fn r26_a_reconnecting_tab_gets_fresh_counts_in_hello_and_no_stale_counts_replayed() {
+    let app = spawn_app().await;
+    let d = desk(&app).await;
+    // The first tab stays open, so Carla's counts keep being pushed (and kept for replay).
+    let mut first = app.socket(&d.carla).await;
+    let mut second = app.socket(&d.carla).await;
+    app.say(&d.admin, d.public, "One").await;
+    second.next_of("message", WAIT).await.unwrap();
+    second.all_of("counts", QUIET).await;
+    let last = second.last_event_id.clone().unwrap();
+    second.close().await;
+
+    first.all_of("counts", QUIET).await;
+    app.say(&d.admin, d.public, "Two").await;
+    app.ok(&d.admin, &format!("/api/v1/conversations/{}/state", d.public), json!({"action": "close"}), 200).await;
+    assert!(!first.all_of("counts", QUIET).await.is_empty(), "counts were pushed while the tab was away");
+    let mut again = Socket::connect(&app.base, &d.carla.token, Some(&last)).await.unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = again.next(QUIET).await {
+        events.push(event);
+    }
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["hello", "message", "state"], "missed events replayed, missed counts not");
+    let views = events[0]["views"].as_array().unwrap();
+    let closed = views.iter().find(|v| v["view"] == "portal_closed").unwrap();
+    assert_eq!(closed["total"], 1, "hello carries the counts as they are now: {closed}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn r13_seen_over_the_socket_reaches_staff_and_the_timeline_records_push_and_seen() {
     let app = spawn_app().await;
     let d = desk(&app).await;
