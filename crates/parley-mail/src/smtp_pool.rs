@@ -64,12 +64,16 @@ impl SmtpPool {
     /// Sends one email over a pooled connection (opening one if none is idle).
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), String> {
         let _permit = self.permits.acquire().await.map_err(|_| "the SMTP pool is closed".to_string())?;
-        let mut connection = match self.reuse().await {
-            Some(connection) => connection,
-            None => tokio::time::timeout(TIMEOUT, self.connect())
-                .await
-                .map_err(|_| format!("connecting to {}:{} timed out", self.target.host, self.target.port))??,
+        // A NOOP to an idle connection waits on the server too, so it shares the connect timeout.
+        let checkout = async {
+            match self.reuse().await {
+                Some(connection) => Ok(connection),
+                None => self.connect().await,
+            }
         };
+        let mut connection = tokio::time::timeout(TIMEOUT, checkout)
+            .await
+            .map_err(|_| format!("connecting to {}:{} timed out", self.target.host, self.target.port))??;
         match tokio::time::timeout(TIMEOUT, connection.send(envelope, message)).await {
             Ok(Ok(_)) => {
                 if !connection.has_broken() {
