@@ -67,16 +67,7 @@ async fn one_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
             references: None,
             reply_to: None,
         };
-        let email = parley_store::OutgoingEmail {
-            id: parley_domain::OutgoingEmailId(i as i64),
-            email,
-            status: "queued".into(),
-            attempts: 0,
-            next_attempt_at: 0,
-            last_error: None,
-            sent_at: None,
-            in_doubt: false,
-        };
+        let email = parley_store::OutgoingEmail::queued(parley_domain::OutgoingEmailId(i as i64), email);
         mailer.send(&email).await.map_err(anyhow::Error::msg)?;
     }
     Ok(n as f64 / started.elapsed().as_secs_f64())

@@ -55,9 +55,9 @@ mod tests {
     async fn r16_outbox_file_carries_threading_and_reply_headers() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = FileOutbox::new(dir.path().join("outbox"), "Parley <support@acme.test>".parse().unwrap());
-        let email = OutgoingEmail {
-            id: parley_domain::OutgoingEmailId(7),
-            email: NewOutgoingEmail {
+        let email = OutgoingEmail::queued(
+            parley_domain::OutgoingEmailId(7),
+            NewOutgoingEmail {
                 created_at: 0,
                 conversation_id: None,
                 party: None,
@@ -71,13 +71,7 @@ mod tests {
                 references: Some("<parley.c3@acme.test>".into()),
                 reply_to: Some("reply+abc@acme.test".into()),
             },
-            status: "queued".into(),
-            attempts: 0,
-            next_attempt_at: 0,
-            last_error: None,
-            sent_at: None,
-            in_doubt: false,
-        };
+        );
         outbox.send(&email).await.unwrap();
         let raw = std::fs::read(outbox.path_of(7)).unwrap();
         let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();

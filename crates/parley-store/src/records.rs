@@ -238,6 +238,22 @@ pub struct OutgoingEmail {
     pub in_doubt: bool,
 }
 
+impl OutgoingEmail {
+    /// `email` as it stands when just queued: no try yet, due now.
+    pub fn queued(id: OutgoingEmailId, email: NewOutgoingEmail) -> OutgoingEmail {
+        OutgoingEmail {
+            id,
+            email,
+            status: "queued".into(),
+            attempts: 0,
+            next_attempt_at: 0,
+            last_error: None,
+            sent_at: None,
+            in_doubt: false,
+        }
+    }
+}
+
 /// One line of the outgoing email log (R32): an email, or a message someone was not emailed about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct OutgoingLogEntry {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn email(n: usize) -> OutgoingEmail {
-    OutgoingEmail {
-        id: parley_domain::OutgoingEmailId(n as i64),
-        email: NewOutgoingEmail {
+    OutgoingEmail::queued(
+        parley_domain::OutgoingEmailId(n as i64),
+        NewOutgoingEmail {
             created_at: 0,
             conversation_id: None,
             party: None,
@@ -28,13 +28,7 @@ fn email(n: usize) -> OutgoingEmail {
             references: None,
             reply_to: None,
         },
-        status: "queued".into(),
-        attempts: 0,
-        next_attempt_at: 0,
-        last_error: None,
-        sent_at: None,
-        in_doubt: false,
-    }
+    )
 }
 
 fn from() -> Mailbox {
