@@ -7,7 +7,7 @@ use parley_domain::access::{
     customer_may_see, project_in_scope, user_may_see, user_may_see_item, ConversationFacts, Relation,
 };
 use parley_domain::*;
-use parley_store::Reader;
+use parley_store::{PostContext, Reader};
 
 impl App {
     /// The conversation, if `actor` may see it; "not found" otherwise, whether or not it exists.
@@ -80,13 +80,30 @@ impl App {
     }
 
     pub(crate) async fn may_see(&self, actor: Actor, facts: ConversationFacts, relation: Relation) -> AppResult<bool> {
-        Ok(match actor {
-            Actor::User { id, .. } => {
-                let profile = self.store.user_profile(id).await?;
-                user_may_see(profile.preferences.scope, &profile.followed_projects, facts, relation)
-            }
-            Actor::Customer { .. } => customer_may_see(facts, relation),
-        })
+        let profile = match actor {
+            Actor::User { id, .. } => Some(self.store.user_profile(id).await?),
+            Actor::Customer { .. } => None,
+        };
+        Ok(sees(actor, facts, relation, profile.as_ref()))
+    }
+
+    /// What a post into the conversation needs, read at once, if `actor` may see it (the rule of
+    /// [`App::visible_conversation`]); "not found" otherwise, whether or not it exists.
+    pub(crate) async fn postable(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        handles: &[String],
+    ) -> AppResult<PostContext> {
+        let context =
+            self.store.post_context(id, actor.party(), handles).await.map_err(AppError::from_store("conversation"))?;
+        let header = &context.people.conversation.header;
+        let facts = ConversationFacts { visibility: header.visibility, project_id: header.project_id };
+        let profile = actor.user_id().and_then(|me| context.profile(me));
+        if !sees(actor, facts, context.relation, profile) {
+            return Err(AppError::NotFound("conversation"));
+        }
+        Ok(context)
     }
 
     /// Refuses customers: the operation is for staff only. Customers are told "not found", as for
@@ -114,5 +131,15 @@ impl App {
             }
         }
         Ok(())
+    }
+}
+
+/// R7, R20: whether `actor` may see a conversation; `profile` is the asking user's (a user without
+/// one sees nothing).
+fn sees(actor: Actor, facts: ConversationFacts, relation: Relation, profile: Option<&UserProfile>) -> bool {
+    match (actor, profile) {
+        (Actor::User { .. }, Some(p)) => user_may_see(p.preferences.scope, &p.followed_projects, facts, relation),
+        (Actor::User { .. }, None) => false,
+        (Actor::Customer { .. }, _) => customer_may_see(facts, relation),
     }
 }

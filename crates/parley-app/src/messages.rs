@@ -5,7 +5,7 @@ use crate::{Actor, App, AppError, AppResult};
 use parley_domain::audience::{self, Audience, AudienceInput, Recipient};
 use parley_domain::delivery;
 use parley_domain::*;
-use parley_store::{ConversationPeople, NewMessage, Retraction, StoreError};
+use parley_store::{NewMessage, PostContext, Retraction, StoreError};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -47,13 +47,18 @@ impl App {
         channel: Channel,
     ) -> AppResult<(Message, Audience)> {
         let started = std::time::Instant::now();
-        let conversation = self.visible_conversation(actor, id).await?;
-        let body = values::parse_body(body)?;
+        // The body is checked after access, so that a conversation out of reach is "not found"
+        // whatever was sent; its mentions are looked up with everything else the post reads.
+        let parsed = values::parse_body(body);
+        let handles = parsed.as_deref().map(|b| handles_in(actor.author(), b)).unwrap_or_default();
+        let context = self.postable(actor, id, &handles).await?;
+        let body = parsed?;
+        let conversation = &context.people.conversation;
         if conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }
-        let people = self.store.conversation_people(id).await?;
-        let Addressed { audience, mentioned, silent } = self.audience_for(&people, actor.author(), &body).await?;
+        let Addressed { audience, mentioned, silent } = address(&context, actor.author());
+        let people = &context.people;
         let new_followers = mentioned
             .into_iter()
             .map(Party::User)
@@ -90,7 +95,7 @@ impl App {
                 self.metrics.emails("suppressed", reason.as_str(), 1);
             }
         }
-        self.publish_message(message.clone(), audience.clone(), conversation.header.subject, silent);
+        self.publish_message(message.clone(), audience.clone(), conversation.header.subject.clone(), silent);
         self.metrics.posted(started.elapsed());
         Ok((self.as_numbered_for(actor, message).await?, audience))
     }
@@ -106,51 +111,9 @@ impl App {
 
     /// R11: who would receive `body` if the asker posted it now, and why.
     pub async fn preview_recipients(&self, actor: Actor, id: ConversationId, body: &str) -> AppResult<Audience> {
-        self.visible_conversation(actor, id).await?;
+        let context = self.postable(actor, id, &handles_in(actor.author(), body)).await?;
         Self::require_user(actor, "conversation")?;
-        let people = self.store.conversation_people(id).await?;
-        Ok(self.audience_for(&people, actor.author(), body).await?.audience)
-    }
-
-    /// The audience of a message by `author`, the users it mentions, and whose pushes are silent.
-    pub(crate) async fn audience_for(
-        &self,
-        people: &ConversationPeople,
-        author: Author,
-        body: &str,
-    ) -> AppResult<Addressed> {
-        let c = &people.conversation;
-        // Only staff mention: a customer cannot pull users into a conversation.
-        let handles = match author {
-            Author::User(_) | Author::Bot => mentions::extract(body),
-            Author::Customer(_) => vec![],
-        };
-        let mentioned: Vec<UserId> = if handles.is_empty() {
-            vec![]
-        } else {
-            self.store.users_by_handle(&handles).await?.into_iter().map(|u| u.id).collect()
-        };
-        let named_users: Vec<UserId> = people
-            .item_followers
-            .iter()
-            .chain(&c.followers)
-            .chain(&c.participants)
-            .filter_map(|p| p.user())
-            .chain(mentioned.iter().copied())
-            .collect();
-        let input = AudienceInput {
-            visibility: c.header.visibility,
-            project_id: c.header.project_id,
-            author,
-            item_followers: people.item_followers.clone(),
-            requesters: people.requesters.clone(),
-            conversation_followers: c.followers.clone(),
-            participants: c.participants.clone(),
-            mentioned: mentioned.clone(),
-            profiles: self.store.audience_profiles(&named_users).await?,
-        };
-        let silent = input.profiles.iter().filter(|p| !p.preferences.sound).map(|p| p.id).collect();
-        Ok(Addressed { audience: audience::compute(&input), mentioned, silent })
+        Ok(address(&context, actor.author()).audience)
     }
 
     /// Messages after `after_number`, oldest first.
@@ -213,4 +176,33 @@ fn channel_for(actor: Actor, asked: Option<Channel>) -> AppResult<Channel> {
             Err(AppError::unprocessable("channel_not_allowed", format!("this client cannot post on channel '{c}'")))
         }
     }
+}
+
+/// The `@handles` a body by `author` mentions: only staff mention, a customer cannot pull users
+/// into a conversation (R8).
+fn handles_in(author: Author, body: &str) -> Vec<String> {
+    match author {
+        Author::User(_) | Author::Bot => mentions::extract(body),
+        Author::Customer(_) => vec![],
+    }
+}
+
+/// The audience of a message by `author` (R7–R10, computed by `parley_domain::audience`), the
+/// users it mentions, and whose pushes are silent.
+pub(crate) fn address(context: &PostContext, author: Author) -> Addressed {
+    let people = &context.people;
+    let c = &people.conversation;
+    let input = AudienceInput {
+        visibility: c.header.visibility,
+        project_id: c.header.project_id,
+        author,
+        item_followers: people.item_followers.clone(),
+        requesters: people.requesters.clone(),
+        conversation_followers: c.followers.clone(),
+        participants: c.participants.clone(),
+        mentioned: context.mentioned.clone(),
+        profiles: context.profiles.clone(),
+    };
+    let silent = input.profiles.iter().filter(|p| !p.preferences.sound).map(|p| p.id).collect();
+    Addressed { audience: audience::compute(&input), mentioned: context.mentioned.clone(), silent }
 }

@@ -307,7 +307,7 @@ async fn sqlite_commit_ceiling(dir: &std::path::Path, commits: usize, full_sync:
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(if full_sync { SqliteSynchronous::Full } else { SqliteSynchronous::Normal });
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await?;
     sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").execute(&pool).await?;
     let started = Instant::now();
     for i in 0..commits {

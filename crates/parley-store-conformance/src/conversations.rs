@@ -251,3 +251,47 @@ pub async fn r7_customers_are_shown_numbers_without_gaps<S: Store>(store: &S) {
     assert_eq!(seen.iter().map(|s| s.message_id).collect::<Vec<_>>(), vec![reply.id]);
     assert_eq!(unread(later + 1).await, 0);
 }
+
+/// What a post needs comes in one read: the conversation and its people, the poster's relation,
+/// the mentioned users in the order named, and the profiles the audience rule asks for (the
+/// poster's among them, R10's broad ones included).
+pub async fn post_context_reads_what_a_post_needs_at_once<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let zed = store.insert_user(new_user("zed@acme.test", Role::Member)).await.unwrap();
+    let broad = store.insert_user(new_user("all@acme.test", Role::Member)).await.unwrap();
+    let wants_all = Preferences { customer_messages: preferences::CustomerMessages::All, ..Preferences::default() };
+    store.set_preferences(broad.id, &wants_all).await.unwrap();
+    let link = Some(Link::Item(w.ticket.id));
+    let c = w.conversation(store, Visibility::Public, link, vec![Party::Customer(w.customer.id)]).await;
+    let id = c.header.id;
+
+    let handles = vec![zed.handle.clone(), "nobody".to_string(), w.admin.handle.clone()];
+    let context = store.post_context(id, Party::User(w.member.id), &handles).await.unwrap();
+    assert_eq!(context.people.conversation.header.id, id);
+    assert_eq!(context.people.conversation.participants, vec![Party::Customer(w.customer.id)]);
+    assert_eq!(context.people.conversation.followers, vec![Party::User(w.admin.id)]);
+    assert_eq!(context.people.requesters, vec![w.customer.id]);
+    let people = store.conversation_people(id).await.unwrap();
+    assert_eq!(context.people.item_followers, people.item_followers);
+    assert_eq!(context.relation, store.relation(id, Party::User(w.member.id)).await.unwrap());
+    assert_eq!(context.mentioned, vec![zed.id, w.admin.id]);
+    let ids: Vec<UserId> = context.profiles.iter().map(|p| p.id).collect();
+    let mut expected = vec![w.admin.id, w.member.id, zed.id, broad.id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(context.profile(broad.id).unwrap().preferences, wants_all);
+
+    let as_customer = store.post_context(id, Party::Customer(w.customer.id), &[]).await.unwrap();
+    assert_eq!(as_customer.relation, store.relation(id, Party::Customer(w.customer.id)).await.unwrap());
+    assert!(as_customer.relation.participant);
+    assert!(as_customer.mentioned.is_empty());
+    let ids: Vec<UserId> = as_customer.profiles.iter().map(|p| p.id).collect();
+    let mut expected: Vec<UserId> = people.item_followers.iter().filter_map(|p| p.user()).collect();
+    expected.extend([w.admin.id, broad.id]);
+    expected.sort();
+    expected.dedup();
+    assert_eq!(ids, expected, "the users named around it and the broad ones");
+
+    let missing = store.post_context(ConversationId(9_999), Party::User(w.member.id), &[]).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}

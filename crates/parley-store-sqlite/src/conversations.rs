@@ -8,8 +8,10 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use parley_domain::audience::Recipient;
 use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
+use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
 use parley_store::*;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::BTreeSet;
 
@@ -19,9 +21,70 @@ async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> S
         .fetch_one(&mut *conn)
         .await
         .map_err(other)?;
-    let participants = parties(people(conn, "conversation_people", "conversation_id", id.0, "participant").await?);
-    let followers = parties(people(conn, "conversation_people", "conversation_id", id.0, "follower").await?);
+    // Both roles in one statement.
+    let found = sqlx::query(
+        "SELECT role, party_kind, party_id FROM conversation_people WHERE conversation_id = ?
+         ORDER BY party_kind, party_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let (mut participants, mut followers) = (Vec::new(), Vec::new());
+    for row in &found {
+        let role: String = get(row, "role")?;
+        let list = if role == "participant" { &mut participants } else { &mut followers };
+        list.extend(person(row)?);
+    }
     Ok(Conversation { header: rows::header(&row)?, participants, followers })
+}
+
+/// A `*_people` row's user or customer; `None` for a team or an organization.
+fn person(row: &SqliteRow) -> StoreResult<Option<Party>> {
+    let kind: String = get(row, "party_kind")?;
+    Ok(Party::from_parts(&kind, get(row, "party_id")?))
+}
+
+/// The conversation with the followers of what it hangs off (and the item's requesters).
+async fn people_of(conn: &mut SqliteConnection, id: ConversationId) -> StoreResult<ConversationPeople> {
+    let conversation = load_conversation(conn, id).await?;
+    let (item_followers, requesters) = match conversation.header.link {
+        Some(Link::Item(item)) => {
+            let found = sqlx::query(
+                "SELECT role, party_kind, party_id FROM item_people WHERE item_id = ? AND role IN ('follower', 'requester')
+                 ORDER BY party_kind, party_id",
+            )
+            .bind(item.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(other)?;
+            let (mut followers, mut requesters) = (Vec::new(), Vec::new());
+            for row in &found {
+                let role: String = get(row, "role")?;
+                match (role.as_str(), person(row)?) {
+                    ("follower", Some(party)) => followers.push(party),
+                    (_, Some(Party::Customer(customer))) => requesters.push(customer),
+                    _ => {}
+                }
+            }
+            (followers, requesters)
+        }
+        Some(Link::Project(project)) => {
+            let direct = parties(people(conn, "project_people", "project_id", project.0, "follower").await?);
+            let via_org: Vec<i64> = sqlx::query_scalar(
+                "SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_id = cu.organization_id
+                 WHERE pp.project_id = ? AND pp.role = 'follower' AND pp.party_kind = 'organization'",
+            )
+            .bind(project.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(other)?;
+            let followers = direct.into_iter().chain(via_org.into_iter().map(|c| Party::Customer(CustomerId(c))));
+            (followers.collect(), vec![])
+        }
+        None => (vec![], vec![]),
+    };
+    Ok(ConversationPeople { conversation, item_followers, requesters })
 }
 
 async fn project_of_item(conn: &mut SqliteConnection, item: ItemId) -> StoreResult<i64> {
@@ -48,7 +111,10 @@ async fn mark_read(
     let last = if party.is_customer() {
         format!("(SELECT COUNT(*) FROM {})", rows::customer_numbered("?1", "?5"))
     } else {
-        "(SELECT COALESCE(MAX(number), 0) FROM messages WHERE conversation_id = ?1 AND withdrawn_at IS NULL)".into()
+        // Walks the numbers backwards from the latest: no scan of the whole conversation.
+        "COALESCE((SELECT number FROM messages WHERE conversation_id = ?1 AND withdrawn_at IS NULL
+                   ORDER BY number DESC LIMIT 1), 0)"
+            .into()
     };
     let position: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
@@ -66,19 +132,20 @@ async fn mark_read(
     .await
     .map_err(other)?;
     // R13: reading up to a message is seeing every message up to it that the reader can see.
+    // Only the person's unseen rows of this conversation are visited (an index holds them), not
+    // every message up to the position.
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
+        q.push("conversation_id = ").push_bind(id.0).push(" AND ");
         if party.is_customer() {
-            // Literal numbers here: the builder numbers its own parameters.
+            // Literal numbers here: the builder numbers its own parameters. The `+` keeps SQLite
+            // on the unseen index rather than listing the conversation's messages first.
             let numbered = rows::customer_numbered(&id.0.to_string(), &now.to_string());
-            q.push(format!("message_id IN (SELECT id FROM {numbered} WHERE customer_number <= "))
+            q.push(format!("+message_id IN (SELECT id FROM {numbered} WHERE customer_number <= "))
                 .push_bind(position)
                 .push(")");
         } else {
-            q.push("message_id IN (SELECT id FROM messages WHERE conversation_id = ")
-                .push_bind(id.0)
-                .push(" AND number <= ")
-                .push_bind(position)
-                .push(")");
+            q.push("(SELECT m.number FROM messages m WHERE m.id = message_recipients.message_id) <= ")
+                .push_bind(position);
         }
     })
     .await?;
@@ -140,29 +207,27 @@ impl ConversationStore for SqliteStore {
 
     async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople> {
         let mut conn = self.reader.acquire().await.map_err(other)?;
-        let conversation = load_conversation(&mut conn, id).await?;
-        let (item_followers, requesters) = match conversation.header.link {
-            Some(Link::Item(item)) => {
-                let followers = parties(people(&mut conn, "item_people", "item_id", item.0, "follower").await?);
-                let requesters = people(&mut conn, "item_people", "item_id", item.0, "requester").await?;
-                (followers, rows::ids_of(&requesters, "customer", CustomerId))
-            }
-            Some(Link::Project(project)) => {
-                let direct = parties(people(&mut conn, "project_people", "project_id", project.0, "follower").await?);
-                let via_org: Vec<i64> = sqlx::query_scalar(
-                    "SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_id = cu.organization_id
-                     WHERE pp.project_id = ? AND pp.role = 'follower' AND pp.party_kind = 'organization'",
-                )
-                .bind(project.0)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(other)?;
-                let followers = direct.into_iter().chain(via_org.into_iter().map(|c| Party::Customer(CustomerId(c))));
-                (followers.collect(), vec![])
-            }
-            None => (vec![], vec![]),
-        };
-        Ok(ConversationPeople { conversation, item_followers, requesters })
+        people_of(&mut conn, id).await
+    }
+
+    async fn post_context(&self, id: ConversationId, poster: Party, handles: &[String]) -> StoreResult<PostContext> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        let people = people_of(&mut conn, id).await?;
+        let relation = crate::views::relation_on(&mut conn, id, poster).await?;
+        let mentioned: Vec<UserId> =
+            crate::people::users_by_handle(&mut conn, handles).await?.into_iter().map(|u| u.id).collect();
+        let c = &people.conversation;
+        let named: Vec<UserId> = people
+            .item_followers
+            .iter()
+            .chain(&c.followers)
+            .chain(&c.participants)
+            .filter_map(|p| p.user())
+            .chain(mentioned.iter().copied())
+            .chain(poster.user())
+            .collect();
+        let profiles = crate::people::audience_profiles(&mut conn, &named).await?;
+        Ok(PostContext { people, relation, mentioned, profiles })
     }
 
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>> {
@@ -263,10 +328,15 @@ impl ConversationStore for SqliteStore {
     async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = inbox::Tallies::default();
-        // Writing first takes the write lock for the whole transaction.
+        // Writing first takes the write lock for the whole transaction. `state` comes back as it
+        // was: this statement leaves it alone.
         let row = sqlx::query(
-            "UPDATE conversations SET message_count = message_count + 1 WHERE id = ? RETURNING message_count, state, visibility",
+            "UPDATE conversations SET message_count = message_count + 1, last_activity_at = MAX(last_activity_at, ?),
+               last_author_kind = ?
+             WHERE id = ? RETURNING message_count, state, visibility",
         )
+        .bind(m.created_at)
+        .bind(m.author.kind().as_str())
         .bind(m.conversation_id.0)
         .fetch_one(&mut *tx)
         .await
@@ -274,19 +344,17 @@ impl ConversationStore for SqliteStore {
         let number: i64 = get(&row, "message_count")?;
         let state = rows::parse(&row, "state", ConversationState::parse)?;
         let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
-        // R6: the state rule decides; a locked conversation keeps nothing of this message.
+        // R6: the state rule decides; a locked conversation keeps nothing of this message (the
+        // transaction is dropped, so the update above is rolled back).
         let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
-        sqlx::query(
-            "UPDATE conversations SET state = ?, last_activity_at = MAX(last_activity_at, ?), last_author_kind = ?
-             WHERE id = ?",
-        )
-        .bind(new_state.as_str())
-        .bind(m.created_at)
-        .bind(m.author.kind().as_str())
-        .bind(m.conversation_id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+        if new_state != state {
+            sqlx::query("UPDATE conversations SET state = ? WHERE id = ?")
+                .bind(new_state.as_str())
+                .bind(m.conversation_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
                created_at, held_until)
@@ -348,6 +416,7 @@ impl ConversationStore for SqliteStore {
         let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
         let exact: BTreeSet<Party> = m.new_followers.iter().copied().collect();
         let posted = Posted {
+            facts: SharedFacts { visibility, state: new_state, last_author: Some(m.author.kind()) },
             at: m.created_at,
             author: m.author.party(),
             customers_see: visibility == Visibility::Public && m.held_until.is_none(),

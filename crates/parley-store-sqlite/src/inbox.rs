@@ -436,6 +436,8 @@ pub(crate) async fn members_of(conn: &mut SqliteConnection, (kind, id): (&str, i
 
 /// A message just stored, as the inbox rows of its conversation see it.
 pub(crate) struct Posted<'a> {
+    /// The conversation's facts after the post.
+    pub facts: SharedFacts,
     pub at: i64,
     /// The author has read their own message.
     pub author: Option<Party>,
@@ -454,16 +456,21 @@ pub(crate) async fn restamp(
     skip: &BTreeSet<Party>,
     tallies: &mut Tallies,
 ) -> StoreResult<BTreeSet<Party>> {
-    let row = sqlx::query("SELECT visibility, state, last_author_kind FROM conversations WHERE id = ?")
-        .bind(conversation.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)?;
-    let last_author: Option<String> = get(&row, "last_author_kind")?;
-    let facts = SharedFacts {
-        visibility: rows::parse(&row, "visibility", Visibility::parse)?,
-        state: rows::parse(&row, "state", ConversationState::parse)?,
-        last_author: last_author.as_deref().and_then(AuthorKind::parse),
+    let facts = match &posted {
+        Some(p) => p.facts,
+        None => {
+            let row = sqlx::query("SELECT visibility, state, last_author_kind FROM conversations WHERE id = ?")
+                .bind(conversation.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(other)?;
+            let last_author: Option<String> = get(&row, "last_author_kind")?;
+            SharedFacts {
+                visibility: rows::parse(&row, "visibility", Visibility::parse)?,
+                state: rows::parse(&row, "state", ConversationState::parse)?,
+                last_author: last_author.as_deref().and_then(AuthorKind::parse),
+            }
+        }
     };
     let existing =
         existing_rows(conn, "SELECT * FROM inbox WHERE conversation_id = ?1", &[&conversation.0.to_string()]).await?;

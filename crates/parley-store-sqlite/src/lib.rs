@@ -80,11 +80,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals (an upsert inside a transaction keeps one) in memory, not in a
+            // temporary file written on every post.
+            .pragma("temp_store", "memory");
         // Page caches sized for a year of history (SQLite's default is 2 MiB): the writer's holds
         // the conversations and inboxes a post touches, each reader's the pages a view reads.
+        // A connection to a local file does not go stale: sqlx's check before each use (a round
+        // trip to the connection's thread) is left out.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("cache_size", "-65536"))
             .await
             .map_err(errors::other)?;
@@ -95,6 +101,7 @@ impl SqliteStore {
         inbox::build_if_missing(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true).pragma("cache_size", "-16384"))
             .await
             .map_err(errors::other)?;

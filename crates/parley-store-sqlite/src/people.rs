@@ -77,6 +77,65 @@ fn organization(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Organization> {
     Ok(Organization { id: OrganizationId(get(row, "id")?), name: get(row, "name")?, domain: get(row, "domain")? })
 }
 
+/// The profiles of `ids` and of every user who asks for all customer messages or all replies
+/// (R10), ordered by id.
+pub(crate) async fn audience_profiles(conn: &mut SqliteConnection, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
+    // Two queries whatever the audience's size: the preferences of everyone concerned, then the
+    // projects they follow (directly or through a team).
+    let mut query = QueryBuilder::new(format!("SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE id IN ("));
+    let mut list = query.separated(", ");
+    list.push_bind(0_i64);
+    for id in ids {
+        list.push_bind(id.0);
+    }
+    query.push(") OR customer_messages = 'all' OR replies_to_customers = 'all' ORDER BY id");
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
+    let mut profiles = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id = UserId(get(row, "id")?);
+        profiles.push(UserProfile { id, preferences: rows::preferences(row)?, followed_projects: Vec::new() });
+    }
+    if profiles.is_empty() {
+        return Ok(profiles);
+    }
+    let mut query = QueryBuilder::new("WITH asked(user_id) AS (VALUES ");
+    let mut list = query.separated(", ");
+    for p in &profiles {
+        list.push("(").push_bind_unseparated(p.id.0).push_unseparated(")");
+    }
+    query.push(
+        ") SELECT DISTINCT a.user_id, pp.project_id FROM asked a
+           JOIN project_people pp
+             ON (pp.party_kind = 'user' AND pp.party_id = a.user_id)
+             OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = a.user_id))
+         ORDER BY a.user_id, pp.project_id",
+    );
+    let follows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
+    for row in &follows {
+        let user: i64 = get(row, "user_id")?;
+        if let Ok(i) = profiles.binary_search_by_key(&user, |p| p.id.0) {
+            profiles[i].followed_projects.push(ProjectId(get(row, "project_id")?));
+        }
+    }
+    Ok(profiles)
+}
+
+/// The users with these handles, in the order asked (one query); unknown handles are left out.
+pub(crate) async fn users_by_handle(conn: &mut SqliteConnection, handles: &[String]) -> StoreResult<Vec<User>> {
+    if handles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE handle IN ("));
+    let mut list = query.separated(", ");
+    for handle in handles {
+        list.push_bind(handle);
+    }
+    query.push(")");
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
+    let found: Vec<User> = rows.iter().map(rows::user).collect::<StoreResult<_>>()?;
+    Ok(handles.iter().filter_map(|h| found.iter().find(|u| &u.handle == h).cloned()).collect())
+}
+
 #[async_trait]
 impl PeopleStore for SqliteStore {
     async fn company(&self) -> StoreResult<Option<Company>> {
@@ -186,18 +245,8 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>> {
-        let mut found = Vec::new();
-        for handle in handles {
-            let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE handle = ?"))
-                .bind(handle)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(other)?;
-            if let Some(row) = row {
-                found.push(rows::user(&row)?);
-            }
-        }
-        Ok(found)
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        users_by_handle(&mut conn, handles).await
     }
 
     async fn preferences(&self, id: UserId) -> StoreResult<Preferences> {
@@ -229,44 +278,8 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn audience_profiles(&self, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
-        // Two queries whatever the audience's size: the preferences of everyone concerned, then the
-        // projects they follow (directly or through a team).
-        let mut query = QueryBuilder::new(format!("SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE id IN ("));
-        let mut list = query.separated(", ");
-        list.push_bind(0_i64);
-        for id in ids {
-            list.push_bind(id.0);
-        }
-        query.push(") OR customer_messages = 'all' OR replies_to_customers = 'all' ORDER BY id");
-        let rows = query.build().fetch_all(&self.reader).await.map_err(other)?;
-        let mut profiles = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id = UserId(get(row, "id")?);
-            profiles.push(UserProfile { id, preferences: rows::preferences(row)?, followed_projects: Vec::new() });
-        }
-        if profiles.is_empty() {
-            return Ok(profiles);
-        }
-        let mut query = QueryBuilder::new("WITH asked(user_id) AS (VALUES ");
-        let mut list = query.separated(", ");
-        for p in &profiles {
-            list.push("(").push_bind_unseparated(p.id.0).push_unseparated(")");
-        }
-        query.push(
-            ") SELECT DISTINCT a.user_id, pp.project_id FROM asked a
-               JOIN project_people pp
-                 ON (pp.party_kind = 'user' AND pp.party_id = a.user_id)
-                 OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = a.user_id))
-             ORDER BY a.user_id, pp.project_id",
-        );
-        let follows = query.build().fetch_all(&self.reader).await.map_err(other)?;
-        for row in &follows {
-            let user: i64 = get(row, "user_id")?;
-            if let Ok(i) = profiles.binary_search_by_key(&user, |p| p.id.0) {
-                profiles[i].followed_projects.push(ProjectId(get(row, "project_id")?));
-            }
-        }
-        Ok(profiles)
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        audience_profiles(&mut conn, ids).await
     }
 
     async fn user_profile(&self, id: UserId) -> StoreResult<UserProfile> {

@@ -11,6 +11,7 @@ use parley_domain::views::View;
 use parley_domain::*;
 use parley_store::{ConversationRow, InboxCursor, InboxEntry, StoreResult, ViewTally};
 use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
 
 /// Whose relation the columns compute: `id` and `org` are SQL expressions for the party's id and,
 /// for a customer, their organization's id (NULL or -1 when none).
@@ -169,25 +170,39 @@ impl SqliteStore {
     }
 
     pub(crate) async fn relation_of(&self, id: ConversationId, party: Party) -> StoreResult<Relation> {
-        let asker = if party.is_customer() { BOUND_CUSTOMER } else { BOUND_USER };
-        let sql = format!("SELECT {} FROM conversations c WHERE c.id = ?3", relation_columns(&asker));
-        let org = match party {
-            Party::Customer(c) => self.organization_of(c).await?,
-            Party::User(_) => -1,
-        };
-        let row =
-            sqlx::query(&sql).bind(party.raw_id()).bind(org).bind(id.0).fetch_one(&self.reader).await.map_err(other)?;
-        relation(&row)
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        relation_on(&mut conn, id, party).await
     }
 
     async fn organization_of(&self, customer: CustomerId) -> StoreResult<i64> {
-        let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = ?")
-            .bind(customer.0)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(other)?;
-        Ok(org.unwrap_or(-1))
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        organization_of(&mut conn, customer).await
     }
+}
+
+/// How `party` stands to conversation `id`.
+pub(crate) async fn relation_on(
+    conn: &mut SqliteConnection,
+    id: ConversationId,
+    party: Party,
+) -> StoreResult<Relation> {
+    let asker = if party.is_customer() { BOUND_CUSTOMER } else { BOUND_USER };
+    let sql = format!("SELECT {} FROM conversations c WHERE c.id = ?3", relation_columns(&asker));
+    let org = match party {
+        Party::Customer(c) => organization_of(conn, c).await?,
+        Party::User(_) => -1,
+    };
+    let row = sqlx::query(&sql).bind(party.raw_id()).bind(org).bind(id.0).fetch_one(&mut *conn).await.map_err(other)?;
+    relation(&row)
+}
+
+async fn organization_of(conn: &mut SqliteConnection, customer: CustomerId) -> StoreResult<i64> {
+    let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = ?")
+        .bind(customer.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(org.unwrap_or(-1))
 }
 
 /// The columns of a page row: the conversation, and the person's counts from their inbox row.

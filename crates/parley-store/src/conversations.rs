@@ -12,6 +12,9 @@ pub trait ConversationStore {
     async fn conversation(&self, id: ConversationId) -> StoreResult<Conversation>;
     /// The conversation with the followers of what it hangs off.
     async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople>;
+    /// Everything a post into `id` by `poster` needs, read at once (see [`PostContext`]);
+    /// `handles` are the `@handles` the body mentions.
+    async fn post_context(&self, id: ConversationId, poster: Party, handles: &[String]) -> StoreResult<PostContext>;
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>>;
     /// Compare-and-set of the state; `Conflict` if it was no longer `from`.
     async fn set_state(

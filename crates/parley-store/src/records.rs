@@ -94,6 +94,27 @@ pub struct ConversationPeople {
     pub requesters: Vec<CustomerId>,
 }
 
+/// What posting into a conversation needs to know, read together (one connection, a handful of
+/// statements): the conversation and its people, how the poster stands to it, the users the body
+/// mentions, and the preference profiles the audience rule and the access rule ask for.
+#[derive(Debug, Clone)]
+pub struct PostContext {
+    pub people: ConversationPeople,
+    /// The poster's relation to the conversation (R7, R20).
+    pub relation: Relation,
+    /// Users found for the mentioned handles, in the order asked; unknown handles are left out.
+    pub mentioned: Vec<UserId>,
+    /// Profiles of the poster (if a user), of every user named around the conversation or
+    /// mentioned, and of every user who asks for all customer messages or replies (R10).
+    pub profiles: Vec<UserProfile>,
+}
+
+impl PostContext {
+    pub fn profile(&self, user: UserId) -> Option<&UserProfile> {
+        self.profiles.iter().find(|p| p.id == user)
+    }
+}
+
 pub struct NewMessage {
     pub conversation_id: ConversationId,
     pub author: Author,

@@ -137,8 +137,8 @@ impl App {
         tokio::spawn(async move {
             let id = conversation.header.id;
             let result = async {
-                let people = app.store.conversation_people(id).await?;
-                let audience = app.audience_for(&people, Author::Bot, "").await?.audience;
+                let context = app.store.post_context(id, by, &[]).await?;
+                let audience = crate::messages::address(&context, Author::Bot).audience;
                 let body = EventBody::State { conversation_id: id, state: conversation.header.state };
                 for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
                     app.push(party, body.clone(), Some(conversation.header.visibility));
