@@ -295,3 +295,60 @@ pub async fn post_context_reads_what_a_post_needs_at_once<S: Store>(store: &S) {
     let missing = store.post_context(ConversationId(9_999), Party::User(w.member.id), &[]).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
+
+/// Posts that arrive together (a backend may store them in one transaction) are each numbered
+/// once and in order; a post refused as locked, or one that fails outright (here an audience
+/// naming someone twice, which no caller builds), fails alone and leaves no trace.
+pub async fn concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let open = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let locked = w.conversation(store, Visibility::Internal, None, vec![]).await;
+    store.set_state(locked.header.id, Open, Closed).await.unwrap();
+    store.set_state(locked.header.id, Closed, Locked).await.unwrap();
+    let to = [Party::Customer(w.customer.id)];
+    let member = Author::User(w.member.id);
+    let mut twice = new_message(&open, member, &to, T0 + 1);
+    twice.audience.recipients.extend(twice.audience.recipients.clone());
+    let posts = (0..40).map(|i| match i % 10 {
+        3 => new_message(&locked, member, &[], T0 + i),
+        7 => NewMessage { created_at: T0 + i, ..clone_message(&twice) },
+        _ => new_message(&open, member, &to, T0 + i),
+    });
+    let results = futures_util::future::join_all(posts.map(|m| store.insert_message(m))).await;
+
+    let mut numbers = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        match (i % 10, result) {
+            (3, Err(StoreError::Locked)) => {}
+            (7, Err(StoreError::Other(_))) => {}
+            (3 | 7, other) => panic!("post {i} should have failed: {other:?}"),
+            (_, Ok(m)) => numbers.push(m.number),
+            (_, Err(e)) => panic!("post {i} failed: {e:?}"),
+        }
+    }
+    numbers.sort();
+    assert_eq!(numbers, (1..=32).collect::<Vec<i64>>(), "each stored post numbered once, no gap");
+    let stored = store.messages(open.header.id, 0, 100, Reader::User).await.unwrap();
+    assert_eq!(stored.len(), 32);
+    assert_eq!(store.conversation(open.header.id).await.unwrap().header.message_count, 32);
+    assert_eq!(store.conversation(locked.header.id).await.unwrap().header.message_count, 0);
+    for m in &stored {
+        let audience = store.message_audience(m.id).await.unwrap();
+        assert_eq!(audience.len(), 1, "message {} keeps its one recipient", m.number);
+    }
+}
+
+fn clone_message(m: &NewMessage) -> NewMessage {
+    NewMessage {
+        conversation_id: m.conversation_id,
+        author: m.author,
+        body: m.body.clone(),
+        body_html: m.body_html.clone(),
+        channel: m.channel,
+        created_at: m.created_at,
+        email_delay_ms: m.email_delay_ms,
+        held_until: m.held_until,
+        audience: m.audience.clone(),
+        new_followers: m.new_followers.clone(),
+    }
+}

@@ -35,6 +35,7 @@ macro_rules! store_behaviour_tests {
             r8_messages_are_numbered_and_keep_their_audience,
             r9_author_has_read_own_message,
             post_context_reads_what_a_post_needs_at_once,
+            concurrent_posts_are_numbered_once_and_fail_alone,
             read_position_never_moves_back_nor_past_the_end,
             mentioned_users_start_following,
             r14_email_job_is_stored_with_the_message,

@@ -132,13 +132,13 @@ async fn mark_read(
     .await
     .map_err(other)?;
     // R13: reading up to a message is seeing every message up to it that the reader can see.
-    // Only the person's unseen rows of this conversation are visited (an index holds them), not
-    // every message up to the position.
+    // Only the person's own rows of this conversation are visited (`message_recipients_party`),
+    // not every message up to the position.
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
         q.push("conversation_id = ").push_bind(id.0).push(" AND ");
         if party.is_customer() {
             // Literal numbers here: the builder numbers its own parameters. The `+` keeps SQLite
-            // on the unseen index rather than listing the conversation's messages first.
+            // on the person's rows rather than listing the conversation's messages first.
             let numbered = rows::customer_numbered(&id.0.to_string(), &now.to_string());
             q.push(format!("+message_id IN (SELECT id FROM {numbered} WHERE customer_number <= "))
                 .push_bind(position)
@@ -150,6 +150,132 @@ async fn mark_read(
     })
     .await?;
     Ok((position, seen))
+}
+
+/// Stores one message inside the transaction `tx` (see `ConversationStore::insert_message`). A
+/// locked or missing conversation is refused before anything is written, so the transaction
+/// stays usable for the other posts of its group.
+pub(crate) async fn insert_in(
+    tx: &mut SqliteConnection,
+    m: &NewMessage,
+    tallies: &mut inbox::Tallies,
+) -> StoreResult<Message> {
+    // R6: a locked conversation keeps nothing of this message; the update leaves it alone, and
+    // `state` comes back as it was.
+    let row = sqlx::query(
+        "UPDATE conversations SET message_count = message_count + 1, last_activity_at = MAX(last_activity_at, ?),
+           last_author_kind = ?
+         WHERE id = ? AND state <> 'locked' RETURNING message_count, state, visibility",
+    )
+    .bind(m.created_at)
+    .bind(m.author.kind().as_str())
+    .bind(m.conversation_id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(other)?;
+    let Some(row) = row else {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
+            .bind(m.conversation_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?;
+        return Err(if exists.is_some() { StoreError::Locked } else { StoreError::NotFound });
+    };
+    let number: i64 = get(&row, "message_count")?;
+    let state = rows::parse(&row, "state", ConversationState::parse)?;
+    let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
+    let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
+    if new_state != state {
+        sqlx::query("UPDATE conversations SET state = ? WHERE id = ?")
+            .bind(new_state.as_str())
+            .bind(m.conversation_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
+           created_at, held_until)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(m.conversation_id.0)
+    .bind(number)
+    .bind(m.author.kind().as_str())
+    .bind(m.author.raw_id())
+    .bind(visibility.as_str())
+    .bind(&m.body)
+    .bind(&m.body_html)
+    .bind(m.channel.as_str())
+    .bind(m.created_at)
+    .bind(m.held_until)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(other)?;
+    if !m.audience.recipients.is_empty() {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
+               email_state, email_reason, email_due_at, email_at) ",
+        );
+        insert.push_values(&m.audience.recipients, |mut b, r| {
+            let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
+            // R14: the email job is stored with the message, in the same transaction.
+            let (state, reason, due, at) =
+                match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until) {
+                    EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
+                    EmailPlan::Suppressed(why) => {
+                        (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
+                    }
+                };
+            b.push_bind(id)
+                .push_bind(m.conversation_id.0)
+                .push_bind(r.party.kind_str())
+                .push_bind(r.party.raw_id())
+                .push_bind(reasons.join(","))
+                .push_bind(r.notify)
+                .push_bind(state.as_str())
+                .push_bind(reason)
+                .push_bind(due)
+                .push_bind(at);
+        });
+        insert.build().execute(&mut *tx).await.map_err(other)?;
+    }
+    for p in &m.new_followers {
+        let who = (p.kind_str(), p.raw_id());
+        set_person(tx, "conversation_people", "conversation_id", m.conversation_id.0, "follower", who, true).await?;
+    }
+    if let Some(author) = m.author.party() {
+        // A customer's message is the latest they may read: their position goes to the end.
+        let up_to = if author.is_customer() { i64::MAX } else { number };
+        mark_read(tx, m.conversation_id, author, up_to, m.created_at).await?;
+    }
+    // Everyone's row moves by the new message; new followers' rows are computed afresh, as
+    // are those of the author and recipients if they had none.
+    let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
+    let exact: BTreeSet<Party> = m.new_followers.iter().copied().collect();
+    let posted = Posted {
+        facts: SharedFacts { visibility, state: new_state, last_author: Some(m.author.kind()) },
+        at: m.created_at,
+        author: m.author.party(),
+        customers_see: visibility == Visibility::Public && m.held_until.is_none(),
+        recipients: &recipients,
+    };
+    let holders = inbox::restamp(tx, m.conversation_id, Some(posted), &exact, tallies).await?;
+    let author = m.author.party();
+    let missing = recipients.iter().chain(author.as_ref()).filter(|p| !holders.contains(p));
+    let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
+    inbox::refresh(tx, &[m.conversation_id.0], Who::Only(exact), tallies).await?;
+    Ok(Message {
+        id: MessageId(id),
+        conversation_id: m.conversation_id,
+        number,
+        author: m.author,
+        visibility,
+        body: m.body.clone(),
+        body_html: m.body_html.clone(),
+        channel: m.channel,
+        created_at: m.created_at,
+        held_until: m.held_until,
+    })
 }
 
 #[async_trait]
@@ -326,120 +452,7 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = inbox::Tallies::default();
-        // Writing first takes the write lock for the whole transaction. `state` comes back as it
-        // was: this statement leaves it alone.
-        let row = sqlx::query(
-            "UPDATE conversations SET message_count = message_count + 1, last_activity_at = MAX(last_activity_at, ?),
-               last_author_kind = ?
-             WHERE id = ? RETURNING message_count, state, visibility",
-        )
-        .bind(m.created_at)
-        .bind(m.author.kind().as_str())
-        .bind(m.conversation_id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(other)?;
-        let number: i64 = get(&row, "message_count")?;
-        let state = rows::parse(&row, "state", ConversationState::parse)?;
-        let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
-        // R6: the state rule decides; a locked conversation keeps nothing of this message (the
-        // transaction is dropped, so the update above is rolled back).
-        let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
-        if new_state != state {
-            sqlx::query("UPDATE conversations SET state = ? WHERE id = ?")
-                .bind(new_state.as_str())
-                .bind(m.conversation_id.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
-               created_at, held_until)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(m.conversation_id.0)
-        .bind(number)
-        .bind(m.author.kind().as_str())
-        .bind(m.author.raw_id())
-        .bind(visibility.as_str())
-        .bind(&m.body)
-        .bind(&m.body_html)
-        .bind(m.channel.as_str())
-        .bind(m.created_at)
-        .bind(m.held_until)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(other)?;
-        if !m.audience.recipients.is_empty() {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
-                   email_state, email_reason, email_due_at, email_at) ",
-            );
-            insert.push_values(&m.audience.recipients, |mut b, r| {
-                let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
-                // R14: the email job is stored with the message, in the same transaction.
-                let (state, reason, due, at) =
-                    match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until) {
-                        EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
-                        EmailPlan::Suppressed(why) => {
-                            (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
-                        }
-                    };
-                b.push_bind(id)
-                    .push_bind(m.conversation_id.0)
-                    .push_bind(r.party.kind_str())
-                    .push_bind(r.party.raw_id())
-                    .push_bind(reasons.join(","))
-                    .push_bind(r.notify)
-                    .push_bind(state.as_str())
-                    .push_bind(reason)
-                    .push_bind(due)
-                    .push_bind(at);
-            });
-            insert.build().execute(&mut *tx).await.map_err(other)?;
-        }
-        for p in &m.new_followers {
-            let who = (p.kind_str(), p.raw_id());
-            set_person(&mut tx, "conversation_people", "conversation_id", m.conversation_id.0, "follower", who, true)
-                .await?;
-        }
-        if let Some(author) = m.author.party() {
-            // A customer's message is the latest they may read: their position goes to the end.
-            let up_to = if author.is_customer() { i64::MAX } else { number };
-            mark_read(&mut tx, m.conversation_id, author, up_to, m.created_at).await?;
-        }
-        // Everyone's row moves by the new message; new followers' rows are computed afresh, as
-        // are those of the author and recipients if they had none.
-        let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
-        let exact: BTreeSet<Party> = m.new_followers.iter().copied().collect();
-        let posted = Posted {
-            facts: SharedFacts { visibility, state: new_state, last_author: Some(m.author.kind()) },
-            at: m.created_at,
-            author: m.author.party(),
-            customers_see: visibility == Visibility::Public && m.held_until.is_none(),
-            recipients: &recipients,
-        };
-        let holders = inbox::restamp(&mut tx, m.conversation_id, Some(posted), &exact, &mut tallies).await?;
-        let author = m.author.party();
-        let missing = recipients.iter().chain(author.as_ref()).filter(|p| !holders.contains(p));
-        let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
-        inbox::refresh(&mut tx, &[m.conversation_id.0], Who::Only(exact), &mut tallies).await?;
-        self.commit(tx, tallies).await?;
-        Ok(Message {
-            id: MessageId(id),
-            conversation_id: m.conversation_id,
-            number,
-            author: m.author,
-            visibility,
-            body: m.body,
-            body_html: m.body_html,
-            channel: m.channel,
-            created_at: m.created_at,
-            held_until: m.held_until,
-        })
+        self.posts.post(m).await
     }
 
     async fn messages(

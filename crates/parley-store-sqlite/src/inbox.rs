@@ -118,19 +118,18 @@ pub(crate) fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
     format!("[{}]", ids.join(","))
 }
 
-async fn write(
-    conn: &mut SqliteConnection,
-    upserts: &[(Key, Entry)],
-    deletes: &[Key],
-    counts: Counts,
-    tallies: &mut Tallies,
-) -> StoreResult<()> {
-    for chunk in upserts.chunks(1000) {
+/// An inbox row to write, and whether its involvement is new or changed: the partial index
+/// `inbox_involved` is maintained for those alone, since SQLite rewrites an index entry whenever
+/// the statement sets a column its condition reads, even to the same value.
+type Upsert = (Key, Entry, bool);
+
+async fn upsert(conn: &mut SqliteConnection, rows: &[&Upsert], involvement: bool) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
         let mut q = QueryBuilder::new(
             "INSERT INTO inbox (conversation_id, party_kind, party_id, views, involvement, message_count, unread,
                activity_at) ",
         );
-        q.push_values(chunk, |mut b, ((conversation, party), e)| {
+        q.push_values(chunk, |mut b, ((conversation, party), e, _)| {
             b.push_bind(*conversation)
                 .push_bind(party.kind_str())
                 .push_bind(party.raw_id())
@@ -140,13 +139,26 @@ async fn write(
                 .push_bind(e.unread)
                 .push_bind(e.activity_at);
         });
-        q.push(
-            " ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET views = excluded.views,
-              involvement = excluded.involvement, message_count = excluded.message_count,
-              unread = excluded.unread, activity_at = excluded.activity_at",
-        );
+        q.push(" ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET views = excluded.views,");
+        if involvement {
+            q.push(" involvement = excluded.involvement,");
+        }
+        q.push(" message_count = excluded.message_count, unread = excluded.unread, activity_at = excluded.activity_at");
         q.build().execute(&mut *conn).await.map_err(other)?;
     }
+    Ok(())
+}
+
+async fn write(
+    conn: &mut SqliteConnection,
+    upserts: &[Upsert],
+    deletes: &[Key],
+    counts: Counts,
+    tallies: &mut Tallies,
+) -> StoreResult<()> {
+    let (involved, moved): (Vec<&Upsert>, Vec<&Upsert>) = upserts.iter().partition(|u| u.2);
+    upsert(conn, &involved, true).await?;
+    upsert(conn, &moved, false).await?;
     for (conversation, party) in deletes {
         sqlx::query("DELETE FROM inbox WHERE conversation_id = ? AND party_kind = ? AND party_id = ?")
             .bind(conversation)
@@ -173,7 +185,8 @@ async fn settle(
         let before = existing.get(key).copied();
         if before != Some(*after) {
             counts.add(key.1, before, Some(*after));
-            upserts.push((*key, *after));
+            let involvement_changed = before.is_none_or(|b| b.involvement != after.involvement);
+            upserts.push((*key, *after, involvement_changed));
         }
     }
     for (key, before) in existing {
@@ -504,7 +517,7 @@ pub(crate) async fn restamp(
             if party.is_customer() { inbox::customer_view_bits(facts, me) } else { inbox::user_view_bits(facts, me) };
         if after != before {
             counts.add(party, Some(before), Some(after));
-            upserts.push((key, after));
+            upserts.push((key, after, after.involvement != before.involvement));
         }
     }
     write(conn, &upserts, &[], counts, tallies).await?;

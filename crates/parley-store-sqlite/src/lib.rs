@@ -4,12 +4,14 @@
 //! process instead of failing on SQLite's single-writer lock; reads use a separate pool and run
 //! concurrently with the writer (WAL lets readers see the last commit).
 
+mod checkpoint;
 mod conversations;
 mod delivery;
 mod errors;
 mod inbox;
 mod mail_in;
 mod people;
+mod posting;
 mod rows;
 mod verification;
 mod views;
@@ -27,7 +29,9 @@ use tokio::sync::broadcast;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    tallies: Announcer,
+    tallies: Arc<Announcer>,
+    posts: posting::Posts,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 /// Announces each write's count changes after it commits, in commit order.
@@ -91,7 +95,12 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("cache_size", "-65536"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", "-65536")
+                    .pragma("wal_autocheckpoint", checkpoint::WAL_BOUND_PAGES),
+            )
             .await
             .map_err(errors::other)?;
         sqlx::migrate!("./migrations")
@@ -99,25 +108,33 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         inbox::build_if_missing(&writer).await?;
+        let checkpointer = checkpoint::start(options.clone()).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
             .connect_with(options.read_only(true).pragma("cache_size", "-16384"))
             .await
             .map_err(errors::other)?;
-        let tallies = Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() };
-        Ok(SqliteStore { writer, reader, tallies })
+        let tallies = Arc::new(Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() });
+        let posts = posting::Posts::start(writer.clone(), tallies.clone());
+        Ok(SqliteStore { writer, reader, tallies, posts, _checkpointer: checkpointer })
     }
 
     /// Commits a write transaction, then announces the count changes it made.
     async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: inbox::Tallies) -> StoreResult<()> {
+        self.tallies.commit(tx, tallies).await
+    }
+}
+
+impl Announcer {
+    async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: inbox::Tallies) -> StoreResult<()> {
         if tallies.0.is_empty() {
             return tx.commit().await.map_err(errors::other);
         }
-        let _order = self.tallies.order.lock().await;
+        let _order = self.order.lock().await;
         tx.commit().await.map_err(errors::other)?;
         // Nobody listening is fine: there is no one to tell.
-        let _ = self.tallies.sender.send(tallies.0.into());
+        let _ = self.sender.send(tallies.0.into());
         Ok(())
     }
 }

@@ -88,7 +88,11 @@ pub(crate) async fn audience_profiles(conn: &mut SqliteConnection, ids: &[UserId
     for id in ids {
         list.push_bind(id.0);
     }
-    query.push(") OR customer_messages = 'all' OR replies_to_customers = 'all' ORDER BY id");
+    // A union, so that each part is read through an index (the second: `users_wanting_all`).
+    query.push(format!(
+        ") UNION SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE customer_messages = 'all' OR replies_to_customers = 'all'
+         ORDER BY id"
+    ));
     let rows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
     let mut profiles = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -103,12 +107,15 @@ pub(crate) async fn audience_profiles(conn: &mut SqliteConnection, ids: &[UserId
     for p in &profiles {
         list.push("(").push_bind_unseparated(p.id.0).push_unseparated(")");
     }
+    // Directly, or through a team: two indexed joins (one join on either condition scans every
+    // project membership for each user).
     query.push(
-        ") SELECT DISTINCT a.user_id, pp.project_id FROM asked a
-           JOIN project_people pp
-             ON (pp.party_kind = 'user' AND pp.party_id = a.user_id)
-             OR (pp.party_kind = 'team' AND pp.party_id IN (SELECT team_id FROM team_members WHERE user_id = a.user_id))
-         ORDER BY a.user_id, pp.project_id",
+        ") SELECT a.user_id, pp.project_id FROM asked a
+           JOIN project_people pp ON pp.party_kind = 'user' AND pp.party_id = a.user_id
+         UNION SELECT a.user_id, pp.project_id FROM asked a
+           JOIN team_members tm ON tm.user_id = a.user_id
+           JOIN project_people pp ON pp.party_kind = 'team' AND pp.party_id = tm.team_id
+         ORDER BY 1, 2",
     );
     let follows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
     for row in &follows {
