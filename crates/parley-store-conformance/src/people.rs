@@ -63,3 +63,21 @@ pub async fn visitors_have_no_email_and_addresses_stay_unique<S: Store>(store: &
     let taken = store.insert_customer(new_customer(w.customer.email.as_deref().unwrap())).await;
     assert!(matches!(taken, Err(StoreError::Conflict("email"))), "{taken:?}");
 }
+
+/// An API token finds its owner; its last use is recorded at most once a minute, and a revoked
+/// token finds no one.
+pub async fn api_token_use_is_recorded_at_most_once_a_minute<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let token = store.insert_api_token(w.member.id, "CI", "hash-of-ci", T0).await.unwrap();
+    let last_used = || async { store.api_tokens(w.member.id).await.unwrap()[0].last_used_at };
+    assert_eq!(last_used().await, None);
+    assert_eq!(store.use_api_token("hash-of-ci", T0 + 1_000).await.unwrap(), w.member.id);
+    assert_eq!(last_used().await, Some(T0 + 1_000));
+    store.use_api_token("hash-of-ci", T0 + 30_000).await.unwrap();
+    assert_eq!(last_used().await, Some(T0 + 1_000), "within the minute: not written again");
+    store.use_api_token("hash-of-ci", T0 + 61_001).await.unwrap();
+    assert_eq!(last_used().await, Some(T0 + 61_001));
+    assert!(matches!(store.use_api_token("hash-of-other", T0).await, Err(StoreError::NotFound)));
+    store.delete_api_token(w.member.id, token.id).await.unwrap();
+    assert!(matches!(store.use_api_token("hash-of-ci", T0 + 90_000).await, Err(StoreError::NotFound)));
+}

@@ -110,7 +110,7 @@ pub trait PeopleStore {
         created_at: i64,
     ) -> StoreResult<ApiToken>;
     async fn api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
-    /// The owner of a token, recording its use.
+    /// The owner of a token, recording its use (at most once a minute: `last_used_at` is informative).
     async fn use_api_token(&self, token_hash: &str, now: i64) -> StoreResult<UserId>;
     /// Revokes a token of `user`; answers its hash.
     async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<String>;
