@@ -2,7 +2,7 @@
 
 use crate::errors::other;
 use crate::inbox::{self, Posted, Who};
-use crate::rows::{self, get, parties, people, set_person, HEADER_COLUMNS};
+use crate::rows::{self, get, parties, people, people_with_roles, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
 use crate::SqliteStore;
 use async_trait::async_trait;
@@ -11,7 +11,6 @@ use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
 use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::BTreeSet;
 
@@ -21,28 +20,15 @@ async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> S
         .fetch_one(&mut *conn)
         .await
         .map_err(other)?;
-    // Both roles in one statement.
-    let found = sqlx::query(
-        "SELECT role, party_kind, party_id FROM conversation_people WHERE conversation_id = ?
-         ORDER BY party_kind, party_id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?;
     let (mut participants, mut followers) = (Vec::new(), Vec::new());
-    for row in &found {
-        let role: String = get(row, "role")?;
-        let list = if role == "participant" { &mut participants } else { &mut followers };
-        list.extend(person(row)?);
+    for (role, party) in people_with_roles(conn, "conversation_people", "conversation_id", id.0).await? {
+        match role.as_str() {
+            "participant" => participants.push(party),
+            "follower" => followers.push(party),
+            _ => {}
+        }
     }
     Ok(Conversation { header: rows::header(&row)?, participants, followers })
-}
-
-/// A `*_people` row's user or customer; `None` for a team or an organization.
-fn person(row: &SqliteRow) -> StoreResult<Option<Party>> {
-    let kind: String = get(row, "party_kind")?;
-    Ok(Party::from_parts(&kind, get(row, "party_id")?))
 }
 
 /// The conversation with the followers of what it hangs off (and the item's requesters).
@@ -50,20 +36,11 @@ async fn people_of(conn: &mut SqliteConnection, id: ConversationId) -> StoreResu
     let conversation = load_conversation(conn, id).await?;
     let (item_followers, requesters) = match conversation.header.link {
         Some(Link::Item(item)) => {
-            let found = sqlx::query(
-                "SELECT role, party_kind, party_id FROM item_people WHERE item_id = ? AND role IN ('follower', 'requester')
-                 ORDER BY party_kind, party_id",
-            )
-            .bind(item.0)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
             let (mut followers, mut requesters) = (Vec::new(), Vec::new());
-            for row in &found {
-                let role: String = get(row, "role")?;
-                match (role.as_str(), person(row)?) {
-                    ("follower", Some(party)) => followers.push(party),
-                    (_, Some(Party::Customer(customer))) => requesters.push(customer),
+            for (role, party) in people_with_roles(conn, "item_people", "item_id", item.0).await? {
+                match (role.as_str(), party) {
+                    ("follower", party) => followers.push(party),
+                    ("requester", Party::Customer(customer)) => requesters.push(customer),
                     _ => {}
                 }
             }

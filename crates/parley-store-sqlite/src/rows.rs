@@ -132,6 +132,26 @@ pub fn header(row: &SqliteRow) -> StoreResult<ConversationHeader> {
     })
 }
 
+/// Every user and customer of one row of a `*_people` table with their role, in one statement
+/// (teams and organizations left out), ordered by party.
+pub async fn people_with_roles(
+    conn: &mut SqliteConnection,
+    table: &str,
+    key: &str,
+    id: i64,
+) -> StoreResult<Vec<(String, Party)>> {
+    let sql = format!("SELECT role, party_kind, party_id FROM {table} WHERE {key} = ? ORDER BY party_kind, party_id");
+    let rows = sqlx::query(&sql).bind(id).fetch_all(conn).await.map_err(other)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind: String = get(row, "party_kind")?;
+        if let Some(party) = Party::from_parts(&kind, get(row, "party_id")?) {
+            found.push((get(row, "role")?, party));
+        }
+    }
+    Ok(found)
+}
+
 /// The parties holding `role` in one row of a `*_people` table.
 pub async fn people(
     conn: &mut SqliteConnection,
