@@ -255,7 +255,7 @@ pub async fn r7_customers_are_shown_numbers_without_gaps<S: Store>(store: &S) {
 /// What a post needs comes in one read: the conversation and its people, the poster's relation,
 /// the mentioned users in the order named, and the profiles the audience rule asks for (the
 /// poster's among them, R10's broad ones included).
-pub async fn post_context_reads_what_a_post_needs_at_once<S: Store>(store: &S) {
+pub async fn r10_r20_post_context_reads_what_a_post_needs_at_once<S: Store>(store: &S) {
     let w = World::new(store).await;
     let zed = store.insert_user(new_user("zed@acme.test", Role::Member)).await.unwrap();
     let broad = store.insert_user(new_user("all@acme.test", Role::Member)).await.unwrap();
@@ -299,7 +299,7 @@ pub async fn post_context_reads_what_a_post_needs_at_once<S: Store>(store: &S) {
 /// Posts that arrive together (a backend may store them in one transaction) are each numbered
 /// once and in order; a post refused as locked, or one that fails outright (here an audience
 /// naming someone twice, which no caller builds), fails alone and leaves no trace.
-pub async fn concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(store: &S) {
+pub async fn r6_r8_concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(store: &S) {
     let w = World::new(store).await;
     let open = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
     let locked = w.conversation(store, Visibility::Internal, None, vec![]).await;
@@ -311,7 +311,7 @@ pub async fn concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(store: 
     twice.audience.recipients.extend(twice.audience.recipients.clone());
     let posts = (0..40).map(|i| match i % 10 {
         3 => new_message(&locked, member, &[], T0 + i),
-        7 => NewMessage { created_at: T0 + i, ..clone_message(&twice) },
+        7 => NewMessage { created_at: T0 + i, ..twice.clone() },
         _ => new_message(&open, member, &to, T0 + i),
     });
     let results = futures_util::future::join_all(posts.map(|m| store.insert_message(m))).await;
@@ -335,20 +335,5 @@ pub async fn concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(store: 
     for m in &stored {
         let audience = store.message_audience(m.id).await.unwrap();
         assert_eq!(audience.len(), 1, "message {} keeps its one recipient", m.number);
-    }
-}
-
-fn clone_message(m: &NewMessage) -> NewMessage {
-    NewMessage {
-        conversation_id: m.conversation_id,
-        author: m.author,
-        body: m.body.clone(),
-        body_html: m.body_html.clone(),
-        channel: m.channel,
-        created_at: m.created_at,
-        email_delay_ms: m.email_delay_ms,
-        held_until: m.held_until,
-        audience: m.audience.clone(),
-        new_followers: m.new_followers.clone(),
     }
 }

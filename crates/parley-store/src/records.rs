@@ -115,6 +115,7 @@ impl PostContext {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct NewMessage {
     pub conversation_id: ConversationId,
     pub author: Author,
