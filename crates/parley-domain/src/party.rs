@@ -23,6 +23,13 @@ impl Party {
         }
     }
 
+    pub fn customer(self) -> Option<CustomerId> {
+        match self {
+            Party::Customer(id) => Some(id),
+            Party::User(_) => None,
+        }
+    }
+
     /// The storage form: (`"user"` | `"customer"`, id).
     pub fn kind_str(self) -> &'static str {
         match self {

@@ -123,7 +123,6 @@ pub async fn r14_digests_queued_together_stand_alone<S: Store>(store: &S) {
     let outgoing = store.claim_outgoing(T0 + DELAY + 3, T0 + 2 * DELAY, 10).await.unwrap();
     assert_eq!(outgoing.len(), 1);
     assert_eq!(outgoing[0].email.to_address, email_for(&digests[0], 0).to_address);
-    store.outgoing_attempting(&[outgoing[0].id], T0 + DELAY + 4).await.unwrap();
     store.outgoing_sent(&[outgoing[0].id], T0 + DELAY + 5).await.unwrap();
     let timeline = store.delivery_timeline(m.id).await.unwrap();
     let state_of = |p: Party| timeline.iter().find(|r| r.party == p).map(|r| (r.email_state, r.email_reason));
@@ -131,7 +130,7 @@ pub async fn r14_digests_queued_together_stand_alone<S: Store>(store: &S) {
     assert_eq!(state_of(member), Some((EmailState::Suppressed, Some(SuppressReason::Seen))));
 }
 
-/// R14 across a crash during sending: a try is recorded before it begins; an email whose try
+/// R14 across a crash during sending: a try is recorded with its claim, before it begins; an email whose try
 /// never ended comes back, after the lease, marked in doubt; one whose try ended does not.
 pub async fn r14_an_email_whose_try_was_cut_off_comes_back_in_doubt<S: Store>(store: &S) {
     let w = World::new(store).await;
@@ -144,17 +143,14 @@ pub async fn r14_an_email_whose_try_was_cut_off_comes_back_in_doubt<S: Store>(st
     let lease = T0 + DELAY + 1_000;
     let first = store.claim_outgoing(T0 + DELAY, lease, 10).await.unwrap();
     assert_eq!((first.len(), first[0].in_doubt), (1, false));
-    store.outgoing_attempting(&[id], T0 + DELAY + 1).await.unwrap();
-    // The sender dies here. After the lease the email is claimed again, in doubt.
+    // The sender dies while trying. After the lease the email is claimed again, in doubt.
     assert!(store.claim_outgoing(lease - 1, lease + 1_000, 10).await.unwrap().is_empty(), "still leased");
     let again = store.claim_outgoing(lease, lease + 1_000, 10).await.unwrap();
     assert_eq!((again.len(), again[0].in_doubt), (1, true));
     assert_eq!(again[0].email.message_id_header, first[0].email.message_id_header, "the same Message-ID");
-    store.outgoing_attempting(&[id], lease + 1).await.unwrap();
     store.outgoing_failed(id, "421 try later", Some(lease + 2_000), lease + 2).await.unwrap();
     let retried = store.claim_outgoing(lease + 2_000, lease + 3_000, 10).await.unwrap();
     assert_eq!((retried.len(), retried[0].in_doubt), (1, false), "a failed try ended: not in doubt");
-    store.outgoing_attempting(&[id], lease + 2_001).await.unwrap();
     store.outgoing_sent(&[id], lease + 2_002).await.unwrap();
     assert!(store.claim_outgoing(lease + 10_000, lease + 11_000, 10).await.unwrap().is_empty(), "sent once");
 }

@@ -9,9 +9,9 @@ use parley_domain::*;
 use parley_store::*;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// `(message_id, party_kind, party_id) IN (VALUES …)` for a list of jobs.
+/// `(message_id, party_kind, party_id) IN (VALUES …)` for a list of jobs: looked up by the key.
 fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Sqlite>, jobs: impl Iterator<Item = (MessageId, Party)>) {
     query.push("(message_id, party_kind, party_id) IN (VALUES ");
     let mut list = query.separated(", ");
@@ -79,6 +79,51 @@ async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> S
     .fetch_one(conn)
     .await
     .map_err(unique("message_id_header"))
+}
+
+/// Rows written by one multi-row statement (each row binds at most 14 values; SQLite allows
+/// 32,766 per statement).
+const INSERT_ROWS: usize = 500;
+
+/// Inserts queued emails in one statement, adding each one's id to `ids` by its Message-ID. One
+/// whose Message-ID is queued already is left out (the same digest, queued before).
+async fn insert_outgoing_rows<'e>(
+    conn: &mut SqliteConnection,
+    emails: impl Iterator<Item = &'e NewOutgoingEmail>,
+    ids: &mut HashMap<String, i64>,
+) -> StoreResult<()> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
+           subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
+           next_attempt_at) ",
+    );
+    let mut any = false;
+    insert.push_values(emails, |mut row, e| {
+        any = true;
+        row.push_bind(e.created_at)
+            .push_bind(e.conversation_id.map(|c| c.0))
+            .push_bind(e.party.map(|p| p.kind_str()))
+            .push_bind(e.party.map(|p| p.raw_id()))
+            .push_bind(e.to_address.clone())
+            .push_bind(e.to_name.clone())
+            .push_bind(e.subject.clone())
+            .push_bind(e.body_text.clone())
+            .push_bind(e.body_html.clone())
+            .push_bind(e.message_id_header.clone())
+            .push_bind(e.in_reply_to.clone())
+            .push_bind(e.references.clone())
+            .push_bind(e.reply_to.clone())
+            .push("'queued'")
+            .push_bind(e.created_at);
+    });
+    if !any {
+        return Ok(());
+    }
+    insert.push(" ON CONFLICT (message_id_header) DO NOTHING RETURNING id, message_id_header");
+    for row in insert.build().fetch_all(conn).await.map_err(other)? {
+        ids.insert(get(&row, "message_id_header")?, get(&row, "id")?);
+    }
+    Ok(())
 }
 
 /// Moves the jobs of email `id` from `queued` to `state`.
@@ -220,6 +265,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
+        let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         let rows = sqlx::query(
             "UPDATE message_recipients SET claimed_until = ?1
@@ -235,25 +281,36 @@ impl DeliveryStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
-        // The claimed jobs' messages, in one read.
+        // What the rules ask of the claimed jobs' messages, in one read (bodies are read later,
+        // off the writer, for those that are sent).
         let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
-        let found = sqlx::query("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(crate::inbox::json_ids(ids.iter().copied()))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        let messages: HashMap<i64, Message> =
-            found.iter().map(|m| rows::message(m).map(|m| (m.id.0, m))).collect::<StoreResult<_>>()?;
+        let found = sqlx::query(
+            "SELECT id, number, author_kind, author_id, visibility FROM messages
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(crate::inbox::json_ids(ids.iter().copied()))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(other)?;
+        let mut messages: HashMap<i64, (i64, Author, Visibility)> = HashMap::with_capacity(found.len());
+        for m in &found {
+            let facts = (
+                get(m, "number")?,
+                rows::author(m, "author_kind", "author_id")?,
+                parse(m, "visibility", Visibility::parse)?,
+            );
+            messages.insert(get(m, "id")?, facts);
+        }
         let mut due = Vec::with_capacity(rows.len());
         for (r, id) in rows.iter().zip(&ids) {
-            let message = messages.get(id).ok_or_else(|| crate::errors::corrupt("message_id"))?;
+            let (number, author, visibility) = *messages.get(id).ok_or_else(|| crate::errors::corrupt("message_id"))?;
             due.push(DueEmail {
-                message_id: message.id,
-                conversation_id: message.conversation_id,
-                number: message.number,
+                message_id: MessageId(*id),
+                conversation_id: ConversationId(get(r, "conversation_id")?),
+                number,
                 party: rows::party(r)?,
-                author: message.author,
-                visibility: message.visibility,
+                author,
+                visibility,
                 notify: get(r, "notify")?,
                 seen: get::<Option<i64>>(r, "seen_at")?.is_some(),
             });
@@ -262,7 +319,16 @@ impl DeliveryStore for SqliteStore {
         Ok(due)
     }
 
+    async fn digest_reads(&self, digests: &[Digest]) -> StoreResult<DigestReads> {
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        crate::digest_reads::digest_reads(&mut conn, digests).await
+    }
+
     async fn suppress_emails(&self, jobs: &[(MessageId, Party, SuppressReason)], now: i64) -> StoreResult<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         for (message, party, reason) in jobs {
             sqlx::query(
@@ -282,41 +348,87 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn queue_digests(&self, batch: Vec<(Digest, NewOutgoingEmail)>) -> StoreResult<Vec<Option<OutgoingEmailId>>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A handful of statements for the whole batch, however many digests it holds: each
+        // statement is a round trip to the writer's thread, and the writer is shared with posting.
+        // The one writer runs them in one transaction, so nothing changes between the check and
+        // the writes.
+        let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut answers = Vec::with_capacity(batch.len());
-        for (digest, e) in &batch {
-            // Each digest stands alone: what one of them wrote is undone if its jobs moved on.
-            sqlx::query("SAVEPOINT digest").execute(&mut *tx).await.map_err(other)?;
-            let id = match insert_outgoing(&mut tx, e).await {
-                Ok(id) => id,
-                // The same digest was queued already.
-                Err(StoreError::Conflict(_)) => {
-                    sqlx::query("ROLLBACK TO digest; RELEASE digest").execute(&mut *tx).await.map_err(other)?;
-                    answers.push(None);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let mut query = QueryBuilder::new("UPDATE message_recipients SET email_state = 'queued', email_id = ");
-            query.push_bind(id).push(", email_at = ").push_bind(e.created_at);
-            query.push(" WHERE email_state = 'pending' AND seen_at IS NULL AND ");
-            push_job_keys(&mut query, digest.messages.iter().map(|m| (*m, digest.party)));
-            let done = query.build().execute(&mut *tx).await.map_err(other)?;
-            if done.rows_affected() != digest.messages.len() as u64 {
-                // Something was seen (or settled elsewhere) since the claim: keep nothing of it,
-                // and release the claims so the next round plans these jobs afresh.
-                sqlx::query("ROLLBACK TO digest; RELEASE digest").execute(&mut *tx).await.map_err(other)?;
-                let mut release = QueryBuilder::new("UPDATE message_recipients SET claimed_until = NULL WHERE ");
-                push_job_keys(&mut release, digest.messages.iter().map(|m| (*m, digest.party)));
-                release.build().execute(&mut *tx).await.map_err(other)?;
-                answers.push(None);
-                continue;
+        let jobs = || batch.iter().flat_map(|(d, _)| d.messages.iter().map(|m| (*m, d.party)));
+        let mut open = QueryBuilder::new(
+            "SELECT message_id, party_kind, party_id FROM message_recipients
+             WHERE email_state = 'pending' AND seen_at IS NULL AND ",
+        );
+        push_job_keys(&mut open, jobs());
+        let open: HashSet<(MessageId, Party)> = open
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(|r| Ok((MessageId(get(r, "message_id")?), rows::party(r)?)))
+            .collect::<StoreResult<_>>()?;
+        // A digest goes only if every one of its jobs is still pending and unseen.
+        // (Should two of the batch carry one Message-ID, the first goes.)
+        let mut headers = HashSet::with_capacity(batch.len());
+        let ready: Vec<&(Digest, NewOutgoingEmail)> = batch
+            .iter()
+            .filter(|(d, e)| {
+                d.messages.iter().all(|m| open.contains(&(*m, d.party))) && headers.insert(&e.message_id_header)
+            })
+            .collect();
+        let mut queued: HashMap<String, i64> = HashMap::with_capacity(ready.len());
+        for chunk in ready.chunks(INSERT_ROWS) {
+            insert_outgoing_rows(&mut tx, chunk.iter().map(|(_, e)| e), &mut queued).await?;
+        }
+        // The jobs of every email queued (one of the same Message-ID queued before is not).
+        let jobs_queued: Vec<(MessageId, Party, i64, i64)> = ready
+            .iter()
+            .filter_map(|(d, e)| queued.get(&e.message_id_header).map(|id| (d, *id, e.created_at)))
+            .flat_map(|(d, id, at)| d.messages.iter().map(move |m| (*m, d.party, id, at)))
+            .collect();
+        for chunk in jobs_queued.chunks(INSERT_ROWS) {
+            let mut update =
+                QueryBuilder::new("WITH q (message_id, party_kind, party_id, email_id, email_at) AS (VALUES ");
+            let mut rows = update.separated(", ");
+            for (message, party, id, at) in chunk {
+                rows.push("(")
+                    .push_bind_unseparated(message.0)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(party.kind_str())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(party.raw_id())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(*id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(*at)
+                    .push_unseparated(")");
             }
-            sqlx::query("RELEASE digest").execute(&mut *tx).await.map_err(other)?;
-            answers.push(Some(OutgoingEmailId(id)));
+            update.push(
+                ") UPDATE message_recipients SET email_state = 'queued', email_id = q.email_id, email_at = q.email_at",
+            );
+            update.push(
+                " FROM q WHERE message_recipients.message_id = q.message_id
+                   AND message_recipients.party_kind = q.party_kind AND message_recipients.party_id = q.party_id",
+            );
+            update.build().execute(&mut *tx).await.map_err(other)?;
+        }
+        // The others are released, so the next round plans their jobs afresh.
+        let refused: Vec<(MessageId, Party)> = batch
+            .iter()
+            .filter(|(_, e)| !queued.contains_key(&e.message_id_header))
+            .flat_map(|(d, _)| d.messages.iter().map(|m| (*m, d.party)))
+            .collect();
+        if !refused.is_empty() {
+            let mut release = QueryBuilder::new("UPDATE message_recipients SET claimed_until = NULL WHERE ");
+            push_job_keys(&mut release, refused.into_iter());
+            release.build().execute(&mut *tx).await.map_err(other)?;
         }
         tx.commit().await.map_err(other)?;
-        Ok(answers)
+        Ok(batch.iter().map(|(_, e)| queued.get(&e.message_id_header).map(|id| OutgoingEmailId(*id))).collect())
     }
 
     async fn queue_email(&self, e: NewOutgoingEmail) -> StoreResult<OutgoingEmailId> {
@@ -325,6 +437,9 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
+        let _urgent = self.urgent.enter();
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
         let rows = sqlx::query(
             "UPDATE outgoing_emails SET claimed_until = ?1
              WHERE id IN (SELECT id FROM outgoing_emails
@@ -336,28 +451,23 @@ impl DeliveryStore for SqliteStore {
         .bind(lease_until)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
         let mut emails: Vec<OutgoingEmail> = rows.iter().map(outgoing).collect::<StoreResult<_>>()?;
         emails.sort_by_key(|e| e.id);
-        Ok(emails)
-    }
-
-    async fn outgoing_attempting(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()> {
-        if ids.is_empty() {
-            return Ok(());
+        if !emails.is_empty() {
+            sqlx::query(
+                "UPDATE outgoing_emails SET attempt_started_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(now)
+            .bind(crate::inbox::json_ids(emails.iter().map(|e| e.id.0)))
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
         }
-        sqlx::query(
-            "UPDATE outgoing_emails SET attempt_started_at = ?
-             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
-        )
-        .bind(now)
-        .bind(crate::inbox::json_ids(ids.iter().map(|id| id.0)))
-        .execute(&self.writer)
-        .await
-        .map_err(other)?;
-        Ok(())
+        tx.commit().await.map_err(other)?;
+        Ok(emails)
     }
 
     async fn outgoing_sent(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()> {
@@ -365,6 +475,7 @@ impl DeliveryStore for SqliteStore {
             return Ok(());
         }
         let ids = crate::inbox::json_ids(ids.iter().map(|id| id.0));
+        let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL,
@@ -395,6 +506,7 @@ impl DeliveryStore for SqliteStore {
         retry_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,
@@ -542,4 +654,41 @@ fn template(r: &SqliteRow) -> StoreResult<Template> {
         body_html: get(r, "body_html")?,
         updated_at: get(r, "updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The statements that name jobs by key find them through the whole key, never by reading
+    /// the ledger (a million rows on a large install) or a person's part of it.
+    #[tokio::test]
+    async fn r12_r14_jobs_named_by_key_are_looked_up_not_scanned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let jobs = [(MessageId(1), Party::User(UserId(2))), (MessageId(3), Party::Customer(CustomerId(4)))];
+        for statement in [
+            "UPDATE message_recipients SET pushed_at = 1 WHERE pushed_at IS NULL AND ",
+            "UPDATE message_recipients SET claimed_until = NULL WHERE ",
+            "SELECT message_id FROM message_recipients WHERE email_state = 'pending' AND seen_at IS NULL AND ",
+        ] {
+            let mut query = QueryBuilder::new(format!("EXPLAIN QUERY PLAN {statement}"));
+            push_job_keys(&mut query, jobs.iter().copied());
+            let plan: Vec<String> = query
+                .build()
+                .fetch_all(&store.reader)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| get::<String>(row, "detail").unwrap())
+                .collect();
+            // By the whole key (the table's primary key).
+            let by_key = "INDEX sqlite_autoindex_message_recipients_1 (message_id=? AND party_kind=? AND party_id=?)";
+            assert!(
+                plan.iter().any(|step| step.starts_with("SEARCH message_recipients USING") && step.ends_with(by_key)),
+                "{statement}: {plan:?}"
+            );
+        }
+    }
 }

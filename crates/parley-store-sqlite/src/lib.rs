@@ -7,12 +7,14 @@
 mod checkpoint;
 mod conversations;
 mod delivery;
+mod digest_reads;
 mod errors;
 mod inbox;
 mod mail_in;
 mod people;
 mod posting;
 mod rows;
+mod urgent;
 mod verification;
 mod views;
 mod work;
@@ -31,6 +33,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     tallies: Arc<Announcer>,
     posts: posting::Posts,
+    /// Email work waiting for the writer, which the next group of posts lets go first.
+    urgent: Arc<urgent::Urgent>,
     _checkpointer: checkpoint::Checkpointer,
 }
 
@@ -116,8 +120,9 @@ impl SqliteStore {
             .await
             .map_err(errors::other)?;
         let tallies = Arc::new(Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() });
-        let posts = posting::Posts::start(writer.clone(), tallies.clone());
-        Ok(SqliteStore { writer, reader, tallies, posts, _checkpointer: checkpointer })
+        let urgent = Arc::new(urgent::Urgent::default());
+        let posts = posting::Posts::start(writer.clone(), tallies.clone(), urgent.clone());
+        Ok(SqliteStore { writer, reader, tallies, posts, urgent, _checkpointer: checkpointer })
     }
 
     /// Commits a write transaction, then announces the count changes it made.

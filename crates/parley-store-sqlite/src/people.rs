@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, SqliteConnection};
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
-const USER_COLUMNS: &str = "id, email, name, handle, role, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, name, handle, role, created_at";
 const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 

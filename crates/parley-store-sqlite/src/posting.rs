@@ -7,10 +7,12 @@
 use crate::conversations::insert_in;
 use crate::errors::other;
 use crate::inbox::Tallies;
+use crate::urgent::Urgent;
 use crate::Announcer;
 use parley_domain::Message;
 use parley_store::{NewMessage, StoreError, StoreResult};
 use sqlx::SqlitePool;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,18 +32,30 @@ pub(crate) struct Posts {
 }
 
 impl Posts {
-    pub(crate) fn start(writer: SqlitePool, announcer: Arc<Announcer>) -> Posts {
+    pub(crate) fn start(writer: SqlitePool, announcer: Arc<Announcer>, urgent: Arc<Urgent>) -> Posts {
         let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
         tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
+            let mut waiting: VecDeque<Job> = VecDeque::new();
+            loop {
+                if waiting.is_empty() {
+                    match jobs.recv().await {
+                        Some(job) => waiting.push_back(job),
+                        None => break,
+                    }
+                }
+                while waiting.len() < MAX_GROUP {
                     match jobs.try_recv() {
-                        Ok(job) => group.push(job),
+                        Ok(job) => waiting.push_back(job),
                         Err(_) => break,
                     }
                 }
-                store_group(&writer, &announcer, group).await;
+                // Due email work first (urgent.rs).
+                urgent.until_clear().await;
+                let group: Vec<Job> = waiting.drain(..waiting.len().min(MAX_GROUP)).collect();
+                let cut_off = store_group(&writer, &announcer, &urgent, group).await;
+                for job in cut_off.into_iter().rev() {
+                    waiting.push_front(job);
+                }
             }
         });
         Posts { queue }
@@ -56,39 +70,51 @@ impl Posts {
     }
 }
 
-/// Stores a group in one transaction. A post refused as such (locked, or no such conversation)
-/// wrote nothing and is answered alone; any other failure rolls the group back, and its posts are
-/// then stored one transaction each, so that only the one at fault fails.
-async fn store_group(writer: &SqlitePool, announcer: &Announcer, group: Vec<Job>) {
-    match try_group(writer, announcer, &group).await {
+/// Stores a group in one transaction, or as much of it as was stored when email work came to
+/// wait for the writer (the rest is returned, to go first in the next group). A post refused as
+/// such (locked, or no such conversation) wrote nothing and is answered alone; any other failure
+/// rolls the group back, and its posts are then stored one transaction each, so that only the one
+/// at fault fails.
+async fn store_group(writer: &SqlitePool, announcer: &Announcer, urgent: &Urgent, mut group: Vec<Job>) -> Vec<Job> {
+    match try_group(writer, announcer, Some(urgent), &group).await {
         Ok(results) => {
+            let cut_off = group.split_off(results.len());
             for (job, result) in group.into_iter().zip(results) {
                 let _ = job.reply.send(result);
             }
+            cut_off
         }
         Err(error) if group.len() == 1 => {
             let _ = group.into_iter().next().map(|job| job.reply.send(Err(error)));
+            Vec::new()
         }
         Err(_) => {
             for job in group {
-                let result = try_group(writer, announcer, std::slice::from_ref(&job))
+                let result = try_group(writer, announcer, None, std::slice::from_ref(&job))
                     .await
                     .and_then(|mut results| results.pop().unwrap_or(Err(StoreError::NotFound)));
                 let _ = job.reply.send(result);
             }
+            Vec::new()
         }
     }
 }
 
+/// Stores the group's posts in one transaction, stopping early (after at least one) once urgent
+/// email work waits for the writer; answers the results of those it stored.
 async fn try_group(
     writer: &SqlitePool,
     announcer: &Announcer,
+    urgent: Option<&Urgent>,
     group: &[Job],
 ) -> StoreResult<Vec<StoreResult<Message>>> {
     let mut tx = writer.begin().await.map_err(other)?;
     let mut tallies = Tallies::default();
     let mut results = Vec::with_capacity(group.len());
     for job in group {
+        if !results.is_empty() && urgent.is_some_and(Urgent::is_waiting) {
+            break;
+        }
         match insert_in(&mut tx, &job.message, &mut tallies).await {
             Err(refused @ (StoreError::Locked | StoreError::NotFound)) => results.push(Err(refused)),
             Err(error) => return Err(error),
@@ -97,4 +123,45 @@ async fn try_group(
     }
     announcer.commit(tx, tallies).await?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::SqliteStore;
+    use parley_domain::{Author, Visibility};
+    use parley_store::ConversationStore;
+    use parley_store_conformance::{new_message, World, T0};
+
+    /// R14 under load: a group of posts being stored ends after the post under way once email work
+    /// waits for the writer; the rest is handed back, stored by the next group, numbered in order.
+    #[tokio::test]
+    async fn r14_a_group_of_posts_ends_early_for_waiting_email_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("cut.db")).await.unwrap();
+        let w = World::new(&store).await;
+        let c = w.conversation(&store, Visibility::Public, None, vec![]).await;
+        let jobs = |n: i64| -> (Vec<Job>, Vec<oneshot::Receiver<StoreResult<Message>>>) {
+            (0..n)
+                .map(|i| {
+                    let (reply, answer) = oneshot::channel();
+                    (Job { message: new_message(&c, Author::User(w.admin.id), &[], T0 + i), reply }, answer)
+                })
+                .unzip()
+        };
+        let urgent = Urgent::default();
+        let (group, answers) = jobs(3);
+        let waiting = urgent.enter();
+        let cut_off = store_group(&store.writer, &store.tallies, &urgent, group).await;
+        assert_eq!(cut_off.len(), 2, "one post stored, two handed back");
+        drop(waiting);
+        assert!(store_group(&store.writer, &store.tallies, &urgent, cut_off).await.is_empty());
+        let mut numbers = Vec::new();
+        for answer in answers {
+            numbers.push(answer.await.unwrap().unwrap().number);
+        }
+        assert_eq!(numbers, vec![1, 2, 3]);
+        assert_eq!(store.conversation(c.header.id).await.unwrap().header.message_count, 3);
+    }
 }

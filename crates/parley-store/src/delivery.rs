@@ -26,6 +26,9 @@ pub trait DeliveryStore {
     /// Claims up to `limit` pending emails due by `now` (unclaimed, or whose lease ran out) until
     /// `lease_until`.
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>>;
+    /// R34: what composing these digests reads — their messages, conversations and items,
+    /// recipients and the messages' authors — in one call.
+    async fn digest_reads(&self, digests: &[Digest]) -> StoreResult<DigestReads>;
     /// Settles claimed pending emails as suppressed, with why.
     async fn suppress_emails(&self, jobs: &[(MessageId, Party, SuppressReason)], now: i64) -> StoreResult<()>;
     /// Queues one digest as an outgoing email and marks its jobs queued, in one transaction — only
@@ -42,10 +45,11 @@ pub trait DeliveryStore {
     /// Queues an email that is not about messages (a login link, say).
     async fn queue_email(&self, email: NewOutgoingEmail) -> StoreResult<OutgoingEmailId>;
 
-    /// Claims up to `limit` queued outgoing emails whose next attempt is due.
+    /// Claims up to `limit` queued outgoing emails whose next attempt is due, to try them now. The
+    /// try is recorded with the claim, so a crash during it leaves the email in doubt: claimed
+    /// again after the lease, it says `in_doubt` (as it did not before, unless an earlier try was
+    /// cut off too).
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>>;
-    /// Tries are about to begin: recorded first, so a crash during them leaves the emails in doubt.
-    async fn outgoing_attempting(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()>;
     /// The emails went out: they and their jobs are sent, in one transaction.
     async fn outgoing_sent(&self, ids: &[OutgoingEmailId], now: i64) -> StoreResult<()>;
     /// A try failed: retry at `retry_at`, or, with `None`, give up (it and its jobs are failed).

@@ -115,6 +115,17 @@ impl PostContext {
     }
 }
 
+/// What composing one round of digests reads (R34), together on one connection: the messages,
+/// their conversations with the kind of item each is on, and the people who receive or wrote them.
+/// What no longer exists is left out.
+#[derive(Debug, Clone, Default)]
+pub struct DigestReads {
+    pub messages: std::collections::HashMap<MessageId, Message>,
+    pub conversations: std::collections::HashMap<ConversationId, (ConversationHeader, Option<ItemKind>)>,
+    pub users: std::collections::HashMap<UserId, User>,
+    pub customers: std::collections::HashMap<CustomerId, Customer>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub conversation_id: ConversationId,

@@ -1,18 +1,20 @@
 //! Turning a digest (R34) into an email: the template rendered for the recipient, threading
-//! headers per conversation and a signed reply address (R16).
+//! headers per conversation and a signed reply address (R16). A round's digests are composed
+//! together, from one read of the store.
 
 use super::templates::{self, ConversationContext, MessageContext, NewMessageContext, RecipientContext};
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult};
 use parley_domain::delivery::Digest;
 use parley_domain::reply_token::{self, ReplyTarget};
 use parley_domain::*;
-use parley_store::{NewOutgoingEmail, StoreError, Template};
+use parley_store::{DigestReads, NewOutgoingEmail, StoreError};
 use rand::RngCore;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 /// The name of the reply-token key in the store.
 const REPLY_SECRET: &str = "reply_token_key";
+
+/// A digest's email, or the digest back when its recipient has no address.
+pub(crate) type Composed = Result<(Digest, NewOutgoingEmail), Digest>;
 
 /// A recipient's address and name; `None` when they have no address.
 #[derive(Clone)]
@@ -21,64 +23,35 @@ pub struct Contact {
     pub name: String,
 }
 
-/// A conversation's header and the line naming its item (`Ticket #12`).
-type Heading = (ConversationHeader, Option<String>);
-
-/// Reads one round of the email worker shares between its digests. Two digests composed at once
-/// may both read the same thing; either copy is right.
-#[derive(Default)]
-pub(crate) struct RoundReads {
-    template: tokio::sync::OnceCell<Template>,
-    conversations: Mutex<HashMap<ConversationId, Arc<Heading>>>,
-    names: Mutex<HashMap<Author, String>>,
-    contacts: Mutex<HashMap<Party, Option<Contact>>>,
+/// Where a user is emailed.
+fn user_contact(u: &User) -> Contact {
+    Contact { address: u.email.clone(), name: u.name.clone() }
 }
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Where a customer is emailed, if anywhere. A visitor's unverified address gets the replies they
+/// missed, which is what they gave it for (R36); it gets nothing else.
+fn customer_contact(c: &Customer) -> Option<Contact> {
+    let address = c.email.clone().or_else(|| c.unverified_email.clone())?;
+    Some(Contact { address, name: c.name.clone() })
 }
 
-impl RoundReads {
-    pub(crate) async fn contact(&self, app: &App, party: Party) -> AppResult<Option<Contact>> {
-        if let Some(known) = locked(&self.contacts).get(&party) {
-            return Ok(known.clone());
-        }
-        let contact = app.contact(party).await?;
-        locked(&self.contacts).insert(party, contact.clone());
-        Ok(contact)
-    }
+/// The line naming an item in a subject: `Ticket #12`.
+fn item_line(link: Option<Link>, kind: Option<ItemKind>) -> Option<String> {
+    let (Some(Link::Item(id)), Some(kind)) = (link, kind) else { return None };
+    let kind = match kind {
+        ItemKind::Ticket => "Ticket",
+        ItemKind::Task => "Task",
+        ItemKind::Article => "Article",
+    };
+    Some(format!("{kind} #{id}"))
+}
 
-    async fn author_name(&self, app: &App, author: Author) -> AppResult<String> {
-        if let Some(known) = locked(&self.names).get(&author) {
-            return Ok(known.clone());
-        }
-        let name = app.author_name(author).await?;
-        locked(&self.names).insert(author, name.clone());
-        Ok(name)
-    }
-
-    /// A conversation's header and the line naming its item (`Ticket #12`).
-    async fn conversation(&self, app: &App, id: ConversationId) -> AppResult<Arc<Heading>> {
-        if let Some(known) = locked(&self.conversations).get(&id) {
-            return Ok(known.clone());
-        }
-        let conversation = app.store.conversation(id).await?.header;
-        let item = match conversation.link {
-            Some(Link::Item(id)) => {
-                let item = app.store.item(id).await?;
-                let kind = match item.kind {
-                    ItemKind::Ticket => "Ticket",
-                    ItemKind::Task => "Task",
-                    ItemKind::Article => "Article",
-                };
-                Some(format!("{kind} #{}", item.id))
-            }
-            _ => None,
-        };
-        let read = Arc::new((conversation, item));
-        locked(&self.conversations).insert(id, read.clone());
-        Ok(read)
-    }
+/// What every email of one round shares: the store's reads for all its digests, the template
+/// compiled once and the reply-token key.
+struct Round<'r> {
+    reads: &'r DigestReads,
+    template: &'r templates::Compiled<'r>,
+    secret: &'r [u8],
 }
 
 impl App {
@@ -99,58 +72,69 @@ impl App {
 
     pub(crate) async fn contact(&self, party: Party) -> AppResult<Option<Contact>> {
         Ok(match party {
-            Party::User(id) => {
-                let u = self.store.user(id).await?;
-                Some(Contact { address: u.email, name: u.name })
-            }
-            Party::Customer(id) => {
-                // A visitor's unverified address gets the replies they missed, which is what they
-                // gave it for (R36); it gets nothing else.
-                let c = self.store.customer(id).await?;
-                c.email.or(c.unverified_email).map(|address| Contact { address, name: c.name })
-            }
+            Party::User(id) => Some(user_contact(&self.store.user(id).await?)),
+            Party::Customer(id) => customer_contact(&self.store.customer(id).await?),
         })
     }
 
-    async fn author_name(&self, author: Author) -> AppResult<String> {
+    /// The emails for one round's digests (R34), composed from one read of the store and the
+    /// template compiled once. A digest whose recipient has no address comes back as `Err`.
+    #[tracing::instrument(name = "compose", skip_all, fields(digests = digests.len()))]
+    pub(crate) async fn compose_round(&self, digests: Vec<Digest>) -> AppResult<Vec<Composed>> {
+        let reads = self.store.digest_reads(&digests).await?;
+        let stored = self.store.template(templates::NEW_MESSAGE_TEMPLATE).await?;
+        let default = templates::default_new_message(self.now());
+        // An admin's template is checked when saved; should it still not compile, mail goes out
+        // with the default, and the failure is logged.
+        let compiled = match templates::Compiled::new(stored.as_ref().unwrap_or(&default)) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                tracing::warn!(%error, "new-message template failed; using the default");
+                templates::Compiled::new(&default).map_err(|_| crate::AppError::Internal)?
+            }
+        };
+        let round = Round { reads: &reads, template: &compiled, secret: self.reply_secret().await? };
+        let mut composed = Vec::with_capacity(digests.len());
+        for digest in digests {
+            let contact = match digest.party {
+                Party::User(id) => reads.users.get(&id).map(user_contact),
+                Party::Customer(id) => reads.customers.get(&id).and_then(customer_contact),
+            };
+            composed.push(match contact {
+                Some(to) => {
+                    let email = self.compose(&digest, &to, &round)?;
+                    Ok((digest, email))
+                }
+                None => Err(digest),
+            });
+        }
+        Ok(composed)
+    }
+
+    fn author_name(reads: &DigestReads, author: Author) -> AppResult<String> {
         Ok(match author {
-            Author::User(id) => self.store.user(id).await?.name,
-            Author::Customer(id) => self.store.customer(id).await?.name,
+            Author::User(id) => reads.users.get(&id).ok_or(AppError::NotFound("user"))?.name.clone(),
+            Author::Customer(id) => reads.customers.get(&id).ok_or(AppError::NotFound("customer"))?.name.clone(),
             Author::Bot => "Parley".to_string(),
         })
     }
 
-    /// The email for `digest`, sent to `to`. What several digests of one round share (the
-    /// template, a conversation and its item, an author's name) is read once, into `shared`.
-    #[tracing::instrument(name = "compose", skip_all, fields(party = ?digest.party, messages = digest.messages.len()))]
-    pub(crate) async fn compose(
-        &self,
-        digest: &Digest,
-        to: &Contact,
-        shared: &RoundReads,
-    ) -> AppResult<NewOutgoingEmail> {
-        let (conversation, item) = &*shared.conversation(self, digest.conversation_id).await?;
+    /// The email for `digest`, sent to `to`.
+    fn compose(&self, digest: &Digest, to: &Contact, round: &Round<'_>) -> AppResult<NewOutgoingEmail> {
+        let reads = round.reads;
+        let (conversation, kind) =
+            reads.conversations.get(&digest.conversation_id).ok_or(AppError::NotFound("conversation"))?;
         let mut messages = Vec::with_capacity(digest.messages.len());
         for id in &digest.messages {
-            let m = self.store.message(*id).await?;
+            let m = reads.messages.get(id).ok_or(AppError::NotFound("message"))?;
             messages.push(MessageContext {
                 number: m.number,
-                author: shared.author_name(self, m.author).await?,
+                author: Self::author_name(reads, m.author)?,
                 sent_at: utc_minute(m.created_at),
-                body: m.body,
-                body_html: m.body_html,
+                body: m.body.clone(),
+                body_html: m.body_html.clone(),
             });
         }
-        let template = shared
-            .template
-            .get_or_try_init(|| async {
-                AppResult::Ok(match self.store.template(templates::NEW_MESSAGE_TEMPLATE).await? {
-                    Some(t) => t,
-                    None => templates::default_new_message(self.now()),
-                })
-            })
-            .await?;
-        let item = item.clone();
         // Each reader opens it where they can: customers in the portal, users in the messenger.
         let base = self.config.base_url.trim_end_matches('/');
         let url = match digest.party {
@@ -164,14 +148,14 @@ impl App {
                 subject: conversation.subject.clone(),
                 url,
                 internal: conversation.visibility == Visibility::Internal,
-                item,
+                item: item_line(conversation.link, *kind),
             },
             count: messages.len(),
             messages,
         };
         // An admin's template that fails at send time falls back to the default, so mail still
         // goes out; the failure is logged.
-        let rendered = match templates::render(template, &context) {
+        let rendered = match round.template.render(&context) {
             Ok(r) => r,
             Err(error) => {
                 tracing::warn!(%error, "new-message template failed; using the default");
@@ -180,10 +164,8 @@ impl App {
             }
         };
         let domain = &self.config.mail_domain;
-        let token = reply_token::sign(
-            self.reply_secret().await?,
-            ReplyTarget { conversation_id: conversation.id, party: digest.party },
-        );
+        let token =
+            reply_token::sign(round.secret, ReplyTarget { conversation_id: conversation.id, party: digest.party });
         let first = digest.messages.first().map(|m| m.0).unwrap_or_default();
         let thread = format!("<parley.c{}@{domain}>", conversation.id);
         Ok(NewOutgoingEmail {

@@ -89,20 +89,36 @@ pub fn default_new_message(now: i64) -> Template {
     }
 }
 
-/// Renders `template` with `context`. The HTML part escapes what it prints unless told `|safe`.
+/// A template compiled once, to render many emails.
+pub struct Compiled<'t> {
+    env: Environment<'t>,
+}
+
+impl<'t> Compiled<'t> {
+    pub fn new(template: &'t Template) -> Result<Compiled<'t>, String> {
+        let mut env = Environment::new();
+        env.add_template("subject.txt", &template.subject).map_err(|e| format!("subject: {e}"))?;
+        env.add_template("body.txt", &template.body_text).map_err(|e| format!("body_text: {e}"))?;
+        env.add_template("body.html", &template.body_html).map_err(|e| format!("body_html: {e}"))?;
+        Ok(Compiled { env })
+    }
+
+    /// Renders it with `context`. The HTML part escapes what it prints unless told `|safe`.
+    pub fn render(&self, context: &NewMessageContext) -> Result<Rendered, String> {
+        let get = |name: &str| -> Result<String, String> {
+            let t = self.env.get_template(name).map_err(|e| e.to_string())?;
+            t.render(context).map_err(|e| format!("{name}: {e}"))
+        };
+        let subject = get("subject.txt")?;
+        // A subject is one line, whatever the template does.
+        let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(Rendered { subject, text: get("body.txt")?, html: get("body.html")? })
+    }
+}
+
+/// Renders `template` with `context`, compiled for this once.
 pub fn render(template: &Template, context: &NewMessageContext) -> Result<Rendered, String> {
-    let mut env = Environment::new();
-    env.add_template("subject.txt", &template.subject).map_err(|e| format!("subject: {e}"))?;
-    env.add_template("body.txt", &template.body_text).map_err(|e| format!("body_text: {e}"))?;
-    env.add_template("body.html", &template.body_html).map_err(|e| format!("body_html: {e}"))?;
-    let get = |name: &str| -> Result<String, String> {
-        let t = env.get_template(name).map_err(|e| e.to_string())?;
-        t.render(context).map_err(|e| format!("{name}: {e}"))
-    };
-    let subject = get("subject.txt")?;
-    // A subject is one line, whatever the template does.
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    Ok(Rendered { subject, text: get("body.txt")?, html: get("body.html")? })
+    Compiled::new(template)?.render(context)
 }
 
 /// A context with sample values, to check an edited template before it is stored.

@@ -1,0 +1,70 @@
+//! What the email worker reads to compose a round of digests (R34), in four statements on one
+//! reader connection, however many digests the round holds: it used to be a conversation, its
+//! item and each message read one by one per digest.
+
+use crate::errors::other;
+use crate::inbox::json_ids;
+use crate::rows::{self, get};
+use parley_domain::delivery::Digest;
+use parley_domain::*;
+use parley_store::{DigestReads, StoreResult};
+use sqlx::SqliteConnection;
+use std::collections::BTreeSet;
+
+pub(crate) async fn digest_reads(conn: &mut SqliteConnection, digests: &[Digest]) -> StoreResult<DigestReads> {
+    let mut reads = DigestReads::default();
+    let message_ids = json_ids(digests.iter().flat_map(|d| d.messages.iter().map(|m| m.0)));
+    for row in sqlx::query("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(message_ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?
+    {
+        let message = rows::message(&row)?;
+        reads.messages.insert(message.id, message);
+    }
+
+    let conversation_ids: BTreeSet<i64> = digests.iter().map(|d| d.conversation_id.0).collect();
+    for row in sqlx::query(&format!(
+        "SELECT {}, i.kind AS item_kind FROM conversations c LEFT JOIN items i ON i.id = c.item_id
+         WHERE c.id IN (SELECT value FROM json_each(?))",
+        rows::HEADER_COLUMNS
+    ))
+    .bind(json_ids(conversation_ids))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?
+    {
+        let header = rows::header(&row)?;
+        let kind = get::<Option<String>>(&row, "item_kind")?.as_deref().and_then(ItemKind::parse);
+        reads.conversations.insert(header.id, (header, kind));
+    }
+
+    // Recipients and the authors of their messages.
+    let people: BTreeSet<Party> =
+        digests.iter().map(|d| d.party).chain(reads.messages.values().filter_map(|m| m.author.party())).collect();
+    let users = json_ids(people.iter().filter_map(|p| p.user()).map(|u| u.0));
+    for row in sqlx::query(&format!(
+        "SELECT {} FROM users WHERE id IN (SELECT value FROM json_each(?))",
+        crate::people::USER_COLUMNS
+    ))
+    .bind(users)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?
+    {
+        let user = rows::user(&row)?;
+        reads.users.insert(user.id, user);
+    }
+    let customers = json_ids(people.iter().filter_map(|p| p.customer()).map(|c| c.0));
+    for row in sqlx::query("SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(customers)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?
+    {
+        let customer = rows::customer(&row)?;
+        reads.customers.insert(customer.id, customer);
+    }
+    Ok(reads)
+}
