@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Catchup {
+    /// Posts per second; 0: as fast as the server acknowledges them, from `clients` clients.
     pub rate: usize,
+    pub clients: usize,
     pub seconds: usize,
     pub conversations: usize,
     pub delay: Duration,
@@ -134,42 +136,76 @@ pub async fn run(c: Catchup) -> anyhow::Result<()> {
     }
     let admin_mails = sink.mails().len();
 
-    let total = c.rate * c.seconds;
     let client = reqwest::Client::new();
     let token = Arc::new(carla.token.clone());
     let posted_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Arc::default();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / c.rate as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let conversations = Arc::new(conversations);
+    // Posts message `n`; answers whether it was taken.
+    let post = {
+        let (base, client, token, posted_at, conversations) =
+            (app.base.clone(), client.clone(), token.clone(), posted_at.clone(), conversations.clone());
+        move |n: usize| {
+            let url = format!("{base}/api/v1/conversations/{}/messages", conversations[n % conversations.len()]);
+            let (client, token, posted_at) = (client.clone(), token.clone(), posted_at.clone());
+            async move {
+                let at = Instant::now();
+                let res = client
+                    .post(url)
+                    .bearer_auth(token.as_str())
+                    .json(&json!({"body": format!("Update [m{n}]")}))
+                    .send()
+                    .await;
+                let ok = res.is_ok_and(|r| r.status() == 201);
+                posted_at.lock().expect("lock").insert(n, at);
+                ok
+            }
+        }
+    };
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(total);
-    for n in 0..total {
-        ticker.tick().await;
-        let url = format!("{}/api/v1/conversations/{}/messages", app.base, conversations[n % conversations.len()]);
-        let (client, token, posted_at) = (client.clone(), token.clone(), posted_at.clone());
-        tasks.push(tokio::spawn(async move {
-            let at = Instant::now();
-            let res = client
-                .post(url)
-                .bearer_auth(token.as_str())
-                .json(&json!({"body": format!("Update [m{n}]")}))
-                .send()
-                .await;
-            let ok = res.is_ok_and(|r| r.status() == 201);
-            posted_at.lock().expect("lock").insert(n, at);
-            ok
-        }));
-    }
     let mut refused = 0;
-    for t in tasks {
-        refused += usize::from(!t.await?);
-    }
+    let total = if c.rate > 0 {
+        // Open loop: a post every 1/rate s, whether or not the earlier ones were answered.
+        let total = c.rate * c.seconds;
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / c.rate as f64));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = Vec::with_capacity(total);
+        for n in 0..total {
+            ticker.tick().await;
+            tasks.push(tokio::spawn(post.clone()(n)));
+        }
+        for t in tasks {
+            refused += usize::from(!t.await?);
+        }
+        total
+    } else {
+        // Closed loop: each client posts again once answered, for `seconds`.
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let until = started + Duration::from_secs(c.seconds as u64);
+        let mut clients = Vec::new();
+        for _ in 0..c.clients {
+            let (next, post) = (next.clone(), post.clone());
+            clients.push(tokio::spawn(async move {
+                let mut refused = 0;
+                while Instant::now() < until {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    refused += usize::from(!post(n).await);
+                }
+                refused
+            }));
+        }
+        for client in clients {
+            refused += client.await?;
+        }
+        next.load(std::sync::atomic::Ordering::SeqCst)
+    };
     let posting = started.elapsed();
+    let asked =
+        if c.rate > 0 { format!("asked {}", c.rate) } else { format!("as acknowledged, {} clients", c.clients) };
     println!(
-        "email catch-up: {total} posts in {:.1} s ({:.0} posts/s asked {}, {refused} refused), {} conversations, \
+        "email catch-up: {total} posts in {:.1} s ({:.0} posts/s {asked}, {refused} refused), {} conversations, \
          2 unseen recipients each, delay {:?}",
         posting.as_secs_f64(),
         total as f64 / posting.as_secs_f64(),
-        c.rate,
         c.conversations,
         c.delay
     );

@@ -54,7 +54,8 @@ struct Args {
     /// Measure whether the email worker keeps up instead (see `email_catchup.rs`).
     #[arg(long)]
     email_catchup: bool,
-    /// Posts per second, with --email-catchup.
+    /// Posts per second, with --email-catchup; 0 posts as fast as the server acknowledges, from
+    /// --concurrency clients.
     #[arg(long, default_value_t = 240)]
     rate: usize,
     /// How long to post, with --email-catchup.
@@ -77,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
     if args.email_catchup {
         let c = email_catchup::Catchup {
             rate: args.rate,
+            clients: args.concurrency,
             seconds: args.seconds,
             conversations: args.conversations,
             delay: Duration::from_millis(args.delay_ms),
