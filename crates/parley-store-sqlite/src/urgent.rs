@@ -2,8 +2,9 @@
 //! posts can keep it busy; were the email worker to queue behind them like any other write, a
 //! post rate near the writer's limit would leave due emails waiting ever longer (R14 promises
 //! them within the delay). So while an email write waits for the writer or holds it, the next
-//! group of posts waits, and a group being stored ends early (after the post under way): under
-//! such load posts are acknowledged more slowly, and due emails still go out on time.
+//! group of posts waits (50 ms at most, so that a worker with a backlog cannot hold posts back),
+//! and a group being stored ends early (after the post under way): under such load posts are
+//! acknowledged more slowly, and due emails still go out on time.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
