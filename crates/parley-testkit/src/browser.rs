@@ -79,14 +79,17 @@ impl Page {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// The element matching `css`, waiting for it to appear.
+    /// The element matching `css`, waiting for it to appear. A look-up cut short because the page
+    /// was navigating ("aborted by navigation", e.g. right after a logout) is simply tried again.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element '{css}': {e}"))
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(e) if tokio::time::Instant::now() > deadline => panic!("no element '{css}': {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
