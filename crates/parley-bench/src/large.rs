@@ -259,3 +259,62 @@ pub async fn busy_ticket(app: &TestApp, admin: &Who, followers: usize, tag: &str
     }
     app.conversation(admin, ticket, "public").await
 }
+
+/// Opens `count` tickets with a public conversation each, so that the empty install's pages are
+/// as full as the large one's and the two are compared page for page.
+pub async fn fill_pages(app: &TestApp, admin: &Who, count: usize) {
+    let project = app.project(admin, "Page filler").await;
+    for i in 0..count {
+        let ticket = app.ticket(admin, project, &format!("Filler {i}"), &[]).await;
+        let conversation = app.conversation(admin, ticket, "public").await;
+        app.say(admin, conversation, "A first answer.").await;
+    }
+}
+
+/// What a change of someone's inbox as a whole costs: a new agent (scope "all projects", so every
+/// conversation), then their scope narrowed and widened again; and the longest a post into
+/// `conversation` waited meanwhile, posted one after another by a client of its own.
+pub async fn rebuild_figures(app: &TestApp, admin: &Who, conversation: i64, label: &str) -> anyhow::Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poster = {
+        let (url, token, stop) =
+            (format!("{}/api/v1/conversations/{conversation}/messages", app.base), admin.token.clone(), stop.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut longest = Duration::ZERO;
+            let mut posts = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let sent = client.post(&url).bearer_auth(&token).json(&json!({"body": "While an inbox is rebuilt"}));
+                let status = sent.send().await?.status().as_u16();
+                anyhow::ensure!(status == 201, "a post during a rebuild answered {status}");
+                longest = longest.max(t.elapsed());
+                posts += 1;
+            }
+            Ok((posts, longest))
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let email = format!("rebuilt.{}@load.example", label.replace(' ', "-"));
+    let body = json!({"email": email, "name": "Rebuilt Agent", "password": "password-123"});
+    let t = Instant::now();
+    let user = app.ok(admin, "/api/v1/users", body, 201).await;
+    let created = t.elapsed();
+    let path = format!("/api/v1/users/{}/preferences", user["id"]);
+    let mut changed = Vec::new();
+    for scope in [Scope::FollowedProjects, Scope::AllProjects] {
+        let t = Instant::now();
+        let (status, answer) = app.patch(admin, &path, json!({"scope": scope.as_str()})).await;
+        assert_eq!(status, 200, "{answer}");
+        changed.push(t.elapsed());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (posts, longest) = poster.await??;
+    println!(
+        "{label}: new agent with scope all {created:?}; scope narrowed {:?}, widened {:?}; \
+         longest of {posts} posts meanwhile {longest:?}",
+        changed[0], changed[1]
+    );
+    Ok(())
+}

@@ -67,11 +67,24 @@ struct Args {
     /// The email delay, in milliseconds, with --email-catchup.
     #[arg(long, default_value_t = 3000)]
     delay_ms: u64,
+    /// Seed the large install (at --scale) into this stopped install's database file instead, and
+    /// stop: the next `parley serve` on it builds every inbox and serves a year of history.
+    #[arg(long, value_name = "PARLEY_DB")]
+    seed_into: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(db) = &args.seed_into {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+        let seeded = large::seed_file(db, now, args.scale).await?;
+        println!(
+            "{} conversations, {} messages seeded in {:.1} s",
+            seeded.conversations, seeded.messages, seeded.seconds
+        );
+        return Ok(());
+    }
     if args.large {
         return large_main(&args).await;
     }
@@ -179,6 +192,10 @@ async fn large_main(args: &Args) -> anyhow::Result<()> {
             None => large::large_install(args.scale).await?,
         };
         let admin = app.admin().await;
+        if label == "empty install" {
+            // Pages as full as the large install's, so the two are compared page for page.
+            large::fill_pages(&app, &admin, 40).await;
+        }
         let conversation = large::busy_ticket(&app, &admin, args.followers, "l").await;
         large::read_figures(&app, &admin, label, args.read_rounds).await;
         let (rate, p50, p99) = post_rate(&app, &admin, conversation, args.messages, args.concurrency).await?;
@@ -189,6 +206,7 @@ async fn large_main(args: &Args) -> anyhow::Result<()> {
             args.concurrency,
             rate / ceiling * 100.0
         );
+        large::rebuild_figures(&app, &admin, conversation, label).await?;
         app.stop().await;
     }
     Ok(())

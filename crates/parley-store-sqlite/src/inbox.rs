@@ -18,6 +18,7 @@ use parley_store::{ConversationRow, StoreResult, TallyChange, ViewTally};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 /// What a customer counts in their inbox: public messages not held, or released (R7, R33). A held
 /// reply counts once the worker releases it.
@@ -224,35 +225,55 @@ fn wanted_entry(r: &ConversationRow, views: Option<i64>) -> Option<Entry> {
 
 /// The pairs (`pid`, `cid`) of a user and a conversation among the JSON array `?1` that the user
 /// may see at all: everyone with scope "all projects", and whoever stands in a relation to it
-/// (R20). Read through indexes, so that the full facts below are computed for these pairs alone;
-/// the CROSS JOINs fix the order SQLite reads them in (from the few conversations outwards).
+/// (R20); only the users of the JSON array `?2` when it is not NULL. Read through indexes, so that
+/// the full facts below are computed for these pairs alone; the CROSS JOINs fix the order SQLite
+/// reads them in (from the few conversations outwards).
 const USER_PAIRS: &str = "
     conv(id) AS MATERIALIZED (SELECT value FROM json_each(?1)),
     pairs(pid, cid) AS (
-      SELECT u.id, conv.id FROM users u CROSS JOIN conv WHERE u.scope = '{all}'
+      SELECT u.id, conv.id FROM users u CROSS JOIN conv WHERE u.scope = '{all}' AND {only:u.id}
       UNION SELECT cp.party_id, conv.id FROM conv CROSS JOIN conversation_people cp
-            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'user'
+            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'user' AND {only:cp.party_id}
       UNION SELECT ip.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
-            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'user'
+            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'user' AND {only:ip.party_id}
       UNION SELECT pp.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
-            CROSS JOIN project_people pp ON pp.project_id = c.project_id WHERE pp.party_kind = 'user'
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id
+            WHERE pp.party_kind = 'user' AND {only:pp.party_id}
       UNION SELECT tm.user_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
             CROSS JOIN project_people pp ON pp.project_id = c.project_id AND pp.party_kind = 'team'
-            CROSS JOIN team_members tm ON tm.team_id = pp.party_id)";
+            CROSS JOIN team_members tm ON tm.team_id = pp.party_id WHERE {only:tm.user_id})";
 
 /// Like `USER_PAIRS`, for customers: those who stand in a relation to a public conversation (R7).
 const CUSTOMER_PAIRS: &str = "
     conv(id) AS MATERIALIZED (SELECT value FROM json_each(?1)),
     pairs(pid, cid) AS (
       SELECT cp.party_id, conv.id FROM conv CROSS JOIN conversation_people cp
-            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'customer'
+            ON cp.conversation_id = conv.id WHERE cp.party_kind = 'customer' AND {only:cp.party_id}
       UNION SELECT ip.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
-            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'customer'
+            CROSS JOIN item_people ip ON ip.item_id = c.item_id WHERE ip.party_kind = 'customer' AND {only:ip.party_id}
       UNION SELECT pp.party_id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
-            CROSS JOIN project_people pp ON pp.project_id = c.project_id WHERE pp.party_kind = 'customer'
+            CROSS JOIN project_people pp ON pp.project_id = c.project_id
+            WHERE pp.party_kind = 'customer' AND {only:pp.party_id}
       UNION SELECT cu.id, c.id FROM conv CROSS JOIN conversations c ON c.id = conv.id
             CROSS JOIN project_people pp ON pp.project_id = c.project_id AND pp.party_kind = 'organization'
-            CROSS JOIN customers cu ON cu.organization_id = pp.party_id)";
+            CROSS JOIN customers cu ON cu.organization_id = pp.party_id WHERE {only:cu.id})";
+
+/// `pairs` with each `{only:column}` replaced by the condition that the column names one of the
+/// people in `?2`, or that `?2` is NULL. Rebuilding one person's inbox then reads their pairs
+/// alone, not those of everyone who sees the conversations.
+fn only_the_asked(pairs: &str) -> String {
+    let mut out = String::with_capacity(pairs.len() + 256);
+    let mut rest = pairs;
+    while let Some(at) = rest.find("{only:") {
+        let tail = &rest[at + "{only:".len()..];
+        let Some(end) = tail.find('}') else { break };
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("(?2 IS NULL OR {} IN (SELECT value FROM json_each(?2)))", &tail[..end]));
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The rows users should have for the conversations in JSON array `convs`; only for the users in
 /// JSON array `users` when given.
@@ -261,16 +282,18 @@ async fn wanted_for_users(
     convs: &str,
     users: Option<&str>,
 ) -> StoreResult<BTreeMap<Key, Entry>> {
-    let asker = Asker { kind: "user", id: "u.id", org: "NULL" };
-    let sql = format!(
-        "WITH {pairs}
-         SELECT u.id AS inbox_party, u.scope AS inbox_scope, {columns}
-         FROM pairs CROSS JOIN users u ON u.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
-         WHERE ?2 IS NULL OR u.id IN (SELECT value FROM json_each(?2))",
-        pairs = USER_PAIRS.replace("{all}", Scope::AllProjects.as_str()),
-        columns = row_columns(&asker, ""),
-    );
-    let found = sqlx::query(&sql).bind(convs).bind(users).fetch_all(&mut *conn).await.map_err(other)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let asker = Asker { kind: "user", id: "u.id", org: "NULL" };
+        format!(
+            "WITH {pairs}
+             SELECT u.id AS inbox_party, u.scope AS inbox_scope, {columns}
+             FROM pairs CROSS JOIN users u ON u.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
+             WHERE ?2 IS NULL OR u.id IN (SELECT value FROM json_each(?2))",
+            pairs = only_the_asked(&USER_PAIRS.replace("{all}", Scope::AllProjects.as_str())),
+            columns = row_columns(&asker, ""),
+        )
+    });
+    let found = sqlx::query(SQL.as_str()).bind(convs).bind(users).fetch_all(&mut *conn).await.map_err(other)?;
     let mut wanted = BTreeMap::new();
     for row in &found {
         let r = conversation_row(row)?;
@@ -291,15 +314,18 @@ async fn wanted_for_customers(
     convs: &str,
     customers: Option<&str>,
 ) -> StoreResult<BTreeMap<Key, Entry>> {
-    let asker = Asker { kind: "customer", id: "cu.id", org: "cu.organization_id" };
-    let sql = format!(
-        "WITH {CUSTOMER_PAIRS}
-         SELECT cu.id AS inbox_party, {columns}
-         FROM pairs CROSS JOIN customers cu ON cu.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
-         WHERE c.visibility = 'public' AND (?2 IS NULL OR cu.id IN (SELECT value FROM json_each(?2)))",
-        columns = row_columns(&asker, &customer_counts("m.")),
-    );
-    let found = sqlx::query(&sql).bind(convs).bind(customers).fetch_all(&mut *conn).await.map_err(other)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let asker = Asker { kind: "customer", id: "cu.id", org: "cu.organization_id" };
+        format!(
+            "WITH {pairs}
+             SELECT cu.id AS inbox_party, {columns}
+             FROM pairs CROSS JOIN customers cu ON cu.id = pairs.pid CROSS JOIN conversations c ON c.id = pairs.cid
+             WHERE c.visibility = 'public' AND (?2 IS NULL OR cu.id IN (SELECT value FROM json_each(?2)))",
+            pairs = only_the_asked(CUSTOMER_PAIRS),
+            columns = row_columns(&asker, &customer_counts("m.")),
+        )
+    });
+    let found = sqlx::query(SQL.as_str()).bind(convs).bind(customers).fetch_all(&mut *conn).await.map_err(other)?;
     let mut wanted = BTreeMap::new();
     for row in &found {
         let r = conversation_row(row)?;
@@ -325,13 +351,13 @@ const USER_CONVERSATIONS: &str = "
           WHERE ip.party_kind = 'user' AND ip.party_id = ?1
     UNION SELECT conversation_id FROM inbox WHERE party_kind = 'user' AND party_id = ?1";
 
-/// Conversations a customer (`?1`, organization `?2`) may be related to.
+/// Conversations a customer (`?1`, organization `?4`) may be related to.
 const CUSTOMER_CONVERSATIONS: &str = "
-    SELECT conversation_id FROM conversation_people WHERE party_kind = 'customer' AND party_id = ?1
+    SELECT conversation_id AS id FROM conversation_people WHERE party_kind = 'customer' AND party_id = ?1
     UNION SELECT c.id FROM item_people ip JOIN conversations c ON c.item_id = ip.item_id
           WHERE ip.party_kind = 'customer' AND ip.party_id = ?1
     UNION SELECT c.id FROM project_people pp JOIN conversations c ON c.project_id = pp.project_id
-          WHERE (pp.party_kind = 'customer' AND pp.party_id = ?1) OR (pp.party_kind = 'organization' AND pp.party_id = ?2)
+          WHERE (pp.party_kind = 'customer' AND pp.party_id = ?1) OR (pp.party_kind = 'organization' AND pp.party_id = ?4)
     UNION SELECT conversation_id FROM inbox WHERE party_kind = 'customer' AND party_id = ?1";
 
 async fn existing_rows(conn: &mut SqliteConnection, sql: &str, binds: &[&str]) -> StoreResult<BTreeMap<Key, Entry>> {
@@ -388,16 +414,32 @@ pub(crate) async fn refresh(
     settle(conn, existing, wanted, tallies).await
 }
 
-/// Recomputes every inbox row of one user or customer (a new user, a changed scope or team, a
-/// customer's organization or their rows moved to another customer).
-pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party, tallies: &mut Tallies) -> StoreResult<()> {
-    let me = json_ids([party.raw_id()]);
-    let existing = existing_rows(
-        conn,
-        "SELECT * FROM inbox WHERE party_kind = ?1 AND party_id IN (SELECT value FROM json_each(?2))",
-        &[party.kind_str(), &me],
+/// Every conversation id: `rebuild` over all of a person's rows at once.
+pub(crate) const EVERY_CONVERSATION: (i64, i64) = (i64::MIN, i64::MAX);
+
+/// Recomputes the inbox rows of one user or customer for the conversations whose ids lie in
+/// `from..to` (a new user, a changed scope or team, a customer's organization or their rows moved
+/// to another customer). A user's whole inbox is rebuilt a range at a time (`inbox_rebuild.rs`).
+pub(crate) async fn rebuild(
+    conn: &mut SqliteConnection,
+    party: Party,
+    (from, to): (i64, i64),
+    tallies: &mut Tallies,
+) -> StoreResult<()> {
+    let found = sqlx::query(
+        "SELECT * FROM inbox WHERE party_kind = ?1 AND party_id = ?2 AND conversation_id >= ?3 AND conversation_id < ?4",
     )
-    .await?;
+    .bind(party.kind_str())
+    .bind(party.raw_id())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let existing = found.iter().map(entry).collect::<StoreResult<BTreeMap<_, _>>>()?;
+    let me = json_ids([party.raw_id()]);
+    // The candidates' ids are bound as ?2 and ?3; their own query binds ?1 (and ?4).
+    let in_range = |candidates: &str| format!("SELECT id FROM ({candidates}) WHERE id >= ?2 AND id < ?3");
     let wanted = match party {
         Party::User(id) => {
             let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = ?")
@@ -412,8 +454,13 @@ pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party, tallies: 
             } else {
                 USER_CONVERSATIONS
             };
-            let convs: Vec<i64> =
-                sqlx::query_scalar(candidates).bind(id.0).fetch_all(&mut *conn).await.map_err(other)?;
+            let convs: Vec<i64> = sqlx::query_scalar(&in_range(candidates))
+                .bind(id.0)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(other)?;
             wanted_for_users(conn, &json_ids(convs), Some(&me)).await?
         }
         Party::Customer(id) => {
@@ -423,8 +470,10 @@ pub(crate) async fn rebuild(conn: &mut SqliteConnection, party: Party, tallies: 
                 .await
                 .map_err(other)?
                 .flatten();
-            let convs: Vec<i64> = sqlx::query_scalar(CUSTOMER_CONVERSATIONS)
+            let convs: Vec<i64> = sqlx::query_scalar(&in_range(CUSTOMER_CONVERSATIONS))
                 .bind(id.0)
+                .bind(from)
+                .bind(to)
                 .bind(org.unwrap_or(-1))
                 .fetch_all(&mut *conn)
                 .await

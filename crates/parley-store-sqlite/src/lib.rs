@@ -10,6 +10,7 @@ mod delivery;
 mod digest_reads;
 mod errors;
 mod inbox;
+mod inbox_rebuild;
 mod mail_in;
 mod people;
 mod posting;
@@ -122,7 +123,9 @@ impl SqliteStore {
         let tallies = Arc::new(Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() });
         let urgent = Arc::new(urgent::Urgent::default());
         let posts = posting::Posts::start(writer.clone(), tallies.clone(), urgent.clone());
-        Ok(SqliteStore { writer, reader, tallies, posts, urgent, _checkpointer: checkpointer })
+        let store = SqliteStore { writer, reader, tallies, posts, urgent, _checkpointer: checkpointer };
+        store.resume_rebuilds().await?;
+        Ok(store)
     }
 
     /// Commits a write transaction, then announces the count changes it made.

@@ -29,11 +29,9 @@ fn bind_preferences<'q>(query: SqliteQuery<'q>, p: &'q Preferences) -> SqliteQue
         .bind(p.auto_accept_invitations)
 }
 
-async fn insert_user(
-    conn: &mut SqliteConnection,
-    tallies: &mut crate::inbox::Tallies,
-    u: NewUser,
-) -> StoreResult<User> {
+/// Inserts a user and marks their inbox to be built (`finish_rebuild` once committed); answers the
+/// rebuild's generation too.
+async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<(User, i64)> {
     let p = &u.preferences;
     let sql = format!(
         "INSERT INTO users (email, name, handle, role, password_hash, created_at, {PREFERENCE_COLUMNS})
@@ -48,15 +46,16 @@ async fn insert_user(
         .bind(u.created_at);
     let row = bind_preferences(query, p).fetch_one(&mut *conn).await.map_err(unique("email"))?;
     let id: i64 = get(&row, "id")?;
-    crate::inbox::rebuild(conn, Party::User(UserId(id)), tallies).await?;
-    Ok(User {
+    let generation = crate::inbox_rebuild::mark(conn, Party::User(UserId(id))).await?;
+    let user = User {
         id: UserId(id),
         email: u.email.as_str().to_string(),
         name: u.name,
         handle: u.handle,
         role: u.role,
         created_at: u.created_at,
-    })
+    };
+    Ok((user, generation))
 }
 
 async fn load_team(conn: &mut SqliteConnection, id: TeamId) -> StoreResult<Team> {
@@ -164,7 +163,6 @@ impl PeopleStore for SqliteStore {
 
     async fn create_company(&self, name: &str, created_at: i64, admin: NewUser) -> StoreResult<User> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
         let defaults = CompanySettings::default();
         sqlx::query("INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at) VALUES (1, ?, ?, ?, ?)")
             .bind(name)
@@ -174,8 +172,9 @@ impl PeopleStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(unique("company"))?;
-        let user = insert_user(&mut tx, &mut tallies, admin).await?;
-        self.commit(tx, tallies).await?;
+        let (user, generation) = insert_user(&mut tx, admin).await?;
+        tx.commit().await.map_err(other)?;
+        self.finish_rebuild(Party::User(user.id), generation).await?;
         Ok(user)
     }
 
@@ -197,9 +196,9 @@ impl PeopleStore for SqliteStore {
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
-        let user = insert_user(&mut tx, &mut tallies, user).await?;
-        self.commit(tx, tallies).await?;
+        let (user, generation) = insert_user(&mut tx, user).await?;
+        tx.commit().await.map_err(other)?;
+        self.finish_rebuild(Party::User(user.id), generation).await?;
         Ok(user)
     }
 
@@ -267,7 +266,6 @@ impl PeopleStore for SqliteStore {
 
     async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = ?")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -277,10 +275,14 @@ impl PeopleStore for SqliteStore {
         let sql = format!("UPDATE users SET ({PREFERENCE_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?");
         bind_preferences(sqlx::query(&sql), p).bind(id.0).execute(&mut *tx).await.map_err(other)?;
         // A new scope changes what the user may see (R20): their inbox is rebuilt.
-        if scope != p.scope.as_str() {
-            crate::inbox::rebuild(&mut tx, Party::User(id), &mut tallies).await?;
+        let rebuild = match scope != p.scope.as_str() {
+            true => Some(crate::inbox_rebuild::mark(&mut tx, Party::User(id)).await?),
+            false => None,
+        };
+        tx.commit().await.map_err(other)?;
+        if let Some(generation) = rebuild {
+            self.finish_rebuild(Party::User(id), generation).await?;
         }
-        self.commit(tx, tallies).await?;
         Ok(())
     }
 
@@ -331,7 +333,6 @@ impl PeopleStore for SqliteStore {
 
     async fn set_team_member(&self, team: TeamId, user: UserId, member: bool) -> StoreResult<Team> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
         load_team(&mut tx, team).await?;
         let sql = if member {
             "INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -340,9 +341,10 @@ impl PeopleStore for SqliteStore {
         };
         sqlx::query(sql).bind(team.0).bind(user.0).execute(&mut *tx).await.map_err(other)?;
         // The team's projects and conversations come or go with it.
-        crate::inbox::rebuild(&mut tx, Party::User(user), &mut tallies).await?;
+        let generation = crate::inbox_rebuild::mark(&mut tx, Party::User(user)).await?;
         let t = load_team(&mut tx, team).await?;
-        self.commit(tx, tallies).await?;
+        tx.commit().await.map_err(other)?;
+        self.finish_rebuild(Party::User(user), generation).await?;
         Ok(t)
     }
 
@@ -389,7 +391,13 @@ impl PeopleStore for SqliteStore {
         .map_err(unique("email"))?;
         // Projects shared with their organization are theirs to see at once.
         if c.organization_id.is_some() {
-            crate::inbox::rebuild(&mut tx, Party::Customer(CustomerId(id)), &mut tallies).await?;
+            crate::inbox::rebuild(
+                &mut tx,
+                Party::Customer(CustomerId(id)),
+                crate::inbox::EVERY_CONVERSATION,
+                &mut tallies,
+            )
+            .await?;
         }
         self.commit(tx, tallies).await?;
         Ok(Customer {

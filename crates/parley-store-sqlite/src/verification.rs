@@ -180,9 +180,10 @@ pub(crate) async fn verify_customer_email(
     };
     let customer = rows::customer(&row)?;
     // Both inboxes follow: the visitor's rows went to the owner, or an organization was joined.
-    crate::inbox::rebuild(&mut tx, Party::Customer(visitor), &mut tallies).await?;
+    crate::inbox::rebuild(&mut tx, Party::Customer(visitor), crate::inbox::EVERY_CONVERSATION, &mut tallies).await?;
     if customer.id != visitor {
-        crate::inbox::rebuild(&mut tx, Party::Customer(customer.id), &mut tallies).await?;
+        crate::inbox::rebuild(&mut tx, Party::Customer(customer.id), crate::inbox::EVERY_CONVERSATION, &mut tallies)
+            .await?;
     }
     store.commit(tx, tallies).await?;
     Ok(customer)

@@ -98,3 +98,61 @@ async fn upgrading_to_items_by_customers_keeps_every_item_and_builds_every_inbox
     assert_eq!(portal.iter().map(|s| s.0).collect::<Vec<_>>(), vec![9]);
     parley_store_conformance::assert_inbox_agrees(&store, &[ada, carla], 10, "upgraded").await;
 }
+
+/// A user's whole inbox is rebuilt a range of conversations per transaction, behind a mark that
+/// says how far it got (R20). A stop after the first ranges leaves the mark: the next start
+/// rebuilds from there on and no further back, and the inbox then equals the full computation.
+#[tokio::test]
+async fn r20_an_inbox_rebuild_cut_short_is_finished_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parley.db");
+    let (member, conversations) = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let w = World::new(&store).await;
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            let c = w.conversation(&store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+            ids.push(c.header.id.0);
+        }
+        (Party::User(w.member.id), ids)
+    };
+    let own_rows = "SELECT conversation_id FROM inbox WHERE party_kind = 'user' AND party_id = ? ORDER BY 1";
+    let cut = conversations[3];
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar(own_rows).bind(member.raw_id()).fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, conversations, "the member sees every conversation of their ticket");
+        // As if the process stopped with the ranges below `cut` done and the rest not begun:
+        // every row is gone (with its counts), so what the next start writes is exactly what it
+        // rebuilt.
+        for table in ["inbox", "inbox_counts"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE party_kind = 'user' AND party_id = ?"))
+                .bind(member.raw_id())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("INSERT INTO inbox_rebuilds VALUES ('user', ?, 7, ?)")
+            .bind(member.raw_id())
+            .bind(cut)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).read_only(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let rows: Vec<i64> = sqlx::query_scalar(own_rows).bind(member.raw_id()).fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, conversations[3..].to_vec(), "rebuilt from the mark on, not before it");
+    let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox_rebuilds").fetch_one(&pool).await.unwrap();
+    assert_eq!(marks, 0, "the finished rebuild's mark is gone");
+    // A change of scope rebuilds the whole inbox again, and it equals the full computation.
+    let mut preferences = store.preferences(UserId(member.raw_id())).await.unwrap();
+    preferences.scope = parley_domain::preferences::Scope::FollowedProjects;
+    store.set_preferences(UserId(member.raw_id()), &preferences).await.unwrap();
+    let rows: Vec<i64> = sqlx::query_scalar(own_rows).bind(member.raw_id()).fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, conversations);
+    parley_store_conformance::assert_inbox_agrees(&store, &[member], 10, "after the rebuild").await;
+}
