@@ -19,6 +19,7 @@ mod messages;
 pub mod metrics;
 mod people;
 mod realtime;
+pub mod search;
 mod setup;
 mod views;
 mod widget;

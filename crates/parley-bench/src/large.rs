@@ -229,6 +229,11 @@ pub async fn read_figures(app: &TestApp, who: &Who, label: &str, rounds: usize) 
     }
     let (p50, p99) = latency(app, who, "/api/v1/views/internal_inbox?limit=25", rounds).await;
     println!("{label}: internal inbox page p50 {p50:?}, p99 {p99:?}");
+    // A word in every message of the large install, and one in a single ticket's title.
+    for (what, q) in [("a word in every message", "conversation%20long"), ("a rare word", "ticket%2049999")] {
+        let (p50, p99) = latency(app, who, &format!("/api/v1/search?q={q}"), rounds / 3).await;
+        println!("{label}: search for {what} p50 {p50:?}, p99 {p99:?}");
+    }
 }
 
 /// A large install, seeded and restarted; prints how long each took.

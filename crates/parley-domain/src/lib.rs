@@ -19,6 +19,7 @@ pub mod party;
 pub mod preferences;
 pub mod redact;
 pub mod reply_token;
+pub mod search;
 pub mod state;
 pub mod values;
 pub mod views;

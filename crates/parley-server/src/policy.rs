@@ -69,6 +69,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/auth/customer-link/redeem", OPEN),
     ("POST", "/api/v1/auth/logout", SIGNED_IN),
     ("GET", "/api/v1/me", SIGNED_IN),
+    ("GET", "/api/v1/search", SIGNED_IN),
     ("GET", "/api/v1/me/items", CUSTOMER),
     ("POST", "/api/v1/me/password", SIGNED_IN),
     ("GET", "/api/v1/me/tokens", STAFF),

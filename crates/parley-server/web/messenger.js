@@ -2,6 +2,7 @@
 // messages, delivery marks and the message box. Everything comes from the JSON API; live changes
 // come over the realtime socket.
 import { api, chime, connectRealtime, el, when } from './api.js';
+import { setUpSearch } from './search.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -577,6 +578,10 @@ async function boot() {
     location.assign('/login');
   });
   $('composer').addEventListener('submit', send);
+  setUpSearch($('search'), $('search-results'), (hit) => {
+    if (hit.conversation) openConversation(hit.conversation);
+    else location.assign(`/items/${hit.item}`);
+  });
   $('add').addEventListener('click', openAdd);
   $('older').addEventListener('click', loadOlder);
   $('add-form').addEventListener('submit', startConversation);

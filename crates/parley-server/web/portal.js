@@ -1,6 +1,7 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
 import { api, chime, connectRealtime, el, when } from './api.js';
+import { setUpSearch } from './search.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, current: null, messages: [], realtime: null };
@@ -162,6 +163,11 @@ async function boot() {
     location.reload();
   });
   $('portal').hidden = false;
+  $('search').hidden = false;
+  setUpSearch($('search'), $('search-results'), (hit) => hit.conversation && openConversation(hit.conversation), {
+    conversation: (id) => `/portal/c/${id}`,
+    item: null,
+  });
   $('composer').addEventListener('submit', send);
   await Promise.all([loadItems(), loadConversations()]);
   state.realtime = connectRealtime(onEvent);

@@ -15,6 +15,7 @@ mod mail_in;
 mod people;
 mod posting;
 mod rows;
+mod search;
 mod urgent;
 mod verification;
 mod views;

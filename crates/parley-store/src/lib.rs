@@ -12,6 +12,7 @@ mod error;
 mod mail_in;
 mod people;
 mod records;
+mod search;
 mod work;
 
 pub use conversations::ConversationStore;
@@ -20,11 +21,12 @@ pub use error::{StoreError, StoreResult};
 pub use mail_in::{InboundToken, IncomingEmail, IncomingOutcome, MailInStore, NewIncomingEmail};
 pub use people::PeopleStore;
 pub use records::*;
+pub use search::{CustomerHit, Excerpt, ItemReach, MessageHit, SearchAsk, SearchHits, SearchStore};
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.
 pub trait Store:
-    PeopleStore + WorkStore + ConversationStore + DeliveryStore + MailInStore + Send + Sync + 'static
+    PeopleStore + WorkStore + ConversationStore + DeliveryStore + MailInStore + SearchStore + Send + Sync + 'static
 {
     /// A short name of the backend, for logs.
     fn backend(&self) -> &'static str;

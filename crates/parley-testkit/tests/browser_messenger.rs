@@ -208,3 +208,32 @@ async fn r26_the_messenger_reads_a_long_view_a_page_at_a_time() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r7_the_search_box_finds_a_message_marks_the_words_and_opens_its_conversation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&carla, public, "The toner cartridge leaks everywhere").await;
+    let other = app.conversation(&admin, ticket, "internal").await;
+    app.say(&admin, other, "Nothing to see here").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/c/{other}", app.base)).await;
+    page.wait_for("#messages", |t| t.contains("Nothing to see here")).await;
+    page.fill("#search-q", "toner cart").await;
+    page.wait_for("#search-results", |t| t.to_lowercase().contains("messages") && t.contains("leaks everywhere")).await;
+    let marked = page.text("#search-results mark").await;
+    assert!(marked == "toner" || marked == "cartridge", "{marked}");
+    page.screenshot("search").await;
+    page.click(&format!("#search-results a[href='/c/{public}']")).await;
+    page.wait_for("#subject", |t| t == "public talk").await;
+    page.wait_for("#messages", |t| t.contains("The toner cartridge leaks everywhere")).await;
+    page.close().await;
+    app.stop().await;
+}

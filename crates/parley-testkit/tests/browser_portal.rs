@@ -176,3 +176,31 @@ async fn a_login_link_asked_for_on_a_conversations_page_leads_back_to_it() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r7_the_portal_search_finds_only_the_customers_own_public_words() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "Your printer gets a new fuser").await;
+    let internal = app.conversation(&admin, ticket, "internal").await;
+    app.say(&admin, internal, "The printer fuser costs too much").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.goto(&format!("{}/portal", app.base)).await;
+    page.fill("#email", "carla@client.example").await;
+    page.fill("#password", PASSWORD).await;
+    page.click("#password-form button[type=submit]").await;
+    page.wait_for("#items", |t| t.contains("Printer on fire")).await;
+    page.fill("#search-q", "fuser").await;
+    page.wait_for("#search-results", |t| t.contains("gets a new fuser")).await;
+    assert!(!page.text("#search-results").await.contains("costs too much"));
+    page.click(&format!("#search-results a[href='/portal/c/{public}']")).await;
+    page.wait_for("#messages", |t| t.contains("Your printer gets a new fuser")).await;
+    page.close().await;
+    app.stop().await;
+}

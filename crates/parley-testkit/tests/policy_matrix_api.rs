@@ -394,6 +394,11 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
     if let Some(r) = res {
         out = out.replace("{id}", &r.value).replace("{name}", &r.value).replace("{view}", &r.value);
     }
+    // Every marker begins with these letters: a search for them finds all it may, and the
+    // answer must not carry one its asker may not read.
+    if out == "/api/v1/search" {
+        out.push_str("?q=zq");
+    }
     out
 }
 

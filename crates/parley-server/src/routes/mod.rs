@@ -10,6 +10,7 @@ pub mod messages;
 pub mod people;
 pub mod projects;
 pub mod realtime;
+pub mod search;
 pub mod views;
 pub mod widget;
 
@@ -28,6 +29,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::redeem_customer_link))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(search::search))
         .routes(routes!(items::my_items))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::tokens, auth::create_token))
