@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
+    ("item-pane.js", "text/javascript; charset=utf-8", include_str!("../web/item-pane.js")),
     ("settings.js", "text/javascript; charset=utf-8", include_str!("../web/settings.js")),
     ("items.js", "text/javascript; charset=utf-8", include_str!("../web/items.js")),
     ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),

@@ -3,6 +3,7 @@
 // come over the realtime socket.
 import { api, chime, connectRealtime, el, when } from './api.js';
 import { setUpSearch } from './search.js';
+import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,7 +18,13 @@ const state = {
   views: [],
   view: null,
   list: [],
+  // The open conversation, or, for a tab that starts an item's first conversation of a
+  // visibility, { id: null, pending: true, visibility, state: 'open', link }.
   current: null,
+  // The item the open conversation belongs to, and that item's conversations (R28).
+  item: null,
+  itemConversations: [],
+  users: [],
   messages: [],
   deliveries: new Map(),
   names: new Map(),
@@ -39,6 +46,11 @@ function drafts() {
   }
 }
 
+/** The draft's key: the conversation, or the item and visibility of a conversation not started yet. */
+function draftId(current = state.current) {
+  return current.id ?? `item-${current.link.id}-${current.visibility}`;
+}
+
 function saveDraft(conversationId, text) {
   const all = drafts();
   if (text.trim()) all[conversationId] = text;
@@ -53,8 +65,8 @@ function nameOf(party) {
 
 async function loadNames() {
   // Customers are many: their names are fetched as conversations name them (ensureNames).
-  const users = await api('GET', '/users');
-  for (const u of users) state.names.set(`user:${u.id}`, u.name);
+  state.users = await api('GET', '/users');
+  for (const u of state.users) state.names.set(`user:${u.id}`, u.name);
 }
 
 /** Fetches the names of people not seen before (a new live-chat visitor, say). */
@@ -283,15 +295,59 @@ async function linkConversation(event) {
   }
 }
 
-async function linkedItemText(link) {
-  if (!link) return 'No linked item';
-  if (link.kind === 'project') {
-    const project = await api('GET', `/projects/${link.id}`);
-    return `Project: ${project.name}`;
+// The pane's head: what the conversation is linked to; for an item, its controls and tabs.
+async function showLink(link) {
+  if (!link || link.kind === 'project') {
+    state.item = null;
+    state.itemConversations = [];
+    hideItem();
+    $('linked').textContent = link ? `Project: ${(await api('GET', `/projects/${link.id}`)).name}` : 'No linked item';
+    return;
   }
-  const item = await api('GET', `/items/${link.id}`);
-  const kind = item.kind[0].toUpperCase() + item.kind.slice(1);
-  return `${kind} #${item.id}: ${item.title} · ${item.status.replace('_', ' ')}`;
+  const [item, conversations] = await Promise.all([api('GET', `/items/${link.id}`), api('GET', `/items/${link.id}/conversations`)]);
+  state.item = item;
+  state.itemConversations = conversations;
+  $('close-offer').hidden = true;
+  drawItem();
+}
+
+function drawItem() {
+  renderItem(state.item, state.users, nameOf, (item) => {
+    state.item = item;
+    if (item.status === 'closed') $('close-offer').hidden = true;
+    drawItem();
+  });
+  const c = state.current;
+  renderTabs(tabsOf(state.itemConversations), { conversation: c.id, visibility: c.visibility }, openTab);
+}
+
+function openTab(tab) {
+  if (tab.conversation !== null) return openConversation(tab.conversation);
+  return startOnItem(tab.visibility);
+}
+
+// A tab for a visibility the item has no conversation of yet: an empty thread whose first
+// message starts the conversation (R1: its visibility is fixed from then on).
+function startOnItem(visibility) {
+  const item = state.item;
+  state.current = { id: null, pending: true, visibility, state: 'open', subject: item.title, link: { kind: 'item', id: item.id } };
+  state.messages = [];
+  state.freshNumber = null;
+  $('subject').textContent = item.title;
+  $('link-open').hidden = true;
+  $('body').value = drafts()[draftId()] || '';
+  $('messages').replaceChildren(
+    el(
+      'li',
+      { class: 'hint start-hint' },
+      visibility === 'internal'
+        ? `No internal conversation on ${itemName(item)} yet: your first note starts it, for users only.`
+        : `No conversation with customers on ${itemName(item)} yet: your first message starts it.`,
+    ),
+  );
+  drawItem();
+  renderComposer();
+  $('body').focus();
 }
 
 async function openConversation(id) {
@@ -304,7 +360,7 @@ async function openConversation(id) {
   $('empty').hidden = true;
   $('conversation').hidden = false;
   $('subject').textContent = conversation.subject;
-  $('linked').textContent = await linkedItemText(conversation.link);
+  await showLink(conversation.link);
   $('link-open').hidden = !!conversation.link;
   renderComposer();
   await loadMessages();
@@ -313,6 +369,7 @@ async function openConversation(id) {
 }
 
 async function loadMessages() {
+  if (state.current.pending) return;
   const id = state.current.id;
   const [messages, deliveries] = await Promise.all([
     api('GET', `/conversations/${id}/messages?limit=200`),
@@ -415,6 +472,7 @@ async function retract(message, how) {
 }
 
 async function markRead() {
+  if (state.current.pending) return;
   const last = state.messages[state.messages.length - 1];
   if (!last) return;
   await api('POST', `/conversations/${state.current.id}/read`, { up_to: last.number });
@@ -437,8 +495,8 @@ function renderComposer() {
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This conversation is locked: unlock it to send.' : '';
   $('state-actions').replaceChildren(
-    el('span', { class: `tag state ${c.state}` }, c.state),
-    ...(ACTIONS[c.state] || []).map(([action, label]) =>
+    c.pending ? null : el('span', { class: `tag state ${c.state}` }, c.state),
+    ...(c.pending ? [] : ACTIONS[c.state] || []).map(([action, label]) =>
       el('button', { type: 'button', 'data-action': action, onclick: () => changeState(action) }, label),
     ),
   );
@@ -449,10 +507,35 @@ async function changeState(action) {
   try {
     state.current = await api('POST', `/conversations/${state.current.id}/state`, { action });
     renderComposer();
+    if (state.item) {
+      const i = state.itemConversations.findIndex((x) => x.id === state.current.id);
+      if (i >= 0) state.itemConversations[i] = state.current;
+      drawItem();
+      offerToCloseItem(action);
+    }
     await loadList();
   } catch (e) {
     $('send-error').textContent = e.message;
   }
+}
+
+// Closing a conversation on an item offers to close the item too, unless it is closed already.
+function offerToCloseItem(action) {
+  const item = state.item;
+  const offer = action === 'close' && item.status !== 'closed';
+  $('close-offer').hidden = !offer;
+  if (!offer) return;
+  $('close-offer-text').textContent = `Conversation closed. Close ${itemName(item)} too?`;
+  $('close-item').textContent = `Close ${itemName(item)}`;
+  $('close-item').onclick = async () => {
+    try {
+      state.item = await api('PATCH', `/items/${item.id}`, { status: 'closed' });
+      $('close-offer').hidden = true;
+      drawItem();
+    } catch (e) {
+      $('item-error').textContent = e.message;
+    }
+  };
 }
 
 let previewTimer = null;
@@ -461,6 +544,19 @@ function refreshPreview() {
   previewTimer = setTimeout(async () => {
     if (!state.current || state.current.state === 'locked') {
       $('preview').replaceChildren();
+      return;
+    }
+    if (state.current.pending) {
+      // Who a conversation reaches is decided when it exists: say whom it starts with.
+      $('preview').replaceChildren(
+        el(
+          'span',
+          {},
+          state.current.visibility === 'internal'
+            ? `Will reach the users who follow ${itemName(state.item)} and anyone you @mention — never customers.`
+            : `Will reach the requesters and followers of ${itemName(state.item)}, customers included.`,
+        ),
+      );
       return;
     }
     try {
@@ -493,6 +589,10 @@ async function send(event) {
   $('send-error').textContent = '';
   $('send').disabled = true;
   try {
+    if (state.current.pending) {
+      await startWith(body);
+      return;
+    }
     const sentTo = state.current.id;
     const posted = await api('POST', `/conversations/${sentTo}/messages`, { body });
     saveDraft(sentTo, '');
@@ -509,6 +609,20 @@ async function send(event) {
   } finally {
     $('send').disabled = state.current.state === 'locked';
   }
+}
+
+// The first message of an item's conversation of the open tab's visibility starts it.
+async function startWith(body) {
+  const pending = state.current;
+  const conversation = await api('POST', '/conversations', {
+    subject: pending.subject,
+    item_id: pending.link.id,
+    visibility: pending.visibility,
+    body,
+  });
+  saveDraft(draftId(pending), '');
+  await openConversation(conversation.id);
+  await loadList();
 }
 
 async function onEvent(event) {
@@ -546,6 +660,10 @@ async function onEvent(event) {
         state.current.state = event.state;
         renderComposer();
       }
+      if (state.item && state.itemConversations.some((c) => c.id === event.conversation_id)) {
+        state.itemConversations = state.itemConversations.map((c) => (c.id === event.conversation_id ? { ...c, state: event.state } : c));
+        drawItem();
+      }
       await loadList();
       break;
     case 'seen':
@@ -560,7 +678,7 @@ async function onEvent(event) {
       state.views = await api('GET', '/views');
       renderSidebar();
       await loadList();
-      if (state.current) await openConversation(state.current.id);
+      if (state.current && !state.current.pending) await openConversation(state.current.id);
       break;
   }
 }
@@ -593,8 +711,11 @@ async function boot() {
   $('link-cancel').addEventListener('click', () => $('link-dialog').close());
   $('link-project').addEventListener('change', loadLinkItems);
   for (const radio of document.querySelectorAll('input[name="link-mode"]')) radio.addEventListener('change', linkModeChanged);
+  $('close-item-no').addEventListener('click', () => {
+    $('close-offer').hidden = true;
+  });
   $('body').addEventListener('input', () => {
-    if (state.current) saveDraft(state.current.id, $('body').value);
+    if (state.current) saveDraft(draftId(), $('body').value);
     refreshPreview();
   });
   $('body').addEventListener('keydown', (e) => {
