@@ -40,7 +40,7 @@ pub use realtime::{
     CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
 };
 pub use setup::FirstAdmin;
-pub use views::{ViewCount, ViewPage, ViewedConversation};
+pub use views::{LastMessagePreview, NamedCustomer, ViewCount, ViewFilter, ViewPage, ViewedConversation};
 pub use widget::Verified;
 pub use work::NewItemRequest;
 

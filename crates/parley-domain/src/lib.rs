@@ -10,6 +10,7 @@ pub mod access;
 pub mod audience;
 pub mod delivery;
 pub mod entities;
+pub mod excerpt;
 pub mod ids;
 pub mod inbound;
 pub mod inbox;

@@ -104,6 +104,19 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** How long ago, in a list row's few characters: "now", "3 min", "2 h", "yesterday", "4 d", else the date. */
+export function ago(ms, now = Date.now()) {
+  const minutes = Math.floor((now - ms) / 60000);
+  if (minutes < 1) return 'now';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h`;
+  const days = Math.floor(hours / 24);
+  if (days === 1) return 'yesterday';
+  if (days < 7) return `${days} d`;
+  return new Date(ms).toLocaleDateString([], { dateStyle: 'short' });
+}
+
 export function when(ms) {
   return new Date(ms).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
 }

@@ -1,7 +1,7 @@
 // The messenger: views with unread counts, conversation lists, and one conversation with its
 // messages, delivery marks and the message box. Everything comes from the JSON API; live changes
 // come over the realtime socket.
-import { api, chime, connectRealtime, el, when } from './api.js';
+import { ago, api, chime, connectRealtime, el, when } from './api.js';
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
 
@@ -17,6 +17,8 @@ const state = {
   me: null,
   views: [],
   view: null,
+  // '' (everything), 'assigned_to_me' or 'unassigned'.
+  filter: '',
   list: [],
   // The open conversation, or, for a tab that starts an item's first conversation of a
   // visibility, { id: null, pending: true, visibility, state: 'open', link }.
@@ -139,7 +141,7 @@ async function selectView(view) {
 
 async function loadList() {
   if (!state.view) return;
-  const page = await api('GET', `/views/${state.view}?limit=50`);
+  const page = await api('GET', `/views/${state.view}?limit=50${filterQuery()}`);
   state.list = page.conversations;
   state.next = page.next;
   const current = state.views.find((v) => v.view === state.view);
@@ -147,10 +149,12 @@ async function loadList() {
   renderList();
 }
 
+const filterQuery = () => (state.filter ? `&filter=${state.filter}` : '');
+
 // The next page of the view: what is older than the last conversation shown.
 async function loadOlder() {
   if (!state.view || !state.next) return;
-  const page = await api('GET', `/views/${state.view}?limit=50&before=${encodeURIComponent(state.next)}`);
+  const page = await api('GET', `/views/${state.view}?limit=50${filterQuery()}&before=${encodeURIComponent(state.next)}`);
   const shown = new Set(state.list.map((c) => c.id));
   state.list = state.list.concat(page.conversations.filter((c) => !shown.has(c.id)));
   state.next = page.next;
@@ -178,12 +182,41 @@ function renderList() {
           el('span', { class: 'subject' }, c.subject),
           el('span', { class: `tag ${c.visibility}` }, c.visibility === 'internal' ? 'Internal' : 'Customers'),
           c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
-          c.unread ? el('span', { class: 'badge' }, c.unread) : null,
-          el('time', {}, when(c.last_activity_at)),
+          c.unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread) : null,
+          el('time', { datetime: new Date(c.last_activity_at).toISOString(), title: when(c.last_activity_at) }, ago(c.last_activity_at)),
+          rowPeople(c),
+          rowPreview(c),
         ),
       ),
     ),
   );
+}
+
+// Who the conversation is with, and who is assigned to its item.
+function rowPeople(c) {
+  const customers = c.customers.map((x) => x.name).join(', ');
+  const assignees = c.assignees.map((id) => nameOf({ kind: 'user', id })).join(', ');
+  if (!customers && !c.link) return null;
+  return el(
+    'span',
+    { class: 'row-people' },
+    customers ? el('span', { class: 'customer' }, customers) : null,
+    c.link && c.link.kind === 'item' ? el('span', { class: assignees ? 'assignee' : 'assignee none' }, assignees ? `→ ${assignees}` : 'unassigned') : null,
+  );
+}
+
+// The latest words, and whether a customer or someone of the team wrote them.
+function rowPreview(c) {
+  const m = c.last_message;
+  if (!m) return el('span', { class: 'preview empty' }, 'No message yet');
+  const mine = m.author.kind === 'user' && m.author.id === state.me.id;
+  const who = mine ? 'You' : m.author.kind === 'customer' ? customerName(c, m.author.id) : nameOf(m.author);
+  return el('span', { class: `preview by-${m.author.kind}` }, el('strong', {}, `${who}: `), m.excerpt);
+}
+
+function customerName(c, id) {
+  const known = c.customers.find((x) => x.id === id);
+  return known ? known.name : nameOf({ kind: 'customer', id });
 }
 
 // "Add": a conversation with users (internal; customers cannot be added) or with customers (R4).
@@ -702,6 +735,12 @@ async function boot() {
   });
   $('add').addEventListener('click', openAdd);
   $('older').addEventListener('click', loadOlder);
+  $('list-filter').addEventListener('change', async () => {
+    state.filter = $('list-filter').value;
+    await loadList();
+  });
+  // Relative times ("3 min") move on by themselves.
+  setInterval(renderList, 60000);
   $('add-form').addEventListener('submit', startConversation);
   $('add-cancel').addEventListener('click', () => $('add-dialog').close());
   $('add-filter').addEventListener('input', searchPeople);

@@ -1,6 +1,6 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
-import { api, chime, connectRealtime, el, when } from './api.js';
+import { ago, api, chime, connectRealtime, el, when } from './api.js';
 import { setUpSearch } from './search.js';
 
 const $ = (id) => document.getElementById(id);
@@ -59,8 +59,11 @@ async function loadConversations() {
           { type: 'button', onclick: () => openConversation(c.id) },
           el('span', { class: 'subject' }, c.subject),
           c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
-          c.unread ? el('span', { class: 'badge' }, c.unread) : null,
-          el('time', {}, when(c.last_activity_at)),
+          c.unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread) : null,
+          el('time', { datetime: new Date(c.last_activity_at).toISOString(), title: when(c.last_activity_at) }, ago(c.last_activity_at)),
+          c.last_message
+            ? el('span', { class: 'preview' }, el('strong', {}, `${authorName(c.last_message.author)}: `), c.last_message.excerpt)
+            : null,
         ),
       ),
     ),

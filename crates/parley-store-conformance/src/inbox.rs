@@ -76,7 +76,7 @@ pub async fn read_view<S: Store>(store: &S, party: Party, view: View, per_page: 
     let mut all = Vec::new();
     let mut before = None;
     loop {
-        let page = store.inbox_page(party, view, before, per_page).await.unwrap();
+        let page = store.inbox_page(party, view, InboxFilter::Everything, before, per_page).await.unwrap();
         assert!(page.len() as i64 <= per_page);
         all.extend(page.iter().map(|e| {
             let c = &e.conversation;
@@ -524,12 +524,15 @@ pub async fn r33_a_held_reply_counts_for_the_customer_once_released<S: Store>(st
     let cora = Party::Customer(w.customer.id);
     let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![cora]).await;
     let unread_of = |party: Party| async move {
-        let page = store.inbox_page(party, View::PortalOpen, None, 10).await.unwrap();
+        let page = store.inbox_page(party, View::PortalOpen, InboxFilter::Everything, None, 10).await.unwrap();
         page.iter().map(|e| (e.unread, e.conversation.message_count)).collect::<Vec<_>>()
     };
     store.insert_message(held_message(&c, Author::User(w.admin.id), &[cora], T0 + 1)).await.unwrap();
     assert_eq!(unread_of(cora).await, vec![(0, 0)], "held from the customer (R33)");
-    let admin = store.inbox_page(Party::User(w.admin.id), View::OpenWithCustomers, None, 10).await.unwrap();
+    let admin = store
+        .inbox_page(Party::User(w.admin.id), View::OpenWithCustomers, InboxFilter::Everything, None, 10)
+        .await
+        .unwrap();
     assert_eq!(admin[0].conversation.message_count, 1, "users see it at once");
     assert_eq!(store.release_held(T0 + 10_001, 10).await.unwrap().len(), 1);
     assert_eq!(unread_of(cora).await, vec![(1, 1)], "counted once released");

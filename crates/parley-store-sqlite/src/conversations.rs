@@ -614,10 +614,15 @@ impl ConversationStore for SqliteStore {
         &self,
         party: Party,
         view: parley_domain::views::View,
+        filter: InboxFilter,
         before: Option<InboxCursor>,
         limit: i64,
     ) -> StoreResult<Vec<InboxEntry>> {
-        self.page_of(party, view, before, limit).await
+        self.page_of(party, view, filter, before, limit).await
+    }
+
+    async fn row_details(&self, conversations: &[ConversationId], reader: Reader) -> StoreResult<Vec<RowDetail>> {
+        self.row_details_of(conversations, reader).await
     }
 
     async fn conversation_rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>> {

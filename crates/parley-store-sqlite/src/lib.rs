@@ -14,6 +14,7 @@ mod inbox_rebuild;
 mod mail_in;
 mod people;
 mod posting;
+mod row_details;
 mod rows;
 mod search;
 mod urgent;

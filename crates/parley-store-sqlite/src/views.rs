@@ -9,7 +9,7 @@ use parley_domain::access::Relation;
 use parley_domain::inbox::{reach, Reach};
 use parley_domain::views::View;
 use parley_domain::*;
-use parley_store::{ConversationRow, InboxCursor, InboxEntry, StoreResult, ViewTally};
+use parley_store::{ConversationRow, InboxCursor, InboxEntry, InboxFilter, StoreResult, ViewTally};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
@@ -246,24 +246,26 @@ impl SqliteStore {
         &self,
         party: Party,
         view: View,
+        filter: InboxFilter,
         before: Option<InboxCursor>,
         limit: i64,
     ) -> StoreResult<Vec<InboxEntry>> {
         let before = before.map_or((i64::MAX, i64::MAX), |c| (c.activity_at, c.conversation_id.0));
+        let filter = filter_condition(filter);
         match reach(view) {
             Reach::Shared { visibility, states } if !party.is_customer() => {
                 // A few candidates first (enough when the person sees nearly all), then more.
                 for budget in [limit * 2 + 8, limit * 16] {
                     if let Some(page) =
-                        self.shared_page(party, view, (visibility, states), before, limit, budget).await?
+                        self.shared_page(party, (view, &filter), (visibility, states), before, limit, budget).await?
                     {
                         return Ok(page);
                     }
                 }
-                self.own_page(party, view, false, before, limit).await
+                self.own_page(party, view, false, &filter, before, limit).await
             }
-            Reach::Shared { .. } => self.own_page(party, view, false, before, limit).await,
-            Reach::Involved => self.own_page(party, view, true, before, limit).await,
+            Reach::Shared { .. } => self.own_page(party, view, false, &filter, before, limit).await,
+            Reach::Involved => self.own_page(party, view, true, &filter, before, limit).await,
         }
     }
 
@@ -273,6 +275,7 @@ impl SqliteStore {
         party: Party,
         view: View,
         involved: bool,
+        filter: &str,
         (at, id): (i64, i64),
         limit: i64,
     ) -> StoreResult<Vec<InboxEntry>> {
@@ -281,7 +284,7 @@ impl SqliteStore {
         let sql = format!(
             "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
              WHERE i.party_kind = ?1 AND i.party_id = ?2 {involved} AND (i.views & ?3) <> 0
-               AND (i.activity_at, i.conversation_id) < (?4, ?5)
+               AND (i.activity_at, i.conversation_id) < (?4, ?5) AND {filter}
              ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT ?6",
             page_columns()
         );
@@ -303,7 +306,7 @@ impl SqliteStore {
     async fn shared_page(
         &self,
         party: Party,
-        view: View,
+        (view, filter): (View, &str),
         (visibility, states): (Visibility, &[ConversationState]),
         (at, id): (i64, i64),
         limit: i64,
@@ -312,10 +315,11 @@ impl SqliteStore {
         let mut candidates: Vec<(i64, i64)> = Vec::new();
         let mut exhausted = true;
         for state in states {
-            let found: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT last_activity_at, id FROM conversations WHERE visibility = ?1 AND state = ?2
-                   AND (last_activity_at, id) < (?3, ?4) ORDER BY last_activity_at DESC, id DESC LIMIT ?5",
-            )
+            let found: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                "SELECT c.last_activity_at, c.id FROM conversations c WHERE c.visibility = ?1 AND c.state = ?2
+                   AND (c.last_activity_at, c.id) < (?3, ?4) AND {filter}
+                 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?5"
+            ))
             .bind(visibility.as_str())
             .bind(state.as_str())
             .bind(at)
@@ -352,5 +356,20 @@ impl SqliteStore {
             return Ok(None);
         }
         found.iter().map(inbox_entry).collect::<StoreResult<_>>().map(Some)
+    }
+}
+
+/// The condition on conversation `c` that a page's filter sets (ids are numbers, written in).
+fn filter_condition(filter: InboxFilter) -> String {
+    match filter {
+        InboxFilter::Everything => "1 = 1".into(),
+        InboxFilter::AssignedTo(user) => format!(
+            "c.item_id IN (SELECT ip.item_id FROM item_people ip WHERE ip.party_kind = 'user' AND ip.party_id = {}
+               AND ip.role = 'assignee')",
+            user.0
+        ),
+        InboxFilter::Unassigned => {
+            "NOT EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id AND ip.role = 'assignee')".into()
+        }
     }
 }

@@ -66,15 +66,19 @@ pub trait ConversationStore {
     /// A person's counts per view, read from their inbox; views with nothing in them may be
     /// missing.
     async fn inbox_counts(&self, party: Party) -> StoreResult<Vec<ViewTally>>;
-    /// Up to `limit` conversations of a view from the person's inbox, newest activity first, all
-    /// older than `before` when given.
+    /// Up to `limit` conversations of a view from the person's inbox that pass `filter`, newest
+    /// activity first, all older than `before` when given.
     async fn inbox_page(
         &self,
         party: Party,
         view: parley_domain::views::View,
+        filter: InboxFilter,
         before: Option<InboxCursor>,
         limit: i64,
     ) -> StoreResult<Vec<InboxEntry>>;
+    /// What the list rows of these conversations show besides their headers (see [`RowDetail`]),
+    /// the latest message being the latest one `reader` may read; in no particular order.
+    async fn row_details(&self, conversations: &[ConversationId], reader: Reader) -> StoreResult<Vec<RowDetail>>;
 
     /// Every conversation with the asking user's relation to it, newest activity first: the full
     /// computation the inbox must always agree with (kept for the tests that prove it).

@@ -189,6 +189,36 @@ pub struct InboxCursor {
     pub conversation_id: ConversationId,
 }
 
+/// Which conversations of a view a page holds, by who is assigned to their item (R26–R27).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxFilter {
+    #[default]
+    Everything,
+    /// Conversations whose item this user is an assignee of.
+    AssignedTo(UserId),
+    /// Conversations with nobody assigned: on an item without assignees, or on no item at all.
+    Unassigned,
+}
+
+/// What a list row shows of a conversation besides its header: the latest message the reader
+/// may read, the customers it is with, the assignees of its item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowDetail {
+    pub conversation_id: ConversationId,
+    pub last_message: Option<LastMessage>,
+    /// Its customer participants, then its item's requesters, each once, by id.
+    pub customers: Vec<(CustomerId, String)>,
+    pub assignees: Vec<UserId>,
+}
+
+/// The latest message of a conversation that a reader may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastMessage {
+    pub author: Author,
+    pub body: String,
+    pub created_at: i64,
+}
+
 /// A conversation in a page of a view, as the person sees it: its count and latest activity are of
 /// the messages they may read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -237,3 +237,40 @@ async fn r7_the_search_box_finds_a_message_marks_the_words_and_opens_its_convers
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r26_a_row_names_the_customer_the_latest_words_and_the_assignee_and_the_list_filters_by_assignment() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let printer = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let body = json!({"role": "assignee", "party": {"kind": "user", "id": admin.id}});
+    app.ok(&admin, &format!("/api/v1/items/{printer}/people"), body, 200).await;
+    let mine = app.conversation(&admin, printer, "public").await;
+    app.say(&carla, mine, "The printer is **on fire**").await;
+    let scanner = app.ticket(&admin, project, "Scanner jams", &[carla.id]).await;
+    let nobodys = app.conversation(&admin, scanner, "public").await;
+    app.say(&carla, nobodys, "The scanner jams again").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let row =
+        page.wait_for(&format!("#conversations li[data-id='{mine}']"), |t| t.contains("The printer is on fire")).await;
+    assert!(row.contains("carla: The printer is on fire"), "who wrote the latest words: {row}");
+    assert!(row.contains("→ Administrator"), "the assignee: {row}");
+    assert!(row.contains("now"), "a relative time: {row}");
+    let other = page.text(&format!("#conversations li[data-id='{nobodys}']")).await;
+    assert!(other.contains("unassigned") && other.contains("carla: The scanner jams again"), "{other}");
+    page.screenshot("list-rows").await;
+
+    page.find("#list-filter").await.select_by_value("assigned_to_me").await.unwrap();
+    page.wait_for("#conversations", |t| t.contains("printer") && !t.contains("scanner")).await;
+    page.find("#list-filter").await.select_by_value("unassigned").await.unwrap();
+    page.wait_for("#conversations", |t| t.contains("scanner") && !t.contains("printer")).await;
+    page.find("#list-filter").await.select_by_value("").await.unwrap();
+    page.wait_for("#conversations", |t| t.contains("scanner") && t.contains("printer")).await;
+    page.close().await;
+    app.stop().await;
+}

@@ -4,7 +4,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use axum::extract::State;
-use parley_app::{App, ViewCount, ViewPage};
+use parley_app::{App, ViewCount, ViewFilter, ViewPage};
 use parley_domain::views::View;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,6 +18,10 @@ pub struct PageQuery {
     #[serde(default = "twenty_five", deserialize_with = "crate::extract::whole")]
     #[param(minimum = 1, maximum = 100)]
     pub limit: i64,
+    /// Staff only: `assigned_to_me` or `unassigned` (by the item's assignees; a conversation on
+    /// no item has nobody assigned).
+    #[param(inline)]
+    pub filter: Option<ViewFilter>,
 }
 
 fn twenty_five() -> i64 {
@@ -40,5 +44,5 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<ViewPage>> {
     let view = View::parse(&view).ok_or_else(|| ApiError::from(parley_app::AppError::NotFound("view")))?;
-    Ok(Json(app.view(actor, view, q.before.as_deref(), q.limit).await?))
+    Ok(Json(app.view(actor, view, q.filter, q.before.as_deref(), q.limit).await?))
 }
