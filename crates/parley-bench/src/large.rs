@@ -229,6 +229,15 @@ pub async fn read_figures(app: &TestApp, who: &Who, label: &str, rounds: usize) 
     }
     let (p50, p99) = latency(app, who, "/api/v1/views/internal_inbox?limit=25", rounds).await;
     println!("{label}: internal inbox page p50 {p50:?}, p99 {p99:?}");
+    // The filters: nothing of the large install is assigned to the admin (the worst case: every
+    // candidate read and refused), and what nobody is assigned to is its live chats.
+    for filter in ["assigned_to_me", "unassigned"] {
+        let path = format!("{first}&filter={filter}");
+        let (_, page) = app.get(who, &path).await;
+        let shown = page["conversations"].as_array().map_or(0, Vec::len);
+        let (p50, p99) = latency(app, who, &path, rounds / 3).await;
+        println!("{label}: first page, {filter} ({shown} rows) p50 {p50:?}, p99 {p99:?}");
+    }
     // A word in every message of the large install, and one in a single ticket's title.
     for (what, q) in [("a word in every message", "conversation%20long"), ("a rare word", "ticket%2049999")] {
         let (p50, p99) = latency(app, who, &format!("/api/v1/search?q={q}"), rounds / 3).await;

@@ -10,6 +10,7 @@ mod fixtures;
 mod inbox;
 mod mail_in;
 mod people;
+mod rows;
 
 pub use conversations::*;
 pub use delivery::*;
@@ -17,6 +18,7 @@ pub use fixtures::*;
 pub use inbox::*;
 pub use mail_in::*;
 pub use people::*;
+pub use rows::*;
 
 /// Expands to one `#[tokio::test]` per behaviour. `$fresh` is an async closure returning a fresh
 /// store and a guard kept alive for the test's duration (a temporary directory, say).
@@ -61,6 +63,7 @@ macro_rules! store_behaviour_tests {
             r26_r27_each_write_moves_a_conversation_between_views,
             r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones,
             r33_a_held_reply_counts_for_the_customer_once_released,
+            r26_rows_carry_the_latest_readable_words_customers_and_assignees_and_pages_filter,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {
