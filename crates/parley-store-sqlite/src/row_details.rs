@@ -31,11 +31,14 @@ impl SqliteStore {
                 now,
             ),
         };
+        // CROSS JOIN fixes the join order here and below: the page's ids outermost, then along
+        // the keys. Left to choose, SQLite walked every requester or assignee of the install
+        // (0.3 s on 100,000 tickets) and tested each against the page.
         let latest = sqlx::query(&format!(
-            "SELECT m.conversation_id, m.author_kind, m.author_id, m.body, m.created_at FROM messages m
-             WHERE m.id IN (SELECT (SELECT m2.id FROM messages m2 WHERE m2.conversation_id = ids.value
-                                    AND m2.withdrawn_at IS NULL {sees} ORDER BY {order} LIMIT 1)
-                            FROM json_each(?1) ids)"
+            "SELECT m.conversation_id, m.author_kind, m.author_id, m.body, m.created_at
+             FROM json_each(?1) ids CROSS JOIN messages m
+               ON m.id = (SELECT m2.id FROM messages m2 WHERE m2.conversation_id = ids.value
+                          AND m2.withdrawn_at IS NULL {sees} ORDER BY {order} LIMIT 1)"
         ))
         .bind(&ids)
         .bind(now)
@@ -53,14 +56,14 @@ impl SqliteStore {
         }
         // Customers: those taking part, then the item's requesters.
         let customers: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT p.conversation_id, cu.id, cu.name FROM conversation_people p JOIN customers cu ON cu.id = p.party_id
-              WHERE p.conversation_id IN (SELECT value FROM json_each(?1)) AND p.role = 'participant'
-                AND p.party_kind = 'customer'
+            "SELECT p.conversation_id, cu.id, cu.name FROM json_each(?1) ids
+               CROSS JOIN conversation_people p ON p.conversation_id = ids.value AND p.role = 'participant'
+                 AND p.party_kind = 'customer'
+               CROSS JOIN customers cu ON cu.id = p.party_id
              UNION ALL
-             SELECT c.id, cu.id, cu.name FROM conversations c
-               JOIN item_people ip ON ip.item_id = c.item_id AND ip.role = 'requester' AND ip.party_kind = 'customer'
-               JOIN customers cu ON cu.id = ip.party_id
-              WHERE c.id IN (SELECT value FROM json_each(?1))",
+             SELECT c.id, cu.id, cu.name FROM json_each(?1) ids CROSS JOIN conversations c ON c.id = ids.value
+               CROSS JOIN item_people ip ON ip.item_id = c.item_id AND ip.role = 'requester' AND ip.party_kind = 'customer'
+               CROSS JOIN customers cu ON cu.id = ip.party_id",
         )
         .bind(&ids)
         .fetch_all(&self.reader)
@@ -74,9 +77,9 @@ impl SqliteStore {
             }
         }
         let assignees: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT c.id, ip.party_id FROM conversations c
-               JOIN item_people ip ON ip.item_id = c.item_id AND ip.role = 'assignee' AND ip.party_kind = 'user'
-              WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.id, ip.party_id",
+            "SELECT c.id, ip.party_id FROM json_each(?1) ids CROSS JOIN conversations c ON c.id = ids.value
+               CROSS JOIN item_people ip ON ip.item_id = c.item_id AND ip.role = 'assignee' AND ip.party_kind = 'user'
+              ORDER BY c.id, ip.party_id",
         )
         .bind(&ids)
         .fetch_all(&self.reader)
