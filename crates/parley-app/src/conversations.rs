@@ -123,6 +123,12 @@ impl App {
         self.visible_conversation(actor, id).await
     }
 
+    /// R6: the conversation's state changes, for whoever may see the conversation.
+    pub async fn state_changes(&self, actor: Actor, id: ConversationId) -> AppResult<Vec<StateChange>> {
+        self.visible_conversation(actor, id).await?;
+        Ok(self.store.state_changes(id).await?)
+    }
+
     /// R6: close, lock, unlock or reopen, by a user.
     pub async fn change_state(&self, actor: Actor, id: ConversationId, action: StateAction) -> AppResult<Conversation> {
         let conversation = self.visible_conversation(actor, id).await?;
@@ -134,7 +140,7 @@ impl App {
                 StateError::Locked => crate::error::locked(),
                 e => AppError::conflict("invalid_state_change", e.to_string()),
             })?;
-            match self.store.set_state(id, current, next).await {
+            match self.store.set_state(id, current, next, actor.author(), self.now()).await {
                 Ok(c) => {
                     self.publish_state(c.clone(), actor.party());
                     return Ok(c);

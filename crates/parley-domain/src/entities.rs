@@ -203,6 +203,15 @@ pub struct Conversation {
     pub followers: Vec<Party>,
 }
 
+/// A conversation's state changed (R6): to what, by whom, when. A message that reopened a
+/// closed conversation is recorded with its author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StateChange {
+    pub state: ConversationState,
+    pub by: Author,
+    pub at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,

@@ -110,6 +110,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/conversations", SIGNED_IN),
     ("GET", "/api/v1/conversations/{id}", SIGNED_IN),
     ("POST", "/api/v1/conversations/{id}/state", STAFF),
+    ("GET", "/api/v1/conversations/{id}/state-changes", SIGNED_IN),
     ("POST", "/api/v1/conversations/{id}/link", STAFF),
     ("POST", "/api/v1/conversations/{id}/people", STAFF),
     ("DELETE", "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", STAFF),

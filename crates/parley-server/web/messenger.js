@@ -404,14 +404,17 @@ async function openConversation(id) {
 async function loadMessages() {
   if (state.current.pending) return;
   const id = state.current.id;
-  const [messages, deliveries] = await Promise.all([
+  const [messages, deliveries, changes] = await Promise.all([
     api('GET', `/conversations/${id}/messages?limit=200`),
     api('GET', `/conversations/${id}/deliveries?limit=200`),
+    api('GET', `/conversations/${id}/state-changes`),
   ]);
   state.messages = messages;
+  state.stateChanges = changes;
   state.deliveries = new Map(deliveries.map((d) => [d.message_id, d.records]));
   await ensureNames([
     ...messages.map((m) => m.author),
+    ...changes.map((c) => c.by),
     ...deliveries.flatMap((d) => d.records.map((r) => r.party)),
   ]);
   renderMessages();
@@ -431,9 +434,27 @@ function isHeld(message) {
   return message.held_until && message.held_until > Date.now();
 }
 
+// R6 in the thread: a line where someone closed, locked, unlocked or reopened the conversation.
+function stateLines() {
+  let before = 'open';
+  return (state.stateChanges || []).map((change) => {
+    const verb = { closed: before === 'locked' ? 'unlocked' : 'closed', locked: 'locked', open: 'reopened' }[change.state];
+    before = change.state;
+    const mine = change.by.kind === 'user' && change.by.id === state.me.id;
+    const line = el(
+      'li',
+      { class: `state-line ${change.state}`, 'data-state': change.state },
+      `${mine ? 'You' : nameOf(change.by)} ${verb} this conversation `,
+      el('time', { title: when(change.at) }, `· ${ago(change.at)}`),
+    );
+    return { at: change.at, line };
+  });
+}
+
 function renderMessages() {
   const list = $('messages');
-  list.replaceChildren(
+  const lines = state.current.pending ? [] : stateLines();
+  const items = [
     ...state.messages.map((m) => {
       const body = el('div', { class: 'body' });
       // body_html is rendered from Markdown and sanitized by the server.
@@ -474,7 +495,13 @@ function renderMessages() {
         el('p', { class: 'marks' }, marksOf(m)),
       );
     }),
-  );
+  ];
+  // Messages and state lines by time; a line goes before a message of the same moment (a
+  // message that reopened the conversation comes after the line saying so).
+  const timeline = state.messages.map((m, i) => ({ at: m.created_at, order: 1, node: items[i] }));
+  for (const { at, line } of lines) timeline.push({ at, order: 0, node: line });
+  timeline.sort((a, b) => a.at - b.at || a.order - b.order);
+  list.replaceChildren(...timeline.map((t) => t.node));
   // Re-render when a held message's guard ends, so "Sending…" and Undo go away.
   const nextRelease = Math.min(...state.messages.filter(isHeld).map((m) => m.held_until));
   if (Number.isFinite(nextRelease)) {
@@ -540,6 +567,7 @@ async function changeState(action) {
   try {
     state.current = await api('POST', `/conversations/${state.current.id}/state`, { action });
     renderComposer();
+    await loadMessages();
     if (state.item) {
       const i = state.itemConversations.findIndex((x) => x.id === state.current.id);
       if (i >= 0) state.itemConversations[i] = state.current;
@@ -692,6 +720,7 @@ async function onEvent(event) {
       if (state.current && state.current.id === event.conversation_id) {
         state.current.state = event.state;
         renderComposer();
+        await loadMessages();
       }
       if (state.item && state.itemConversations.some((c) => c.id === event.conversation_id)) {
         state.itemConversations = state.itemConversations.map((c) => (c.id === event.conversation_id ? { ...c, state: event.state } : c));

@@ -51,8 +51,8 @@ pub async fn r6_locked_conversation_refuses_message_and_writes_nothing<S: Store>
     let w = World::new(store).await;
     let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
     let id = c.header.id;
-    store.set_state(id, Open, Closed).await.unwrap();
-    store.set_state(id, Closed, Locked).await.unwrap();
+    store.set_state(id, Open, Closed, Author::Bot, T0).await.unwrap();
+    store.set_state(id, Closed, Locked, Author::Bot, T0).await.unwrap();
     let to = [Party::Customer(w.customer.id)];
     let refused = store.insert_message(new_message(&c, Author::User(w.member.id), &to, T0 + 5)).await;
     assert!(matches!(refused, Err(StoreError::Locked)), "{refused:?}");
@@ -62,7 +62,7 @@ pub async fn r6_locked_conversation_refuses_message_and_writes_nothing<S: Store>
     assert_eq!(after.header.last_activity_at, c.header.last_activity_at);
     assert!(store.messages(id, 0, 10, Reader::User).await.unwrap().is_empty());
 
-    store.set_state(id, Locked, Closed).await.unwrap();
+    store.set_state(id, Locked, Closed, Author::Bot, T0).await.unwrap();
     let m = store.insert_message(new_message(&c, Author::User(w.member.id), &to, T0 + 6)).await.unwrap();
     assert_eq!(m.number, 1, "the refused message used up no number");
 }
@@ -70,21 +70,32 @@ pub async fn r6_locked_conversation_refuses_message_and_writes_nothing<S: Store>
 pub async fn r6_message_reopens_closed_conversation<S: Store>(store: &S) {
     let w = World::new(store).await;
     let c = w.conversation(store, Visibility::Public, None, vec![Party::Customer(w.customer.id)]).await;
-    store.set_state(c.header.id, Open, Closed).await.unwrap();
+    store.set_state(c.header.id, Open, Closed, Author::User(w.admin.id), T0).await.unwrap();
     store.insert_message(new_message(&c, Author::Customer(w.customer.id), &[], T0 + 1)).await.unwrap();
     let after = store.conversation(c.header.id).await.unwrap();
     assert_eq!(after.header.state, Open);
     assert_eq!(after.header.last_activity_at, T0 + 1);
+    // Both changes are recorded, the reopening with the message's author; a message to an open
+    // conversation changes nothing.
+    store.insert_message(new_message(&c, Author::Customer(w.customer.id), &[], T0 + 2)).await.unwrap();
+    assert_eq!(
+        store.state_changes(c.header.id).await.unwrap(),
+        vec![
+            StateChange { state: Closed, by: Author::User(w.admin.id), at: T0 },
+            StateChange { state: Open, by: Author::Customer(w.customer.id), at: T0 + 1 },
+        ]
+    );
 }
 
 /// Two people changing the state at once: the second one's expectation is stale and is refused.
 pub async fn r6_state_change_is_compare_and_set<S: Store>(store: &S) {
     let w = World::new(store).await;
     let c = w.conversation(store, Visibility::Internal, None, vec![]).await;
-    store.set_state(c.header.id, Open, Closed).await.unwrap();
-    let stale = store.set_state(c.header.id, Open, Closed).await;
+    store.set_state(c.header.id, Open, Closed, Author::Bot, T0).await.unwrap();
+    let stale = store.set_state(c.header.id, Open, Closed, Author::Bot, T0).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.conversation(c.header.id).await.unwrap().header.state, Closed);
+    assert_eq!(store.state_changes(c.header.id).await.unwrap().len(), 1, "the refused change is not recorded");
 }
 
 pub async fn r8_messages_are_numbered_and_keep_their_audience<S: Store>(store: &S) {
@@ -303,8 +314,8 @@ pub async fn r6_r8_concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(s
     let w = World::new(store).await;
     let open = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
     let locked = w.conversation(store, Visibility::Internal, None, vec![]).await;
-    store.set_state(locked.header.id, Open, Closed).await.unwrap();
-    store.set_state(locked.header.id, Closed, Locked).await.unwrap();
+    store.set_state(locked.header.id, Open, Closed, Author::Bot, T0).await.unwrap();
+    store.set_state(locked.header.id, Closed, Locked, Author::Bot, T0).await.unwrap();
     let to = [Party::Customer(w.customer.id)];
     let member = Author::User(w.member.id);
     let mut twice = new_message(&open, member, &to, T0 + 1);

@@ -249,7 +249,7 @@ async fn random_write<S: Store>(store: &S, s: &mut Scene, dice: &mut Dice, now: 
             let id = dice.pick(&s.conversations);
             let from = store.conversation(id).await.unwrap().header.state;
             let to = dice.pick(ConversationState::ALL);
-            let done = store.set_state(id, from, to).await.is_ok();
+            let done = store.set_state(id, from, to, Author::Bot, T0).await.is_ok();
             format!("state of {id:?} {from:?} → {to:?}: {done}")
         }
         7 => {
@@ -446,7 +446,7 @@ pub async fn r26_r27_each_write_moves_a_conversation_between_views<S: Store>(sto
     check("answered", T0 + 2).await;
 
     // Closing moves it to the closed views; a new message from the customer reopens it (R6).
-    store.set_state(id, ConversationState::Open, ConversationState::Closed).await.unwrap();
+    store.set_state(id, ConversationState::Open, ConversationState::Closed, Author::Bot, T0).await.unwrap();
     assert_eq!(views_holding(store, mia, id).await, vec![ClosedWithCustomers, AllClosed]);
     assert_eq!(views_holding(store, cora, id).await, vec![PortalClosed]);
     check("closed", T0 + 3).await;
@@ -480,7 +480,7 @@ pub async fn r26_r27_each_write_moves_a_conversation_between_views<S: Store>(sto
     // Following the conversation puts it among Leo's customer replies; locking ends it for all.
     store.set_conversation_party(id, false, leo, true).await.unwrap();
     assert_eq!(views_holding(store, leo, id).await, vec![OpenWithCustomers, Unanswered, CustomerReplies]);
-    store.set_state(id, ConversationState::Open, ConversationState::Locked).await.unwrap();
+    store.set_state(id, ConversationState::Open, ConversationState::Locked, Author::Bot, T0).await.unwrap();
     assert_eq!(views_holding(store, leo, id).await, vec![ClosedWithCustomers, AllClosed]);
     check("followed, then locked", T0 + 9).await;
 }

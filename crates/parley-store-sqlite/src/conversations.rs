@@ -169,6 +169,7 @@ pub(crate) async fn insert_in(
             .execute(&mut *tx)
             .await
             .map_err(other)?;
+        record_state_change(&mut *tx, m.conversation_id, new_state, m.author, m.created_at).await?;
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
@@ -349,6 +350,8 @@ impl ConversationStore for SqliteStore {
         id: ConversationId,
         from: ConversationState,
         to: ConversationState,
+        by: Author,
+        at: i64,
     ) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = inbox::Tallies::default();
@@ -363,9 +366,29 @@ impl ConversationStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("state"));
         }
+        record_state_change(&mut tx, id, to, by, at).await?;
         inbox::restamp(&mut tx, id, None, &BTreeSet::new(), &mut tallies).await?;
         self.commit(tx, tallies).await?;
         Ok(conv)
+    }
+
+    async fn state_changes(&self, id: ConversationId) -> StoreResult<Vec<StateChange>> {
+        let rows = sqlx::query(
+            "SELECT state, by_kind, by_id, at FROM conversation_state_changes WHERE conversation_id = ? ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|row| {
+                Ok(StateChange {
+                    state: rows::parse(row, "state", ConversationState::parse)?,
+                    by: rows::author(row, "by_kind", "by_id")?,
+                    at: get(row, "at")?,
+                })
+            })
+            .collect()
     }
 
     async fn set_conversation_party(
@@ -655,4 +678,25 @@ impl ConversationStore for SqliteStore {
         self.commit(tx, tallies).await?;
         Ok(read)
     }
+}
+
+async fn record_state_change(
+    tx: &mut SqliteConnection,
+    id: ConversationId,
+    state: ConversationState,
+    by: Author,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO conversation_state_changes (conversation_id, state, by_kind, by_id, at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id.0)
+    .bind(state.as_str())
+    .bind(by.kind().as_str())
+    .bind(by.raw_id())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(other)?;
+    Ok(())
 }

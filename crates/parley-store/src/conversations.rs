@@ -16,13 +16,18 @@ pub trait ConversationStore {
     /// `handles` are the `@handles` the body mentions.
     async fn post_context(&self, id: ConversationId, poster: Party, handles: &[String]) -> StoreResult<PostContext>;
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>>;
-    /// Compare-and-set of the state; `Conflict` if it was no longer `from`.
+    /// Compare-and-set of the state, recorded as changed `by` someone `at` a time; `Conflict` if
+    /// it was no longer `from`.
     async fn set_state(
         &self,
         id: ConversationId,
         from: ConversationState,
         to: ConversationState,
+        by: Author,
+        at: i64,
     ) -> StoreResult<Conversation>;
+    /// Every state change of a conversation, oldest first (a new message reopening it included).
+    async fn state_changes(&self, id: ConversationId) -> StoreResult<Vec<StateChange>>;
     async fn set_conversation_party(
         &self,
         id: ConversationId,

@@ -108,11 +108,14 @@ async fn r28_the_pane_edits_the_items_status_and_assignees_and_offers_to_close_i
     // Closing the conversation offers to close the ticket; declining leaves it in progress.
     page.click("#state-actions button[data-action='close']").await;
     page.wait_for("#close-offer", |t| t.contains(&format!("Close Ticket #{ticket} too?"))).await;
+    // R6 in the thread: a line says who closed it.
+    page.wait_for("#messages .state-line", |t| t.contains("You closed this conversation")).await;
     page.click("#close-item-no").await;
     assert!(!page.find("#close-offer").await.is_displayed().await.unwrap());
     assert_eq!(item(&app, &admin, ticket).await["status"], "in_progress");
     // Reopened and closed again, the offer is taken: the ticket is closed.
     page.click("#state-actions button[data-action='reopen']").await;
+    page.wait_for("#messages", |t| t.contains("You reopened this conversation")).await;
     page.click("#state-actions button[data-action='close']").await;
     page.click("#close-item").await;
     item_becomes(&app, &admin, ticket, "closed", |i| i["status"] == "closed").await;

@@ -196,3 +196,15 @@ pub async fn mark_read(
     let last_seen_number = app.mark_read(actor, ConversationId(id), b.up_to).await?;
     Ok(Json(ReadPosition { last_seen_number }))
 }
+
+/// R6: who closed, locked, unlocked or reopened the conversation, and when, oldest first (a
+/// message that reopened it is listed with its author).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/state-changes", tag = "conversations", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<StateChange>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn state_changes(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(Id(id)): Path<Id>,
+) -> ApiResult<Json<Vec<StateChange>>> {
+    Ok(Json(app.state_changes(actor, ConversationId(id)).await?))
+}

@@ -57,6 +57,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(conversations::create))
         .routes(routes!(conversations::get_one))
         .routes(routes!(conversations::change_state))
+        .routes(routes!(conversations::state_changes))
         .routes(routes!(conversations::link))
         .routes(routes!(conversations::add_person))
         .routes(routes!(conversations::remove_person))
