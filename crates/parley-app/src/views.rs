@@ -127,8 +127,9 @@ impl App {
             (None, _) => InboxFilter::Everything,
             (Some(ViewFilter::AssignedToMe), Actor::User { id, .. }) => InboxFilter::AssignedTo(id),
             (Some(ViewFilter::Unassigned), Actor::User { .. }) => InboxFilter::Unassigned,
+            // Well-formed, but customers have no assignment to filter by: a refusal, not bad input.
             (Some(_), Actor::Customer { .. }) => {
-                return Err(ValidationError::new("filter", "assignment filters are for staff").into())
+                return Err(AppError::unprocessable("filter_for_staff", "assignment filters are for staff"))
             }
         };
         let party = actor.party();

@@ -69,6 +69,7 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/organizations", &[409]),
     ("POST", "/api/v1/teams", &[409]),
     ("GET", "/api/v1/customers", &[422]),
+    ("GET", "/api/v1/views/{view}", &[422]),
     ("POST", "/api/v1/conversations", &[404, 422]),
     ("POST", "/api/v1/items", &[404, 422]),
     ("POST", "/api/v1/conversations/{id}/messages", &[409, 422]),

@@ -165,7 +165,7 @@ async fn r26_assigned_to_me_and_unassigned_filter_a_view_and_are_for_staff_only(
 
     // Customers have no assignment to filter by; an unknown filter is refused.
     let (status, body) = app.get(&carla, "/api/v1/views/portal_open?filter=unassigned").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_input")), "{body}");
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("filter_for_staff")), "{body}");
     let (status, body) = app.get(&admin, &format!("/api/v1/views/{view}?filter=everyone")).await;
     assert_eq!(status, 400, "{body}");
     app.stop().await;
