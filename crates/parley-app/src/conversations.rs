@@ -78,7 +78,7 @@ impl App {
         };
         let conversation = self.store.insert_conversation(new).await?;
         if let Some(body) = req.body {
-            let post = crate::PostRequest { body, channel: None };
+            let post = crate::PostRequest { body, channel: None, attachments: vec![] };
             self.post_message(actor, conversation.header.id, post).await?;
             return self.visible_conversation(actor, conversation.header.id).await;
         }

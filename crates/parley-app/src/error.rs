@@ -26,6 +26,12 @@ pub enum AppError {
     /// R39: too many attempts from this client or for this address; try again after a while.
     #[error("too many attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A file larger than the server takes.
+    #[error("the file is larger than {limit_bytes} bytes")]
+    TooLarge { limit_bytes: u64 },
+    /// A file of a type the server does not take, or not the type it says it is.
+    #[error("{0}")]
+    UnsupportedType(String),
     #[error("internal error")]
     Internal,
 }
@@ -49,6 +55,8 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict { code, .. } | AppError::Unprocessable { code, .. } => code,
             AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::TooLarge { .. } => "too_large",
+            AppError::UnsupportedType(_) => "unsupported_type",
             AppError::Internal => "internal",
         }
     }

@@ -6,11 +6,13 @@
 mod access;
 mod account_email;
 mod actor;
+mod attachments;
 mod auth;
 mod clock;
 mod conversations;
 mod delivery;
 mod error;
+mod file_store;
 mod limits;
 mod login_links;
 mod mail_in;
@@ -75,6 +77,10 @@ pub struct AppConfig {
     pub support_address: String,
     /// A header a trusted reverse proxy puts the client's address in (R39 counts per client).
     pub client_ip_header: Option<String>,
+    /// Where the bytes of attachments are kept.
+    pub attachments_dir: std::path::PathBuf,
+    /// The largest file that may be attached.
+    pub attachment_max_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -91,6 +97,8 @@ impl Default for AppConfig {
             limit_settings: LimitSettings::default(),
             client_ip_header: None,
             support_address: "support@parley.localhost".into(),
+            attachments_dir: "parley-data/attachments".into(),
+            attachment_max_bytes: parley_domain::attachment::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -109,6 +117,7 @@ pub struct App {
     limits: Arc<RateLimits>,
     journal: Arc<delivery::SentJournal>,
     metrics: Arc<metrics::Metrics>,
+    files: Arc<file_store::FileStore>,
 }
 
 impl App {
@@ -116,8 +125,9 @@ impl App {
         let limits = Arc::new(RateLimits::new(config.rate_limits, &config.limit_settings, clock.clone()));
         let journal = Arc::new(delivery::SentJournal::new(config.sent_journal.clone()));
         let (hub, metrics) = (Arc::new(Hub::new()), Arc::default());
+        let files = Arc::new(file_store::FileStore::new(config.attachments_dir.clone()));
         let config = Arc::new(config);
-        App { store, clock, config, mailer, reply_secret: Arc::default(), hub, limits, journal, metrics }
+        App { store, clock, config, mailer, reply_secret: Arc::default(), hub, limits, journal, metrics, files }
     }
 
     /// R39: the abuse limits every entry point that needs them checks.

@@ -13,6 +13,9 @@ pub struct PostRequest {
     pub body: String,
     /// Defaults to the asker's usual channel.
     pub channel: Option<Channel>,
+    /// Files the asker uploaded into the conversation for this message; with one, the body may
+    /// be empty.
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// Who a message reaches, as the post path needs it.
@@ -33,7 +36,7 @@ impl App {
         req: PostRequest,
     ) -> AppResult<(Message, Audience)> {
         let channel = channel_for(actor, req.channel)?;
-        self.post_on(actor, id, &req.body, channel).await
+        self.post_on(actor, id, &req.body, &req.attachments, channel).await
     }
 
     /// Posts on a channel the caller has decided: the asker's own clients through
@@ -44,15 +47,23 @@ impl App {
         actor: Actor,
         id: ConversationId,
         body: &str,
+        attachments: &[AttachmentId],
         channel: Channel,
     ) -> AppResult<(Message, Audience)> {
         let started = std::time::Instant::now();
         // The body is checked after access, so that a conversation out of reach is "not found"
         // whatever was sent; its mentions are looked up with everything else the post reads.
-        let parsed = values::parse_body(body);
+        let parsed = match body.trim().is_empty() && !attachments.is_empty() {
+            true => Ok(String::new()),
+            false => values::parse_body(body),
+        };
         let handles = parsed.as_deref().map(|b| handles_in(actor.author(), b)).unwrap_or_default();
         let context = self.postable(actor, id, &handles).await?;
         let body = parsed?;
+        if attachments.len() > attachment::MAX_PER_MESSAGE {
+            let most = attachment::MAX_PER_MESSAGE;
+            return Err(ValidationError::new("attachments", format!("at most {most} files a message")).into());
+        }
         let conversation = &context.people.conversation;
         if conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
@@ -83,10 +94,15 @@ impl App {
             audience,
             email_delay_ms: i64::try_from(self.config.email_delay.as_millis()).unwrap_or(i64::MAX),
             new_followers,
+            attachments: attachments.to_vec(),
         };
         let audience = message.audience.clone();
         let message = self.store.insert_message(message).await.map_err(|e| match e {
             StoreError::Locked => crate::error::locked(),
+            StoreError::Conflict("attachment") => AppError::unprocessable(
+                "attachment_unavailable",
+                "an attachment is not one of your uploads to this conversation, or was sent already",
+            ),
             e => AppError::from_store("conversation")(e),
         })?;
         for r in &audience.recipients {

@@ -4,6 +4,7 @@
 
 use crate::entities::Visibility;
 use crate::ids::ProjectId;
+use crate::party::Party;
 use crate::preferences::Scope;
 
 /// The facts about a conversation that decide access.
@@ -71,6 +72,37 @@ pub fn user_may_see(scope: Scope, followed_projects: &[ProjectId], conv: Convers
 /// project shared with them.
 pub fn customer_may_see(conv: ConversationFacts, rel: Relation) -> bool {
     conv.visibility == Visibility::Public && (rel.follows() || rel.project_follower)
+}
+
+/// The facts about one message that decide who of those seeing its conversation may read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageFacts {
+    pub visibility: Visibility,
+    /// R33: held from customers until then.
+    pub held_until: Option<i64>,
+    /// Undone by its author: nobody reads it any more.
+    pub withdrawn: bool,
+}
+
+/// R7, R33: whether someone who sees a message's conversation may read the message (and its
+/// files) at `now`: users every message not withdrawn, customers the public ones released by then.
+pub fn may_read_message(asker: Party, m: MessageFacts, now: i64) -> bool {
+    if m.withdrawn {
+        return false;
+    }
+    match asker {
+        Party::User(_) => true,
+        Party::Customer(_) => m.visibility == Visibility::Public && m.held_until.is_none_or(|t| t <= now),
+    }
+}
+
+/// Whether someone who sees a conversation may fetch a file uploaded into it: a file still
+/// unsent only its uploader, a sent one whoever may read its message (R7, R33).
+pub fn may_fetch_attachment(asker: Party, uploader: Party, message: Option<MessageFacts>, now: i64) -> bool {
+    match message {
+        None => asker == uploader,
+        Some(m) => may_read_message(asker, m, now),
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +180,33 @@ mod tests {
         assert!(!user_may_see(Scope::AllProjects, &[P1], conv(Visibility::Internal, None), none));
         let participant = Relation { participant: true, ..none };
         assert!(user_may_see(Scope::FollowedProjects, &[], conv(Visibility::Internal, None), participant));
+    }
+
+    #[test]
+    fn r7_r33_a_customer_reads_only_public_released_messages_and_their_files() {
+        use crate::ids::{CustomerId, UserId};
+        let (user, customer, other) =
+            (Party::User(UserId(1)), Party::Customer(CustomerId(2)), Party::Customer(CustomerId(3)));
+        let now = 1_000;
+        for visibility in [Visibility::Public, Visibility::Internal] {
+            for held_until in [None, Some(now), Some(now + 1)] {
+                for withdrawn in [false, true] {
+                    let m = MessageFacts { visibility, held_until, withdrawn };
+                    let customer_reads = !withdrawn && visibility == Visibility::Public && held_until != Some(now + 1);
+                    assert_eq!(may_read_message(customer, m, now), customer_reads, "{m:?}");
+                    assert_eq!(may_read_message(user, m, now), !withdrawn, "{m:?}");
+                    for asker in [user, customer, other] {
+                        assert_eq!(
+                            may_fetch_attachment(asker, customer, Some(m), now),
+                            may_read_message(asker, m, now)
+                        );
+                    }
+                }
+            }
+        }
+        // An upload not sent yet is its uploader's alone, staff included.
+        assert!(may_fetch_attachment(customer, customer, None, now));
+        assert!(!may_fetch_attachment(other, customer, None, now));
+        assert!(!may_fetch_attachment(user, customer, None, now));
     }
 }

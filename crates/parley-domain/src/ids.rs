@@ -42,6 +42,8 @@ id_type!(
     IncomingEmailId,
     /// A token a mail relay posts incoming email with.
     InboundTokenId,
+    /// A file attached to a message (or uploaded for one).
+    AttachmentId,
 );
 
 /// Reads a whole number, also when a JSON encoder wrote it as `12.0`: JSON has one number type, and

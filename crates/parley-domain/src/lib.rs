@@ -7,6 +7,7 @@
 //! adapters around it.
 
 pub mod access;
+pub mod attachment;
 pub mod audience;
 pub mod delivery;
 pub mod entities;

@@ -102,6 +102,7 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
                 .collect(),
         },
         new_followers: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -238,6 +238,7 @@ async fn random_write<S: Store>(store: &S, s: &mut Scene, dice: &mut Dice, now: 
                     held_until: held.then_some(now + 5_000),
                     audience: Audience { recipients },
                     new_followers: dice.some(&users, 15),
+                    attachments: vec![],
                 })
                 .await;
             if let (Ok(m), true) = (&posted, held) {

@@ -1,5 +1,6 @@
 //! Conversations and messages on SQLite.
 
+use crate::attachments;
 use crate::errors::other;
 use crate::inbox::{self, Posted, Who};
 use crate::rows::{self, get, parties, people, people_with_roles, set_person, HEADER_COLUMNS};
@@ -137,6 +138,8 @@ pub(crate) async fn insert_in(
     m: &NewMessage,
     tallies: &mut inbox::Tallies,
 ) -> StoreResult<Message> {
+    // A post naming files that are not its author's unsent uploads keeps nothing either.
+    attachments::check_unsent(tx, m).await?;
     // R6: a locked conversation keeps nothing of this message; the update leaves it alone, and
     // `state` comes back as it was.
     let row = sqlx::query(
@@ -242,6 +245,7 @@ pub(crate) async fn insert_in(
     let missing = recipients.iter().chain(author.as_ref()).filter(|p| !holders.contains(p));
     let exact: Vec<Party> = exact.iter().chain(missing).copied().collect();
     inbox::refresh(tx, &[m.conversation_id.0], Who::Only(exact), tallies).await?;
+    let attachments = attachments::take(tx, MessageId(id), &m.attachments).await?;
     Ok(Message {
         id: MessageId(id),
         conversation_id: m.conversation_id,
@@ -253,6 +257,7 @@ pub(crate) async fn insert_in(
         channel: m.channel,
         created_at: m.created_at,
         held_until: m.held_until,
+        attachments,
     })
 }
 
@@ -473,7 +478,9 @@ impl ConversationStore for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
-            return rows.iter().map(rows::message).collect();
+            let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
+            attachments::fill(&self.reader, &mut messages).await?;
+            return Ok(messages);
         };
         // Customers page by, and are shown, their own numbers (R7, R33).
         let rows = sqlx::query(&format!(
@@ -487,7 +494,12 @@ impl ConversationStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        rows.iter().map(|row| Ok(Message { number: get(row, "customer_number")?, ..rows::message(row)? })).collect()
+        let mut messages: Vec<Message> = rows
+            .iter()
+            .map(|row| Ok(Message { number: get(row, "customer_number")?, ..rows::message(row)? }))
+            .collect::<StoreResult<_>>()?;
+        attachments::fill(&self.reader, &mut messages).await?;
+        Ok(messages)
     }
 
     async fn customer_number(&self, id: MessageId, now: i64) -> StoreResult<Option<i64>> {
@@ -552,7 +564,9 @@ impl ConversationStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(other)?;
-        let message = rows::message(&row)?;
+        let mut message = [rows::message(&row)?];
+        attachments::fill(&mut *tx, &mut message).await?;
+        let [message] = message;
         if how == Retraction::Undo {
             // The conversation's latest activity and author are those of what is left.
             sqlx::query(
@@ -598,6 +612,7 @@ impl ConversationStore for SqliteStore {
         .map_err(other)?;
         let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
         messages.sort_by_key(|m| m.id);
+        attachments::fill(&mut *tx, &mut messages).await?;
         // Customers count a held reply once it is released.
         let conversations: BTreeSet<i64> =
             messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
@@ -613,7 +628,10 @@ impl ConversationStore for SqliteStore {
             .fetch_one(&self.reader)
             .await
             .map_err(other)?;
-        rows::message(&row)
+        let mut message = [rows::message(&row)?];
+        attachments::fill(&self.reader, &mut message).await?;
+        let [message] = message;
+        Ok(message)
     }
 
     async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>> {

@@ -88,7 +88,9 @@ async fn store_group(writer: &SqlitePool, announcer: &Announcer, urgent: &Urgent
             cut_off
         }
         Err(error) if group.len() == 1 => {
-            let _ = group.into_iter().next().map(|job| job.reply.send(Err(error)));
+            if let Some(job) = group.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
             Vec::new()
         }
         Err(_) => {
@@ -119,7 +121,9 @@ async fn try_group(
             break;
         }
         match insert_in(&mut tx, &job.message, &mut tallies).await {
-            Err(refused @ (StoreError::Locked | StoreError::NotFound)) => results.push(Err(refused)),
+            Err(refused @ (StoreError::Locked | StoreError::NotFound | StoreError::Conflict(_))) => {
+                results.push(Err(refused))
+            }
             Err(error) => return Err(error),
             Ok(message) => results.push(Ok(message)),
         }

@@ -84,6 +84,7 @@ pub fn message(row: &SqliteRow) -> StoreResult<Message> {
         channel: parse(row, "channel", Channel::parse)?,
         created_at: get(row, "created_at")?,
         held_until: get(row, "held_until")?,
+        attachments: vec![],
     })
 }
 

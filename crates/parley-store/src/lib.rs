@@ -6,6 +6,7 @@
 //! with its follower changes, creating the company with its first admin) are single methods here,
 //! so each implementation can run them in one transaction.
 
+mod attachments;
 mod conversations;
 mod delivery;
 mod error;
@@ -15,6 +16,7 @@ mod records;
 mod search;
 mod work;
 
+pub use attachments::{AttachmentStore, NewAttachment, StoredAttachment};
 pub use conversations::ConversationStore;
 pub use delivery::DeliveryStore;
 pub use error::{StoreError, StoreResult};
@@ -26,7 +28,16 @@ pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.
 pub trait Store:
-    PeopleStore + WorkStore + ConversationStore + DeliveryStore + MailInStore + SearchStore + Send + Sync + 'static
+    PeopleStore
+    + WorkStore
+    + ConversationStore
+    + DeliveryStore
+    + MailInStore
+    + SearchStore
+    + AttachmentStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A short name of the backend, for logs.
     fn backend(&self) -> &'static str;

@@ -270,6 +270,40 @@ impl TestApp {
         self.ok(who, "/api/v1/conversations", body, 201).await["id"].as_i64().expect("id")
     }
 
+    /// Uploads a file into a conversation; answers the status and the JSON answer.
+    pub async fn upload(
+        &self,
+        who: &Who,
+        conversation: i64,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        let res = self
+            .client
+            .post(format!("{}/api/v1/conversations/{conversation}/attachments", self.base))
+            .query(&[("name", name)])
+            .bearer_auth(&who.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("upload");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Fetches raw bytes (an attachment); answers the status, the headers and the body.
+    pub async fn fetch(&self, who: Option<&Who>, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(w) = who {
+            req = req.bearer_auth(&w.token);
+        }
+        let res = req.send().await.expect("fetch");
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        (status, headers, res.bytes().await.expect("bytes").to_vec())
+    }
+
     /// Posts a message; answers the whole answer (`message` and `audience`).
     pub async fn say(&self, who: &Who, conversation: i64, body: &str) -> Value {
         self.ok(who, &format!("/api/v1/conversations/{conversation}/messages"), json!({"body": body}), 201).await

@@ -144,6 +144,7 @@ async fn seed(app: &TestApp) -> World {
     // One message in each conversation, written by whoever there is to write it; replies by staff
     // to customers stay held for the send guard, so customers may not read them yet (R33).
     let mut messages = Vec::new();
+    let mut attachments = Vec::new();
     let mut markers = Vec::new();
     for (label, id) in &conversations {
         let readers = conv_readers[label];
@@ -153,17 +154,33 @@ async fn seed(app: &TestApp) -> World {
             "chat" => (&vera, false),
             _ => (&admin, true),
         };
-        let said = app.say(author, *id, &format!("{} says hello", marker(&format!("msg{label}")))).await;
+        // Each message carries a file whose words are the message's own: who may read the one
+        // may fetch the other, and nobody else.
+        let file_words = format!("{} in a file", marker(&format!("msg{label}")));
+        let (status, file) = app.upload(author, *id, "notes.txt", "text/plain", file_words.as_bytes()).await;
+        assert_eq!(status, 201, "{file}");
+        let body =
+            json!({"body": format!("{} says hello", marker(&format!("msg{label}"))), "attachments": [file["id"]]});
+        let said = app.ok(author, &format!("/api/v1/conversations/{id}/messages"), body, 201).await;
         let readers_of_message: Vec<&'static str> =
             readers.iter().copied().filter(|r| !users_only || [ADMIN, MO, LENA].contains(r)).collect();
         messages.push(res(&format!("msg_{label}"), said["message"]["id"].as_i64().unwrap(), &readers_of_message));
+        attachments.push(res(&format!("file_{label}"), file["id"].as_i64().unwrap(), &readers_of_message));
         markers.push((marker(&format!("msg{label}")), readers_of_message.iter().copied().collect()));
         markers.push((subject(label), readers.iter().copied().collect()));
     }
-    let held = app.say(&admin, conversations["ta_pub"], &format!("{} still sending", marker("held"))).await;
+    let ta_pub = conversations["ta_pub"];
+    let (_, held_file) = app.upload(&admin, ta_pub, "held.txt", "text/plain", marker("held").as_bytes()).await;
+    let body = json!({"body": format!("{} still sending", marker("held")), "attachments": [held_file["id"]]});
+    let held = app.ok(&admin, &format!("/api/v1/conversations/{ta_pub}/messages"), body, 201).await;
     assert!(held["message"]["held_until"].is_i64(), "{held}");
     let held_readers = [ADMIN, MO, LENA];
     messages.push(res("held", held["message"]["id"].as_i64().unwrap(), &held_readers));
+    attachments.push(res("file_held", held_file["id"].as_i64().unwrap(), &held_readers));
+    // An upload no message took yet is its uploader's alone.
+    let unsent = app.upload(&carla, ta_pub, "draft.txt", "text/plain", marker("unsent").as_bytes()).await.1;
+    attachments.push(res("file_unsent", unsent["id"].as_i64().unwrap(), &[CARLA]));
+    markers.push((marker("unsent"), [CARLA].into_iter().collect()));
     markers.push((marker("held"), held_readers.into_iter().collect()));
     markers.push((marker("itemta"), [ADMIN, MO, LENA, CARLA].into_iter().collect()));
     markers.push((marker("itemtb"), [ADMIN, MO, DAN].into_iter().collect()));
@@ -215,6 +232,8 @@ async fn seed(app: &TestApp) -> World {
     let conv_res: Vec<Res> = conversations.iter().map(|(l, id)| res(l, id, conv_readers[l])).collect();
     resources.insert("conversation", conv_res);
     resources.insert("message", messages);
+    attachments.push(res("missing", missing, NONE));
+    resources.insert("attachment", attachments);
     resources.insert(
         "item",
         vec![res("ta", ta, &[ADMIN, MO, LENA, CARLA]), res("tb", tb, &[ADMIN, MO, DAN]), res("missing", missing, NONE)],
@@ -315,6 +334,7 @@ fn param_kind(path: &str) -> Option<&'static str> {
     let kinds = [
         ("/api/v1/conversations/{id}", "conversation"),
         ("/api/v1/messages/{id}", "message"),
+        ("/api/v1/attachments/{id}", "attachment"),
         ("/api/v1/items/{id}", "item"),
         ("/api/v1/projects/{id}", "project"),
         ("/api/v1/users/{id}/preferences", "preferences"),
@@ -398,6 +418,9 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
     // answer must not carry one its asker may not read.
     if out == "/api/v1/search" {
         out.push_str("?q=zq");
+    }
+    if path.ends_with("/attachments") {
+        out.push_str("?name=probe.txt");
     }
     out
 }

@@ -111,6 +111,10 @@ pub struct Config {
     /// in SECURITY.md
     #[arg(long = "rate-limit", env = "PARLEY_RATE_LIMIT", value_delimiter = ',')]
     pub rate_limit: Vec<String>,
+    /// The largest file that may be attached to a message, in MiB. Files are kept in
+    /// <data-dir>/attachments/.
+    #[arg(long, env = "PARLEY_ATTACHMENT_MAX_MB", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub attachment_max_mb: u64,
     /// The header a reverse proxy in front of Parley puts the client's address in (for example
     /// `X-Forwarded-For`; its last entry is used). Without it, the connection's address counts.
     #[arg(long, env = "PARLEY_CLIENT_IP_HEADER")]
@@ -142,6 +146,7 @@ impl Config {
             admin_password: None,
             rate_limits: true,
             rate_limit: Vec::new(),
+            attachment_max_mb: 10,
             client_ip_header: None,
         }
     }

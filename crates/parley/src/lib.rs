@@ -153,6 +153,8 @@ pub async fn launch_with_listener(
         limit_settings,
         client_ip_header: config.client_ip_header.clone(),
         support_address: config.support_address(),
+        attachments_dir: config.data_dir.join("attachments"),
+        attachment_max_bytes: config.attachment_max_mb * 1024 * 1024,
         ..AppConfig::default()
     };
     let app = App::new(store, clock, app_config, open_mailer(config)?);

@@ -296,11 +296,14 @@ async fn keep_doing(
     }
 }
 
-/// R32: the email logs are pruned once an hour.
+/// R32: the email logs are pruned once an hour; so are uploads no message took.
 async fn keep_pruning(app: &App, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         if let Err(error) = app.prune_email_logs().await {
             tracing::error!(%error, "pruning the email logs failed");
+        }
+        if let Err(error) = app.prune_unsent_attachments().await {
+            tracing::error!(%error, "pruning unsent uploads failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -295,7 +295,7 @@ impl App {
         if body.trim().is_empty() {
             return Ok(refused("empty: the mail has no new text"));
         }
-        match self.post_on(actor, conversation, body, Channel::Email).await {
+        match self.post_on(actor, conversation, body, &[], Channel::Email).await {
             Ok((message, _)) => Ok(IncomingOutcome {
                 status: Some(status),
                 reason: None,

@@ -87,6 +87,7 @@ mod tests {
             channel: Channel::App,
             created_at: 0,
             held_until,
+            attachments: vec![],
         }
     }
 

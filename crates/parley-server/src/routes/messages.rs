@@ -35,6 +35,11 @@ pub struct PostBody {
     pub body: String,
     /// `app` or `api` for users; `portal` or `widget` for customers.
     pub channel: Option<Channel>,
+    /// Files uploaded with `POST /api/v1/conversations/{id}/attachments` for this message, up to
+    /// 10; with one, `body` may be empty.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachments: Vec<AttachmentId>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -79,8 +84,13 @@ pub async fn post(
     Path(Id(id)): Path<Id>,
     Json(b): Json<PostBody>,
 ) -> ApiResult<(StatusCode, Json<Posted>)> {
-    let (message, audience) =
-        app.post_message(actor, ConversationId(id), PostRequest { body: b.body, channel: b.channel }).await?;
+    let (message, audience) = app
+        .post_message(
+            actor,
+            ConversationId(id),
+            PostRequest { body: b.body, channel: b.channel, attachments: b.attachments },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(Posted { message, audience })))
 }
 

@@ -1,5 +1,6 @@
 //! `/api/v1`: one file per resource.
 
+pub mod attachments;
 pub mod auth;
 pub mod company;
 pub mod conversations;
@@ -65,6 +66,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(delivery::conversation_deliveries))
         .routes(routes!(messages::list, messages::post))
         .routes(routes!(messages::preview))
+        .routes(routes!(attachments::fetch))
+        .routes(routes!(attachments::fetch_named))
         .routes(routes!(messages::audience))
         .routes(routes!(delivery::seen))
         .routes(routes!(messages::undo))
@@ -79,6 +82,10 @@ pub fn api() -> OpenApiRouter<App> {
             OpenApiRouter::new()
                 .routes(routes!(mail_in::receive_email))
                 .layer(axum::extract::DefaultBodyLimit::max(mail_in::MAX_MAIL_BYTES)),
+        )
+        .merge(
+            // An upload is streamed to disk, and the app stops it at the server's file limit.
+            OpenApiRouter::new().routes(routes!(attachments::upload)).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .routes(routes!(mail_in::incoming_log))
         .routes(routes!(mail_in::incoming_email))
