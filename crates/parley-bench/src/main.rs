@@ -10,8 +10,11 @@
 //! With `--large`, instead: the read side and posting on an empty install and on a large one
 //! (`large.rs`), in the same run, next to the SQLite ceiling. With `--email-catchup`, instead:
 //! whether every email goes out within the delay + 2 s at a given post rate (`email_catchup.rs`).
+//! With `--attachments`, instead: file uploads, posts carrying files and fetches, next to the
+//! disk's own rate for the same files (`attachments_load.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attachments_load;
 mod email_catchup;
 use parley_bench::large;
 
@@ -71,6 +74,15 @@ struct Args {
     /// stop: the next `parley serve` on it builds every inbox and serves a year of history.
     #[arg(long, value_name = "PARLEY_DB")]
     seed_into: Option<std::path::PathBuf>,
+    /// Measure file uploads, posts with files and fetches instead (see `attachments_load.rs`).
+    #[arg(long)]
+    attachments: bool,
+    /// Files to upload, with --attachments.
+    #[arg(long, default_value_t = 1500)]
+    files: usize,
+    /// Size of each file in KiB, with --attachments.
+    #[arg(long, default_value_t = 100)]
+    file_kib: usize,
 }
 
 #[tokio::main]
@@ -87,6 +99,11 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.large {
         return large_main(&args).await;
+    }
+    if args.attachments {
+        println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
+        let files = attachments_load::Files { count: args.files, kib: args.file_kib, clients: args.concurrency };
+        return attachments_load::run(files).await;
     }
     if args.email_catchup {
         let c = email_catchup::Catchup {
