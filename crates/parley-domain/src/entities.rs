@@ -227,7 +227,7 @@ pub struct Message {
     pub created_at: i64,
     /// R33: until then no customer sees it and its author may undo it; users see it as "sending".
     pub held_until: Option<i64>,
-    /// Its files, in the order they were attached.
+    /// Its files, in the order they were uploaded.
     #[serde(default)]
     pub attachments: Vec<crate::attachment::Attachment>,
 }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attachments;
 mod conversations;
 mod delivery;
 mod fixtures;
@@ -12,6 +13,7 @@ mod mail_in;
 mod people;
 mod rows;
 
+pub use attachments::*;
 pub use conversations::*;
 pub use delivery::*;
 pub use fixtures::*;
@@ -64,6 +66,9 @@ macro_rules! store_behaviour_tests {
             r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones,
             r33_a_held_reply_counts_for_the_customer_once_released,
             r26_rows_carry_the_latest_readable_words_customers_and_assignees_and_pages_filter,
+            r7_a_message_takes_only_its_authors_unsent_uploads_and_lists_them,
+            r33_an_attachment_follows_its_message_held_made_internal_or_undone,
+            unsent_uploads_are_pruned_and_only_unnamed_bytes_reported,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -73,7 +73,8 @@ pub(crate) async fn check_unsent(tx: &mut SqliteConnection, m: &parley_store::Ne
     Ok(())
 }
 
-/// Gives the checked uploads to the message, and answers them in the order the post named them.
+/// Gives the checked uploads to the message, and answers them in the order they were uploaded
+/// (the order every read lists them in).
 pub(crate) async fn take(
     tx: &mut SqliteConnection,
     message: MessageId,
@@ -91,9 +92,9 @@ pub(crate) async fn take(
     .fetch_all(&mut *tx)
     .await
     .map_err(other)?;
-    let mut by_id: HashMap<i64, Attachment> =
-        rows.iter().map(|r| Ok((get(r, "id")?, attachment(r)?))).collect::<StoreResult<_>>()?;
-    Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+    let mut taken: Vec<Attachment> = rows.iter().map(attachment).collect::<StoreResult<_>>()?;
+    taken.sort_by_key(|a| a.id);
+    Ok(taken)
 }
 
 #[async_trait]

@@ -141,7 +141,7 @@ pub struct NewMessage {
     pub held_until: Option<i64>,
     /// People who start following the conversation with this message (mentioned users).
     pub new_followers: Vec<Party>,
-    /// Files the author uploaded into the conversation for it, in order; the post is refused
+    /// Files the author uploaded into the conversation for it; the post is refused
     /// (`Conflict("attachment")`, nothing written) unless each is theirs and on no message yet.
     pub attachments: Vec<AttachmentId>,
 }
