@@ -32,6 +32,22 @@ impl App {
         if c.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }
+        self.store_file(actor, conversation, name, content_type, body).await
+    }
+
+    /// Stores a file for `actor` in `conversation`, whose access the caller has checked.
+    pub(crate) async fn store_file<B, E>(
+        &self,
+        actor: Actor,
+        conversation: ConversationId,
+        name: &str,
+        content_type: &str,
+        body: impl Stream<Item = Result<B, E>>,
+    ) -> AppResult<Attachment>
+    where
+        B: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
         attachment::clean_name(name)?;
         let max = self.config.attachment_max_bytes;
         let received = self.files.receive(body, max).await.map_err(|e| match e {
@@ -42,6 +58,10 @@ impl App {
                 AppError::Internal
             }
         })?;
+        if received.size == 0 {
+            self.files.discard(received).await;
+            return Err(ValidationError::new("body", "the file is empty").into());
+        }
         let accepted = match attachment::accept(name, content_type, &received.head) {
             Ok(accepted) => accepted,
             Err(refusal) => {
@@ -70,6 +90,31 @@ impl App {
             })
             .await?;
         Ok(stored)
+    }
+
+    /// Keeps the files of a mail `actor` sent into `conversation` (access checked by the caller),
+    /// up to the most a message carries: answers the kept ones' ids and a line for each dropped
+    /// one, saying why.
+    pub(crate) async fn keep_mail_files(
+        &self,
+        actor: Actor,
+        conversation: ConversationId,
+        files: &[crate::mail_in::MailAttachment],
+    ) -> AppResult<(Vec<AttachmentId>, Vec<String>)> {
+        let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+        for file in files {
+            if kept.len() == attachment::MAX_PER_MESSAGE {
+                dropped.push(format!("{} (more than {} files)", file.name, attachment::MAX_PER_MESSAGE));
+                continue;
+            }
+            let bytes = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(file.bytes.as_slice())]);
+            match self.store_file(actor, conversation, &file.name, &file.content_type, bytes).await {
+                Ok(stored) => kept.push(stored.id),
+                Err(AppError::Internal) => return Err(AppError::Internal),
+                Err(refused) => dropped.push(format!("{} ({refused})", file.name)),
+            }
+        }
+        Ok((kept, dropped))
     }
 
     /// A file and its bytes, for someone who may read its message; "not found" to everyone else,

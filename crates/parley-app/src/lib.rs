@@ -34,7 +34,9 @@ pub use conversations::{NewConversationRequest, StartAs};
 pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
 pub use error::{AppError, AppResult};
 pub use limits::{Attempt, LimitSettings, RateLimits, Rule as LimitRule};
-pub use mail_in::{parse as parse_email, InboundError, InboundMail, Via, INCOMING_LOG_MS, RELAY_TOKEN_PREFIX};
+pub use mail_in::{
+    parse as parse_email, InboundError, InboundMail, MailAttachment, Via, INCOMING_LOG_MS, RELAY_TOKEN_PREFIX,
+};
 pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;

@@ -134,6 +134,29 @@ pub fn is_image(content_type: &str) -> bool {
     matches!(content_type, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
 }
 
+/// A size as people read it: `12 B`, `340 KB`, `1.2 MB`.
+pub fn human_size(bytes: i64) -> String {
+    const KB: i64 = 1024;
+    match bytes {
+        b if b >= KB * KB => format!("{:.1} MB", b as f64 / (KB * KB) as f64),
+        b if b >= KB => format!("{} KB", (b + KB / 2) / KB),
+        b => format!("{b} B"),
+    }
+}
+
+/// A file name percent-encoded for a URL path segment or an RFC 5987 `filename*`: everything but
+/// letters, digits and `.-_~` is escaped.
+pub fn url_encoded(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// The picture type the bytes are, if any.
 fn sniff_image(head: &[u8]) -> Option<&'static str> {
     match head {
@@ -201,6 +224,14 @@ mod tests {
             assert!(!is_image(&ok.content_type), "{name}");
         }
         assert_eq!(accept("server.log", "", b"").unwrap().content_type, "application/octet-stream");
+    }
+
+    #[test]
+    fn sizes_and_names_are_written_for_people_and_urls() {
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(340 * 1024 + 100), "340 KB");
+        assert_eq!(human_size(1_258_291), "1.2 MB");
+        assert_eq!(url_encoded("a b\"é/.pdf"), "a%20b%22%C3%A9%2F.pdf");
     }
 
     #[test]

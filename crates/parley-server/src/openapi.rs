@@ -73,6 +73,7 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/conversations", &[404, 422]),
     ("POST", "/api/v1/items", &[404, 422]),
     ("POST", "/api/v1/conversations/{id}/messages", &[409, 422]),
+    ("POST", "/api/v1/conversations/{id}/attachments", &[409]),
     ("POST", "/api/v1/items/{id}/people", &[422]),
     ("POST", "/api/v1/messages/{id}/undo", &[403, 409]),
     ("POST", "/api/v1/messages/{id}/make-internal", &[403, 409]),

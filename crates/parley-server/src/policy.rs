@@ -215,10 +215,42 @@ pub async fn enforce(State(app): State<App>, matched: Option<MatchedPath>, reque
         None => None,
     };
     let gate = rule.gate(asker.as_ref().map(|a| a.auth.actor));
+    if gate == Unauthenticated {
+        if let Some(to_login) = login_first(&parts, path) {
+            return to_login;
+        }
+    }
     if let Some(asker) = asker {
         parts.extensions.insert(asker);
     }
     pass_or_refuse(gate, Request::from_parts(parts, body), next).await
+}
+
+/// A file linked from an email, opened in a browser that is not logged in: the reader logs in
+/// first (customers in the portal, `?login=portal`) and comes back to it. Anything else that is
+/// not logged in gets the 401 JSON answer.
+fn login_first(parts: &axum::http::request::Parts, route: &str) -> Option<Response> {
+    let file_route = route == "/api/v1/attachments/{id}" || route == "/api/v1/attachments/{id}/{name}";
+    let wants_page = parts
+        .headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if parts.method != Method::GET || !file_route || !wants_page {
+        return None;
+    }
+    let portal = parts.uri.query().is_some_and(|q| q.split('&').any(|pair| pair == "login=portal"));
+    let login = if portal { "/portal" } else { "/login" };
+    // The path comes from the matched route and the request line; it is percent-encoded as sent.
+    let back = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let encoded: String = back
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Some(axum::response::Redirect::to(&format!("{login}?next={encoded}")).into_response())
 }
 
 async fn pass_or_refuse(gate: Gate, request: Request, next: Next) -> Response {

@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
+    ("attachments.js", "text/javascript; charset=utf-8", include_str!("../web/attachments.js")),
     ("item-pane.js", "text/javascript; charset=utf-8", include_str!("../web/item-pane.js")),
     ("settings.js", "text/javascript; charset=utf-8", include_str!("../web/settings.js")),
     ("items.js", "text/javascript; charset=utf-8", include_str!("../web/items.js")),
@@ -38,8 +39,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and
 /// this policy keeps any script in it from running all the same. Images only from Parley: a remote
 /// image would tell its owner when and from where a message was read (message bodies turn images
-/// into links for the same reason). Forms post only here.
-const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
+/// into links for the same reason); `blob:` for the attachments the widget fetches with its token.
+/// Forms post only here.
+const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; \
      style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
      form-action 'self'";
 

@@ -117,6 +117,20 @@ export function ago(ms, now = Date.now()) {
   return new Date(ms).toLocaleDateString([], { dateStyle: 'short' });
 }
 
+/**
+ * Where to go after logging in: `next` only if it is a path on this origin, decided by parsing
+ * it as the browser will (`/\evil.example` and `//evil.example` are other sites); else `fallback`.
+ */
+export function sameOriginPath(next, fallback = '/') {
+  if (!next) return fallback;
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? `${url.pathname}${url.search}${url.hash}` : fallback;
+  } catch (_) {
+    return fallback;
+  }
+}
+
 export function when(ms) {
   return new Date(ms).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
 }

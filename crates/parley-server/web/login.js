@@ -1,20 +1,6 @@
-import { api } from './api.js';
+import { api, sameOriginPath } from './api.js';
 
 const form = document.getElementById('login-form');
-
-/**
- * Where to go after logging in: `next` only if it is a path on this origin, decided by parsing
- * it as the browser will (`/\evil.example` and `//evil.example` are other sites); else `/`.
- */
-function sameOriginPath(next) {
-  if (!next) return '/';
-  try {
-    const url = new URL(next, location.origin);
-    return url.origin === location.origin ? `${url.pathname}${url.search}${url.hash}` : '/';
-  } catch (_) {
-    return '/';
-  }
-}
 const error = document.getElementById('login-error');
 
 form.addEventListener('submit', async (event) => {

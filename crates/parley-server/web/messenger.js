@@ -4,6 +4,7 @@
 import { ago, api, chime, connectRealtime, el, when } from './api.js';
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
+import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +35,8 @@ const state = {
   freshConversation: null,
   freshNumber: null,
   realtime: null,
+  // Files picked for the next message of the open conversation.
+  tray: null,
 };
 
 // Each conversation keeps its own draft (kept across reloads in this browser, cleared when sent),
@@ -211,7 +214,8 @@ function rowPreview(c) {
   if (!m) return el('span', { class: 'preview empty' }, 'No message yet');
   const mine = m.author.kind === 'user' && m.author.id === state.me.id;
   const who = mine ? 'You' : m.author.kind === 'customer' ? customerName(c, m.author.id) : nameOf(m.author);
-  return el('span', { class: `preview by-${m.author.kind}` }, el('strong', {}, `${who}: `), m.excerpt);
+  // A message of files alone has no words to show.
+  return el('span', { class: `preview by-${m.author.kind}` }, el('strong', {}, `${who}: `), m.excerpt || 'sent a file');
 }
 
 function customerName(c, id) {
@@ -366,6 +370,7 @@ function startOnItem(visibility) {
   state.current = { id: null, pending: true, visibility, state: 'open', subject: item.title, link: { kind: 'item', id: item.id } };
   state.messages = [];
   state.freshNumber = null;
+  state.tray.clear();
   $('subject').textContent = item.title;
   $('link-open').hidden = true;
   $('body').value = drafts()[draftId()] || '';
@@ -388,7 +393,10 @@ async function openConversation(id) {
   if (switching) state.freshNumber = null;
   const conversation = await api('GET', `/conversations/${id}`);
   state.current = conversation;
-  if (switching) $('body').value = drafts()[id] || '';
+  if (switching) {
+    $('body').value = drafts()[id] || '';
+    state.tray.clear();
+  }
   history.replaceState(null, '', `/c/${id}`);
   $('empty').hidden = true;
   $('conversation').hidden = false;
@@ -484,6 +492,7 @@ function renderMessages() {
             : null,
         ),
         body,
+        renderAttachments(m.attachments),
         held && mine
           ? el(
               'div',
@@ -552,6 +561,9 @@ function renderComposer() {
   const locked = c.state === 'locked';
   $('body').disabled = locked;
   $('send').disabled = locked;
+  // Files go into an existing conversation: an item's first message starts it without any.
+  $('attach-input').disabled = locked || !!c.pending;
+  $('attach-label').title = c.pending ? 'Send the first message, then attach files' : 'Attach files (or paste or drop them in the message box)';
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This conversation is locked: unlock it to send.' : '';
   $('state-actions').replaceChildren(
@@ -646,7 +658,12 @@ function refreshPreview() {
 async function send(event) {
   event.preventDefault();
   const body = $('body').value.trim();
-  if (!body) return;
+  const attachments = state.tray.ids();
+  if (!body && !attachments.length) return;
+  if (state.tray.busy()) {
+    $('send-error').textContent = 'Wait until the files are uploaded.';
+    return;
+  }
   $('send-error').textContent = '';
   $('send').disabled = true;
   try {
@@ -655,10 +672,11 @@ async function send(event) {
       return;
     }
     const sentTo = state.current.id;
-    const posted = await api('POST', `/conversations/${sentTo}/messages`, { body });
+    const posted = await api('POST', `/conversations/${sentTo}/messages`, { body, attachments });
     saveDraft(sentTo, '');
     if (state.current.id === sentTo) {
       $('body').value = '';
+      state.tray.clear();
       state.messages.push(posted.message);
       state.deliveries.set(posted.message.id, []);
       renderMessages();
@@ -758,6 +776,16 @@ async function boot() {
     location.assign('/login');
   });
   $('composer').addEventListener('submit', send);
+  state.tray = new Tray($('attach-tray'), uploadFile);
+  const attach = (files) => {
+    if (!state.current || state.current.pending || state.current.state === 'locked') return;
+    state.tray.add(state.current.id, files);
+  };
+  $('attach-input').addEventListener('change', () => {
+    attach($('attach-input').files);
+    $('attach-input').value = '';
+  });
+  acceptDrops($('body'), attach);
   setUpSearch($('search'), $('search-results'), (hit) => {
     if (hit.conversation) openConversation(hit.conversation);
     else location.assign(`/items/${hit.item}`);

@@ -1,10 +1,11 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
-import { ago, api, chime, connectRealtime, el, when } from './api.js';
+import { ago, api, chime, connectRealtime, el, sameOriginPath, when } from './api.js';
 import { setUpSearch } from './search.js';
+import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, current: null, messages: [], realtime: null };
+const state = { me: null, current: null, messages: [], realtime: null, tray: null };
 
 function authorName(author) {
   if (author.kind === 'customer' && author.id === state.me.id) return 'You';
@@ -18,7 +19,10 @@ async function showSignIn() {
     event.preventDefault();
     try {
       await api('POST', '/auth/customer-login', { email: $('email').value.trim(), password: $('password').value });
-      location.reload();
+      // A file linked from an email sent the customer here to log in first.
+      const next = new URLSearchParams(location.search).get('next');
+      if (next) location.assign(sameOriginPath(next, location.pathname));
+      else location.reload();
     } catch (e) {
       $('password-error').textContent = e.message;
     }
@@ -62,7 +66,7 @@ async function loadConversations() {
           c.unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread) : null,
           el('time', { datetime: new Date(c.last_activity_at).toISOString(), title: when(c.last_activity_at) }, ago(c.last_activity_at)),
           c.last_message
-            ? el('span', { class: 'preview' }, el('strong', {}, `${authorName(c.last_message.author)}: `), c.last_message.excerpt)
+            ? el('span', { class: 'preview' }, el('strong', {}, `${authorName(c.last_message.author)}: `), c.last_message.excerpt || 'sent a file')
             : null,
         ),
       ),
@@ -73,7 +77,9 @@ async function loadConversations() {
 }
 
 async function openConversation(id) {
+  const switching = !state.current || state.current.id !== id;
   state.current = await api('GET', `/conversations/${id}`);
+  if (switching) state.tray.clear();
   $('empty').hidden = true;
   $('conversation').hidden = false;
   $('subject').textContent = state.current.subject;
@@ -81,6 +87,7 @@ async function openConversation(id) {
   const locked = state.current.state === 'locked';
   $('body').disabled = locked;
   $('send').disabled = locked;
+  $('attach-input').disabled = locked;
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This conversation is locked: replies are closed.' : '';
   state.messages = await api('GET', `/conversations/${id}/messages?limit=200`);
@@ -101,6 +108,7 @@ function renderMessages() {
         { class: 'message public', 'data-number': m.number },
         el('header', {}, el('strong', {}, authorName(m.author)), el('time', {}, when(m.created_at))),
         body,
+        renderAttachments(m.attachments),
       );
     }),
   );
@@ -111,11 +119,17 @@ function renderMessages() {
 async function send(event) {
   event.preventDefault();
   const body = $('body').value.trim();
-  if (!body) return;
+  const attachments = state.tray.ids();
+  if (!body && !attachments.length) return;
+  if (state.tray.busy()) {
+    $('send-error').textContent = 'Wait until the files are uploaded.';
+    return;
+  }
   $('send-error').textContent = '';
   try {
-    const posted = await api('POST', `/conversations/${state.current.id}/messages`, { body, channel: 'portal' });
+    const posted = await api('POST', `/conversations/${state.current.id}/messages`, { body, channel: 'portal', attachments });
     $('body').value = '';
+    state.tray.clear();
     state.messages.push(posted.message);
     renderMessages();
     await loadConversations();
@@ -172,6 +186,13 @@ async function boot() {
     item: null,
   });
   $('composer').addEventListener('submit', send);
+  state.tray = new Tray($('attach-tray'), uploadFile);
+  const attach = (files) => state.current && state.current.state !== 'locked' && state.tray.add(state.current.id, files);
+  $('attach-input').addEventListener('change', () => {
+    attach($('attach-input').files);
+    $('attach-input').value = '';
+  });
+  acceptDrops($('body'), attach);
   await Promise.all([loadItems(), loadConversations()]);
   state.realtime = connectRealtime(onEvent);
   // A link from an email names one conversation: /portal/c/<id>.

@@ -1,6 +1,7 @@
 // The chat inside the widget's frame. A visitor is an anonymous customer whose session token is
 // kept in this frame's storage and sent as a bearer token (no third-party cookies involved).
 import { chime, el, when } from './api.js';
+import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'parley.widget';
@@ -27,6 +28,23 @@ async function call(method, path, body) {
   return data;
 }
 
+const auth = () => (state.token ? { authorization: `Bearer ${state.token}` } : {});
+
+// The frame cannot count on cookies (it is a third party on the site that embeds it), so files
+// are fetched with the token and shown from object URLs, each fetched once.
+const fetched = new Map();
+function blob(a) {
+  if (!fetched.has(a.id)) {
+    fetched.set(a.id, fetch(`/api/v1/attachments/${a.id}`, { headers: auth() }).then((res) => {
+      if (!res.ok) throw new Error(`unavailable (${res.status})`);
+      return res.blob();
+    }).then((b) => URL.createObjectURL(b)));
+  }
+  return fetched.get(a.id);
+}
+
+const tray = new Tray($('attach-tray'), (id, file) => uploadFile(id, file, auth()));
+
 function render() {
   $('messages').replaceChildren(
     ...state.messages.map((m) => {
@@ -34,7 +52,7 @@ function render() {
       const body = el('div', { class: 'body' });
       // Rendered from Markdown and sanitized by the server.
       body.innerHTML = m.body_html;
-      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, body, el('time', {}, when(m.created_at)));
+      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, body, renderAttachments(m.attachments, blob), el('time', {}, when(m.created_at)));
     }),
   );
   const last = $('messages').lastElementChild;
@@ -79,6 +97,7 @@ function connect() {
 function setLocked(locked) {
   $('body').disabled = locked;
   $('send').disabled = locked;
+  $('attach-input').disabled = locked;
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This chat is closed for new messages.' : '';
 }
@@ -114,25 +133,48 @@ async function load() {
   connect();
 }
 
+// The visitor's session and chat, started by their first message or file.
+async function ensureChat() {
+  if (!state.token) {
+    const session = await call('POST', '/widget/visitors', {});
+    state.token = session.token;
+    state.me = session.customer;
+    save();
+  }
+  if (!state.conversation) {
+    const conversation = await call('POST', '/conversations', { subject: `Live chat with ${state.me.name}`, visibility: 'public' });
+    state.conversation = conversation.id;
+    save();
+  }
+}
+
+async function attach(files) {
+  // Taken at once: the input is cleared right after, and its list with it.
+  const picked = [...files];
+  $('send-error').textContent = '';
+  try {
+    await ensureChat();
+    await tray.add(state.conversation, picked);
+  } catch (e) {
+    $('send-error').textContent = e.message;
+  }
+}
+
 async function send(event) {
   event.preventDefault();
   const body = $('body').value.trim();
-  if (!body) return;
+  const attachments = tray.ids();
+  if (!body && !attachments.length) return;
+  if (tray.busy()) {
+    $('send-error').textContent = 'Wait until the files are uploaded.';
+    return;
+  }
   $('send-error').textContent = '';
   try {
-    if (!state.token) {
-      const session = await call('POST', '/widget/visitors', {});
-      state.token = session.token;
-      state.me = session.customer;
-      save();
-    }
-    if (!state.conversation) {
-      const conversation = await call('POST', '/conversations', { subject: `Live chat with ${state.me.name}`, visibility: 'public' });
-      state.conversation = conversation.id;
-      save();
-    }
-    const posted = await call('POST', `/conversations/${state.conversation}/messages`, { body, channel: 'widget' });
+    await ensureChat();
+    const posted = await call('POST', `/conversations/${state.conversation}/messages`, { body, channel: 'widget', attachments });
     $('body').value = '';
+    tray.clear();
     state.messages.push(posted.message);
     render();
     connect();
@@ -179,6 +221,11 @@ async function verify(event) {
 }
 
 $('composer').addEventListener('submit', send);
+$('attach-input').addEventListener('change', () => {
+  attach($('attach-input').files);
+  $('attach-input').value = '';
+});
+acceptDrops($('body'), attach);
 $('contact').addEventListener('submit', saveContact);
 $('verify').addEventListener('submit', verify);
 $('verify-change').addEventListener('click', () => {

@@ -1,4 +1,4 @@
-//! What the email worker reads to compose a round of digests (R34), in four statements on one
+//! What the email worker reads to compose a round of digests (R34), in five statements on one
 //! reader connection, however many digests the round holds: it used to be a conversation, its
 //! item and each message read one by one per digest.
 
@@ -14,15 +14,15 @@ use std::collections::BTreeSet;
 pub(crate) async fn digest_reads(conn: &mut SqliteConnection, digests: &[Digest]) -> StoreResult<DigestReads> {
     let mut reads = DigestReads::default();
     let message_ids = json_ids(digests.iter().flat_map(|d| d.messages.iter().map(|m| m.0)));
-    for row in sqlx::query("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))")
+    let rows = sqlx::query("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))")
         .bind(message_ids)
         .fetch_all(&mut *conn)
         .await
-        .map_err(other)?
-    {
-        let message = rows::message(&row)?;
-        reads.messages.insert(message.id, message);
-    }
+        .map_err(other)?;
+    let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
+    // Their files are listed in the email, as links that ask for the reader's access.
+    crate::attachments::fill(&mut *conn, &mut messages).await?;
+    reads.messages.extend(messages.into_iter().map(|m| (m.id, m)));
 
     let conversation_ids: BTreeSet<i64> = digests.iter().map(|d| d.conversation_id.0).collect();
     for row in sqlx::query(&format!(

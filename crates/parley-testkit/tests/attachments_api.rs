@@ -168,6 +168,7 @@ async fn refused_uploads_and_posts_write_nothing_and_say_why() {
         ("cat.png", "image/png", b"<html>not a picture</html>", 415, "unsupported_type"),
         ("setup.exe", "application/octet-stream", b"MZ", 415, "unsupported_type"),
         ("..", "text/plain", b"x", 400, "invalid_input"),
+        ("empty.txt", "text/plain", b"", 400, "invalid_input"),
     ] {
         let (got, body) = app.upload(&carla, public, name, ty, bytes).await;
         assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{name}: {body}");
@@ -260,5 +261,39 @@ async fn an_upload_no_message_took_is_removed_after_a_day_and_shared_bytes_are_k
     assert_eq!(app.fetch(Some(&admin), &format!("/api/v1/attachments/{sent}")).await.0, 200);
     assert!(stored(b"same bytes"), "bytes a sent file names are kept");
     assert!(!stored(b"only here"), "bytes nothing names are removed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r14_an_emailed_message_lists_its_files_as_links_that_ask_for_the_readers_access() {
+    let (app, sink) = spawn_app_with_smtp().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    let manual = send_file(&app, &admin, public, "user manual.pdf", "application/pdf", &vec![b'%'; 2048]).await;
+
+    app.advance_ms(EMAIL_DELAY_MS + 1);
+    app.deliver().await;
+    let mails = sink.wait_for(1, Duration::from_secs(5)).await;
+    let text = mails[0].text();
+    let link = format!("{}/api/v1/attachments/{manual}/user%20manual.pdf?login=portal", app.base);
+    assert!(text.contains(&format!("Attached: user manual.pdf (2 KB) {link}")), "{text}");
+    // The HTML part escapes the slashes of what it prints.
+    let html = mails[0].parsed().body_html(0).unwrap().replace("&#x2f;", "/");
+    assert!(html.contains(&format!("<a href=\"{link}\">user manual.pdf</a>")), "{html}");
+
+    // The link asks for access: a browser that is not logged in is sent to the portal's login
+    // and back; an API client gets 401; the customer's session gets the file.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = browser.get(&link).header("accept", "text/html,*/*").send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let back = format!("/portal?next=/api/v1/attachments/{manual}/user%2520manual.pdf%3Flogin%3Dportal");
+    assert_eq!(res.headers()["location"], back.as_str());
+    assert_eq!(browser.get(&link).send().await.unwrap().status(), 401);
+    let path = link.trim_start_matches(&app.base);
+    let (status, _, bytes) = app.fetch(Some(&carla), path).await;
+    assert_eq!((status, bytes.len()), (200, 2048));
     app.stop().await;
 }

@@ -593,3 +593,40 @@ fn as_new_request(raw: &[u8]) -> Vec<u8> {
     out.push_str(body);
     out.into_bytes()
 }
+
+#[tokio::test]
+async fn r18_a_mails_files_become_the_messages_attachments_and_refused_ones_are_logged() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let raw = "From: Dana Novak <dana@client.example>\r\nTo: support@acme.test\r\nSubject: Broken screen\r\n\
+               Message-ID: <files1@client.example>\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+               --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the photo and the log.\r\n\
+               --b1\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"screen.png\"\r\n\
+               Content-Transfer-Encoding: base64\r\n\r\n\
+               iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=\r\n\
+               --b1\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"app.log\"\r\n\r\n\
+               error 42\r\n\
+               --b1\r\nContent-Type: application/x-msdownload\r\nContent-Disposition: attachment; filename=\"fix.exe\"\r\n\
+               Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n\
+               --b1--\r\n";
+    smtp_send(app.smtp_in, "dana@client.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "started", "{log:?}");
+    let reason = log[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("attachments dropped: fix.exe (files of type 'application/x-msdownload'"), "{reason}");
+    let conversation = log[0]["conversation_id"].as_i64().unwrap();
+    let first = messages(&app, &admin, conversation).await;
+    assert_eq!(first[0]["body"], "See the photo and the log.");
+    let files: Vec<(&str, &str, i64)> = first[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap(), a["content_type"].as_str().unwrap(), a["size"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(files, vec![("screen.png", "image/png", 68), ("app.log", "text/plain", 8)]);
+    let log_file = first[0]["attachments"][1]["id"].as_i64().unwrap();
+    let (status, _, bytes) = app.fetch(Some(&admin), &format!("/api/v1/attachments/{log_file}")).await;
+    assert_eq!((status, String::from_utf8_lossy(&bytes).trim_end()), (200, "error 42"));
+    app.stop().await;
+}

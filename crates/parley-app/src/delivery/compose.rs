@@ -2,7 +2,9 @@
 //! headers per conversation and a signed reply address (R16). A round's digests are composed
 //! together, from one read of the store.
 
-use super::templates::{self, ConversationContext, MessageContext, NewMessageContext, RecipientContext};
+use super::templates::{
+    self, AttachmentContext, ConversationContext, MessageContext, NewMessageContext, RecipientContext,
+};
 use crate::{App, AppError, AppResult};
 use parley_domain::delivery::Digest;
 use parley_domain::reply_token::{self, ReplyTarget};
@@ -124,19 +126,34 @@ impl App {
         let reads = round.reads;
         let (conversation, kind) =
             reads.conversations.get(&digest.conversation_id).ok_or(AppError::NotFound("conversation"))?;
+        let base = self.config.base_url.trim_end_matches('/');
+        // A file's link asks for the reader's access; one not logged in logs in where they can.
+        let login = match digest.party {
+            Party::Customer(_) => "?login=portal",
+            Party::User(_) => "",
+        };
         let mut messages = Vec::with_capacity(digest.messages.len());
         for id in &digest.messages {
             let m = reads.messages.get(id).ok_or(AppError::NotFound("message"))?;
+            let attachments = m
+                .attachments
+                .iter()
+                .map(|a| AttachmentContext {
+                    name: a.name.clone(),
+                    size: attachment::human_size(a.size),
+                    url: format!("{base}/api/v1/attachments/{}/{}{login}", a.id, attachment::url_encoded(&a.name)),
+                })
+                .collect();
             messages.push(MessageContext {
                 number: m.number,
                 author: Self::author_name(reads, m.author)?,
                 sent_at: utc_minute(m.created_at),
                 body: m.body.clone(),
                 body_html: m.body_html.clone(),
+                attachments,
             });
         }
         // Each reader opens it where they can: customers in the portal, users in the messenger.
-        let base = self.config.base_url.trim_end_matches('/');
         let url = match digest.party {
             Party::Customer(_) => format!("{base}/portal/c/{}", conversation.id),
             Party::User(_) => format!("{base}/c/{}", conversation.id),

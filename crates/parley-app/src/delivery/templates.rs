@@ -21,6 +21,8 @@ const TEXT: &str = "Hello {{ recipient.name }},
 {% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
 
 {{ m.body }}
+{% for a in m.attachments %}
+Attached: {{ a.name }} ({{ a.size }}) {{ a.url }}{% endfor %}
 
 {% endfor %}-- 
 Reply to this email to answer in the conversation, or open it: {{ conversation.url }}
@@ -28,6 +30,29 @@ Reply to this email to answer in the conversation, or open it: {{ conversation.u
 {% endif %}";
 
 const HTML: &str = r#"<p>Hello {{ recipient.name }},</p>
+{% for m in messages %}<div style="margin:1em 0;padding-left:.8em;border-left:3px solid {% if conversation.internal %}#d97706{% else %}#2563eb{% endif %}">
+<p style="color:#555;margin:0">#{{ m.number }} <strong>{{ m.author }}</strong> wrote on {{ m.sent_at }}:</p>
+{{ m.body_html|safe }}
+{% if m.attachments %}<ul style="margin:.4em 0;padding-left:1.2em">{% for a in m.attachments %}<li><a href="{{ a.url }}">{{ a.name }}</a> ({{ a.size }})</li>{% endfor %}</ul>{% endif %}
+</div>
+{% endfor %}<p style="color:#555">Reply to this email to answer in the conversation, or <a href="{{ conversation.url }}">open it</a>.
+{% if conversation.internal %}<br>This is an internal conversation: customers never see it.{% endif %}</p>
+"#;
+
+/// The default text and HTML before they listed attachments: an install that still has them
+/// gets today's.
+const TEXT_BEFORE_ATTACHMENTS: &str = "Hello {{ recipient.name }},
+
+{% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
+
+{{ m.body }}
+
+{% endfor %}-- 
+Reply to this email to answer in the conversation, or open it: {{ conversation.url }}
+{% if conversation.internal %}This is an internal conversation: customers never see it.
+{% endif %}";
+
+const HTML_BEFORE_ATTACHMENTS: &str = r#"<p>Hello {{ recipient.name }},</p>
 {% for m in messages %}<div style="margin:1em 0;padding-left:.8em;border-left:3px solid {% if conversation.internal %}#d97706{% else %}#2563eb{% endif %}">
 <p style="color:#555;margin:0">#{{ m.number }} <strong>{{ m.author }}</strong> wrote on {{ m.sent_at }}:</p>
 {{ m.body_html|safe }}
@@ -70,6 +95,16 @@ pub struct MessageContext {
     pub body: String,
     /// Already sanitized.
     pub body_html: String,
+    pub attachments: Vec<AttachmentContext>,
+}
+
+/// A file of a message: its name, its size in words (`1.2 MB`), and a link that asks for the
+/// reader's access.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentContext {
+    pub name: String,
+    pub size: String,
+    pub url: String,
 }
 
 /// A rendered email: subject, text and HTML.
@@ -138,6 +173,11 @@ fn sample() -> NewMessageContext {
             sent_at: "2026-01-01 09:00 UTC".into(),
             body: "Hello".into(),
             body_html: "<p>Hello</p>".into(),
+            attachments: vec![AttachmentContext {
+                name: "photo.png".into(),
+                size: "1.2 MB".into(),
+                url: "http://localhost/api/v1/attachments/1/photo.png".into(),
+            }],
         }],
         count: 1,
     }
@@ -155,11 +195,22 @@ const MAX_TEMPLATE_CHARS: usize = 100_000;
 
 impl App {
     /// Installs the default templates where none is stored yet. A stored template whose subject
-    /// is still an earlier default gets today's (`[Ticket #12] …`); an admin's own is kept.
+    /// or body is still an earlier default gets today's (`[Ticket #12] …`, files listed); an admin's
+    /// own is kept.
     pub async fn install_default_templates(&self) -> AppResult<()> {
         let stored = self.store.put_template(&default_new_message(self.now()), true).await?;
-        if stored.subject == SUBJECT_BEFORE_ITEMS {
-            let upgraded = Template { subject: SUBJECT.into(), updated_at: self.now(), ..stored };
+        let mut upgraded = stored.clone();
+        if upgraded.subject == SUBJECT_BEFORE_ITEMS {
+            upgraded.subject = SUBJECT.into();
+        }
+        if upgraded.body_text == TEXT_BEFORE_ATTACHMENTS {
+            upgraded.body_text = TEXT.into();
+        }
+        if upgraded.body_html == HTML_BEFORE_ATTACHMENTS {
+            upgraded.body_html = HTML.into();
+        }
+        if upgraded != stored {
+            upgraded.updated_at = self.now();
             self.store.put_template(&upgraded, false).await?;
         }
         Ok(())

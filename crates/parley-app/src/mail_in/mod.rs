@@ -7,7 +7,7 @@
 mod parse;
 mod tokens;
 
-pub use parse::{parse, InboundError, InboundMail};
+pub use parse::{parse, InboundError, InboundMail, MailAttachment};
 pub use tokens::RELAY_TOKEN_PREFIX;
 
 use crate::{Actor, App, AppError, AppResult, Attempt, NewConversationRequest};
@@ -89,20 +89,7 @@ impl App {
         let id = self.store.insert_incoming_email(logged).await?;
         let outcome = match parsed {
             Err(e) => refused(format!("unreadable: {e}")),
-            Ok(mail) => {
-                let mut outcome = self.handle_email(&mail, &to, client).await?;
-                // Attachments are not kept yet: the log says which were dropped, so none is lost
-                // unnoticed (the raw mail holds them for 72 hours).
-                let posted = matches!(outcome.status, Some(IncomingStatus::Posted | IncomingStatus::Started));
-                if posted && !mail.attachments.is_empty() {
-                    let dropped = format!("attachments dropped: {}", mail.attachments.join(", "));
-                    outcome.reason = Some(match outcome.reason.take() {
-                        Some(reason) => format!("{reason}; {dropped}"),
-                        None => dropped,
-                    });
-                }
-                outcome
-            }
+            Ok(mail) => self.handle_email(&mail, &to, client).await?,
         };
         tracing::info!(
             incoming = %id,
@@ -199,7 +186,7 @@ impl App {
             return mismatch();
         }
         let body = inbound::fit_body(&inbound::reply_text(&mail.text));
-        self.post_from_email(actor, target.conversation_id, &body, IncomingStatus::Posted).await
+        self.post_from_email(actor, target.conversation_id, &body, &mail.attachments, IncomingStatus::Posted).await
     }
 
     /// R18: a new request: the sender, matched or added as a customer, starts a public
@@ -254,9 +241,15 @@ impl App {
             Err(AppError::Invalid(e)) => return Ok(refused(format!("invalid: {e}"))),
             Err(e) => return Err(e),
         };
-        let mut outcome = self.post_from_email(actor, conversation.header.id, &text, IncomingStatus::Started).await?;
-        if let (Some(ticket), None) = (ticket, &outcome.reason) {
-            outcome.reason = Some(format!("opened ticket #{ticket}"));
+        let mut outcome = self
+            .post_from_email(actor, conversation.header.id, &text, &mail.attachments, IncomingStatus::Started)
+            .await?;
+        if let (Some(ticket), Some(IncomingStatus::Started)) = (ticket, outcome.status) {
+            let opened = format!("opened ticket #{ticket}");
+            outcome.reason = Some(match outcome.reason.take() {
+                Some(dropped) => format!("{opened}; {dropped}"),
+                None => opened,
+            });
         }
         Ok(outcome)
     }
@@ -284,30 +277,41 @@ impl App {
         }
     }
 
-    /// Posts `body` (already fitted with `inbound::fit_body`) as `actor`, and says what happened.
+    /// Posts `body` (already fitted with `inbound::fit_body`) and the mail's files as `actor`,
+    /// and says what happened; a file that cannot be attached (its type, its size) is named in the
+    /// log's reason (the raw mail keeps it for 72 hours).
     async fn post_from_email(
         &self,
         actor: Actor,
         conversation: ConversationId,
         body: &str,
+        files: &[MailAttachment],
         status: IncomingStatus,
     ) -> AppResult<IncomingOutcome> {
-        if body.trim().is_empty() {
+        let not_in_audience = || IncomingOutcome {
+            conversation_id: Some(conversation),
+            party: Some(actor.party()),
+            ..refused("not_in_audience: the sender may not write in this conversation")
+        };
+        // Files are kept only where the sender may write.
+        let (kept, dropped) = match self.visible_conversation(actor, conversation).await {
+            Ok(_) => self.keep_mail_files(actor, conversation, files).await?,
+            Err(AppError::NotFound(_)) => return Ok(not_in_audience()),
+            Err(e) => return Err(e),
+        };
+        if body.trim().is_empty() && kept.is_empty() {
             return Ok(refused("empty: the mail has no new text"));
         }
-        match self.post_on(actor, conversation, body, &[], Channel::Email).await {
+        let dropped = (!dropped.is_empty()).then(|| format!("attachments dropped: {}", dropped.join(", ")));
+        match self.post_on(actor, conversation, body, &kept, Channel::Email).await {
             Ok((message, _)) => Ok(IncomingOutcome {
                 status: Some(status),
-                reason: None,
+                reason: dropped,
                 conversation_id: Some(conversation),
                 posted_message_id: Some(message.id),
                 party: Some(actor.party()),
             }),
-            Err(AppError::NotFound(_)) => Ok(IncomingOutcome {
-                conversation_id: Some(conversation),
-                party: Some(actor.party()),
-                ..refused("not_in_audience: the sender may not write in this conversation")
-            }),
+            Err(AppError::NotFound(_)) => Ok(not_in_audience()),
             Err(AppError::Conflict { code, message }) => Ok(IncomingOutcome {
                 conversation_id: Some(conversation),
                 party: Some(actor.party()),

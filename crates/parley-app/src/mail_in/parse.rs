@@ -21,14 +21,23 @@ pub struct InboundMail {
     pub references: Vec<String>,
     /// The body as text (an HTML-only mail converted), before quotes are stripped.
     pub text: String,
-    /// Each attachment's file name and size, as `report.pdf (12 KB)`.
-    pub attachments: Vec<String>,
+    /// The files it carries, in order.
+    pub attachments: Vec<MailAttachment>,
     auto_submitted: Option<String>,
     precedence: Option<String>,
     auto_response_suppress: bool,
     list_headers: bool,
     x_loop: Vec<String>,
     content_type: String,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub name: String,
+    /// As the mail declares it, `type/subtype`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Why a mail could not be read.
@@ -115,8 +124,15 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, InboundError> {
         attachments: message
             .attachments()
             .map(|part| {
-                let name = part.attachment_name().unwrap_or("unnamed");
-                format!("{name} ({} KB)", part.contents().len().div_ceil(1024))
+                let content_type = part
+                    .content_type()
+                    .map(|t| match t.subtype() {
+                        Some(sub) => format!("{}/{sub}", t.ctype()),
+                        None => t.ctype().to_string(),
+                    })
+                    .unwrap_or_default();
+                let name = part.attachment_name().unwrap_or("attachment").to_string();
+                MailAttachment { name, content_type, bytes: part.contents().to_vec() }
             })
             .collect(),
         auto_submitted: raw_header("Auto-Submitted"),
