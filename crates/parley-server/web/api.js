@@ -15,9 +15,21 @@ export async function api(method, path, body) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch('/api/v1' + path, init);
+  let res;
+  try {
+    res = await fetch('/api/v1' + path, init);
+  } catch (_) {
+    // The browser's own words ("Failed to fetch") tell a person nothing.
+    throw new ApiError(0, 'unreachable', UNREACHABLE);
+  }
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (_) {
+    // Not Parley's answer: a proxy in between, say.
+    throw new ApiError(res.status, 'unexpected', `The server could not answer (error ${res.status}). Try again in a moment.`);
+  }
   if (!res.ok) {
     const error = (data && data.error) || {};
     throw new ApiError(res.status, error.code || 'error', error.message || res.statusText);
@@ -25,19 +37,42 @@ export async function api(method, path, body) {
   return data;
 }
 
+export const UNREACHABLE = 'Parley cannot be reached: check your connection and try again.';
+
+/**
+ * Shows in `banner` whether live updates flow: hidden while they do, "reconnecting" while the
+ * realtime connection is lost. Answers the handler for the `connection` events of
+ * `connectRealtime`.
+ */
+export function connectionBanner(banner) {
+  return (live) => {
+    banner.hidden = live;
+    banner.textContent = live ? '' : 'Live updates are lost. Reconnecting…';
+  };
+}
+
 /**
  * Keeps a WebSocket to `/api/v1/realtime` open, reconnecting with the last event id so nothing
- * is missed. `onEvent` gets every event; `send` reports seen messages.
+ * is missed. `onEvent` gets every event, and `{type: 'connection', live}` when the connection is
+ * lost and when it is back; `seen` reports seen messages.
  */
 export function connectRealtime(onEvent) {
   let lastEventId = null;
   let socket = null;
   let retry = 500;
+  // Whether the connection broke and has not come back yet: the page says so meanwhile.
+  let lost = false;
   const open = () => {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : '';
     socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime${query}`);
-    socket.onopen = () => { retry = 500; };
+    socket.onopen = () => {
+      retry = 500;
+      if (lost) {
+        lost = false;
+        onEvent({ type: 'connection', live: true });
+      }
+    };
     socket.onmessage = (frame) => {
       const event = JSON.parse(frame.data);
       if (event.id) lastEventId = event.id;
@@ -57,6 +92,10 @@ export function connectRealtime(onEvent) {
           onEvent({ type: 'resync' });
         }, retry);
         return;
+      }
+      if (!lost) {
+        lost = true;
+        onEvent({ type: 'connection', live: false });
       }
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 10000);

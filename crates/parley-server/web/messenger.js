@@ -1,7 +1,7 @@
 // The messenger: views with unread counts, conversation lists, and one conversation with its
 // messages, delivery marks and the message box. Everything comes from the JSON API; live changes
 // come over the realtime socket.
-import { ago, api, chime, connectRealtime, el, when } from './api.js';
+import { ago, api, chime, connectionBanner, connectRealtime, el, when } from './api.js';
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
@@ -35,6 +35,7 @@ const state = {
   freshConversation: null,
   freshNumber: null,
   realtime: null,
+  showConnection: () => {},
   // Files picked for the next message of the open conversation.
   tray: null,
 };
@@ -181,7 +182,7 @@ function renderList() {
         },
         el(
           'button',
-          { type: 'button', onclick: () => openConversation(c.id) },
+          { type: 'button', onclick: () => openFromList(c.id) },
           el('span', { class: 'subject' }, c.subject),
           el('span', { class: `tag ${c.visibility}` }, c.visibility === 'internal' ? 'Internal' : 'Customers'),
           c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
@@ -386,6 +387,29 @@ function startOnItem(visibility) {
   drawItem();
   renderComposer();
   $('body').focus();
+}
+
+/**
+ * Opens a conversation someone picked: a loading line while it comes (nothing can be sent
+ * meanwhile), and a failure said in words.
+ */
+async function openFromList(id) {
+  const list = $('messages');
+  if (!state.current || state.current.id !== id) {
+    $('empty').hidden = true;
+    $('conversation').hidden = false;
+    $('subject').textContent = '';
+    $('send').disabled = true;
+    list.setAttribute('aria-busy', 'true');
+    list.replaceChildren(el('li', { class: 'hint loading' }, 'Loading the conversation…'));
+  }
+  try {
+    await openConversation(id);
+  } catch (e) {
+    list.replaceChildren(el('li', { class: 'hint error', role: 'alert' }, e.status === 404 ? 'This conversation is no longer there for you.' : e.message));
+  } finally {
+    list.removeAttribute('aria-busy');
+  }
 }
 
 async function openConversation(id) {
@@ -754,6 +778,11 @@ async function onEvent(event) {
     case 'session_ended':
       location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
       break;
+    case 'connection':
+      state.showConnection(event.live);
+      // Back: what was missed is replayed, or a resync follows; the list is read again either way.
+      if (event.live) await loadList();
+      break;
     case 'resync':
       state.views = await api('GET', '/views');
       renderSidebar();
@@ -787,7 +816,7 @@ async function boot() {
   });
   acceptDrops($('body'), attach);
   setUpSearch($('search'), $('search-results'), (hit) => {
-    if (hit.conversation) openConversation(hit.conversation);
+    if (hit.conversation) openFromList(hit.conversation);
     else location.assign(`/items/${hit.item}`);
   });
   $('add').addEventListener('click', openAdd);
@@ -824,6 +853,7 @@ async function boot() {
   await loadList();
   const match = location.pathname.match(/^\/c\/(\d+)$/);
   if (match) await openConversation(Number(match[1]));
+  state.showConnection = connectionBanner($('connection'));
   state.realtime = connectRealtime(onEvent);
 }
 

@@ -1,6 +1,6 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
-import { ago, api, chime, connectRealtime, el, sameOriginPath, when } from './api.js';
+import { ago, api, chime, connectionBanner, connectRealtime, el, sameOriginPath, when } from './api.js';
 import { setUpSearch } from './search.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
@@ -156,8 +156,14 @@ async function onEvent(event) {
     location.assign('/portal/login');
   } else if (event.type === 'resync') {
     await loadConversations();
+  } else if (event.type === 'connection') {
+    showConnection(event.live);
+    // Back: what was missed is replayed, or a resync follows; the list is read again either way.
+    if (event.live) await loadConversations();
   }
 }
+
+let showConnection = () => {};
 
 async function boot() {
   let me;
@@ -194,6 +200,7 @@ async function boot() {
   });
   acceptDrops($('body'), attach);
   await Promise.all([loadItems(), loadConversations()]);
+  showConnection = connectionBanner($('connection'));
   state.realtime = connectRealtime(onEvent);
   // A link from an email names one conversation: /portal/c/<id>.
   const linked = location.pathname.match(/^\/portal\/c\/(\d+)$/);

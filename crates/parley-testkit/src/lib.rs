@@ -169,6 +169,23 @@ impl TestApp {
         self.launched = Some(launched);
     }
 
+    /// Takes the server down (as a crash or a deploy would), keeping its data; [`TestApp::come_back`]
+    /// starts it again on the same address, so open pages reconnect by themselves.
+    pub async fn go_down(&mut self) {
+        if let Some(l) = self.launched.take() {
+            l.stop().await.expect("stop");
+        }
+    }
+
+    pub async fn come_back(&mut self) {
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind the same address again");
+        let launched =
+            parley::launch_with_listener(&self.config, listener, self.clock.clone()).await.expect("relaunch");
+        self.smtp_in = launched.smtp_addr.expect("the SMTP listener runs in tests");
+        self.launched = Some(launched);
+    }
+
     pub async fn stop(mut self) {
         if let Some(l) = self.launched.take() {
             l.stop().await.expect("stop");
