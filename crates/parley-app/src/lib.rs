@@ -21,6 +21,7 @@ mod messages;
 pub mod metrics;
 mod people;
 mod realtime;
+mod saved_replies;
 pub mod search;
 mod setup;
 mod views;

@@ -44,6 +44,8 @@ id_type!(
     InboundTokenId,
     /// A file attached to a message (or uploaded for one).
     AttachmentId,
+    /// A team's canned answer.
+    SavedReplyId,
 );
 
 /// Reads a whole number, also when a JSON encoder wrote it as `12.0`: JSON has one number type, and

@@ -21,6 +21,7 @@ pub mod party;
 pub mod preferences;
 pub mod redact;
 pub mod reply_token;
+pub mod saved_reply;
 pub mod search;
 pub mod state;
 pub mod values;

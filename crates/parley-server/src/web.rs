@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
     ("attachments.js", "text/javascript; charset=utf-8", include_str!("../web/attachments.js")),
+    ("saved-replies.js", "text/javascript; charset=utf-8", include_str!("../web/saved-replies.js")),
     ("item-pane.js", "text/javascript; charset=utf-8", include_str!("../web/item-pane.js")),
     ("settings.js", "text/javascript; charset=utf-8", include_str!("../web/settings.js")),
     ("items.js", "text/javascript; charset=utf-8", include_str!("../web/items.js")),

@@ -5,6 +5,7 @@ import { ago, api, chime, connectionBanner, connectRealtime, el, when } from './
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
+import { setUpSavedReplies } from './saved-replies.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -587,6 +588,7 @@ function renderComposer() {
   $('send').disabled = locked;
   // Files go into an existing conversation: an item's first message starts it without any.
   $('attach-input').disabled = locked || !!c.pending;
+  $('saved-open').disabled = locked || !!c.pending;
   $('attach-label').title = c.pending ? 'Send the first message, then attach files' : 'Attach files (or paste or drop them in the message box)';
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This conversation is locked: unlock it to send.' : '';
@@ -815,6 +817,18 @@ async function boot() {
     $('attach-input').value = '';
   });
   acceptDrops($('body'), attach);
+  setUpSavedReplies({
+    box: $('body'),
+    button: $('saved-open'),
+    menu: $('saved-menu'),
+    // An item's first conversation does not exist yet: nothing to fill a reply for.
+    conversation: () => (state.current && !state.current.pending ? state.current.id : null),
+    changed: () => {
+      saveDraft(draftId(), $('body').value);
+      refreshPreview();
+    },
+    failed: (message) => { $('send-error').textContent = message; },
+  });
   setUpSearch($('search'), $('search-results'), (hit) => {
     if (hit.conversation) openFromList(hit.conversation);
     else location.assign(`/items/${hit.item}`);

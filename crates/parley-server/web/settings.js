@@ -147,6 +147,55 @@ async function loadRelayTokens() {
   );
 }
 
+// Saved replies: every user adds them; their author or an admin edits and removes them. Errors
+// are said next to the form.
+async function loadSavedReplies() {
+  const replies = await api('GET', '/saved-replies');
+  const mayChange = (r) => state.admin || r.created_by === state.me.id;
+  $('saved-list').replaceChildren(...replies.map((r) => el('li', { class: 'saved-reply', 'data-id': r.id },
+    el('strong', {}, r.title), ' ', el('span', { class: 'hint' }, r.body.length > 80 ? `${r.body.slice(0, 80)}…` : r.body), ' ',
+    mayChange(r) ? el('button', { type: 'button', class: 'link', onclick: () => editSavedReply(r) }, 'Edit') : null, ' ',
+    mayChange(r) ? el('button', { type: 'button', class: 'link', onclick: () => removeSavedReply(r) }, 'Remove') : null)));
+}
+
+function editSavedReply(r) {
+  // Named fields: `form.title` and `form.id` would be the form's own attributes.
+  const f = $('saved-form').elements;
+  f.reply_id.value = r ? r.id : '';
+  f.title.value = r ? r.title : '';
+  f.body.value = r ? r.body : '';
+  $('saved-form-title').textContent = r ? `Edit "${r.title}"` : 'New saved reply';
+  $('saved-save').textContent = r ? 'Save' : 'Add';
+  $('saved-cancel').hidden = !r;
+  $('saved-status').textContent = '';
+  if (r) f.title.focus();
+}
+
+async function removeSavedReply(r) {
+  try {
+    await api('DELETE', `/saved-replies/${r.id}`);
+    $('saved-status').textContent = `Removed "${r.title}".`;
+    await loadSavedReplies();
+  } catch (e) {
+    $('saved-status').textContent = e.message;
+  }
+}
+
+async function saveSavedReply(event) {
+  event.preventDefault();
+  const f = $('saved-form').elements;
+  const body = { title: f.title.value, body: f.body.value };
+  try {
+    if (f.reply_id.value) await api('PUT', `/saved-replies/${f.reply_id.value}`, body);
+    else await api('POST', '/saved-replies', body);
+    editSavedReply(null);
+    $('saved-status').textContent = `Saved "${body.title}".`;
+    await loadSavedReplies();
+  } catch (e) {
+    $('saved-status').textContent = e.message;
+  }
+}
+
 async function boot() {
   const me = await api('GET', '/me');
   if (me.kind !== 'user') return location.assign('/portal');
@@ -156,6 +205,9 @@ async function boot() {
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = !state.admin;
   onSubmit($('preferences-form'), (values) => api('PATCH', `/users/${state.me.id}/preferences`, values));
   await loadPreferences();
+  $('saved-form').addEventListener('submit', saveSavedReply);
+  $('saved-cancel').addEventListener('click', () => editSavedReply(null));
+  await loadSavedReplies();
   if (!state.admin) return;
   onSubmit($('company-form'), (values) => {
     const project = $('company-form').email_ticket_project_id.value;

@@ -12,6 +12,7 @@ mod inbox;
 mod mail_in;
 mod people;
 mod rows;
+mod saved_replies;
 
 pub use attachments::*;
 pub use conversations::*;
@@ -21,6 +22,7 @@ pub use inbox::*;
 pub use mail_in::*;
 pub use people::*;
 pub use rows::*;
+pub use saved_replies::*;
 
 /// Expands to one `#[tokio::test]` per behaviour. `$fresh` is an async closure returning a fresh
 /// store and a guard kept alive for the test's duration (a temporary directory, say).
@@ -69,6 +71,7 @@ macro_rules! store_behaviour_tests {
             r7_a_message_takes_only_its_authors_unsent_uploads_and_lists_them,
             r33_an_attachment_follows_its_message_held_made_internal_or_undone,
             unsent_uploads_are_pruned_and_only_unnamed_bytes_reported,
+            saved_replies_are_listed_by_title_and_titles_are_unique_without_case,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

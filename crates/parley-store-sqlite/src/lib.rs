@@ -17,6 +17,7 @@ mod people;
 mod posting;
 mod row_details;
 mod rows;
+mod saved_replies;
 mod search;
 mod urgent;
 mod verification;

@@ -13,6 +13,7 @@ mod error;
 mod mail_in;
 mod people;
 mod records;
+mod saved_replies;
 mod search;
 mod work;
 
@@ -23,6 +24,7 @@ pub use error::{StoreError, StoreResult};
 pub use mail_in::{InboundToken, IncomingEmail, IncomingOutcome, MailInStore, NewIncomingEmail};
 pub use people::PeopleStore;
 pub use records::*;
+pub use saved_replies::SavedReplyStore;
 pub use search::{CustomerHit, Excerpt, ItemReach, MessageHit, SearchAsk, SearchHits, SearchStore};
 pub use work::WorkStore;
 
@@ -35,6 +37,7 @@ pub trait Store:
     + MailInStore
     + SearchStore
     + AttachmentStore
+    + SavedReplyStore
     + Send
     + Sync
     + 'static

@@ -271,6 +271,11 @@ async fn seed(app: &TestApp) -> World {
     resources.insert("email", vec![res("email", email, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert("incoming", vec![res("incoming", incoming, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert("relay_token", vec![res("spare", spare, &[ADMIN]), res("missing", missing, NONE)]);
+    let reply = app.ok(&admin, "/api/v1/saved-replies", json!({"title": "Hello", "body": "Hello!"}), 201).await;
+    // Its author is the admin: the other users may use it but not change it (403), and the
+    // admin's own deletion runs after every other call on it.
+    let reply = reply["id"].as_i64().unwrap();
+    resources.insert("saved_reply", vec![res("hello", reply, staff), res("missing", missing, NONE)]);
     resources.insert(
         "template",
         vec![res("new_message", "new_message", &[ADMIN]), res("missing", "no_such_template", NONE)],
@@ -321,7 +326,7 @@ async fn seed(app: &TestApp) -> World {
         },
         Asker { label: RELAY, kind: Kind::Relay, who: Some(relay), relogin: None },
     ];
-    let ids = BTreeMap::from([("p1", p1), ("ta", ta), ("mo", mo.id), ("team", team)]);
+    let ids = BTreeMap::from([("p1", p1), ("ta", ta), ("mo", mo.id), ("team", team), ("ta_pub", ta_pub)]);
     World { askers, resources, markers, ids }
 }
 
@@ -335,6 +340,7 @@ fn param_kind(path: &str) -> Option<&'static str> {
         ("/api/v1/conversations/{id}", "conversation"),
         ("/api/v1/messages/{id}", "message"),
         ("/api/v1/attachments/{id}", "attachment"),
+        ("/api/v1/saved-replies/{id}", "saved_reply"),
         ("/api/v1/items/{id}", "item"),
         ("/api/v1/projects/{id}", "project"),
         ("/api/v1/users/{id}/preferences", "preferences"),
@@ -397,6 +403,9 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("PUT", "/api/v1/templates/{name}") => {
             json!({"subject": "{{ subject }}", "body_text": "{{ body_text }}", "body_html": "<p>{{ subject }}</p>"})
         }
+        ("POST", "/api/v1/saved-replies") => json!({"title": format!("Reply {n}"), "body": "Thanks!"}),
+        ("PUT", "/api/v1/saved-replies/{id}") => json!({"title": "Hello", "body": "Hello again!"}),
+        ("POST", "/api/v1/saved-replies/{id}/fill") => json!({"conversation_id": world.ids["ta_pub"]}),
         ("POST", "/api/v1/widget/visitors") => json!({}),
         ("POST", "/api/v1/widget/contact") => json!({"email": format!("v{n}@shopper.example")}),
         ("POST", "/api/v1/widget/verify") => json!({"code": "000000"}),
@@ -428,7 +437,7 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
 /// Routes that change who reaches what, or end sessions, run after every other one.
 fn order(method: &str, path: &str) -> u8 {
     match (method, path) {
-        ("POST", "/api/v1/messages/{id}/make-internal") => 1,
+        ("POST", "/api/v1/messages/{id}/make-internal") | ("DELETE", "/api/v1/saved-replies/{id}") => 1,
         ("POST", "/api/v1/messages/{id}/undo") => 2,
         ("POST", "/api/v1/conversations/{id}/link") => 3,
         (_, "/api/v1/me/tokens/{id}" | "/api/v1/inbound-tokens/{id}") => 4,

@@ -31,7 +31,7 @@ pub struct UploadQuery {
 /// then only you can fetch it; an upload no message takes is removed after a day. 413 `too_large`
 /// over the server's limit (10 MiB unless changed), 415 `unsupported_type` for types Parley does
 /// not take (anything a browser would run) or a picture that is not one.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/attachments", tag = "attachments",
+#[utoipa::path(post, operation_id = "upload_attachment", path = "/api/v1/conversations/{id}/attachments", tag = "attachments",
     params(("id" = i64, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
     responses((status = 201, body = Attachment), (status = 404, body = crate::error::ErrorBody),
@@ -58,7 +58,7 @@ pub async fn upload(
 }
 
 /// A file of a message you may read: pictures are shown, anything else is downloaded.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "fetch_attachment", path = "/api/v1/attachments/{id}", tag = "attachments", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn fetch(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Response> {
@@ -66,7 +66,7 @@ pub async fn fetch(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path
 }
 
 /// The same file under its name, as links in emails give it; the name is not checked.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}/{name}", tag = "attachments",
+#[utoipa::path(get, operation_id = "fetch_attachment_by_name", path = "/api/v1/attachments/{id}/{name}", tag = "attachments",
     params(("id" = i64, Path), ("name" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 404, body = crate::error::ErrorBody)))]

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod people;
 pub mod projects;
 pub mod realtime;
+pub mod saved_replies;
 pub mod search;
 pub mod views;
 pub mod widget;
@@ -66,6 +67,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(delivery::conversation_deliveries))
         .routes(routes!(messages::list, messages::post))
         .routes(routes!(messages::preview))
+        .routes(routes!(saved_replies::list, saved_replies::create))
+        .routes(routes!(saved_replies::update, saved_replies::delete))
+        .routes(routes!(saved_replies::fill))
         .routes(routes!(attachments::fetch))
         .routes(routes!(attachments::fetch_named))
         .routes(routes!(messages::audience))
