@@ -75,14 +75,7 @@ impl App {
             None => None,
         };
         let item = match c.header.link {
-            Some(Link::Item(item)) => {
-                let kind = match self.store.item(item).await?.kind {
-                    ItemKind::Ticket => "Ticket",
-                    ItemKind::Task => "Task",
-                    ItemKind::Article => "Article",
-                };
-                Some((kind.to_string(), item.0))
-            }
+            Some(Link::Item(item)) => Some((self.store.item(item).await?.kind.title().to_string(), item.0)),
             _ => None,
         };
         let agent = self.store.user(me).await?.name;

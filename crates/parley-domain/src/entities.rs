@@ -51,6 +51,16 @@ str_enum!(
     /// The kinds of work item.
     ItemKind { Ticket => "ticket", Task => "task", Article => "article" }
 );
+impl ItemKind {
+    /// How people name an item of this kind, as in "Ticket #12".
+    pub fn title(self) -> &'static str {
+        match self {
+            ItemKind::Ticket => "Ticket",
+            ItemKind::Task => "Task",
+            ItemKind::Article => "Article",
+        }
+    }
+}
 str_enum!(
     /// An item's status.
     ItemStatus { Open => "open", InProgress => "in_progress", Closed => "closed" }

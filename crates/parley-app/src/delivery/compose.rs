@@ -40,12 +40,7 @@ fn customer_contact(c: &Customer) -> Option<Contact> {
 /// The line naming an item in a subject: `Ticket #12`.
 fn item_line(link: Option<Link>, kind: Option<ItemKind>) -> Option<String> {
     let (Some(Link::Item(id)), Some(kind)) = (link, kind) else { return None };
-    let kind = match kind {
-        ItemKind::Ticket => "Ticket",
-        ItemKind::Task => "Task",
-        ItemKind::Article => "Article",
-    };
-    Some(format!("{kind} #{id}"))
+    Some(format!("{} #{id}", kind.title()))
 }
 
 /// What every email of one round shares: the store's reads for all its digests, the template
