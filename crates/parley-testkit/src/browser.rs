@@ -186,3 +186,27 @@ impl Page {
         let _ = self.client.close().await;
     }
 }
+
+/// A shop's page on another origin (`localhost` rather than `127.0.0.1`) embedding Parley's
+/// widget, served by a small listener of its own; answers its URL.
+pub async fn shop_page(parley: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let html = format!(
+        "<!doctype html><html><head><title>ACME shop</title></head><body><h1>ACME shop</h1>\
+         <p>Our products.</p><script src=\"{parley}/widget.js\" async></script></body></html>"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0_u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    format!("http://localhost:{port}/")
+}

@@ -5,11 +5,10 @@
 #![cfg(feature = "browser")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parley_testkit::browser::{Browser, Page};
+use parley_testkit::browser::{shop_page, Browser, Page};
 use parley_testkit::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A real 1×1 PNG, so the browser can draw it.
 const PNG: &[u8] = &[
@@ -127,28 +126,6 @@ async fn r7_files_go_both_ways_between_the_portal_and_the_messenger_and_internal
     portal.close().await;
     agent.close().await;
     app.stop().await;
-}
-
-/// A shop's page on another origin embedding the widget.
-async fn shop_page(parley: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let html = format!(
-        "<!doctype html><html><head><title>ACME shop</title></head><body><h1>ACME shop</h1>\
-         <script src=\"{parley}/widget.js\" async></script></body></html>"
-    );
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = [0_u8; 4096];
-            let _ = stream.read(&mut buf).await;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
-                html.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        }
-    });
-    format!("http://localhost:{port}/")
 }
 
 #[tokio::test]

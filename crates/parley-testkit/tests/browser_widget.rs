@@ -5,36 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::Locator;
-use parley_testkit::browser::{Browser, Page};
+use parley_testkit::browser::{shop_page, Browser, Page};
 use parley_testkit::*;
 use serde_json::json;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const GUARD_MS: i64 = 5_000;
 const INTERNAL: &str = "Internal: check the warehouse";
-
-/// A shop's page on another origin (`localhost` rather than `127.0.0.1`) embedding the widget.
-async fn shop_page(parley: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let html = format!(
-        "<!doctype html><html><head><title>ACME shop</title></head><body><h1>ACME shop</h1>\
-         <p>Our products.</p><script src=\"{parley}/widget.js\" async></script></body></html>"
-    );
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = [0_u8; 4096];
-            let _ = stream.read(&mut buf).await;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
-                html.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        }
-    });
-    format!("http://localhost:{port}/")
-}
 
 async fn enter_chat(page: &Page) {
     let frame = page.find("#parley-chat-frame").await;
