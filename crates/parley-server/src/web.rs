@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
+    ("keyboard.js", "text/javascript; charset=utf-8", include_str!("../web/keyboard.js")),
     ("attachments.js", "text/javascript; charset=utf-8", include_str!("../web/attachments.js")),
     ("saved-replies.js", "text/javascript; charset=utf-8", include_str!("../web/saved-replies.js")),
     ("item-pane.js", "text/javascript; charset=utf-8", include_str!("../web/item-pane.js")),

@@ -173,3 +173,8 @@ export function sameOriginPath(next, fallback = '/') {
 export function when(ms) {
   return new Date(ms).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
 }
+
+/** An unread count: the number on the badge, and "3 unread" to a screen reader. */
+export function unreadBadge(count) {
+  return el('span', { class: 'badge', 'data-unread': count }, String(count), el('span', { class: 'visually-hidden' }, ' unread'));
+}

@@ -64,6 +64,8 @@ async function showItem(id) {
   $('item-view').hidden = false;
   $('item-kind').textContent = `${item.kind} #${item.id}`;
   $('item-title').value = item.title;
+  // The title is edited in place; the page's heading says it for screen readers.
+  $('item-heading').textContent = `${item.kind} #${item.id}: ${item.title}`;
   $('item-status').value = item.status;
   document.title = `${item.title} · Parley`;
   const roles = {

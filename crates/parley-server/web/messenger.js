@@ -1,7 +1,8 @@
 // The messenger: views with unread counts, conversation lists, and one conversation with its
 // messages, delivery marks and the message box. Everything comes from the JSON API; live changes
 // come over the realtime socket.
-import { ago, api, chime, connectionBanner, connectRealtime, el, when } from './api.js';
+import { ago, api, chime, connectionBanner, connectRealtime, el, unreadBadge, when } from './api.js';
+import { announce, setUpShortcuts } from './keyboard.js';
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
@@ -128,7 +129,7 @@ function renderSidebar() {
                 onclick: () => selectView(v.view),
               },
               el('span', {}, v.title),
-              v.unread ? el('span', { class: 'badge', 'data-unread': v.unread }, v.unread) : null,
+              v.unread ? unreadBadge(v.unread) : null,
             ),
           ),
         ),
@@ -187,7 +188,7 @@ function renderList() {
           el('span', { class: 'subject' }, c.subject),
           el('span', { class: `tag ${c.visibility}` }, c.visibility === 'internal' ? 'Internal' : 'Customers'),
           c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
-          c.unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread) : null,
+          c.unread ? unreadBadge(c.unread) : null,
           el('time', { datetime: new Date(c.last_activity_at).toISOString(), title: when(c.last_activity_at) }, ago(c.last_activity_at)),
           rowPeople(c),
           rowPreview(c),
@@ -397,8 +398,7 @@ function startOnItem(visibility) {
 async function openFromList(id) {
   const list = $('messages');
   if (!state.current || state.current.id !== id) {
-    $('empty').hidden = true;
-    $('conversation').hidden = false;
+    showPane(true);
     $('subject').textContent = '';
     $('send').disabled = true;
     list.setAttribute('aria-busy', 'true');
@@ -406,11 +406,44 @@ async function openFromList(id) {
   }
   try {
     await openConversation(id);
+    // Keyboard and screen-reader users land in what they opened, starting from its subject.
+    $('subject').focus();
   } catch (e) {
     list.replaceChildren(el('li', { class: 'hint error', role: 'alert' }, e.status === 404 ? 'This conversation is no longer there for you.' : e.message));
   } finally {
     list.removeAttribute('aria-busy');
   }
+}
+
+/**
+ * Shows the open conversation, or (false) the list alone: on a phone the two take turns on the
+ * screen, and the pane's back button returns to the list.
+ */
+function showPane(open) {
+  $('empty').hidden = open;
+  $('conversation').hidden = !open;
+  $('skip-conversation').hidden = !open;
+  document.body.classList.toggle('conversation-open', open);
+}
+
+/** Back to the list (the phone's back button): the conversation closes, its row gets the focus. */
+function closeConversation() {
+  const was = state.current && state.current.id;
+  state.current = null;
+  state.item = null;
+  showPane(false);
+  history.replaceState(null, '', '/');
+  renderList();
+  const row = was && document.querySelector(`#conversations li[data-id='${was}'] button`);
+  (row || $('list-title')).focus();
+}
+
+/** The conversation `step` rows below (1) or above (-1) the open one in the list. */
+function openNeighbour(step) {
+  if (!state.list.length) return;
+  const at = state.current ? state.list.findIndex((c) => c.id === state.current.id) : -1;
+  const next = at < 0 ? (step > 0 ? 0 : state.list.length - 1) : at + step;
+  if (next >= 0 && next < state.list.length) openFromList(state.list[next].id);
 }
 
 async function openConversation(id) {
@@ -423,8 +456,7 @@ async function openConversation(id) {
     state.tray.clear();
   }
   history.replaceState(null, '', `/c/${id}`);
-  $('empty').hidden = true;
-  $('conversation').hidden = false;
+  showPane(true);
   $('subject').textContent = conversation.subject;
   await showLink(conversation.link);
   $('link-open').hidden = !!conversation.link;
@@ -546,6 +578,8 @@ function renderMessages() {
   // The newest message (and a just-sent one with its Undo) in view, above the message box.
   const pane = $('pane');
   pane.scrollTop = pane.scrollHeight;
+  // On a phone the page itself scrolls, not the pane.
+  if (pane.scrollHeight <= pane.clientHeight) window.scrollTo(0, document.documentElement.scrollHeight);
 }
 
 async function retract(message, how) {
@@ -730,6 +764,17 @@ async function startWith(body) {
   await loadList();
 }
 
+/** A new message from someone else, said to screen readers: who, where, and its first words. */
+async function announceMessage(m, here) {
+  if (m.author.kind === 'user' && m.author.id === state.me.id) return;
+  await ensureNames([m.author]);
+  const words = (m.body || '').replace(/\s+/g, ' ').trim();
+  const excerpt = words.length > 120 ? `${words.slice(0, 120)}…` : words || 'a file';
+  const row = state.list.find((c) => c.id === m.conversation_id);
+  const where = here ? '' : ` in ${row ? row.subject : 'another conversation'}`;
+  announce(`New message from ${nameOf(m.author)}${where}: ${excerpt}`);
+}
+
 async function onEvent(event) {
   switch (event.type) {
     case 'hello':
@@ -748,6 +793,7 @@ async function onEvent(event) {
     case 'message': {
       const m = event.message;
       if (event.sound) chime();
+      const here = state.current && state.current.id === m.conversation_id;
       state.freshConversation = m.conversation_id;
       if (state.current && state.current.id === m.conversation_id) {
         await ensureNames([m.author]);
@@ -758,6 +804,7 @@ async function onEvent(event) {
         await markRead();
       }
       await loadList();
+      await announceMessage(m, here);
       break;
     }
     case 'state':
@@ -834,6 +881,16 @@ async function boot() {
     else location.assign(`/items/${hit.item}`);
   });
   $('add').addEventListener('click', openAdd);
+  $('back').addEventListener('click', closeConversation);
+  $('shortcuts-open').addEventListener('click', () => $('shortcuts-dialog').showModal());
+  setUpShortcuts($('shortcuts-dialog'), [
+    { keys: ['/'], label: 'Search' },
+    { keys: ['j'], label: 'Open the next conversation in the list', run: () => openNeighbour(1) },
+    { keys: ['k'], label: 'Open the previous conversation in the list', run: () => openNeighbour(-1) },
+    { keys: ['r'], label: 'Write in the message box', run: () => state.current && !$('body').disabled && $('body').focus() },
+    { keys: ['Escape'], label: 'Back to the list', run: () => state.current && closeConversation() },
+    { keys: ['Ctrl+Enter'], label: 'Send the message (in the message box)' },
+  ]);
   $('older').addEventListener('click', loadOlder);
   $('list-filter').addEventListener('change', async () => {
     state.filter = $('list-filter').value;

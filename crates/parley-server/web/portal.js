@@ -1,6 +1,7 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
-import { ago, api, chime, connectionBanner, connectRealtime, el, sameOriginPath, when } from './api.js';
+import { ago, api, chime, connectionBanner, connectRealtime, el, sameOriginPath, unreadBadge, when } from './api.js';
+import { announce } from './keyboard.js';
 import { setUpSearch } from './search.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
@@ -60,10 +61,10 @@ async function loadConversations() {
         { class: `conversation ${state.current && state.current.id === c.id ? 'open' : ''}`, 'data-id': c.id },
         el(
           'button',
-          { type: 'button', onclick: () => openConversation(c.id) },
+          { type: 'button', onclick: () => openAndFocus(c.id) },
           el('span', { class: 'subject' }, c.subject),
           c.state !== 'open' ? el('span', { class: 'tag state' }, c.state) : null,
-          c.unread ? el('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread) : null,
+          c.unread ? unreadBadge(c.unread) : null,
           el('time', { datetime: new Date(c.last_activity_at).toISOString(), title: when(c.last_activity_at) }, ago(c.last_activity_at)),
           c.last_message
             ? el('span', { class: 'preview' }, el('strong', {}, `${authorName(c.last_message.author)}: `), c.last_message.excerpt || 'sent a file')
@@ -95,6 +96,12 @@ async function openConversation(id) {
   await loadConversations();
   const last = state.messages[state.messages.length - 1];
   if (last) await api('POST', `/conversations/${id}/read`, { up_to: last.number });
+}
+
+/** Opens a conversation someone picked, and moves the focus into it (to its subject). */
+async function openAndFocus(id) {
+  await openConversation(id);
+  $('subject').focus();
 }
 
 function renderMessages() {
@@ -142,7 +149,12 @@ async function onEvent(event) {
   if (event.type === 'message') {
     if (event.sound) chime();
     const m = event.message;
-    if (state.current && state.current.id === m.conversation_id) {
+    const here = state.current && state.current.id === m.conversation_id;
+    if (m.author.kind !== 'customer' || m.author.id !== state.me.id) {
+      const words = (m.body || '').replace(/\s+/g, ' ').trim();
+      announce(`New message from ${authorName(m.author)}${here ? '' : ' in another conversation'}: ${words.slice(0, 120) || 'a file'}`);
+    }
+    if (here) {
       if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
       renderMessages();
       state.realtime.seen([m.id]);
@@ -187,7 +199,7 @@ async function boot() {
   });
   $('portal').hidden = false;
   $('search').hidden = false;
-  setUpSearch($('search'), $('search-results'), (hit) => hit.conversation && openConversation(hit.conversation), {
+  setUpSearch($('search'), $('search-results'), (hit) => hit.conversation && openAndFocus(hit.conversation), {
     conversation: (id) => `/portal/c/${id}`,
     item: null,
   });

@@ -30,7 +30,6 @@ export function setUpSavedReplies({ box, button, menu, conversation, changed, fa
 
   function render() {
     menu.hidden = false;
-    box.setAttribute('aria-expanded', 'true');
     if (!shown.length) {
       menu.replaceChildren(el('li', { class: 'hint' }, 'No saved reply matches. Add them in Settings.'));
       box.removeAttribute('aria-activedescendant');
@@ -53,7 +52,6 @@ export function setUpSavedReplies({ box, button, menu, conversation, changed, fa
   function close() {
     menu.hidden = true;
     byButton = false;
-    box.setAttribute('aria-expanded', 'false');
     box.removeAttribute('aria-activedescendant');
   }
 

@@ -1,6 +1,7 @@
 // The chat inside the widget's frame. A visitor is an anonymous customer whose session token is
 // kept in this frame's storage and sent as a bearer token (no third-party cookies involved).
-import { chime, el, when } from './api.js';
+import { chime, connectionBanner, el, UNREACHABLE, when } from './api.js';
+import { announce } from './keyboard.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,9 +17,19 @@ async function call(method, path, body) {
   const headers = {};
   if (state.token) headers.authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (_) {
+    throw new Error(UNREACHABLE);
+  }
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (_) {
+    throw new Error(`The chat could not get an answer (error ${res.status}). Try again in a moment.`);
+  }
   if (!res.ok) {
     const e = new Error((data && data.error && data.error.message) || res.statusText);
     e.status = res.status;
@@ -42,6 +53,8 @@ function blob(a) {
   }
   return fetched.get(a.id);
 }
+
+const showConnection = connectionBanner($('connection'));
 
 const tray = new Tray($('attach-tray'), (id, file) => uploadFile(id, file, auth()));
 
@@ -71,11 +84,16 @@ function connect() {
   if (state.lastEventId) params.set('last_event_id', state.lastEventId);
   const socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime?${params}`);
   state.socket = socket;
+  socket.onopen = () => showConnection(true);
   socket.onmessage = (frame) => {
     const event = JSON.parse(frame.data);
     if (event.id) state.lastEventId = event.id;
     if (event.type === 'message' && event.message.conversation_id === state.conversation) {
-      if (!state.messages.some((m) => m.id === event.message.id)) state.messages.push(event.message);
+      const m = event.message;
+      if (!state.messages.some((x) => x.id === m.id)) {
+        state.messages.push(m);
+        if (m.author.kind !== 'customer') announce(`Support: ${(m.body || '').slice(0, 160) || 'a file'}`);
+      }
       render();
       if (event.sound) chime();
       socket.send(JSON.stringify({ type: 'seen', message_ids: [event.message.id] }));
@@ -91,6 +109,8 @@ function connect() {
     // their address and the chat moved to that customer, whose session is on its way.
     if (closed.code === 4001 && !state.verifying) setTimeout(() => load().catch(() => {}), 200);
     else setTimeout(connect, state.verifying ? 100 : 1000);
+    // Said only for a connection lost by itself: a session replaced on purpose comes straight back.
+    if (closed.code !== 4001 && !state.verifying) showConnection(false);
   };
 }
 

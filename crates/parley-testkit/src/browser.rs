@@ -130,6 +130,29 @@ impl Page {
         }
     }
 
+    /// The `textContent` of the element matching `css` (text hidden from sight but read to
+    /// screen readers included), or `None` while there is no such element.
+    pub async fn content(&self, css: &str) -> Option<String> {
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+        let found = self.client.execute(script, vec![json!(css)]).await.expect("textContent");
+        found.as_str().map(str::to_string)
+    }
+
+    /// Waits until the `textContent` of the element matching `css` satisfies `check`.
+    pub async fn wait_for_content(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let content = self.content(css).await;
+            if let Some(content) = content.as_deref().filter(|c| check(c)) {
+                return content.to_string();
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("waited for the content of '{css}'; it is {content:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Types `value` into the field matching `css`, retrying while it cannot take input yet (a
     /// dialog still opening, say).
     pub async fn fill(&self, css: &str, value: &str) {
@@ -182,9 +205,89 @@ impl Page {
         path
     }
 
+    /// Presses and releases one key on whatever has the focus (a character, or a
+    /// `fantoccini::key::Key` as char).
+    pub async fn press(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys =
+            KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.client.perform_actions(keys).await.expect("press a key");
+    }
+
+    /// The focused element, as `tag#id.classes` (e.g. `h1#subject`).
+    pub async fn focused(&self) -> String {
+        let script = "const e = document.activeElement; \
+                      return e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + \
+                      [...e.classList].map((c) => '.' + c).join('') : '';";
+        self.client.execute(script, vec![]).await.expect("focused element").as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the focused element's description (see [`Page::focused`]) satisfies `check`.
+    pub async fn wait_for_focus(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let focused = self.focused().await;
+            if check(&focused) {
+                return focused;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("waited for the focus on {what}; it is on '{focused}'");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sets the window's size (a phone is 390 × 844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.expect("window size");
+    }
+
+    /// Runs axe-core (from the npm registry: `npm ci --prefix crates/parley-testkit/a11y`) on the
+    /// page as it is now and answers its violations, each as "rule: help (the elements' selectors)".
+    /// The script is passed over WebDriver, so the page's own CSP does not stand in its way.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let source = std::fs::read_to_string(axe_script()).unwrap_or_else(|e| {
+            panic!("axe-core is missing ({e}): run `npm ci --prefix crates/parley-testkit/a11y` first")
+        });
+        self.client.execute(&source, vec![]).await.expect("load axe-core");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then((r) => done(r.violations.map((v) =>
+                     `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)))
+                   .catch((e) => done([`axe failed: ${e}`]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        serde_json::from_value(found).expect("violations")
+    }
+
+    /// Fails, naming each violation, unless axe-core finds none on the page; `name` says which
+    /// page it was and names the screenshot kept of it.
+    pub async fn assert_accessible(&self, name: &str) {
+        let violations = self.accessibility_violations().await;
+        self.screenshot(&format!("a11y-{name}")).await;
+        assert!(
+            violations.is_empty(),
+            "{name}: {} accessibility violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
+}
+
+/// axe-core's script, as `npm ci` puts it (`PARLEY_AXE` names another copy).
+fn axe_script() -> PathBuf {
+    std::env::var_os("PARLEY_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("a11y/node_modules/axe-core/axe.min.js"))
 }
 
 /// A shop's page on another origin (`localhost` rather than `127.0.0.1`) embedding Parley's

@@ -55,7 +55,7 @@ async fn r12_r33_r7_a_widget_chat_end_to_end() {
     visitor.wait_for("body", |_| true).await;
 
     // The agent sees it arrive: a count in the sidebar and the chat at the top of the list.
-    agent.wait_for("#sidebar .view[data-view='open_with_customers'] .badge", |t| t.trim() == "1").await;
+    agent.wait_for_content("#sidebar .view[data-view='open_with_customers'] .badge", |t| t == "1 unread").await;
     agent.wait_for("#conversations li:first-child", |t| t.contains("Live chat with Visitor")).await;
     agent.click("#conversations li:first-child button").await;
     agent.wait_for("#messages", |t| t.contains("my order 123 is late")).await;
