@@ -4,9 +4,12 @@ use crate::auth::validate_password;
 use crate::{Actor, App, AppError, AppResult};
 use base64::Engine;
 use parley_domain::values::MAX_NAME_CHARS;
-use parley_domain::values::{parse_domain, parse_name};
+use parley_domain::values::{parse_domain, parse_name, parse_text};
 use parley_domain::*;
 use parley_store::{NewCustomer, NewUser};
+
+/// The widget's greeting: a few sentences at most.
+const MAX_GREETING_CHARS: usize = 500;
 
 /// The most customers one page holds.
 const MAX_CUSTOMER_PAGE: i64 = 200;
@@ -44,9 +47,26 @@ impl App {
     ) -> AppResult<Company> {
         Self::require_admin(actor)?;
         let name = name.map(|n| parse_name("name", n)).transpose()?;
-        if let Some(project) = settings.email_ticket_project_id {
-            if matches!(self.store.project(project).await, Err(parley_store::StoreError::NotFound)) {
-                return Err(AppError::unprocessable("unknown_project", "email_ticket_project_id names no project"));
+        let settings = CompanySettings {
+            staff_display_name: match settings.staff_display_name.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(display) => Some(parse_name("staff_display_name", display)?),
+            },
+            widget_greeting: parse_text("widget_greeting", &settings.widget_greeting, MAX_GREETING_CHARS)?,
+            widget_reply_time: match settings.widget_reply_time.trim() {
+                "" => String::new(),
+                promise => parse_name("widget_reply_time", promise)?,
+            },
+            ..settings
+        };
+        for (field, project) in [
+            ("email_ticket_project_id", settings.email_ticket_project_id),
+            ("portal_request_project_id", settings.portal_request_project_id),
+        ] {
+            if let Some(project) = project {
+                if matches!(self.store.project(project).await, Err(parley_store::StoreError::NotFound)) {
+                    return Err(AppError::unprocessable("unknown_project", format!("{field} names no project")));
+                }
             }
         }
         Ok(self.store.update_company(name.as_deref(), settings).await?)

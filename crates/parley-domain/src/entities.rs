@@ -74,7 +74,7 @@ str_enum!(
 );
 
 /// Company-wide settings an admin can change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CompanySettings {
     /// R3: visibility of a new conversation on an item.
     pub item_default_visibility: Visibility,
@@ -83,7 +83,21 @@ pub struct CompanySettings {
     /// R18: when set, a new request by email also opens a ticket in this project (its
     /// conversation hangs off the ticket); when not, it is an independent conversation.
     pub email_ticket_project_id: Option<ProjectId>,
+    /// The project in which a customer's new request from the portal opens a ticket; `None`: the
+    /// portal takes no new requests (customers write by email or chat).
+    pub portal_request_project_id: Option<ProjectId>,
+    /// The name every user goes by to customers ("ACME Support"); `None`: each by their own name.
+    pub staff_display_name: Option<String>,
+    /// What the live-chat widget says before the visitor's first message.
+    pub widget_greeting: String,
+    /// The reply time the widget promises ("We usually reply within a few minutes"); may be empty.
+    pub widget_reply_time: String,
 }
+
+/// The widget's greeting until an admin writes their own.
+pub const DEFAULT_WIDGET_GREETING: &str = "Hi! Ask us anything — we are here to help.";
+/// The widget's expected reply time until an admin sets their own.
+pub const DEFAULT_WIDGET_REPLY_TIME: &str = "We usually reply within a few minutes.";
 
 impl Default for CompanySettings {
     fn default() -> Self {
@@ -91,6 +105,10 @@ impl Default for CompanySettings {
             item_default_visibility: Visibility::Public,
             project_default_visibility: Visibility::Public,
             email_ticket_project_id: None,
+            portal_request_project_id: None,
+            staff_display_name: None,
+            widget_greeting: DEFAULT_WIDGET_GREETING.into(),
+            widget_reply_time: DEFAULT_WIDGET_REPLY_TIME.into(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod redact;
 pub mod reply_token;
 pub mod saved_reply;
 pub mod search;
+pub mod shown_name;
 pub mod state;
 pub mod values;
 pub mod views;

@@ -53,6 +53,7 @@ pub fn document() -> OpenApi {
 const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/auth/login", &[429]),
     ("PATCH", "/api/v1/company", &[422]),
+    ("POST", "/api/v1/me/requests", &[403, 409]),
     ("POST", "/api/v1/auth/customer-login", &[429]),
     ("POST", "/api/v1/auth/customer-link", &[429]),
     ("POST", "/api/v1/me/password", &[403, 429]),

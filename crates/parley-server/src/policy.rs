@@ -71,6 +71,11 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/me", SIGNED_IN),
     ("GET", "/api/v1/search", SIGNED_IN),
     ("GET", "/api/v1/me/items", CUSTOMER),
+    // A widget visitor without a proven address gets 403 from the handler.
+    ("POST", "/api/v1/me/requests", CUSTOMER),
+    ("GET", "/api/v1/welcome", OPEN),
+    // Answers 404 for a message the asker may not read.
+    ("GET", "/api/v1/messages/{id}/author", SIGNED_IN),
     ("POST", "/api/v1/me/password", SIGNED_IN),
     ("GET", "/api/v1/me/tokens", STAFF),
     ("POST", "/api/v1/me/tokens", STAFF),

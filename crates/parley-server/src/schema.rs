@@ -63,3 +63,8 @@ pub fn password_or_null() -> Object {
 pub fn blank_or_name_or_null() -> Object {
     or_null(string(0, MAX_NAME_CHARS).pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$")).build())
 }
+
+/// A few sentences (the widget's greeting): 1 to 500 characters, line breaks allowed, or `null`.
+pub fn greeting_or_null() -> Object {
+    or_null(string(1, 500).pattern(Some(LINES)).build())
+}

@@ -217,6 +217,14 @@ pub async fn r33_retracting_within_the_guard<S: Store>(store: &S) {
     // Neither reaches customers at release.
     let released = store.release_held(T0 + 20_000, 10).await.unwrap();
     assert!(released.iter().all(|m| m.visibility == Visibility::Internal), "{released:?}");
+    // What decides who may read each (the access rule's facts), the undone one included.
+    let facts = |visibility, held_until, withdrawn| access::MessageFacts { visibility, held_until, withdrawn };
+    let author = Author::User(w.admin.id);
+    let undone_facts = store.message_facts(undone.id).await.unwrap();
+    assert_eq!(undone_facts, (c.header.id, author, facts(Visibility::Public, undone.held_until, true)));
+    let internal_facts = store.message_facts(internal.id).await.unwrap();
+    assert_eq!(internal_facts, (c.header.id, author, facts(Visibility::Internal, internal.held_until, false)));
+    assert!(matches!(store.message_facts(MessageId(internal.id.0 + 1000)).await, Err(StoreError::NotFound)));
 }
 
 /// R7, R33: customers are shown their own numbers — positions among the messages they may read —

@@ -634,6 +634,25 @@ impl ConversationStore for SqliteStore {
         Ok(message)
     }
 
+    async fn message_facts(&self, id: MessageId) -> StoreResult<(ConversationId, Author, access::MessageFacts)> {
+        let row = sqlx::query(
+            "SELECT conversation_id, author_kind, author_id, visibility, held_until,
+                    withdrawn_at IS NOT NULL AS withdrawn
+             FROM messages WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?
+        .ok_or(StoreError::NotFound)?;
+        let facts = access::MessageFacts {
+            visibility: rows::parse(&row, "visibility", Visibility::parse)?,
+            held_until: get(&row, "held_until")?,
+            withdrawn: get(&row, "withdrawn")?,
+        };
+        Ok((ConversationId(get(&row, "conversation_id")?), rows::author(&row, "author_kind", "author_id")?, facts))
+    }
+
     async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>> {
         let rows = sqlx::query(
             "SELECT party_kind, party_id, reasons, notify FROM message_recipients WHERE message_id = ? ORDER BY party_kind DESC, party_id",

@@ -154,6 +154,10 @@ impl PeopleStore for SqliteStore {
                     item_default_visibility: rows::parse(&r, "item_default_visibility", Visibility::parse)?,
                     project_default_visibility: rows::parse(&r, "project_default_visibility", Visibility::parse)?,
                     email_ticket_project_id: get::<Option<i64>>(&r, "email_ticket_project_id")?.map(ProjectId),
+                    portal_request_project_id: get::<Option<i64>>(&r, "portal_request_project_id")?.map(ProjectId),
+                    staff_display_name: get(&r, "staff_display_name")?,
+                    widget_greeting: get(&r, "widget_greeting")?,
+                    widget_reply_time: get(&r, "widget_reply_time")?,
                 },
                 created_at: get(&r, "created_at")?,
             })
@@ -181,13 +185,18 @@ impl PeopleStore for SqliteStore {
     async fn update_company(&self, name: Option<&str>, settings: CompanySettings) -> StoreResult<Company> {
         sqlx::query(
             "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ?,
-                    email_ticket_project_id = ?
+                    email_ticket_project_id = ?, portal_request_project_id = ?, staff_display_name = ?,
+                    widget_greeting = ?, widget_reply_time = ?
              WHERE id = 1",
         )
         .bind(name)
         .bind(settings.item_default_visibility.as_str())
         .bind(settings.project_default_visibility.as_str())
         .bind(settings.email_ticket_project_id.map(|p| p.0))
+        .bind(settings.portal_request_project_id.map(|p| p.0))
+        .bind(&settings.staff_display_name)
+        .bind(&settings.widget_greeting)
+        .bind(&settings.widget_reply_time)
         .execute(&self.writer)
         .await
         .map_err(other)?;

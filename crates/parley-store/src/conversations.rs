@@ -54,6 +54,9 @@ pub trait ConversationStore {
         reader: Reader,
     ) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: MessageId) -> StoreResult<Message>;
+    /// A message's conversation and author, with the facts that decide who may read it (R7,
+    /// R33), an undone message included (`withdrawn`); `NotFound` if there is no such message.
+    async fn message_facts(&self, id: MessageId) -> StoreResult<(ConversationId, Author, access::MessageFacts)>;
     /// The number customers are shown for a message (its position among the messages of its
     /// conversation they may read at `now`), or `None` if they may not read it.
     async fn customer_number(&self, id: MessageId, now: i64) -> StoreResult<Option<i64>>;

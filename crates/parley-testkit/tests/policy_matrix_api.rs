@@ -403,6 +403,7 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("PUT", "/api/v1/templates/{name}") => {
             json!({"subject": "{{ subject }}", "body_text": "{{ body_text }}", "body_html": "<p>{{ subject }}</p>"})
         }
+        ("POST", "/api/v1/me/requests") => json!({"title": format!("Request {n}"), "body": "Please help"}),
         ("POST", "/api/v1/saved-replies") => json!({"title": format!("Reply {n}"), "body": "Thanks!"}),
         ("PUT", "/api/v1/saved-replies/{id}") => json!({"title": "Hello", "body": "Hello again!"}),
         ("POST", "/api/v1/saved-replies/{id}/fill") => json!({"conversation_id": world.ids["ta_pub"]}),

@@ -21,6 +21,22 @@ pub struct CompanyPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, nullable, minimum = 1)]
     pub email_ticket_project_id: Option<Option<ProjectId>>,
+    /// The project in which a customer's new request from the portal opens a ticket; `null`: the
+    /// portal takes no new requests. Left out: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 1)]
+    pub portal_request_project_id: Option<Option<ProjectId>>,
+    /// The name every user goes by to customers ("ACME Support"); blank or `null`: each by
+    /// their own name. Left out: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::schema::blank_or_name_or_null)]
+    pub staff_display_name: Option<Option<String>>,
+    /// What the live-chat widget says before the visitor's first message.
+    #[schema(schema_with = crate::schema::greeting_or_null)]
+    pub widget_greeting: Option<String>,
+    /// The reply time the widget promises; blank: none.
+    #[schema(schema_with = crate::schema::blank_or_name_or_null)]
+    pub widget_reply_time: Option<String>,
 }
 
 /// A field that is present, `null` included (absent is `None` by `default`).
@@ -34,7 +50,8 @@ pub async fn get_company(State(app): State<App>, Auth(actor): Auth) -> ApiResult
     Ok(Json(app.company(actor).await?))
 }
 
-/// Change the company's name or default visibilities (admins).
+/// Change the company's name, default visibilities, where email and portal requests open
+/// tickets, how staff are named to customers, and the widget's greeting (admins).
 #[utoipa::path(patch, path = "/api/v1/company", request_body = CompanyPatch, tag = "company",
     responses((status = 200, body = Company), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn update_company(
@@ -47,6 +64,10 @@ pub async fn update_company(
         item_default_visibility: patch.item_default_visibility.unwrap_or(current.item_default_visibility),
         project_default_visibility: patch.project_default_visibility.unwrap_or(current.project_default_visibility),
         email_ticket_project_id: patch.email_ticket_project_id.unwrap_or(current.email_ticket_project_id),
+        portal_request_project_id: patch.portal_request_project_id.unwrap_or(current.portal_request_project_id),
+        staff_display_name: patch.staff_display_name.unwrap_or(current.staff_display_name),
+        widget_greeting: patch.widget_greeting.unwrap_or(current.widget_greeting),
+        widget_reply_time: patch.widget_reply_time.unwrap_or(current.widget_reply_time),
     };
     Ok(Json(app.update_company(actor, patch.name.as_deref(), settings).await?))
 }

@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod auth;
 pub mod company;
 pub mod conversations;
+pub mod customer_view;
 pub mod delivery;
 pub mod items;
 pub mod mail_in;
@@ -33,6 +34,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::me))
         .routes(routes!(search::search))
         .routes(routes!(items::my_items))
+        .routes(routes!(customer_view::open_request))
+        .routes(routes!(customer_view::message_author))
+        .routes(routes!(customer_view::welcome))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::tokens, auth::create_token))
         .routes(routes!(auth::delete_token))
