@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
     ("keyboard.js", "text/javascript; charset=utf-8", include_str!("../web/keyboard.js")),
+    ("authors.js", "text/javascript; charset=utf-8", include_str!("../web/authors.js")),
     ("attachments.js", "text/javascript; charset=utf-8", include_str!("../web/attachments.js")),
     ("saved-replies.js", "text/javascript; charset=utf-8", include_str!("../web/saved-replies.js")),
     ("item-pane.js", "text/javascript; charset=utf-8", include_str!("../web/item-pane.js")),

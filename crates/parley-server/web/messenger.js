@@ -335,6 +335,40 @@ async function linkConversation(event) {
   }
 }
 
+// Who the customers of the conversation are, beside the chat: name, the address replies reach
+// (and whether it is proven), organization, and whether they came through the live chat.
+let organizations = null;
+async function showCustomers(conversation) {
+  const card = $('customer-card');
+  const ids = new Set(conversation.participants.filter((p) => p.kind === 'customer').map((p) => p.id));
+  for (const id of (state.item && state.item.requesters) || []) ids.add(id);
+  if (!ids.size) {
+    card.hidden = true;
+    card.replaceChildren();
+    return;
+  }
+  organizations ??= new Map((await api('GET', '/organizations')).map((o) => [o.id, o.name]));
+  const customers = (await Promise.all([...ids].map((id) => api('GET', `/customers/${id}`).catch(() => null)))).filter(Boolean);
+  card.replaceChildren(
+    ...customers.map((c) =>
+      el(
+        'div',
+        { class: 'customer', 'data-customer': c.id },
+        el('strong', {}, c.name),
+        c.email
+          ? el('a', { href: `mailto:${c.email}` }, c.email)
+          : c.unverified_email
+            ? el('span', {}, `${c.unverified_email} `, el('span', { class: 'tag state' }, 'unconfirmed'))
+            : el('span', { class: 'hint' }, 'no email address yet'),
+        c.organization_id && organizations.get(c.organization_id) ? el('span', {}, organizations.get(c.organization_id)) : null,
+        c.email === null ? el('span', { class: 'hint' }, 'live-chat visitor') : null,
+        el('span', { class: 'hint' }, `customer since ${new Date(c.created_at).toLocaleDateString()}`),
+      ),
+    ),
+  );
+  card.hidden = !customers.length;
+}
+
 // The pane's head: what the conversation is linked to; for an item, its controls and tabs.
 async function showLink(link) {
   if (!link || link.kind === 'project') {
@@ -459,6 +493,7 @@ async function openConversation(id) {
   showPane(true);
   $('subject').textContent = conversation.subject;
   await showLink(conversation.link);
+  await showCustomers(conversation);
   $('link-open').hidden = !!conversation.link;
   renderComposer();
   await loadMessages();

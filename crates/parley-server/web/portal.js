@@ -2,16 +2,19 @@
 // It shows only what the API gives a customer, which never includes anything internal.
 import { ago, api, chime, connectionBanner, connectRealtime, el, sameOriginPath, unreadBadge, when } from './api.js';
 import { announce } from './keyboard.js';
+import { authorNames } from './authors.js';
 import { setUpSearch } from './search.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, current: null, messages: [], realtime: null, tray: null };
 
+// The team as the company names it to customers (each by name, or one display name).
+const names = authorNames((id) => api('GET', `/messages/${id}/author`));
+
 function authorName(author) {
   if (author.kind === 'customer' && author.id === state.me.id) return 'You';
-  if (author.kind === 'customer') return 'Customer';
-  return 'Support';
+  return names.of(author) || (author.kind === 'customer' ? 'Customer' : 'Support');
 }
 
 async function showSignIn() {
@@ -46,9 +49,59 @@ async function loadItems() {
   const items = await api('GET', '/me/items');
   $('items').replaceChildren(
     ...items.map((item) =>
-      el('li', { 'data-item': item.id }, el('span', { class: 'tag state' }, item.kind), ` ${item.title} · ${item.status.replace('_', ' ')}`),
+      el(
+        'li',
+        { 'data-item': item.id },
+        el(
+          'button',
+          { type: 'button', onclick: () => openItem(item) },
+          el('span', { class: 'subject' }, item.title),
+          el('span', { class: 'tag state' }, `${item.kind} #${item.id}`),
+          el('span', { class: 'item-status' }, item.status.replace('_', ' ')),
+        ),
+      ),
     ),
   );
+}
+
+/** A request picked from the list: its latest conversation with the customer opens. */
+async function openItem(item) {
+  const conversations = await api('GET', `/items/${item.id}/conversations`);
+  const latest = conversations.sort((a, b) => b.last_activity_at - a.last_activity_at)[0];
+  if (latest) return openAndFocus(latest.id);
+  state.current = null;
+  showPane('empty');
+  $('empty').textContent = `${item.title}: nobody has written about it yet. We will answer here.`;
+}
+
+/** Shows one of the pane's parts: the open conversation, the new request form, or a line. */
+function showPane(part) {
+  $('conversation').hidden = part !== 'conversation';
+  $('new-request').hidden = part !== 'request';
+  $('empty').hidden = part !== 'empty';
+}
+
+function openNewRequest() {
+  state.current = null;
+  showPane('request');
+  $('request-error').textContent = '';
+  $('request-title').focus();
+}
+
+async function sendRequest(event) {
+  event.preventDefault();
+  $('request-error').textContent = '';
+  $('request-send').disabled = true;
+  try {
+    const opened = await api('POST', '/me/requests', { title: $('request-title').value.trim(), body: $('request-body').value });
+    $('new-request').reset();
+    await loadItems();
+    await openAndFocus(opened.conversation.id);
+  } catch (e) {
+    $('request-error').textContent = e.message;
+  } finally {
+    $('request-send').disabled = false;
+  }
 }
 
 async function loadConversations() {
@@ -81,8 +134,7 @@ async function openConversation(id) {
   const switching = !state.current || state.current.id !== id;
   state.current = await api('GET', `/conversations/${id}`);
   if (switching) state.tray.clear();
-  $('empty').hidden = true;
-  $('conversation').hidden = false;
+  showPane('conversation');
   $('subject').textContent = state.current.subject;
   $('conversation-state').textContent = state.current.state === 'open' ? '' : `This conversation is ${state.current.state}.`;
   const locked = state.current.state === 'locked';
@@ -92,6 +144,7 @@ async function openConversation(id) {
   $('locked-reason').hidden = !locked;
   $('locked-reason').textContent = locked ? 'This conversation is locked: replies are closed.' : '';
   state.messages = await api('GET', `/conversations/${id}/messages?limit=200`);
+  await names.learn(state.messages);
   renderMessages();
   await loadConversations();
   const last = state.messages[state.messages.length - 1];
@@ -150,6 +203,7 @@ async function onEvent(event) {
     if (event.sound) chime();
     const m = event.message;
     const here = state.current && state.current.id === m.conversation_id;
+    await names.learn([m]);
     if (m.author.kind !== 'customer' || m.author.id !== state.me.id) {
       const words = (m.body || '').replace(/\s+/g, ' ').trim();
       announce(`New message from ${authorName(m.author)}${here ? '' : ' in another conversation'}: ${words.slice(0, 120) || 'a file'}`);
@@ -204,6 +258,13 @@ async function boot() {
     item: null,
   });
   $('composer').addEventListener('submit', send);
+  $('new-request').addEventListener('submit', sendRequest);
+  $('request-cancel').addEventListener('click', () => {
+    $('empty').textContent = 'Pick a conversation.';
+    showPane('empty');
+  });
+  $('new-request-open').addEventListener('click', openNewRequest);
+  api('GET', '/welcome').then((welcome) => { $('new-request-open').hidden = !welcome.portal_requests; }).catch(() => {});
   state.tray = new Tray($('attach-tray'), uploadFile);
   const attach = (files) => state.current && state.current.state !== 'locked' && state.tray.add(state.current.id, files);
   $('attach-input').addEventListener('change', () => {

@@ -7,8 +7,21 @@ const $ = (id) => document.getElementById(id);
 const state = { me: null, admin: false };
 const SCOPES = { all_projects: 'all projects', followed_projects: 'projects I follow' };
 
-function status(text) {
-  $('settings-status').textContent = text;
+/**
+ * Says how a change went right where it was made: under a form (after its button), or beside a
+ * control; "Saved." or the server's reason, in red and as an alert when it failed.
+ */
+function sayBeside(node, text, failed) {
+  const form = node.tagName === 'FORM';
+  let line = form ? node.querySelector(':scope > .form-status') : node.nextElementSibling;
+  if (!line || !line.classList.contains('form-status')) {
+    line = el(form ? 'p' : 'span', { class: 'form-status' });
+    if (form) node.append(line);
+    else node.after(line);
+  }
+  line.setAttribute('role', failed ? 'alert' : 'status');
+  line.classList.toggle('error', !!failed);
+  line.textContent = text;
 }
 
 function formValues(form) {
@@ -24,11 +37,12 @@ function formValues(form) {
 function onSubmit(form, action) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    sayBeside(form, '');
     try {
       await action(formValues(form));
-      status('Saved.');
+      sayBeside(form, 'Saved.');
     } catch (e) {
-      status(e.message);
+      sayBeside(form, e.message, true);
     }
   });
 }
@@ -56,6 +70,14 @@ async function loadCompany() {
     ...projects.map((p) => el('option', { value: String(p.id) }, `a ticket in ${p.name}`)),
   );
   form.email_ticket_project_id.value = company.email_ticket_project_id ? String(company.email_ticket_project_id) : '';
+  form.portal_request_project_id.replaceChildren(
+    el('option', { value: '' }, '— no new requests in the portal'),
+    ...projects.map((p) => el('option', { value: String(p.id) }, `a ticket in ${p.name}`)),
+  );
+  form.portal_request_project_id.value = company.portal_request_project_id ? String(company.portal_request_project_id) : '';
+  form.staff_display_name.value = company.staff_display_name || '';
+  form.widget_greeting.value = company.widget_greeting;
+  form.widget_reply_time.value = company.widget_reply_time;
 }
 
 async function loadPeople() {
@@ -68,9 +90,9 @@ async function loadPeople() {
       scope.addEventListener('change', async () => {
         try {
           await api('PATCH', `/users/${u.id}/preferences`, { scope: scope.value });
-          status('Saved.');
+          sayBeside(scope, 'Saved.');
         } catch (e) {
-          status(e.message);
+          sayBeside(scope, e.message, true);
         }
       });
       return el('tr', {}, el('td', {}, u.name), el('td', {}, u.email), el('td', {}, u.role), el('td', {}, scope));
@@ -142,9 +164,19 @@ async function loadRelayTokens() {
   $('relay-tokens').replaceChildren(
     ...tokens.map((t) =>
       el('li', { 'data-id': t.id }, el('strong', {}, t.name), ` · made ${when(t.created_at)}`, t.last_used_at ? ` · last used ${when(t.last_used_at)}` : ' · never used', ' ',
-        el('button', { type: 'button', onclick: async () => { await api('DELETE', `/inbound-tokens/${t.id}`); await loadRelayTokens(); status('Token revoked.'); } }, 'Revoke')),
+        el('button', { type: 'button', onclick: () => revokeRelayToken(t) }, 'Revoke')),
     ),
   );
+}
+
+async function revokeRelayToken(token) {
+  try {
+    await api('DELETE', `/inbound-tokens/${token.id}`);
+    await loadRelayTokens();
+    sayBeside($('relay-tokens'), `Token "${token.name}" revoked.`);
+  } catch (e) {
+    sayBeside($('relay-tokens'), e.message, true);
+  }
 }
 
 // Saved replies: every user adds them; their author or an admin edits and removes them. Errors
@@ -210,8 +242,16 @@ async function boot() {
   await loadSavedReplies();
   if (!state.admin) return;
   onSubmit($('company-form'), (values) => {
-    const project = $('company-form').email_ticket_project_id.value;
-    return api('PATCH', '/company', { ...values, email_ticket_project_id: project ? Number(project) : null });
+    const form = $('company-form');
+    const project = (select) => (select.value ? Number(select.value) : null);
+    return api('PATCH', '/company', {
+      ...values,
+      email_ticket_project_id: project(form.email_ticket_project_id),
+      portal_request_project_id: project(form.portal_request_project_id),
+      // Emptied on purpose: back to each person's name, or no promise.
+      staff_display_name: form.staff_display_name.value.trim() || null,
+      widget_reply_time: form.widget_reply_time.value.trim(),
+    });
   });
   onSubmit($('user-form'), async (values) => {
     await api('POST', '/users', values);

@@ -2,6 +2,7 @@
 // kept in this frame's storage and sent as a bearer token (no third-party cookies involved).
 import { chime, connectionBanner, el, UNREACHABLE, when } from './api.js';
 import { announce } from './keyboard.js';
+import { authorNames } from './authors.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
@@ -56,16 +57,28 @@ function blob(a) {
 
 const showConnection = connectionBanner($('connection'));
 
+// Who answers, as the company names its team to customers.
+const names = authorNames((id) => call('GET', `/messages/${id}/author`));
+
 const tray = new Tray($('attach-tray'), (id, file) => uploadFile(id, file, auth()));
+
+/** The company's greeting and promised reply time: the first thing in the chat. */
+function welcomeBubble() {
+  const w = state.welcome;
+  if (!w) return null;
+  return el('li', { id: 'welcome', class: 'bubble theirs welcome' }, el('p', {}, w.greeting), w.reply_time ? el('p', { class: 'reply-time' }, w.reply_time) : null);
+}
 
 function render() {
   $('messages').replaceChildren(
+    welcomeBubble(),
     ...state.messages.map((m) => {
       const mine = m.author.kind === 'customer' && state.me && m.author.id === state.me.id;
       const body = el('div', { class: 'body' });
       // Rendered from Markdown and sanitized by the server.
       body.innerHTML = m.body_html;
-      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, body, renderAttachments(m.attachments, blob), el('time', {}, when(m.created_at)));
+      const who = mine ? null : el('strong', { class: 'author' }, names.of(m.author) || 'Support');
+      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, who, body, renderAttachments(m.attachments, blob), el('time', {}, when(m.created_at)));
     }),
   );
   const last = $('messages').lastElementChild;
@@ -74,6 +87,14 @@ function render() {
   const pending = needsContact && state.me.unverified_email && !state.changingAddress;
   $('contact').hidden = !needsContact || pending;
   $('verify').hidden = !pending;
+  // The address the visitor gave, said back to them: where replies they miss will go.
+  const address = state.me && (state.me.email || state.me.unverified_email);
+  $('contact-saved').hidden = !address || !state.messages.length || state.changingAddress;
+  if (address) {
+    $('contact-saved').textContent = state.me.email
+      ? `Your address ${state.me.email} is confirmed: replies you miss go there.`
+      : `Thanks! Replies you miss will be emailed to ${state.me.unverified_email}.`;
+  }
   if (pending) $('verify-label').textContent = `Enter the code we emailed to ${state.me.unverified_email} to confirm it:`;
 }
 
@@ -85,14 +106,15 @@ function connect() {
   const socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime?${params}`);
   state.socket = socket;
   socket.onopen = () => showConnection(true);
-  socket.onmessage = (frame) => {
+  socket.onmessage = async (frame) => {
     const event = JSON.parse(frame.data);
     if (event.id) state.lastEventId = event.id;
     if (event.type === 'message' && event.message.conversation_id === state.conversation) {
       const m = event.message;
       if (!state.messages.some((x) => x.id === m.id)) {
         state.messages.push(m);
-        if (m.author.kind !== 'customer') announce(`Support: ${(m.body || '').slice(0, 160) || 'a file'}`);
+        await names.learn([m]);
+        if (m.author.kind !== 'customer') announce(`${names.of(m.author) || 'Support'}: ${(m.body || '').slice(0, 160) || 'a file'}`);
       }
       render();
       if (event.sound) chime();
@@ -141,6 +163,7 @@ async function load() {
       const conversation = await call('GET', `/conversations/${state.conversation}`);
       setLocked(conversation.state === 'locked');
       state.messages = await call('GET', `/conversations/${state.conversation}/messages?limit=200`);
+      await names.learn(state.messages);
       const last = state.messages[state.messages.length - 1];
       if (last) await call('POST', `/conversations/${state.conversation}/read`, { up_to: last.number });
     } catch (e) {
@@ -258,4 +281,11 @@ $('body').addEventListener('keydown', (e) => {
     $('composer').requestSubmit();
   }
 });
+// The company's greeting and the reply time it promises, above the chat.
+call('GET', '/welcome')
+  .then((welcome) => {
+    state.welcome = welcome;
+    render();
+  })
+  .catch(() => {});
 load().catch((e) => { $('send-error').textContent = e.message; });

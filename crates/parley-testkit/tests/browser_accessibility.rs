@@ -34,6 +34,7 @@ async fn the_staff_pages_have_no_accessibility_violations() {
     page.goto(&format!("{}/c/{public}", app.base)).await;
     page.wait_for("#messages", |t| t.contains("technician")).await;
     page.wait_for("#preview", |t| t.contains("Will reach")).await;
+    page.wait_for("#customer-card", |t| t.contains("carla@client.example")).await;
     page.assert_accessible("messenger-conversation").await;
 
     page.goto(&format!("{}/items/{ticket}", app.base)).await;
@@ -69,6 +70,9 @@ async fn the_customer_pages_have_no_accessibility_violations() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (_carla, _ticket, public) = desk_with_content(&app, &admin).await;
+    let (_, projects) = app.get(&admin, "/api/v1/projects").await;
+    let portal = serde_json::json!({"portal_request_project_id": projects[0]["id"]});
+    assert_eq!(app.patch(&admin, "/api/v1/company", portal).await.0, 200);
 
     let browser = Browser::start().await;
     let page = browser.session().await;
@@ -82,6 +86,9 @@ async fn the_customer_pages_have_no_accessibility_violations() {
     page.click(&format!("#conversations li[data-id='{public}'] button")).await;
     page.wait_for("#messages", |t| t.contains("technician")).await;
     page.assert_accessible("portal").await;
+    page.click("#new-request-open").await;
+    page.find("#request-title").await;
+    page.assert_accessible("portal-new-request").await;
 
     // The widget: the shop's button, then the chat in its frame with a message and the address form.
     let visitor = browser.session().await;

@@ -29,7 +29,7 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     member.find("select[name='customer_messages']").await.select_by_value("none").await.unwrap();
     member.click("input[name='sound']").await;
     member.click("#preferences-form button[type=submit]").await;
-    member.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    member.wait_for("#preferences-form .form-status", |t| t.contains("Saved")).await;
     let (_, prefs) = app.get(&mia, &format!("/api/v1/users/{}/preferences", mia.id)).await;
     assert_eq!((prefs["customer_messages"].as_str(), prefs["sound"].as_bool()), (Some("none"), Some(false)));
     member.close().await;
@@ -39,7 +39,8 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     page.goto(&format!("{}/settings", app.base)).await;
     let scope = page.find(&format!("select[data-user='{}']", mia.id)).await;
     scope.select_by_value("followed_projects").await.unwrap();
-    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    // Said beside the control that was changed.
+    page.wait_for(&format!("select[data-user='{}'] + .form-status", mia.id), |t| t.contains("Saved")).await;
     let (_, prefs) = app.get(&admin, &format!("/api/v1/users/{}/preferences", mia.id)).await;
     assert_eq!(prefs["scope"], "followed_projects");
 
@@ -49,19 +50,38 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
         .select_by_value(&project.to_string())
         .await
         .unwrap();
+    page.find("#company-form select[name='portal_request_project_id']")
+        .await
+        .select_by_value(&project.to_string())
+        .await
+        .unwrap();
+    page.fill("#company-form input[name='staff_display_name']", "ACME Support").await;
+    page.fill("#company-form textarea[name='widget_greeting']", "Hello from ACME!").await;
+    page.fill("#company-form input[name='widget_reply_time']", "We reply within an hour.").await;
     page.click("#company-form button[type=submit]").await;
-    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    page.wait_for("#company-form .form-status", |t| t.contains("Saved")).await;
     let company = app.get(&admin, "/api/v1/company").await.1;
     assert_eq!(company["item_default_visibility"], "internal");
     assert_eq!(company["email_ticket_project_id"], project, "R18: new requests by email open tickets there");
+    assert_eq!(company["portal_request_project_id"], project);
+    assert_eq!(company["staff_display_name"], "ACME Support");
+    assert_eq!(
+        (company["widget_greeting"].as_str(), company["widget_reply_time"].as_str()),
+        (Some("Hello from ACME!"), Some("We reply within an hour."))
+    );
+    // Emptied: each by their own name again; a failed save says why under the same button.
+    page.fill("#company-form input[name='staff_display_name']", "").await;
+    page.click("#company-form button[type=submit]").await;
+    page.wait_for("#company-form .form-status", |t| t.contains("Saved")).await;
+    assert_eq!(app.get(&admin, "/api/v1/company").await.1["staff_display_name"], serde_json::Value::Null);
 
     page.wait_for("#outgoing", |t| t.contains("carla@client.example") && t.contains("sent")).await;
     page.fill("#template-form input[name='subject']", "{% if %}").await;
     page.click("#template-form button[type=submit]").await;
-    page.wait_for("#settings-status", |t| t.contains("subject")).await;
+    page.wait_for("#template-form .form-status.error[role=alert]", |t| t.contains("subject")).await;
     page.fill("#template-form input[name='subject']", "[Acme] {{ conversation.subject }}").await;
     page.click("#template-form button[type=submit]").await;
-    page.wait_for("#settings-status", |t| t.contains("Saved")).await;
+    page.wait_for("#template-form .form-status", |t| t.contains("Saved")).await;
     assert_eq!(
         app.get(&admin, "/api/v1/templates/new_message").await.1["subject"],
         "[Acme] {{ conversation.subject }}"
@@ -104,7 +124,7 @@ async fn r32_an_admin_reads_the_incoming_log_and_makes_relay_tokens() {
         .unwrap();
     assert_eq!(posted.status(), 200, "the token shown once works");
     page.click("#relay-tokens button").await;
-    page.wait_for("#settings-status", |t| t.contains("revoked")).await;
+    page.wait_for("#relay-tokens + .form-status", |t| t.contains("revoked")).await;
     let admin = app.admin().await;
     assert_eq!(app.get(&admin, "/api/v1/inbound-tokens").await.1, serde_json::json!([]));
     page.screenshot("settings-incoming").await;
