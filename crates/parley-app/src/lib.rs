@@ -34,7 +34,9 @@ pub use auth::{credential_of, hash_password, Authenticated, LoginResult};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
 pub use customer_view::{OpenedRequest, ShownAuthor, Welcome};
-pub use delivery::{DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, NEW_MESSAGE_TEMPLATE};
+pub use delivery::{
+    DeliveryRound, DeliveryWorker, MessageDeliveries, TemplateEdit, TemplatePreview, NEW_MESSAGE_TEMPLATE,
+};
 pub use error::{AppError, AppResult};
 pub use limits::{Attempt, LimitSettings, RateLimits, Rule as LimitRule};
 pub use mail_in::{

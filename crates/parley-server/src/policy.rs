@@ -142,6 +142,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/outgoing-emails/{id}", ADMIN),
     ("GET", "/api/v1/templates/{name}", ADMIN),
     ("PUT", "/api/v1/templates/{name}", ADMIN),
+    ("POST", "/api/v1/templates/{name}/preview", ADMIN),
     ("GET", "/api/v1/realtime", SIGNED_IN),
     ("POST", "/api/v1/inbound/email", RELAY),
     ("GET", "/api/v1/incoming-emails", ADMIN),

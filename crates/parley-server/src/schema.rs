@@ -1,7 +1,7 @@
 //! Schemas of the text fields the domain checks (`parley_domain::values`), so the OpenAPI document
 //! says what the server accepts and a client generator or fuzzer builds valid input from it.
 
-use parley_domain::values::{MAX_BODY_CHARS, MAX_NAME_CHARS};
+use parley_domain::values::{MAX_BODY_CHARS, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, SchemaType, Type};
 
 /// No control characters, and at least one that is not white space.
@@ -30,7 +30,7 @@ pub fn email() -> Object {
 
 /// A new password: 8 to 256 characters.
 pub fn password() -> Object {
-    string(8, 256).build()
+    string(MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS).build()
 }
 
 /// A domain name such as `client.example`.

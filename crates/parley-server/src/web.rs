@@ -100,9 +100,18 @@ async fn items(State(app): State<App>, parts: Parts) -> Response {
     staff_page(&app, &parts, ITEMS).await
 }
 
-/// One's preferences; for admins the company, people and the messaging center.
+/// One's preferences; for admins the company, people and the messaging center. The email
+/// template's preview shows the rendered HTML in a sandboxed frame, which keeps this page's
+/// policy: style attributes (what email HTML is styled with) are let through there, nothing else.
 async fn settings(State(app): State<App>, parts: Parts) -> Response {
-    staff_page(&app, &parts, SETTINGS).await
+    let mut response = staff_page(&app, &parts, SETTINGS).await;
+    if response.headers().contains_key(CONTENT_SECURITY_POLICY) {
+        let policy = format!("{POLICY}; style-src-attr 'unsafe-inline'");
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            response.headers_mut().insert(CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
 }
 
 /// A page for users: customers go to the portal, anyone else logs in first.

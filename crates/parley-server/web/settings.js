@@ -95,7 +95,21 @@ async function loadPeople() {
           sayBeside(scope, e.message, true);
         }
       });
-      return el('tr', {}, el('td', {}, u.name), el('td', {}, u.email), el('td', {}, u.role), el('td', {}, scope));
+      // Name and role are edited in the row, saved with its button; the answer is said beside it.
+      const name = el('input', { value: u.name, required: true, maxlength: 200, 'aria-label': `Name of ${u.email}`, 'data-user-name': u.id });
+      const role = el('select', { 'aria-label': `Role of ${u.email}`, 'data-user-role': u.id },
+        el('option', { value: 'member', selected: u.role === 'member' }, 'Member'),
+        el('option', { value: 'admin', selected: u.role === 'admin' }, 'Admin'));
+      const save = el('button', { type: 'button', 'data-user-save': u.id }, 'Save');
+      save.addEventListener('click', async () => {
+        try {
+          await api('PATCH', `/users/${u.id}`, { name: name.value, role: role.value });
+          sayBeside(save, 'Saved.');
+        } catch (e) {
+          sayBeside(save, e.message, true);
+        }
+      });
+      return el('tr', { id: `user-${u.id}` }, el('td', {}, name), el('td', {}, u.email), el('td', {}, role), el('td', {}, scope), el('td', {}, save));
     }),
   );
   $('teams').replaceChildren(
@@ -118,7 +132,7 @@ async function loadCustomers(cursor) {
   const [page, organizations] = await Promise.all([api('GET', query), api('GET', '/organizations')]);
   const orgName = (id) => (organizations.find((o) => o.id === id) || {}).name || '';
   const address = (c) => c.email || (c.unverified_email ? `${c.unverified_email} (unverified)` : '(visitor, no address)');
-  const rows = page.customers.map((c) => el('tr', {}, el('td', {}, c.name), el('td', {}, address(c)), el('td', {}, orgName(c.organization_id))));
+  const rows = page.customers.map((c) => el('tr', { id: `customer-${c.id}` }, el('td', {}, c.name), el('td', {}, address(c)), el('td', {}, orgName(c.organization_id))));
   if (cursor) $('customer-list').append(...rows);
   else $('customer-list').replaceChildren(...rows);
   const more = $('customer-more');
@@ -136,12 +150,54 @@ async function loadMessaging() {
   form.body_text.value = template.body_text;
   form.body_html.value = template.body_html;
   const log = await api('GET', '/outgoing-emails?limit=200');
+  const people = await personNames(log.map((e) => e.party).filter(Boolean));
   $('outgoing').replaceChildren(
-    ...log.map((e) =>
-      el('tr', { class: `status-${e.status}` }, el('td', {}, when(e.at)), el('td', {}, e.to_address || (e.party ? `${e.party.kind} #${e.party.id}` : '')),
-        el('td', {}, e.subject || (e.message_id ? `message #${e.message_id}` : '')), el('td', {}, e.status), el('td', {}, (e.reason || '').replaceAll('_', ' '))),
-    ),
+    ...log.map((e) => {
+      const person = e.party ? people.get(`${e.party.kind}:${e.party.id}`) : null;
+      const to = el('td', {}, person ? el('a', { href: person.href }, person.name) : null, person && e.to_address ? ' · ' : null, e.to_address || '');
+      const what = e.subject || (e.message_id ? `message #${e.message_id}` : '');
+      const about = e.conversation_id ? el('a', { href: `/c/${e.conversation_id}` }, what || `conversation #${e.conversation_id}`) : what;
+      return el('tr', { class: `status-${e.status}` }, el('td', {}, when(e.at)), to, el('td', {}, about), el('td', {}, e.status),
+        el('td', {}, (e.reason || '').replaceAll('_', ' ')));
+    }),
   );
+}
+
+/**
+ * The names of the people an email log names, each with where to find them: their row under
+ * Users or Customers.
+ */
+async function personNames(parties) {
+  const names = new Map();
+  const users = new Map((await api('GET', '/users')).map((u) => [u.id, u]));
+  const customers = [...new Set(parties.filter((p) => p.kind === 'customer').map((p) => p.id))];
+  const found = await Promise.all(customers.map((id) => api('GET', `/customers/${id}`).catch(() => null)));
+  for (const p of parties) {
+    if (p.kind === 'user' && users.has(p.id)) names.set(`user:${p.id}`, { name: users.get(p.id).name, href: `#user-${p.id}` });
+  }
+  for (const c of found.filter(Boolean)) {
+    names.set(`customer:${c.id}`, { name: c.name, href: `#customer-${c.id}` });
+  }
+  return names;
+}
+
+/** The template as edited (not saved), rendered with sample data beside the form. */
+async function previewTemplate() {
+  const form = $('template-form');
+  const edit = { subject: form.subject.value, body_text: form.body_text.value, body_html: form.body_html.value };
+  try {
+    const preview = await api('POST', '/templates/new_message/preview', edit);
+    $('preview-subject').textContent = preview.subject;
+    $('preview-text').textContent = preview.body_text;
+    // A sandboxed frame: the HTML is shown, nothing in it runs.
+    $('preview-html').srcdoc = preview.body_html;
+    $('template-preview').hidden = false;
+    $('template-preview').scrollIntoView({ block: 'nearest' });
+    sayBeside(form, '');
+  } catch (e) {
+    $('template-preview').hidden = true;
+    sayBeside(form, e.message, true);
+  }
 }
 
 const DID = { posted: 'posted', started: 'started a conversation', refused: 'refused', automatic: 'ignored: automatic', duplicate: 'duplicate', received: 'handling' };
@@ -274,6 +330,7 @@ async function boot() {
     await loadCustomers();
   });
   onSubmit($('template-form'), (values) => api('PUT', '/templates/new_message', values));
+  $('template-preview-open').addEventListener('click', previewTemplate);
   onSubmit($('relay-token-form'), async (values) => {
     const made = await api('POST', '/inbound-tokens', values);
     $('relay-token-form').reset();

@@ -45,9 +45,12 @@ async fn the_staff_pages_have_no_accessibility_violations() {
     page.assert_accessible("items").await;
 
     page.goto(&format!("{}/settings", app.base)).await;
-    page.wait_for("#users", |t| t.contains("Administrator")).await;
+    page.wait_for("#users", |t| t.contains(ADMIN_EMAIL)).await;
     page.wait_for("#customer-list", |t| t.contains("carla")).await;
     page.assert_accessible("settings").await;
+    page.click("#template-preview-open").await;
+    page.wait_for("#preview-subject", |t| !t.is_empty()).await;
+    page.assert_accessible("settings-template-preview").await;
 
     page.goto(&format!("{}/login", app.base)).await;
     page.find("#email").await;

@@ -131,3 +131,72 @@ async fn r32_an_admin_reads_the_incoming_log_and_makes_relay_tokens() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r29_admin_pages_preview_templates_edit_users_and_link_the_email_log() {
+    use parley_domain::values::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@acme.test").await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "Hello").await;
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings", app.base)).await;
+
+    // The email log links each email to its conversation and its person.
+    let row = format!("#outgoing a[href='/c/{public}']");
+    page.find(&row).await;
+    let person = page.find(&format!("#outgoing a[href='#customer-{}']", carla.id)).await;
+    assert_eq!(person.text().await.unwrap(), "carla");
+
+    // The template as edited, rendered with sample data; a broken one says part and line.
+    page.fill("#template-form input[name='subject']", "Hi {{ recipient.name }}: {{ conversation.subject }}").await;
+    page.click("#template-preview-open").await;
+    page.wait_for("#preview-subject", |t| t == "Hi Ada: Printer on fire").await;
+    page.wait_for("#preview-text", |t| t.contains("Hello Ada")).await;
+    let frame = page.find("#preview-html").await;
+    assert!(frame.attr("srcdoc").await.unwrap().unwrap_or_default().contains("<strong>Bob</strong>"));
+    assert_eq!(frame.attr("sandbox").await.unwrap().as_deref(), Some(""), "nothing in the preview runs");
+    page.screenshot("template-preview").await;
+    page.fill("#template-form input[name='subject']", "{{ conversation.subject ").await;
+    page.click("#template-preview-open").await;
+    page.wait_for("#template-form .form-status.error", |t| t.contains("subject, line 1")).await;
+    let saved = app.get(&admin, "/api/v1/templates/new_message").await.1;
+    assert!(
+        !saved["subject"].as_str().unwrap().starts_with("Hi {{ recipient.name }}"),
+        "a preview saves nothing: {saved}"
+    );
+
+    // A user's name and role are edited in their row; the answer is said beside its button.
+    page.fill(&format!("input[data-user-name='{}']", mia.id), "Mia Wong").await;
+    page.find(&format!("select[data-user-role='{}']", mia.id)).await.select_by_value("admin").await.unwrap();
+    page.click(&format!("button[data-user-save='{}']", mia.id)).await;
+    page.wait_for(&format!("button[data-user-save='{}'] + .form-status", mia.id), |t| t.contains("Saved")).await;
+    let (_, user) = app.get(&admin, &format!("/api/v1/users/{}", mia.id)).await;
+    assert_eq!((user["name"].as_str(), user["role"].as_str()), (Some("Mia Wong"), Some("admin")));
+
+    // The password rule is the server's, said the same in the form.
+    let field = page.find("#user-form input[name='password']").await;
+    assert_eq!(field.attr("minlength").await.unwrap(), Some(MIN_PASSWORD_CHARS.to_string()));
+    assert_eq!(field.attr("maxlength").await.unwrap(), Some(MAX_PASSWORD_CHARS.to_string()));
+    let said = field.attr("placeholder").await.unwrap().unwrap_or_default();
+    assert!(said.contains(&format!("{MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS}")), "{said}");
+    let short = "x".repeat(MIN_PASSWORD_CHARS - 1);
+    let body = serde_json::json!({"email": "short@acme.test", "name": "Short", "password": short});
+    let (status, refused) = app.post(&admin, "/api/v1/users", body).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["message"].as_str().unwrap().contains(&format!("at least {MIN_PASSWORD_CHARS}")),
+        "{refused}"
+    );
+    page.close().await;
+    app.stop().await;
+}

@@ -268,6 +268,24 @@ async fn r29_new_message_template_is_editable_and_checked() {
     assert_eq!(status, 200, "{saved}");
     assert_eq!(app.call(reqwest::Method::DELETE, Some(&d.admin), path, None).await.0, 405, "cannot be removed");
 
+    // A preview renders an edit with sample data and stores nothing; a broken one says where.
+    let preview = format!("{path}/preview");
+    let (status, shown) =
+        app.post(&d.admin, &preview, edit("Re: {{ conversation.subject }} for {{ recipient.name }}")).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["subject"], "Re: Printer on fire for Ada");
+    assert!(shown["body_text"].as_str().unwrap().contains("Hello Ada"), "{shown}");
+    assert!(shown["body_html"].as_str().unwrap().contains("<strong>Bob</strong>"), "{shown}");
+    let (status, err) = app.post(&d.admin, &preview, edit("{{ conversation.subject ")).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (422, Some("invalid_template")), "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("line 1"), "{err}");
+    assert_eq!(app.post(&d.mia, &preview, edit("x")).await.0, 403);
+    assert_eq!(
+        app.get(&d.admin, path).await.1["subject"],
+        "[Acme] {{ conversation.subject }}",
+        "the preview saved nothing"
+    );
+
     app.say(&d.admin, d.public, "Hello").await;
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;

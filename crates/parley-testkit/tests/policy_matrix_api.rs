@@ -400,7 +400,7 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
             let ids: Vec<i64> = world.resources["message"].iter().map(|m| m.value.parse().unwrap()).collect();
             json!({"message_ids": ids})
         }
-        ("PUT", "/api/v1/templates/{name}") => {
+        ("PUT", "/api/v1/templates/{name}") | ("POST", "/api/v1/templates/{name}/preview") => {
             json!({"subject": "{{ subject }}", "body_text": "{{ body_text }}", "body_html": "<p>{{ subject }}</p>"})
         }
         ("POST", "/api/v1/me/requests") => json!({"title": format!("Request {n}"), "body": "Please help"}),

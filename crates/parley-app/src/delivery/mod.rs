@@ -11,5 +11,5 @@ mod worker;
 
 pub use journal::SentJournal;
 pub use seen::MessageDeliveries;
-pub use templates::{TemplateEdit, NEW_MESSAGE_TEMPLATE};
+pub use templates::{TemplateEdit, TemplatePreview, NEW_MESSAGE_TEMPLATE};
 pub use worker::{DeliveryRound, DeliveryWorker};

@@ -107,6 +107,14 @@ pub struct AttachmentContext {
     pub url: String,
 }
 
+/// A template rendered with sample values, as its email would read.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TemplatePreview {
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
 /// A rendered email: subject, text and HTML.
 pub struct Rendered {
     pub subject: String,
@@ -132,22 +140,35 @@ pub struct Compiled<'t> {
 impl<'t> Compiled<'t> {
     pub fn new(template: &'t Template) -> Result<Compiled<'t>, String> {
         let mut env = Environment::new();
-        env.add_template("subject.txt", &template.subject).map_err(|e| format!("subject: {e}"))?;
-        env.add_template("body.txt", &template.body_text).map_err(|e| format!("body_text: {e}"))?;
-        env.add_template("body.html", &template.body_html).map_err(|e| format!("body_html: {e}"))?;
+        env.add_template("subject.txt", &template.subject).map_err(|e| said("subject", &e))?;
+        env.add_template("body.txt", &template.body_text).map_err(|e| said("body_text", &e))?;
+        env.add_template("body.html", &template.body_html).map_err(|e| said("body_html", &e))?;
         Ok(Compiled { env })
     }
 
     /// Renders it with `context`. The HTML part escapes what it prints unless told `|safe`.
     pub fn render(&self, context: &NewMessageContext) -> Result<Rendered, String> {
-        let get = |name: &str| -> Result<String, String> {
-            let t = self.env.get_template(name).map_err(|e| e.to_string())?;
-            t.render(context).map_err(|e| format!("{name}: {e}"))
+        let get = |name: &str, part: &str| -> Result<String, String> {
+            let t = self.env.get_template(name).map_err(|e| said(part, &e))?;
+            t.render(context).map_err(|e| said(part, &e))
         };
-        let subject = get("subject.txt")?;
+        let subject = get("subject.txt", "subject")?;
         // A subject is one line, whatever the template does.
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-        Ok(Rendered { subject, text: get("body.txt")?, html: get("body.html")? })
+        Ok(Rendered { subject, text: get("body.txt", "body_text")?, html: get("body.html", "body_html")? })
+    }
+}
+
+/// A template error as an admin reads it: the part, the line, and what is wrong there
+/// (`body_html, line 3: syntax error: unexpected end of input`).
+fn said(part: &str, e: &minijinja::Error) -> String {
+    let what = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    match e.line() {
+        Some(line) => format!("{part}, line {line}: {what}"),
+        None => format!("{part}: {what}"),
     }
 }
 
@@ -223,6 +244,20 @@ impl App {
 
     /// R29: edits a template; it must render with sample values first.
     pub async fn update_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<Template> {
+        let (template, _) = self.checked_template(actor, name, edit).await?;
+        Ok(self.store.put_template(&template, false).await?)
+    }
+
+    /// An edited template rendered with sample values ("Ada", "Printer on fire", one message
+    /// with a file), without storing it: what the email would look like, or why it would not
+    /// render (422 `invalid_template`, naming the part and line).
+    pub async fn preview_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<TemplatePreview> {
+        let (_, rendered) = self.checked_template(actor, name, edit).await?;
+        Ok(TemplatePreview { subject: rendered.subject, body_text: rendered.text, body_html: rendered.html })
+    }
+
+    /// An edit of an existing template, its parts within bounds, rendered with sample values.
+    async fn checked_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<(Template, Rendered)> {
         Self::require_admin(actor)?;
         self.store.template(name).await?.ok_or(AppError::NotFound("template"))?;
         for (field, value) in
@@ -239,7 +274,7 @@ impl App {
             body_html: edit.body_html,
             updated_at: self.now(),
         };
-        render(&template, &sample()).map_err(|e| AppError::unprocessable("invalid_template", e))?;
-        Ok(self.store.put_template(&template, false).await?)
+        let rendered = render(&template, &sample()).map_err(|e| AppError::unprocessable("invalid_template", e))?;
+        Ok((template, rendered))
     }
 }

@@ -4,7 +4,7 @@ use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Id, Json, Path, Query};
 use axum::extract::State;
-use parley_app::{App, MessageDeliveries, TemplateEdit};
+use parley_app::{App, MessageDeliveries, TemplateEdit, TemplatePreview};
 use parley_domain::*;
 use parley_store::{DeliveryRecord, OutgoingEmail, OutgoingLogEntry, SeenReceipt, Template};
 use serde::{Deserialize, Serialize};
@@ -137,4 +137,20 @@ pub async fn update_template(
 ) -> ApiResult<Json<Template>> {
     let edit = TemplateEdit { subject: b.subject, body_text: b.body_text, body_html: b.body_html };
     Ok(Json(app.update_template(actor, &name, edit).await?))
+}
+
+/// An edited template rendered with sample values (recipient "Ada", conversation "Printer on
+/// fire", one message with a file), without storing it; 422 `invalid_template` with the part and
+/// line that would not render. Admins only.
+#[utoipa::path(post, path = "/api/v1/templates/{name}/preview", request_body = TemplateBody, tag = "delivery",
+    params(("name" = String, Path)), operation_id = "preview_template",
+    responses((status = 200, body = TemplatePreview), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn preview_template(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    Json(b): Json<TemplateBody>,
+) -> ApiResult<Json<TemplatePreview>> {
+    let edit = TemplateEdit { subject: b.subject, body_text: b.body_text, body_html: b.body_html };
+    Ok(Json(app.preview_template(actor, &name, edit).await?))
 }

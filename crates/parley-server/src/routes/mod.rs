@@ -84,6 +84,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(delivery::outgoing_log))
         .routes(routes!(delivery::outgoing_email))
         .routes(routes!(delivery::template, delivery::update_template))
+        .routes(routes!(delivery::preview_template))
         .routes(routes!(realtime::connect))
         .merge(
             // A mail may be larger than any JSON body.
