@@ -124,7 +124,15 @@ impl App {
     pub(crate) async fn check_parties(&self, parties: &[Party]) -> AppResult<()> {
         for p in parties {
             match p {
-                Party::User(id) => self.store.user(*id).await.map(drop).map_err(AppError::from_store("user"))?,
+                Party::User(id) => {
+                    let user = self.store.user(*id).await.map_err(AppError::from_store("user"))?;
+                    if !user.active {
+                        return Err(AppError::unprocessable(
+                            "user_deactivated",
+                            format!("{} is deactivated: reactivate them first", user.name),
+                        ));
+                    }
+                }
                 Party::Customer(id) => {
                     self.store.customer(*id).await.map(drop).map_err(AppError::from_store("customer"))?
                 }

@@ -99,7 +99,8 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
-        if !verify_password(password, &hash).await {
+        // A deactivated user is told the same as a wrong password: nothing about the account.
+        if !verify_password(password, &hash).await || !user.active {
             return Err(AppError::BadCredentials);
         }
         self.start_session(Actor::User { id: user.id, role: user.role, via_api_token: false }).await

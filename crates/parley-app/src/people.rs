@@ -125,20 +125,32 @@ impl App {
         id: UserId,
         name: Option<&str>,
         role: Option<Role>,
+        active: Option<bool>,
     ) -> AppResult<User> {
         Self::require_admin(actor)?;
         let name = name.map(|n| parse_name("name", n)).transpose()?;
         let before = self.store.user(id).await.map_err(AppError::from_store("user"))?;
-        if before.role == Role::Admin && role.is_some_and(|r| r != Role::Admin) {
-            let admins = self.store.users().await?.iter().filter(|u| u.role == Role::Admin).count();
-            if admins <= 1 {
+        let stops_admin = role.is_some_and(|r| r != Role::Admin) || active == Some(false);
+        if active == Some(false) && actor.user_id() == Some(id) {
+            return Err(AppError::conflict("cannot_deactivate_self", "you cannot deactivate yourself"));
+        }
+        if before.role == Role::Admin && before.active && stops_admin {
+            let users = self.store.users().await?;
+            if users.iter().filter(|u| u.role == Role::Admin && u.active).count() <= 1 {
                 return Err(AppError::conflict(
                     "last_admin",
                     "the last admin cannot stop being one: make another admin first",
                 ));
             }
         }
-        let user = self.store.update_user(id, name.as_deref(), role).await.map_err(AppError::from_store("user"))?;
+        let mut user = self.store.update_user(id, name.as_deref(), role).await.map_err(AppError::from_store("user"))?;
+        if let Some(active) = active.filter(|a| *a != before.active) {
+            user = self.store.set_user_active(id, active, self.now()).await.map_err(AppError::from_store("user"))?;
+            if !active {
+                // Their sessions and tokens are gone; their open connections close now.
+                self.hub.end_sessions_of(Party::User(id), None);
+            }
+        }
         if user.role != before.role {
             // R38: their open connections carry the old role; they reconnect with the new one.
             self.hub.access_changed(Party::User(id));

@@ -361,6 +361,7 @@ fn audience_rate(followers: usize) -> (f64, Duration) {
     let profiles = (0..followers as i64)
         .map(|i| UserProfile {
             id: UserId(i),
+            active: true,
             preferences: Preferences::default(),
             followed_projects: vec![ProjectId(1)],
         })

@@ -164,6 +164,11 @@ pub fn compute(input: &AudienceInput) -> Audience {
         .filter(|(party, _)| !(visibility == Visibility::Internal && party.is_customer()))
         // R9: never the author.
         .filter(|(party, _)| Some(*party) != author_party)
+        // A deactivated user receives nothing.
+        .filter(|(party, _)| match party {
+            Party::User(id) => profiles.get(id).is_none_or(|p| p.active),
+            Party::Customer(_) => true,
+        })
         .map(|(party, reasons)| {
             let follows = reasons.iter().any(|r| r.is_following());
             let notify = match party {

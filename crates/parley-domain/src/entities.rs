@@ -130,12 +130,23 @@ pub struct User {
     pub handle: String,
     pub role: Role,
     pub created_at: i64,
+    /// `false` once an admin deactivated the user: they cannot log in, receive nothing, and cannot
+    /// be mentioned, assigned or added anywhere until reactivated.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 /// A user with the settings the rules need: preferences and the projects they follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserProfile {
     pub id: UserId,
+    /// A deactivated user is in no audience.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
     pub preferences: Preferences,
     /// Projects the user is a member or follower of (directly or through a team).
     pub followed_projects: Vec<ProjectId>,

@@ -28,7 +28,31 @@ fn input(visibility: Visibility, author: Author) -> AudienceInput {
 }
 
 fn profile(id: UserId, preferences: Preferences) -> UserProfile {
-    UserProfile { id, preferences, followed_projects: vec![] }
+    UserProfile { id, active: true, preferences, followed_projects: vec![] }
+}
+
+#[test]
+fn a_deactivated_user_receives_nothing_whatever_their_relation_or_preferences() {
+    let everything = Preferences {
+        customer_messages: CustomerMessages::All,
+        replies_to_customers: RepliesToCustomers::All,
+        ..Preferences::default()
+    };
+    for visibility in Visibility::ALL.iter().copied() {
+        let mut i = input(visibility, Author::Customer(CARLA));
+        i.mentioned.push(BO);
+        i.participants.push(Party::User(ANA));
+        i.profiles = vec![
+            UserProfile { active: false, ..profile(ANA, everything.clone()) },
+            UserProfile { active: false, ..profile(BO, everything.clone()) },
+            profile(CY, everything.clone()),
+        ];
+        let a = compute(&i);
+        assert!(!a.contains(Party::User(ANA)) && !a.contains(Party::User(BO)), "{visibility:?}: {a:?}");
+        if visibility == Visibility::Public {
+            assert!(a.contains(Party::User(CY)), "an active user asking for everything still gets it");
+        }
+    }
 }
 
 #[test]
@@ -182,7 +206,12 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
                     mentioned,
                     profiles: profiles
                         .into_iter()
-                        .map(|(id, preferences, followed_projects)| UserProfile { id, preferences, followed_projects })
+                        .map(|(id, preferences, followed_projects)| UserProfile {
+                            id,
+                            active: true,
+                            preferences,
+                            followed_projects,
+                        })
                         .collect(),
                 }
             },

@@ -109,7 +109,20 @@ async function loadPeople() {
           sayBeside(save, e.message, true);
         }
       });
-      return el('tr', { id: `user-${u.id}` }, el('td', {}, name), el('td', {}, u.email), el('td', {}, role), el('td', {}, scope), el('td', {}, save));
+      // Deactivating ends every session and token of theirs at once; reactivating lets them back.
+      const toggle = el('button', { type: 'button', 'data-user-active': u.id }, u.active ? 'Deactivate' : 'Reactivate');
+      toggle.addEventListener('click', async () => {
+        try {
+          await api('PATCH', `/users/${u.id}`, { active: !u.active });
+          await loadPeople();
+          sayBeside(document.querySelector(`button[data-user-active='${u.id}']`), u.active ? 'Deactivated: signed out everywhere.' : 'Reactivated.');
+        } catch (e) {
+          sayBeside(toggle, e.message, true);
+        }
+      });
+      return el('tr', { id: `user-${u.id}`, class: u.active ? '' : 'inactive' },
+        el('td', {}, name, u.active ? null : el('span', { class: 'tag state' }, 'deactivated')),
+        el('td', {}, u.email), el('td', {}, role), el('td', {}, scope), el('td', {}, save, ' ', toggle));
     }),
   );
   $('teams').replaceChildren(

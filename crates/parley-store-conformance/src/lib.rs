@@ -33,6 +33,7 @@ macro_rules! store_behaviour_tests {
             company_is_created_once,
             user_email_is_unique,
             api_token_use_is_recorded_at_most_once_a_minute,
+            a_deactivated_user_has_no_session_token_or_mention,
             audience_profiles_batch_includes_broad_preferences_and_team_projects,
             r5_link_makes_participants_followers_and_customers_requesters,
             r5_linking_a_linked_conversation_conflicts,

@@ -81,3 +81,31 @@ pub async fn api_token_use_is_recorded_at_most_once_a_minute<S: Store>(store: &S
     store.delete_api_token(w.member.id, token.id).await.unwrap();
     assert!(matches!(store.use_api_token("hash-of-ci", T0 + 90_000).await, Err(StoreError::NotFound)));
 }
+
+/// Deactivating a user deletes their sessions and API tokens at once (others' stay), marks them
+/// inactive everywhere the rules read users, and keeps them from mentions; reactivating undoes it.
+pub async fn a_deactivated_user_has_no_session_token_or_mention<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let session = |party| SessionRecord { party, expires_at: T0 + 3_600_000 };
+    store.insert_session("mia-1", session(Party::User(w.member.id))).await.unwrap();
+    store.insert_session("admin-1", session(Party::User(w.admin.id))).await.unwrap();
+    store.insert_api_token(w.member.id, "CI", "hash-of-ci", T0).await.unwrap();
+
+    let user = store.set_user_active(w.member.id, false, T0 + 1).await.unwrap();
+    assert!(!user.active);
+    assert!(matches!(store.session("mia-1").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.use_api_token("hash-of-ci", T0 + 2).await, Err(StoreError::NotFound)));
+    assert_eq!(store.session("admin-1").await.unwrap().party, Party::User(w.admin.id), "others' sessions stay");
+    assert!(!store.user(w.member.id).await.unwrap().active);
+    assert!(!store.user_profile(w.member.id).await.unwrap().active);
+    let profiles = store.audience_profiles(&[w.member.id, w.admin.id]).await.unwrap();
+    let active: Vec<(UserId, bool)> = profiles.iter().map(|p| (p.id, p.active)).collect();
+    assert_eq!(active, vec![(w.admin.id, true), (w.member.id, false)]);
+    let handle = store.user(w.member.id).await.unwrap().handle;
+    assert!(store.users_by_handle(std::slice::from_ref(&handle)).await.unwrap().is_empty());
+
+    let user = store.set_user_active(w.member.id, true, T0 + 3).await.unwrap();
+    assert!(user.active && store.user_profile(w.member.id).await.unwrap().active);
+    assert_eq!(store.users_by_handle(&[handle]).await.unwrap().len(), 1);
+    assert!(matches!(store.set_user_active(UserId(9_999), false, T0).await, Err(StoreError::NotFound)));
+}

@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, SqliteConnection};
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
-pub(crate) const USER_COLUMNS: &str = "id, email, name, handle, role, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active";
 const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 
@@ -54,6 +54,7 @@ async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<(Us
         handle: u.handle,
         role: u.role,
         created_at: u.created_at,
+        active: true,
     };
     Ok((user, generation))
 }
@@ -81,7 +82,9 @@ fn organization(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Organization> {
 pub(crate) async fn audience_profiles(conn: &mut SqliteConnection, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
     // Two queries whatever the audience's size: the preferences of everyone concerned, then the
     // projects they follow (directly or through a team).
-    let mut query = QueryBuilder::new(format!("SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE id IN ("));
+    let mut query = QueryBuilder::new(format!(
+        "SELECT id, deactivated_at IS NULL AS active, {PREFERENCE_COLUMNS} FROM users WHERE id IN ("
+    ));
     let mut list = query.separated(", ");
     list.push_bind(0_i64);
     for id in ids {
@@ -89,14 +92,16 @@ pub(crate) async fn audience_profiles(conn: &mut SqliteConnection, ids: &[UserId
     }
     // A union, so that each part is read through an index (the second: `users_wanting_all`).
     query.push(format!(
-        ") UNION SELECT id, {PREFERENCE_COLUMNS} FROM users WHERE customer_messages = 'all' OR replies_to_customers = 'all'
+        ") UNION SELECT id, deactivated_at IS NULL AS active, {PREFERENCE_COLUMNS} FROM users
+         WHERE customer_messages = 'all' OR replies_to_customers = 'all'
          ORDER BY id"
     ));
     let rows = query.build().fetch_all(&mut *conn).await.map_err(other)?;
     let mut profiles = Vec::with_capacity(rows.len());
     for row in &rows {
         let id = UserId(get(row, "id")?);
-        profiles.push(UserProfile { id, preferences: rows::preferences(row)?, followed_projects: Vec::new() });
+        let active = get(row, "active")?;
+        profiles.push(UserProfile { id, active, preferences: rows::preferences(row)?, followed_projects: Vec::new() });
     }
     if profiles.is_empty() {
         return Ok(profiles);
@@ -131,7 +136,9 @@ pub(crate) async fn users_by_handle(conn: &mut SqliteConnection, handles: &[Stri
     if handles.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE handle IN ("));
+    // A deactivated user cannot be mentioned (nor pulled in as a follower by a mention).
+    let mut query =
+        QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE deactivated_at IS NULL AND handle IN ("));
     let mut list = query.separated(", ");
     for handle in handles {
         list.push_bind(handle);
@@ -250,6 +257,36 @@ impl PeopleStore for SqliteStore {
         rows::user(&row)
     }
 
+    async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let row = sqlx::query(&format!(
+            "UPDATE users SET deactivated_at = CASE WHEN ?1 THEN NULL ELSE COALESCE(deactivated_at, ?2) END
+             WHERE id = ?3 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(active)
+        .bind(now)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?
+        .ok_or(StoreError::NotFound)?;
+        if !active {
+            // Every way in ends with the deactivation, in the same transaction.
+            sqlx::query("DELETE FROM sessions WHERE party_kind = 'user' AND party_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)?;
+        rows::user(&row)
+    }
+
     async fn handle_taken(&self, handle: &str) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE handle = ?")
             .bind(handle)
@@ -302,6 +339,11 @@ impl PeopleStore for SqliteStore {
 
     async fn user_profile(&self, id: UserId) -> StoreResult<UserProfile> {
         let preferences = self.preferences(id).await?;
+        let active: bool = sqlx::query_scalar("SELECT deactivated_at IS NULL FROM users WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)?;
         let followed: Vec<i64> = sqlx::query_scalar(
             "SELECT DISTINCT project_id FROM project_people
              WHERE (party_kind = 'user' AND party_id = ?1)
@@ -312,7 +354,7 @@ impl PeopleStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        Ok(UserProfile { id, preferences, followed_projects: followed.into_iter().map(ProjectId).collect() })
+        Ok(UserProfile { id, active, preferences, followed_projects: followed.into_iter().map(ProjectId).collect() })
     }
 
     async fn insert_team(&self, name: &str) -> StoreResult<Team> {

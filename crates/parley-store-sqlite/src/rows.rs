@@ -27,6 +27,7 @@ pub fn user(row: &SqliteRow) -> StoreResult<User> {
         handle: get(row, "handle")?,
         role: parse(row, "role", Role::parse)?,
         created_at: get(row, "created_at")?,
+        active: get(row, "active")?,
     })
 }
 

@@ -18,6 +18,9 @@ pub trait PeopleStore {
     async fn user_credentials(&self, email: &EmailAddress) -> StoreResult<(User, String)>;
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn update_user(&self, id: UserId, name: Option<&str>, role: Option<Role>) -> StoreResult<User>;
+    /// Deactivates (`active: false`, from `now` unless already) or reactivates a user. Deactivating
+    /// deletes every session and API token of theirs in the same transaction.
+    async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User>;
     async fn handle_taken(&self, handle: &str) -> StoreResult<bool>;
     async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>>;
     async fn preferences(&self, id: UserId) -> StoreResult<Preferences>;

@@ -183,6 +183,18 @@ async fn r29_admin_pages_preview_templates_edit_users_and_link_the_email_log() {
     let (_, user) = app.get(&admin, &format!("/api/v1/users/{}", mia.id)).await;
     assert_eq!((user["name"].as_str(), user["role"].as_str()), (Some("Mia Wong"), Some("admin")));
 
+    // Deactivating a user signs them out at once; the row says so and offers to reactivate.
+    let mia_session = app.login("mia@acme.test", PASSWORD).await;
+    page.click(&format!("button[data-user-active='{}']", mia.id)).await;
+    page.wait_for(&format!("button[data-user-active='{}'] + .form-status", mia.id), |t| t.contains("Deactivated"))
+        .await;
+    page.wait_for(&format!("#user-{}", mia.id), |t| t.contains("deactivated") && t.contains("Reactivate")).await;
+    assert_eq!(app.get(&mia_session, "/api/v1/me").await.0, 401);
+    page.click(&format!("button[data-user-active='{}']", mia.id)).await;
+    page.wait_for(&format!("button[data-user-active='{}'] + .form-status", mia.id), |t| t.contains("Reactivated"))
+        .await;
+    app.login("mia@acme.test", PASSWORD).await;
+
     // The password rule is the server's, said the same in the form.
     let field = page.find("#user-form input[name='password']").await;
     assert_eq!(field.attr("minlength").await.unwrap(), Some(MIN_PASSWORD_CHARS.to_string()));

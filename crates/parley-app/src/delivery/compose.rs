@@ -94,7 +94,8 @@ impl App {
         let mut composed = Vec::with_capacity(digests.len());
         for digest in digests {
             let contact = match digest.party {
-                Party::User(id) => reads.users.get(&id).map(user_contact),
+                // A deactivated user is written to no more: suppressed as having no address.
+                Party::User(id) => reads.users.get(&id).filter(|u| u.active).map(user_contact),
                 Party::Customer(id) => reads.customers.get(&id).and_then(customer_contact),
             };
             composed.push(match contact {

@@ -34,6 +34,9 @@ pub struct UserPatch {
     #[schema(schema_with = crate::schema::name_or_null)]
     pub name: Option<String>,
     pub role: Option<Role>,
+    /// `false` deactivates the user: their sessions and API tokens end at once, they cannot log
+    /// in, receive nothing and cannot be mentioned or added anywhere; `true` reactivates them.
+    pub active: Option<bool>,
 }
 
 /// Any subset of the preferences; the rest stay as they are.
@@ -136,7 +139,7 @@ pub async fn update_user(
     Path(Id(id)): Path<Id>,
     Json(b): Json<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(app.update_user(actor, UserId(id), b.name.as_deref(), b.role).await?))
+    Ok(Json(app.update_user(actor, UserId(id), b.name.as_deref(), b.role, b.active).await?))
 }
 
 /// A user's notification and email preferences (their own, or anyone's for an admin).
