@@ -103,6 +103,9 @@ async fn r12_a_reconnecting_client_receives_what_it_missed() {
     let app = spawn_app().await;
     let d = desk(&app).await;
     let mut carla = app.socket(&d.carla).await;
+    // Another tab of hers stays open: once it has both pushes, they were published (and kept
+    // for replay), so the reconnect below never races the publishing.
+    let mut other_tab = app.socket(&d.carla).await;
     app.say(&d.admin, d.public, "One").await;
     carla.next_of("message", WAIT).await.unwrap();
     carla.all_of("counts", QUIET).await;
@@ -111,8 +114,15 @@ async fn r12_a_reconnecting_client_receives_what_it_missed() {
 
     app.say(&d.admin, d.public, "Two").await;
     app.say(&d.admin, d.public, "Three").await;
-    // Let the pushes for the disconnected client be kept before reconnecting.
-    tokio::time::sleep(QUIET).await;
+    let seen: Vec<String> = [
+        other_tab.next_of("message", WAIT).await.unwrap(),
+        other_tab.next_of("message", WAIT).await.unwrap(),
+        other_tab.next_of("message", WAIT).await.unwrap(),
+    ]
+    .iter()
+    .map(|e| body_of(e).to_string())
+    .collect();
+    assert_eq!(seen, ["One", "Two", "Three"]);
     let mut again = app.socket_after(&d.carla, Some(&last)).await;
     let missed = [again.next_of("message", WAIT).await.unwrap(), again.next_of("message", WAIT).await.unwrap()];
     assert_eq!([body_of(&missed[0]), body_of(&missed[1])], ["Two", "Three"]);
