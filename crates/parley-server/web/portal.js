@@ -70,15 +70,29 @@ async function openItem(item) {
   const latest = conversations.sort((a, b) => b.last_activity_at - a.last_activity_at)[0];
   if (latest) return openAndFocus(latest.id);
   state.current = null;
-  showPane('empty');
+  showPane('empty', true);
   $('empty').textContent = `${item.title}: nobody has written about it yet. We will answer here.`;
 }
 
-/** Shows one of the pane's parts: the open conversation, the new request form, or a line. */
-function showPane(part) {
+/**
+ * Shows one of the pane's parts: the open conversation, the new request form, or a line. On a
+ * phone the pane and the list take turns: `open` says whether the pane is what is shown.
+ */
+function showPane(part, open = part !== 'empty') {
   $('conversation').hidden = part !== 'conversation';
   $('new-request').hidden = part !== 'request';
   $('empty').hidden = part !== 'empty';
+  document.body.classList.toggle('pane-open', open);
+}
+
+/** Back to the list (a phone's back button): the focus goes to the conversation just left. */
+function backToList() {
+  const was = state.current && state.current.id;
+  state.current = null;
+  $('empty').textContent = 'Pick a conversation.';
+  showPane('empty');
+  const row = was && document.querySelector(`#conversations li[data-id='${was}'] button`);
+  if (row) row.focus();
 }
 
 function openNewRequest() {
@@ -264,6 +278,7 @@ async function boot() {
     showPane('empty');
   });
   $('new-request-open').addEventListener('click', openNewRequest);
+  $('back').addEventListener('click', backToList);
   api('GET', '/welcome').then((welcome) => { $('new-request-open').hidden = !welcome.portal_requests; }).catch(() => {});
   state.tray = new Tray($('attach-tray'), uploadFile);
   const attach = (files) => state.current && state.current.state !== 'locked' && state.tray.add(state.current.id, files);

@@ -42,6 +42,7 @@ async fn r3_r28_an_items_conversations_and_a_new_one_with_the_default_visibility
     assert_eq!(item["status"], "in_progress");
     assert!(item["assignees"].as_array().unwrap().contains(&json!(mia.id)));
     page.screenshot("item").await;
+    assert!(page.find("#back").await.is_displayed().await.unwrap(), "the way back to all items is in sight");
 
     // R3: the company default (internal here) is preselected for a new conversation.
     let internal_checked = page.find("input[name='visibility'][value='internal']").await.prop("checked").await.unwrap();

@@ -87,3 +87,41 @@ async fn a_phone_shows_the_list_then_the_conversation_with_a_way_back() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r7_a_customer_on_a_phone_reads_the_portal_one_screen_at_a_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let project = app.project(&admin, "Support").await;
+    let ticket = app.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
+    let public = app.conversation(&admin, ticket, "public").await;
+    app.say(&admin, public, "A technician comes at 3 pm").await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.resize(PHONE.0, PHONE.1).await;
+    page.goto(&format!("{}/portal", app.base)).await;
+    page.fill("#email", "carla@client.example").await;
+    page.fill("#password", PASSWORD).await;
+    page.click("#password-form button[type=submit]").await;
+    page.wait_for("#items", |t| t.contains("Printer on fire")).await;
+    wait_until(&page, "the portal's list", "#conversations", true).await;
+    assert!(!shown(&page, "#pane").await, "no pane beside the list on a phone");
+    assert_eq!(overflow(&page).await, 0, "the portal is wider than the phone");
+    page.assert_accessible("portal-phone-list").await;
+
+    page.click(&format!("#conversations li[data-id='{public}'] button")).await;
+    page.wait_for("#messages", |t| t.contains("A technician comes at 3 pm")).await;
+    wait_until(&page, "the portal's conversation", "#pane", true).await;
+    wait_until(&page, "the portal's list while reading", "#conversations", false).await;
+    assert!(shown(&page, "#back").await && shown(&page, "#body").await);
+    assert_eq!(overflow(&page).await, 0, "the conversation is wider than the phone");
+    page.assert_accessible("portal-phone-conversation").await;
+
+    page.click("#back").await;
+    wait_until(&page, "the portal's list after going back", "#conversations", true).await;
+    page.wait_for_focus("the conversation just left", |f| f == "button").await;
+    page.close().await;
+    app.stop().await;
+}
