@@ -8,9 +8,12 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls `/api/v1<path>` with the session cookie; answers the JSON body or throws ApiError. */
-export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
+/**
+ * Calls `/api/v1<path>` with the session cookie (and `headers`, such as the widget's bearer
+ * token); answers the JSON body or throws ApiError.
+ */
+export async function api(method, path, body, headers = {}) {
+  const init = { method, credentials: 'same-origin', headers: { ...headers } };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);

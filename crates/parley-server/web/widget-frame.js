@@ -1,6 +1,6 @@
 // The chat inside the widget's frame. A visitor is an anonymous customer whose session token is
 // kept in this frame's storage and sent as a bearer token (no third-party cookies involved).
-import { chime, connectionBanner, el, UNREACHABLE, when } from './api.js';
+import { api, chime, connectionBanner, el, when } from './api.js';
 import { announce } from './keyboard.js';
 import { authorNames } from './authors.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
@@ -14,33 +14,11 @@ function save() {
   localStorage.setItem(KEY, JSON.stringify({ token: state.token, conversation: state.conversation }));
 }
 
-async function call(method, path, body) {
-  const headers = {};
-  if (state.token) headers.authorization = `Bearer ${state.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res;
-  try {
-    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (_) {
-    throw new Error(UNREACHABLE);
-  }
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch (_) {
-    throw new Error(`The chat could not get an answer (error ${res.status}). Try again in a moment.`);
-  }
-  if (!res.ok) {
-    const e = new Error((data && data.error && data.error.message) || res.statusText);
-    e.status = res.status;
-    e.code = data && data.error && data.error.code;
-    throw e;
-  }
-  return data;
-}
-
 const auth = () => (state.token ? { authorization: `Bearer ${state.token}` } : {});
+
+/** The API with the visitor's token (errors in words, as everywhere: see `api`). */
+const call = (method, path, body) => api(method, path, body, auth());
+
 
 // The frame cannot count on cookies (it is a third party on the site that embeds it), so files
 // are fetched with the token and shown from object URLs, each fetched once.
