@@ -195,6 +195,22 @@ impl Page {
         self.find("#sidebar .view").await;
     }
 
+    /// Logs a customer in through the portal's password form and waits for their requests.
+    pub async fn portal_login(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/portal")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#password-form button[type=submit]").await;
+        self.find("#portal:not([hidden])").await;
+    }
+
+    /// Opens the chat on a page embedding the widget (`shop`) and enters its frame.
+    pub async fn open_chat(&self, shop: &str) {
+        self.goto(shop).await;
+        self.click("#parley-chat-button").await;
+        self.find("#parley-chat-frame").await.enter_frame().await.expect("enter the chat frame");
+    }
+
     /// Saves a screenshot as `target/browser-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");

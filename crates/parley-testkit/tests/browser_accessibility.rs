@@ -95,10 +95,7 @@ async fn the_customer_pages_have_no_accessibility_violations() {
 
     // The widget: the shop's button, then the chat in its frame with a message and the address form.
     let visitor = browser.session().await;
-    visitor.goto(&shop_page(&app.base).await).await;
-    visitor.find("#parley-chat-button").await;
-    visitor.click("#parley-chat-button").await;
-    visitor.find("#parley-chat-frame").await.enter_frame().await.expect("enter the chat frame");
+    visitor.open_chat(&shop_page(&app.base).await).await;
     visitor.fill("#body", "Hi, my order 123 is late").await;
     visitor.click("#send").await;
     visitor.wait_for("#messages", |t| t.contains("order 123")).await;

@@ -56,9 +56,7 @@ async fn the_widget_says_when_the_chat_cannot_be_reached_and_recovers_by_itself(
     let shop = shop_page(&app.base).await;
     let browser = Browser::start().await;
     let visitor = browser.session().await;
-    visitor.goto(&shop).await;
-    visitor.click("#parley-chat-button").await;
-    visitor.find("#parley-chat-frame").await.enter_frame().await.expect("enter the chat frame");
+    visitor.open_chat(&shop).await;
     visitor.fill("#body", "Hi, my order 123 is late").await;
     visitor.click("#send").await;
     visitor.wait_for("#messages", |t| t.contains("order 123")).await;

@@ -20,10 +20,7 @@ async fn r7_a_customer_opens_a_request_in_the_portal_and_the_team_answers_under_
 
     let browser = Browser::start().await;
     let page = browser.session().await;
-    page.goto(&format!("{}/portal", app.base)).await;
-    page.fill("#email", "carla@client.example").await;
-    page.fill("#password", PASSWORD).await;
-    page.click("#password-form button[type=submit]").await;
+    page.portal_login(&app.base, "carla@client.example", PASSWORD).await;
     page.click("#new-request-open").await;
     page.wait_for_focus("the request's title", |f| f == "input#request-title").await;
     page.fill("#request-title", "Printer on fire").await;
@@ -64,9 +61,7 @@ async fn the_widget_greets_names_the_agent_and_says_back_the_address_and_the_age
 
     let browser = Browser::start().await;
     let visitor = browser.session().await;
-    visitor.goto(&shop).await;
-    visitor.click("#parley-chat-button").await;
-    visitor.find("#parley-chat-frame").await.enter_frame().await.expect("enter the chat frame");
+    visitor.open_chat(&shop).await;
     visitor.wait_for("#welcome", |t| t.contains("Hello from ACME!") && t.contains("We reply within an hour.")).await;
     visitor.fill("#body", "Hi, my order 123 is late").await;
     visitor.click("#send").await;

@@ -101,10 +101,7 @@ async fn r7_a_customer_on_a_phone_reads_the_portal_one_screen_at_a_time() {
     let browser = Browser::start().await;
     let page = browser.session().await;
     page.resize(PHONE.0, PHONE.1).await;
-    page.goto(&format!("{}/portal", app.base)).await;
-    page.fill("#email", "carla@client.example").await;
-    page.fill("#password", PASSWORD).await;
-    page.click("#password-form button[type=submit]").await;
+    page.portal_login(&app.base, "carla@client.example", PASSWORD).await;
     page.wait_for("#items", |t| t.contains("Printer on fire")).await;
     wait_until(&page, "the portal's list", "#conversations", true).await;
     assert!(!shown(&page, "#pane").await, "no pane beside the list on a phone");
