@@ -140,7 +140,7 @@ impl App {
         };
         self.store.delete_session(&hash).await?;
         if let Some(party) = party {
-            self.hub.end_session(party, &hash);
+            self.end_session(party, &hash);
         }
         Ok(())
     }
@@ -205,7 +205,7 @@ impl App {
         let new_hash = hash_password(new).await?;
         let keep = token_hash(token);
         self.store.set_password(actor.party(), &new_hash, Some(&keep)).await?;
-        self.hub.end_sessions_of(actor.party(), Some(&keep));
+        self.end_sessions_of(actor.party(), Some(&keep));
         Ok(())
     }
 
@@ -227,7 +227,7 @@ impl App {
     pub async fn delete_api_token(&self, actor: Actor, id: ApiTokenId) -> AppResult<()> {
         let user = actor.user_id().ok_or(AppError::Forbidden("only users have API tokens"))?;
         let hash = self.store.delete_api_token(user, id).await.map_err(AppError::from_store("API token"))?;
-        self.hub.end_session(Party::User(user), &hash);
+        self.end_session(Party::User(user), &hash);
         Ok(())
     }
 }

@@ -46,7 +46,7 @@ pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
 pub use realtime::{
-    CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
+    ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
 };
 pub use setup::FirstAdmin;
 pub use views::{LastMessagePreview, NamedCustomer, ViewCount, ViewFilter, ViewPage, ViewedConversation};

@@ -148,12 +148,12 @@ impl App {
             user = self.store.set_user_active(id, active, self.now()).await.map_err(AppError::from_store("user"))?;
             if !active {
                 // Their sessions and tokens are gone; their open connections close now.
-                self.hub.end_sessions_of(Party::User(id), None);
+                self.end_sessions_of(Party::User(id), None);
             }
         }
         if user.role != before.role {
             // R38: their open connections carry the old role; they reconnect with the new one.
-            self.hub.access_changed(Party::User(id));
+            self.access_changed(Party::User(id));
         }
         Ok(user)
     }
@@ -173,7 +173,7 @@ impl App {
         }
         self.store.set_preferences(id, &new).await?;
         if new.scope != current.scope {
-            self.hub.access_changed(Party::User(id));
+            self.access_changed(Party::User(id));
         }
         Ok(new)
     }

@@ -45,7 +45,11 @@ impl App {
             preferences: Preferences::default(),
             created_at: self.now(),
         };
-        self.store.create_company(&parse_name("company_name", company_name)?, self.now(), admin).await?;
-        Ok(Some(FirstAdmin { email: email.to_string(), password }))
+        match self.store.create_company(&parse_name("company_name", company_name)?, self.now(), admin).await {
+            Ok(_) => Ok(Some(FirstAdmin { email: email.to_string(), password })),
+            // Another node of the same install, started at the same moment, created it first.
+            Err(parley_store::StoreError::Conflict("company")) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 }

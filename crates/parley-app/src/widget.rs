@@ -105,7 +105,7 @@ impl App {
             None
         } else {
             // The chat moved: the visitor's sessions have ended; their open sockets end too.
-            self.hub.end_sessions_of(Party::Customer(id), None);
+            self.end_sessions_of(Party::Customer(id), None);
             Some(self.start_session(Actor::Customer { id: customer.id }).await?)
         };
         tracing::info!(visitor = id.0, customer = customer.id.0, "visitor proved their address");

@@ -11,10 +11,13 @@
 //! (`large.rs`), in the same run, next to the SQLite ceiling. With `--email-catchup`, instead:
 //! whether every email goes out within the delay + 2 s at a given post rate (`email_catchup.rs`).
 //! With `--attachments`, instead: file uploads, posts carrying files and fetches, next to the
-//! disk's own rate for the same files (`attachments_load.rs`).
+//! disk's own rate for the same files (`attachments_load.rs`). With `--cluster`, instead: posting
+//! through 1, 2 and 3 nodes on one PostgreSQL database, next to its insert rate
+//! (`cluster_load.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attachments_load;
+mod cluster_load;
 mod email_catchup;
 use parley_bench::large;
 
@@ -83,6 +86,10 @@ struct Args {
     /// Size of each file in KiB, with --attachments.
     #[arg(long, default_value_t = 100)]
     file_kib: usize,
+    /// Measure posting through 1, 2 and 3 nodes on PostgreSQL instead (see `cluster_load.rs`;
+    /// needs PARLEY_TEST_STORE=postgres). Uses --messages, --concurrency and --followers.
+    #[arg(long)]
+    cluster: bool,
 }
 
 #[tokio::main]
@@ -99,6 +106,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.large {
         return large_main(&args).await;
+    }
+    if args.cluster {
+        println!("machine: {} cores; PostgreSQL on the same machine", num_cpus());
+        let load =
+            cluster_load::ClusterLoad { clients: args.concurrency, messages: args.messages, followers: args.followers };
+        return cluster_load::run(load).await;
     }
     if args.attachments {
         println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());

@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod extract;
+mod health;
 mod metrics;
 mod openapi;
 pub mod policy;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .merge(api)
         .merge(web::routes())
         .merge(document)
+        .merge(health::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

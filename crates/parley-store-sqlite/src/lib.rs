@@ -24,7 +24,7 @@ mod verification;
 mod views;
 mod work;
 
-use parley_store::{Store, StoreError, StoreResult, TallyChange};
+use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use std::path::Path;
@@ -41,6 +41,8 @@ pub struct SqliteStore {
     /// Email work waiting for the writer, which the next group of posts lets go first.
     urgent: Arc<urgent::Urgent>,
     _checkpointer: checkpoint::Checkpointer,
+    /// No other node shares the file: nothing is ever heard here.
+    silence: broadcast::Sender<Arc<Notice>>,
 }
 
 /// Announces each write's count changes after it commits, in commit order.
@@ -127,7 +129,8 @@ impl SqliteStore {
         let tallies = Arc::new(Announcer { sender: broadcast::channel(TALLY_BACKLOG).0, order: Default::default() });
         let urgent = Arc::new(urgent::Urgent::default());
         let posts = posting::Posts::start(writer.clone(), tallies.clone(), urgent.clone());
-        let store = SqliteStore { writer, reader, tallies, posts, urgent, _checkpointer: checkpointer };
+        let silence = broadcast::channel(1).0;
+        let store = SqliteStore { writer, reader, tallies, posts, urgent, _checkpointer: checkpointer, silence };
         store.resume_rebuilds().await?;
         Ok(store)
     }
@@ -158,5 +161,17 @@ impl Store for SqliteStore {
 
     fn tally_changes(&self) -> broadcast::Receiver<Arc<[TallyChange]>> {
         self.tallies.sender.subscribe()
+    }
+}
+
+/// One process owns the file: there are no other nodes to tell or to hear.
+#[async_trait::async_trait]
+impl NoticeBoard for SqliteStore {
+    async fn announce(&self, _notice: Notice) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.silence.subscribe()
     }
 }

@@ -11,6 +11,7 @@ mod conversations;
 mod delivery;
 mod error;
 mod mail_in;
+mod notices;
 mod people;
 mod records;
 mod saved_replies;
@@ -22,6 +23,7 @@ pub use conversations::ConversationStore;
 pub use delivery::DeliveryStore;
 pub use error::{StoreError, StoreResult};
 pub use mail_in::{InboundToken, IncomingEmail, IncomingOutcome, MailInStore, NewIncomingEmail};
+pub use notices::{Notice, NoticeBoard};
 pub use people::PeopleStore;
 pub use records::*;
 pub use saved_replies::SavedReplyStore;
@@ -38,6 +40,7 @@ pub trait Store:
     + SearchStore
     + AttachmentStore
     + SavedReplyStore
+    + NoticeBoard
     + Send
     + Sync
     + 'static

@@ -242,13 +242,13 @@ pub struct EmailQueues {
 }
 
 /// A message newly seen by someone (R13), for seen receipts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SeenReceipt {
     pub message_id: MessageId,
     pub conversation_id: ConversationId,
     pub seen_at: i64,
     /// Whether seeing it now suppressed a pending email (R14); for monitoring, not shown.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub email_suppressed: bool,
 }
 

@@ -1,4 +1,7 @@
-//! Test helpers: a whole Parley on a random port with a fresh SQLite file, and a small JSON client.
+//! Test helpers: a whole Parley on a random port with a fresh database, and a small JSON client.
+//! The database is a SQLite file in a temporary directory, or, with `PARLEY_TEST_STORE=postgres`,
+//! a schema of its own in the PostgreSQL database at `PARLEY_TEST_POSTGRES_URL` (the local server
+//! by default), dropped after the test.
 //!
 //! ```text
 //! let app = spawn_app().await;
@@ -39,6 +42,9 @@ pub struct TestApp {
     pub smtp_in: std::net::SocketAddr,
     config: Config,
     launched: Option<Launched>,
+    /// The PostgreSQL schema the store lives in, when the tests run on PostgreSQL; last, so that
+    /// it is dropped after the server.
+    pub postgres: Option<parley_store_postgres::scratch::ScratchSchema>,
 }
 
 /// The email delay tests run with; time moves only when a test advances the clock.
@@ -62,6 +68,17 @@ pub async fn spawn_app_with_smtp() -> (TestApp, SmtpSink) {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_data_dir(data_dir.path().to_path_buf());
+    let postgres = match test_store() {
+        TestStore::Sqlite => None,
+        TestStore::Postgres => {
+            let base = parley_store_postgres::scratch::test_database_url();
+            let schema = parley_store_postgres::scratch::ScratchSchema::create(&base)
+                .await
+                .expect("PostgreSQL is reachable at PARLEY_TEST_POSTGRES_URL");
+            config.database_url = Some(schema.url());
+            Some(schema)
+        }
+    };
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.email_delay = std::time::Duration::from_millis(EMAIL_DELAY_MS as u64);
@@ -82,6 +99,24 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         smtp_in: launched.smtp_addr.expect("the SMTP listener runs in tests"),
         config,
         launched: Some(launched),
+        postgres,
+    }
+}
+
+/// The database the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStore {
+    Sqlite,
+    Postgres,
+}
+
+/// `PARLEY_TEST_STORE`: `sqlite` (the default) or `postgres`. Anything else stops the test: a
+/// misspelt name must not quietly run the tests on the other backend.
+pub fn test_store() -> TestStore {
+    match std::env::var("PARLEY_TEST_STORE").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => TestStore::Sqlite,
+        Ok("postgres") => TestStore::Postgres,
+        Ok(other) => panic!("PARLEY_TEST_STORE={other}: use sqlite or postgres"),
     }
 }
 
@@ -167,6 +202,32 @@ impl TestApp {
         self.base = format!("http://{}", launched.addr);
         self.smtp_in = launched.smtp_addr.expect("the SMTP listener runs in tests");
         self.launched = Some(launched);
+    }
+
+    /// Starts another node of the same install: its own server on its own port, on the same
+    /// PostgreSQL schema, data directory and clock. Only the first node drops the schema.
+    pub async fn join_node(&self) -> TestApp {
+        assert!(
+            self.postgres.is_some(),
+            "several nodes share one PostgreSQL database: run with PARLEY_TEST_STORE=postgres"
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut config = self.config.clone();
+        config.listen = listener.local_addr().expect("addr").to_string();
+        config.base_url = format!("http://{}", config.listen);
+        config.smtp_listen = "127.0.0.1:0".into();
+        let launched =
+            parley::launch_with_listener(&config, listener, self.clock.clone()).await.expect("launch a node");
+        TestApp {
+            base: format!("http://{}", launched.addr),
+            clock: self.clock.clone(),
+            client: reqwest::Client::new(),
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            smtp_in: launched.smtp_addr.expect("the SMTP listener runs in tests"),
+            config,
+            launched: Some(launched),
+            postgres: None,
+        }
     }
 
     /// Takes the server down (as a crash or a deploy would), keeping its data; [`TestApp::come_back`]

@@ -168,3 +168,17 @@ async fn search_refuses_bad_queries_with_a_clear_error_and_finds_nothing_without
     }
     w.app.stop().await;
 }
+
+/// A live-chat visitor has a name and no address yet: staff find them by name all the same.
+#[tokio::test]
+async fn r37_staff_find_a_visitor_without_an_address_by_name() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (status, session) =
+        app.call(reqwest::Method::POST, None, "/api/v1/widget/visitors", Some(json!({"name": "Zoltan Quill"}))).await;
+    assert_eq!(status, 200, "{session}");
+    let found = search(&app, &admin, "zoltan").await;
+    let hits = found["customers"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(hits[0]["id"], session["customer"]["id"], "{found}");
+}

@@ -15,7 +15,21 @@ pub struct Cli {
 pub enum Command {
     /// Run the server. With no flags: SQLite in ./parley-data, listening on 127.0.0.1:8080; the first
     /// start creates the company and prints the first admin's login.
-    Serve(Config),
+    Serve(Box<Config>),
+    /// Bring the database's schema up to date and exit, as a rolling deploy does before it starts
+    /// the new version's nodes (`serve` migrates too; nodes still running the old version keep
+    /// working on the new schema).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    /// Directory of the embedded database (used when no --database-url is given).
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
+    pub data_dir: PathBuf,
+    /// Database URL, as for `serve`.
+    #[arg(long, env = "PARLEY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// `--sqlite-synchronous`.
@@ -45,7 +59,8 @@ pub struct Config {
     /// Directory for the embedded database and other local files.
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
     pub data_dir: PathBuf,
-    /// Database URL, e.g. sqlite://path/to/parley.db; defaults to <data-dir>/parley.db.
+    /// Database URL: sqlite://path/to/parley.db, or postgres://user@host/db for several nodes
+    /// sharing one database; defaults to <data-dir>/parley.db.
     #[arg(long, env = "PARLEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// When SQLite's commits are on disk: `normal` (a commit survives a crash of Parley; a power

@@ -6,9 +6,10 @@ pub mod config;
 pub use config::Config;
 
 use anyhow::Context;
-use parley_app::{App, AppConfig, Clock, CountsRelay, DeliveryWorker, FirstAdmin, Mailer, SystemClock};
+use parley_app::{App, AppConfig, Clock, ClusterRelay, CountsRelay, DeliveryWorker, FirstAdmin, Mailer, SystemClock};
 use parley_mail::{FileOutbox, SmtpMailer};
 use parley_store::Store;
+use parley_store_postgres::PgStore;
 use parley_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct Launched {
     metrics: Option<JoinHandle<std::io::Result<()>>>,
     worker: JoinHandle<()>,
     relay: AbortOnDrop,
+    cluster: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
 }
 
@@ -95,20 +97,24 @@ impl Launched {
     pub async fn wait(self) -> anyhow::Result<()> {
         let _worker = AbortOnDrop(self.worker);
         let _relay = self.relay;
+        let _cluster = self.cluster;
         let _smtp = self.smtp;
         self.task.await.context("server task")?.context("server")
     }
 }
 
-/// Opens the store named by the configuration: `--database-url` if given, else
-/// `<data-dir>/parley.db`.
+/// Opens the store named by the configuration: `--database-url` if given (a `sqlite:` or a
+/// `postgres:` URL), else `<data-dir>/parley.db`.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database_url {
         Some(url) if url.starts_with("sqlite:") => {
             Ok(Arc::new(SqliteStore::open_url(url, config.sqlite_synchronous.into()).await?))
         }
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            Ok(Arc::new(PgStore::open(url).await.context("opening the PostgreSQL database")?))
+        }
         Some(url) => anyhow::bail!(
-            "unsupported database URL '{}': this build supports sqlite: URLs",
+            "unsupported database URL '{}': use a sqlite: or a postgres: URL",
             url.split(':').next().unwrap_or_default()
         ),
         None => {
@@ -118,6 +124,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(SqliteStore::open_durable(&path, config.sqlite_synchronous.into()).await?))
         }
     }
+}
+
+/// The sent journal's file name. An embedded store has one node: `sent.journal`. Nodes sharing a
+/// database may share the data directory too, and each keeps its own journal (it truncates it as
+/// the store catches up), named by host and listening address so that a node restarted in its
+/// place finds it.
+fn sent_journal_name(config: &Config, backend: &str) -> String {
+    if backend == "sqlite" {
+        return "sent.journal".into();
+    }
+    let host =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_default();
+    let node: String = format!("{}-{}", host.trim(), config.listen)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .collect();
+    format!("sent-{node}.journal")
 }
 
 /// The mail transport named by the configuration: SMTP if `--smtp-url` is set, else the outbox
@@ -145,7 +168,7 @@ pub async fn launch_with_listener(
     let app_config = AppConfig {
         email_delay: config.email_delay,
         delivery_lease: config.delivery_lease,
-        sent_journal: Some(config.data_dir.join("sent.journal")),
+        sent_journal: Some(config.data_dir.join(sent_journal_name(config, store.backend()))),
         send_guard: config.send_guard,
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),
@@ -166,6 +189,8 @@ pub async fn launch_with_listener(
     let (smtp_addr, smtp) = start_smtp_listener(config, &app).await?;
     let (stopping, stop) = watch::channel(false);
     let relay = AbortOnDrop(CountsRelay::spawn(app.clone()));
+    // What happens on the other nodes sharing the store reaches this node's connections.
+    let cluster = AbortOnDrop(ClusterRelay::spawn(app.clone()));
     let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll, stop.clone());
     let (metrics_addr, metrics) = match &config.metrics_listen {
         Some(at) => {
@@ -178,7 +203,20 @@ pub async fn launch_with_listener(
     };
     let addr = listener.local_addr()?;
     let task = tokio::spawn(parley_server::serve(listener, app.clone(), stopped(stop)));
-    Ok(Launched { addr, smtp_addr, metrics_addr, first_admin, app, stopping, task, metrics, worker, relay, smtp })
+    Ok(Launched {
+        addr,
+        smtp_addr,
+        metrics_addr,
+        first_admin,
+        app,
+        stopping,
+        task,
+        metrics,
+        worker,
+        relay,
+        cluster,
+        smtp,
+    })
 }
 
 /// Resolves once a stop is asked for.

@@ -9,7 +9,16 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let Command::Serve(config) = Cli::parse().command;
+    let config = match Cli::parse().command {
+        Command::Serve(config) => *config,
+        Command::Migrate(args) => {
+            let mut config = parley::Config::with_data_dir(args.data_dir);
+            config.database_url = args.database_url;
+            let store = parley::open_store(&config).await?;
+            println!("The {} database is up to date.", store.backend());
+            return Ok(());
+        }
+    };
     // Every realtime connection is an open file: allow as many as the system lets this process.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open files allowed"),

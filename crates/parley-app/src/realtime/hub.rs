@@ -129,6 +129,11 @@ impl Hub {
         });
     }
 
+    /// The connections `notice` names end (told by another node).
+    pub fn end(&self, notice: EndNotice) {
+        self.endings.announce(notice);
+    }
+
     /// The server is stopping: every connection closes with "going away".
     pub fn stopping(&self) {
         self.endings.announce(EndNotice { party: None, only: None, except: None, ending: Ending::ServerStopping });

@@ -1,6 +1,7 @@
 //! Realtime (R12): events pushed to each person's open connections — new messages addressed to
 //! them, state changes, seen receipts and their unread counts — with replay after a reconnect.
 
+mod cluster;
 mod counts;
 mod endings;
 mod events;
@@ -8,6 +9,7 @@ mod hub;
 pub mod policy;
 mod publish;
 
+pub use cluster::ClusterRelay;
 pub use counts::CountsRelay;
 pub use endings::{EndNotice, Ending};
 pub use events::{Event, EventBody};

@@ -1,13 +1,14 @@
 //! Turning what happened into events for the people concerned. Publishing runs in a task of its
 //! own after the write has committed, so a post never waits for pushes; it only does work for
-//! people who are connected.
+//! people who are connected. Each `publish_*` pushes to this node's connections and tells the
+//! other nodes sharing the store (`cluster.rs`), which push the same to theirs.
 
 use super::events::EventBody;
 use crate::{Actor, App, AppResult};
 use parley_domain::audience::{Audience, Recipient};
 use parley_domain::delivery::SuppressReason;
 use parley_domain::*;
-use parley_store::SeenReceipt;
+use parley_store::{Notice, SeenReceipt};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl App {
@@ -46,12 +47,35 @@ impl App {
         subject: String,
         silent: BTreeSet<UserId>,
     ) {
+        self.tell_others(Notice::Posted { message: message.id });
         let app = self.clone();
         tokio::spawn(async move {
             if let Err(error) = app.push_message(message, audience, subject, &silent).await {
                 tracing::warn!(%error, "pushing a message failed");
             }
         });
+    }
+
+    /// A message another node stored, pushed to this node's connections: what the poster's node
+    /// had at hand is read from the store.
+    pub(super) async fn push_posted(&self, id: MessageId) -> AppResult<()> {
+        let recipients = self.store.message_audience(id).await?;
+        // Most nodes hold nobody the message is for: they read nothing more.
+        if !recipients.iter().any(|r| self.hub.is_known(r.party)) {
+            return Ok(());
+        }
+        let message = self.store.message(id).await?;
+        let users: Vec<UserId> = recipients.iter().filter_map(|r| r.party.user()).collect();
+        let silent = self
+            .store
+            .audience_profiles(&users)
+            .await?
+            .into_iter()
+            .filter(|p| !p.preferences.sound)
+            .map(|p| p.id)
+            .collect();
+        let subject = self.store.conversation(message.conversation_id).await?.header.subject;
+        self.push_message(message, Audience { recipients }, subject, &silent).await
     }
 
     async fn push_message(
@@ -94,62 +118,70 @@ impl App {
     /// R33: held messages whose guard has passed go to their customers now. Returns how many.
     pub(crate) async fn release_held_messages(&self) -> AppResult<usize> {
         let released = self.store.release_held(self.now(), 200).await?;
+        if !released.is_empty() {
+            self.tell_others(Notice::Released { messages: released.iter().map(|m| m.id).collect() });
+        }
         for message in &released {
-            if message.visibility != Visibility::Public {
-                continue;
-            }
-            let customers: Vec<Recipient> =
-                self.store.message_audience(message.id).await?.into_iter().filter(|r| r.party.is_customer()).collect();
-            let subject = self.store.conversation(message.conversation_id).await?.header.subject;
-            // Customers have no sound preference: theirs is always on.
-            let silent = BTreeSet::new();
-            self.push_message(message.clone(), Audience { recipients: customers }, subject, &silent).await?;
+            self.push_released(message).await?;
         }
         Ok(released.len())
     }
 
+    /// R33: a released message goes to its customers.
+    pub(super) async fn push_released(&self, message: &Message) -> AppResult<()> {
+        if message.visibility != Visibility::Public {
+            return Ok(());
+        }
+        let customers: Vec<Recipient> =
+            self.store.message_audience(message.id).await?.into_iter().filter(|r| r.party.is_customer()).collect();
+        let subject = self.store.conversation(message.conversation_id).await?.header.subject;
+        // Customers have no sound preference: theirs is always on.
+        let silent = BTreeSet::new();
+        self.push_message(message.clone(), Audience { recipients: customers }, subject, &silent).await
+    }
+
     /// R33 in realtime: users who got a message learn it was taken back.
     pub(crate) fn publish_retraction(&self, message: Message, how: parley_store::Retraction) {
+        let undone = how == parley_store::Retraction::Undo;
+        self.tell_others(Notice::Retracted { message: message.id, undone });
         let app = self.clone();
         tokio::spawn(async move {
-            let result = async {
-                let how = match how {
-                    parley_store::Retraction::Undo => "undone",
-                    parley_store::Retraction::MakeInternal => "made_internal",
-                };
-                let users = app.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
-                for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
-                    app.push(party, EventBody::Retracted { message: message.clone(), how }, None);
-                }
-                AppResult::Ok(())
-            }
-            .await;
-            if let Err(error) = result {
+            if let Err(error) = app.push_retraction(message, undone).await {
                 tracing::warn!(%error, "pushing a retraction failed");
             }
         });
     }
 
+    pub(super) async fn push_retraction(&self, message: Message, undone: bool) -> AppResult<()> {
+        let how = if undone { "undone" } else { "made_internal" };
+        let users = self.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
+        for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
+            self.push(party, EventBody::Retracted { message: message.clone(), how }, None);
+        }
+        Ok(())
+    }
+
     /// R6 in realtime: everyone who would receive a message in the conversation now learns of
     /// its new state.
     pub(crate) fn publish_state(&self, conversation: Conversation, by: Party) {
+        self.tell_others(Notice::StateChanged { conversation: conversation.header.id, by });
         let app = self.clone();
         tokio::spawn(async move {
-            let id = conversation.header.id;
-            let result = async {
-                let context = app.store.post_context(id, by, &[]).await?;
-                let audience = crate::messages::address(&context, Author::Bot).audience;
-                let body = EventBody::State { conversation_id: id, state: conversation.header.state };
-                for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
-                    app.push(party, body.clone(), Some(conversation.header.visibility));
-                }
-                AppResult::Ok(())
-            }
-            .await;
-            if let Err(error) = result {
+            if let Err(error) = app.push_state(conversation, by).await {
                 tracing::warn!(%error, "pushing a state change failed");
             }
         });
+    }
+
+    pub(super) async fn push_state(&self, conversation: Conversation, by: Party) -> AppResult<()> {
+        let id = conversation.header.id;
+        let context = self.store.post_context(id, by, &[]).await?;
+        let audience = crate::messages::address(&context, Author::Bot).audience;
+        let body = EventBody::State { conversation_id: id, state: conversation.header.state };
+        for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
+            self.push(party, body.clone(), Some(conversation.header.visibility));
+        }
+        Ok(())
     }
 
     /// R13 in realtime: the staff in each message's audience (and its author) learn who saw it.
@@ -159,28 +191,29 @@ impl App {
         }
         let suppressed = receipts.iter().filter(|r| r.email_suppressed).count();
         self.metrics.emails("suppressed", SuppressReason::Seen.as_str(), suppressed as u64);
+        self.tell_others(Notice::Seen { party, receipts: receipts.clone() });
         let app = self.clone();
         tokio::spawn(async move {
-            let result = async {
-                let mut by_message: BTreeMap<MessageId, Vec<SeenReceipt>> = BTreeMap::new();
-                for r in receipts {
-                    by_message.entry(r.message_id).or_default().push(r);
-                }
-                for (id, receipts) in by_message {
-                    let message = app.store.message(id).await?;
-                    let staff = app.store.message_audience(id).await?.into_iter().map(|r| r.party);
-                    let told: Vec<Party> =
-                        staff.chain(message.author.party()).filter(|p| !p.is_customer() && *p != party).collect();
-                    for p in told {
-                        app.push(p, EventBody::Seen { party, receipts: receipts.clone() }, None);
-                    }
-                }
-                AppResult::Ok(())
-            }
-            .await;
-            if let Err(error) = result {
+            if let Err(error) = app.push_seen(party, receipts).await {
                 tracing::warn!(%error, "pushing seen receipts failed");
             }
         });
+    }
+
+    pub(super) async fn push_seen(&self, party: Party, receipts: Vec<SeenReceipt>) -> AppResult<()> {
+        let mut by_message: BTreeMap<MessageId, Vec<SeenReceipt>> = BTreeMap::new();
+        for r in receipts {
+            by_message.entry(r.message_id).or_default().push(r);
+        }
+        for (id, receipts) in by_message {
+            let message = self.store.message(id).await?;
+            let staff = self.store.message_audience(id).await?.into_iter().map(|r| r.party);
+            let told: Vec<Party> =
+                staff.chain(message.author.party()).filter(|p| !p.is_customer() && *p != party).collect();
+            for p in told {
+                self.push(p, EventBody::Seen { party, receipts: receipts.clone() }, None);
+            }
+        }
+        Ok(())
     }
 }

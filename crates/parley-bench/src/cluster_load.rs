@@ -1,0 +1,158 @@
+//! `parley-load --cluster`: posting through 1, 2 and 3 nodes on one PostgreSQL database, next to
+//! the database's own rate of single-row insert commits measured in the same run. Each client
+//! posts into a conversation of its own (as a support team does: many conversations at once), the
+//! clients spread over the nodes; a follower connected to the last node times each post from its
+//! request to its arrival on that socket, so the figure crosses nodes whenever there are several.
+//! Needs `PARLEY_TEST_STORE=postgres` (and PostgreSQL at `PARLEY_TEST_POSTGRES_URL`, or the local
+//! server).
+
+use parley_testkit::{spawn_app_with, test_store, Socket, TestApp, TestStore};
+use serde_json::json;
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct ClusterLoad {
+    pub clients: usize,
+    pub messages: usize,
+    pub followers: usize,
+}
+
+pub async fn run(load: ClusterLoad) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        test_store() == TestStore::Postgres,
+        "--cluster runs on PostgreSQL: set PARLEY_TEST_STORE=postgres"
+    );
+    let ceiling = insert_ceiling(load.clients, 5_000).await?;
+    println!("postgresql single-row insert commits/s, {} connections: {ceiling:.0}", load.clients);
+    for nodes in 1..=3 {
+        let (rate, p50, p99) = posts_through(nodes, &load).await?;
+        println!(
+            "{nodes} node(s): HTTP posts, {} clients, {} followers: {rate:.0} messages/s ({:.0}% of the ceiling); \
+             post→receive on the last node p50 {p50:?}, p99 {p99:?}",
+            load.clients,
+            load.followers,
+            rate / ceiling * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// Commits per second of `commits` single-row inserts from `connections` connections at once, in
+/// a table of a schema of its own: the most a write can hope for on this server and disk.
+async fn insert_ceiling(connections: usize, commits: usize) -> anyhow::Result<f64> {
+    let base = parley_store_postgres::scratch::test_database_url();
+    let schema = parley_store_postgres::scratch::ScratchSchema::create(&base).await?;
+    let url = schema.url();
+    let mut setup = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query("CREATE TABLE ceiling (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, body TEXT NOT NULL)")
+        .execute(&mut setup)
+        .await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let url = url.clone();
+        let count = commits / connections + usize::from(worker < commits % connections);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            for n in 0..count {
+                sqlx::query("INSERT INTO ceiling (at, body) VALUES ($1, $2)")
+                    .bind(n as i64)
+                    .bind("a message of about this length")
+                    .execute(&mut conn)
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(commits as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Posts/s and post→receive latency with `nodes` nodes.
+async fn posts_through(nodes: usize, load: &ClusterLoad) -> anyhow::Result<(f64, Duration, Duration)> {
+    let first = spawn_app_with(|c| c.rate_limits = false).await;
+    let mut others = Vec::new();
+    for _ in 1..nodes {
+        others.push(first.join_node().await);
+    }
+    let all: Vec<&TestApp> = std::iter::once(&first).chain(others.iter()).collect();
+    let admin = first.admin().await;
+    let project = first.project(&admin, "Load").await;
+    let ticket = first.ticket(&admin, project, "Load ticket", &[]).await;
+    let mut watcher = None;
+    for i in 0..load.followers {
+        let email = format!("follower{i}@load.example");
+        let user = first.user(&admin, &email).await;
+        let follow = json!({"role": "follower", "party": {"kind": "user", "id": user.id}});
+        first.ok(&admin, &format!("/api/v1/items/{ticket}/people"), follow, 200).await;
+        watcher.get_or_insert(user);
+    }
+    let watcher = watcher.ok_or_else(|| anyhow::anyhow!("--followers must be at least 1"))?;
+    let mut conversations = Vec::new();
+    for _ in 0..load.clients {
+        conversations.push(first.conversation(&admin, ticket, "public").await);
+    }
+    // The follower listens on the last node; each post's body names when it was sent.
+    let last = all[all.len() - 1];
+    let mut socket = Socket::connect(&last.base, &watcher.token, None)
+        .await
+        .map_err(|_| anyhow::anyhow!("the watcher's socket was refused"))?;
+    let epoch = Instant::now();
+    let arrivals: Arc<Mutex<HashMap<String, Duration>>> = Arc::default();
+    let expected = load.messages;
+    let listening = {
+        let arrivals = arrivals.clone();
+        tokio::spawn(async move {
+            while arrivals.lock().map(|a| a.len()).unwrap_or(expected) < expected {
+                let Some(event) = socket.next_of("message", Duration::from_secs(10)).await else { break };
+                if let Some(body) = event["message"]["body"].as_str() {
+                    if let Ok(mut a) = arrivals.lock() {
+                        a.insert(body.to_owned(), epoch.elapsed());
+                    }
+                }
+            }
+        })
+    };
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (worker, conversation) in conversations.iter().enumerate() {
+        let base = all[worker % all.len()].base.clone();
+        let url = format!("{base}/api/v1/conversations/{conversation}/messages");
+        let (token, client) = (admin.token.clone(), client.clone());
+        let count = load.messages / load.clients + usize::from(worker < load.messages % load.clients);
+        tasks.push(tokio::spawn(async move {
+            let mut sent = Vec::with_capacity(count);
+            for n in 0..count {
+                let body = format!("message {n} from worker {worker}");
+                let at = epoch.elapsed();
+                let res = client.post(&url).bearer_auth(&token).json(&json!({"body": body})).send().await?;
+                anyhow::ensure!(res.status() == 201, "a post answered {}", res.status());
+                sent.push((body, at));
+            }
+            anyhow::Ok(sent)
+        }));
+    }
+    let mut sent = Vec::new();
+    for task in tasks {
+        sent.extend(task.await??);
+    }
+    let rate = sent.len() as f64 / started.elapsed().as_secs_f64();
+    let _ = tokio::time::timeout(Duration::from_secs(30), listening).await;
+    let arrivals = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut latencies: Vec<Duration> =
+        sent.iter().filter_map(|(body, at)| arrivals.get(body).map(|got| got.saturating_sub(*at))).collect();
+    anyhow::ensure!(latencies.len() == sent.len(), "{} of {} posts reached the watcher", latencies.len(), sent.len());
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    let figures = (rate, pct(0.5), pct(0.99));
+    for node in others {
+        node.stop().await;
+    }
+    first.stop().await;
+    Ok(figures)
+}

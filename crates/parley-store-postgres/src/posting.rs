@@ -1,0 +1,104 @@
+//! Posts share transactions (group commit), as on SQLite. Every post changes the counts of the
+//! people who see its conversation, and the rows of those counts are locked from the change to the
+//! commit: posts of one team, each in a transaction of its own, would take turns on them, a commit
+//! each. Instead each node stores the posts that arrive while it commits the previous ones in one
+//! transaction, and acknowledges each only after the commit that holds it, so an acknowledged post
+//! is as durable as before. Posts of several nodes still take turns, a group at a time.
+
+use crate::bus::Bus;
+use crate::conversations::insert_in;
+use crate::errors::other;
+use crate::inbox::Tallies;
+use parley_domain::Message;
+use parley_store::{NewMessage, StoreError, StoreResult};
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most posts one transaction holds.
+const MAX_GROUP: usize = 64;
+/// Posts waiting before callers wait to queue.
+const QUEUE: usize = 1024;
+
+struct Job {
+    message: NewMessage,
+    reply: oneshot::Sender<StoreResult<Message>>,
+}
+
+/// The queue of posts of this node; the task that stores them ends with it.
+pub(crate) struct Posts {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Posts {
+    pub(crate) fn start(pool: PgPool, bus: Arc<Bus>) -> Posts {
+        let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
+        tokio::spawn(async move {
+            while let Some(first) = jobs.recv().await {
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match jobs.try_recv() {
+                        Ok(job) => group.push(job),
+                        Err(_) => break,
+                    }
+                }
+                store_group(&pool, &bus, group).await;
+            }
+        });
+        Posts { queue }
+    }
+
+    /// Stores a message and answers once its transaction has committed.
+    pub(crate) async fn post(&self, message: NewMessage) -> StoreResult<Message> {
+        let closed = || StoreError::Other("the store is shutting down".into());
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job { message, reply }).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+/// Stores a group in one transaction. A post refused as such (locked, or no such conversation)
+/// wrote nothing and is answered alone; any other failure rolls the group back, and its posts are
+/// then stored one transaction each, so that only the one at fault fails.
+async fn store_group(pool: &PgPool, bus: &Bus, mut group: Vec<Job>) {
+    // Conversations are locked in id order, on every node: two groups never wait on each other in
+    // a circle for them. The sort is stable: posts to one conversation keep their order.
+    group.sort_by_key(|job| job.message.conversation_id);
+    match try_group(pool, bus, &group).await {
+        Ok(results) => {
+            for (job, result) in group.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(error) if group.len() == 1 => {
+            if let Some(job) = group.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
+        }
+        Err(_) => {
+            for job in group {
+                let result = try_group(pool, bus, std::slice::from_ref(&job))
+                    .await
+                    .and_then(|mut results| results.pop().unwrap_or(Err(StoreError::NotFound)));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
+
+async fn try_group(pool: &PgPool, bus: &Bus, group: &[Job]) -> StoreResult<Vec<StoreResult<Message>>> {
+    let mut tx = pool.begin().await.map_err(other)?;
+    let mut tallies = Tallies::default();
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        match insert_in(&mut tx, &job.message, &mut tallies).await {
+            Err(refused @ (StoreError::Locked | StoreError::NotFound | StoreError::Conflict(_))) => {
+                results.push(Err(refused))
+            }
+            Err(error) => return Err(error),
+            Ok(message) => results.push(Ok(message)),
+        }
+    }
+    crate::commit(tx, bus, tallies).await?;
+    Ok(results)
+}

@@ -1,0 +1,90 @@
+//! Several nodes on one PostgreSQL database (R12, R38, R6): what happens through one node reaches
+//! the realtime connections held by another. Each test starts two or three servers on the same
+//! schema. Needs PostgreSQL: `PARLEY_TEST_STORE=postgres cargo test -p parley-testkit --features
+//! postgres --test cluster_api`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::*;
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn cluster() -> (TestApp, TestApp, TestApp) {
+    assert_eq!(test_store(), TestStore::Postgres, "run with PARLEY_TEST_STORE=postgres");
+    let a = spawn_app().await;
+    let (b, c) = (a.join_node().await, a.join_node().await);
+    (a, b, c)
+}
+
+#[tokio::test]
+async fn r12_a_message_posted_through_one_node_reaches_sockets_held_by_the_others() {
+    let (a, b, c) = cluster().await;
+    let d = a.desk().await;
+    let mut carla_on_b = b.socket(&d.carla).await;
+    let mut mia_on_c = c.socket(&d.mia).await;
+    let internal = a.conversation(&d.admin, d.ticket, "internal").await;
+
+    a.say(&d.admin, internal, "Internal: order a new printer").await;
+    a.say(&d.admin, d.public, "A technician comes tomorrow").await;
+
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let event = mia_on_c.next_of("message", WAIT).await.expect("both messages, on another node");
+        bodies.push(event["message"]["body"].as_str().unwrap().to_owned());
+    }
+    assert!(bodies.contains(&"Internal: order a new printer".to_owned()), "{bodies:?}");
+    assert!(bodies.contains(&"A technician comes tomorrow".to_owned()), "{bodies:?}");
+    // Everything she is sent, until nothing more comes.
+    let mut to_carla = Vec::new();
+    while let Some(event) = carla_on_b.next(Duration::from_secs(1)).await {
+        to_carla.push(event);
+    }
+    let messages: Vec<_> = to_carla.iter().filter(|e| e["type"] == "message").collect();
+    assert_eq!(messages.len(), 1, "the public message only, never the internal one: {to_carla:?}");
+    assert_eq!(messages[0]["message"]["body"], "A technician comes tomorrow");
+    assert_eq!(messages[0]["message"]["number"], 1, "customers' own numbers");
+    // The counts the post changed reach her on her node too.
+    assert!(to_carla.iter().any(|e| e["type"] == "counts"), "counts from another node's write: {to_carla:?}");
+}
+
+#[tokio::test]
+async fn r6_r13_a_state_change_and_seen_receipts_through_one_node_reach_another() {
+    let (a, b, _c) = cluster().await;
+    let d = a.desk().await;
+    let message = a.say(&d.mia, d.public, "We are on it").await["message"]["id"].as_i64().unwrap();
+    let mut mia_on_b = b.socket(&d.mia).await;
+    a.ok(&d.carla, "/api/v1/messages/seen", json!({"message_ids": [message]}), 200).await;
+    let seen = mia_on_b.next_of("seen", WAIT).await.expect("a seen receipt from another node");
+    assert_eq!(seen["party"], json!({"kind": "customer", "id": d.carla.id}), "{seen}");
+    a.ok(&d.admin, &format!("/api/v1/conversations/{}/state", d.public), json!({"action": "close"}), 200).await;
+    let state = mia_on_b.next_of("state", WAIT).await.expect("a state change from another node");
+    assert_eq!(state["state"], "closed", "{state}");
+}
+
+#[tokio::test]
+async fn r38_logging_out_through_one_node_closes_the_socket_held_by_another() {
+    let (a, b, _c) = cluster().await;
+    let admin = a.admin().await;
+    let mia = a.user(&admin, "mia@acme.test").await;
+    let mut on_b = b.socket(&mia).await;
+    let (status, _) = a.post(&mia, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(on_b.closed_with(WAIT).await, Some(4001), "session ended, on the other node too");
+}
+
+#[tokio::test]
+async fn r12_a_client_reconnecting_to_another_node_is_told_to_resync() {
+    let (a, b, _c) = cluster().await;
+    let d = a.desk().await;
+    let mut on_a = a.socket(&d.mia).await;
+    a.say(&d.carla, d.public, "Still burning").await;
+    let event = on_a.next_of("message", WAIT).await.unwrap();
+    let last = event["id"].as_str().unwrap().to_owned();
+    on_a.close().await;
+    let on_b = Socket::connect(&b.base, &d.mia.token, Some(&last)).await.expect("socket");
+    let mut on_b = on_b;
+    let first = on_b.next(WAIT).await.expect("an event");
+    let first = if first["type"] == "hello" { on_b.next(WAIT).await.expect("after hello") } else { first };
+    assert_eq!(first["type"], "resync", "ids of another node are not known here: {first}");
+}
