@@ -247,6 +247,21 @@ impl TestApp {
         self.launched = Some(launched);
     }
 
+    /// Comes back as [`TestApp::come_back`] does, on the database at `url` (after the test moved
+    /// the data there), with the same data directory and clock.
+    pub async fn come_back_on(&mut self, url: String) {
+        self.config.database_url = Some(url);
+        self.come_back().await;
+    }
+
+    /// The database the server runs on: its file, or its URL.
+    pub fn database(&self) -> String {
+        match &self.config.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.path().join("parley.db").display().to_string(),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(l) = self.launched.take() {
             l.stop().await.expect("stop");

@@ -20,6 +20,25 @@ pub enum Command {
     /// the new version's nodes (`serve` migrates too; nodes still running the old version keep
     /// working on the new schema).
     Migrate(MigrateArgs),
+    /// Move a single-node install from SQLite to an empty PostgreSQL database, keeping every
+    /// conversation, message, delivery record and pending email job with its id. Stop the server
+    /// first; afterwards start the nodes with --database-url and the same --data-dir (it keeps the
+    /// attachments).
+    MigrateStore(MigrateStoreArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateStoreArgs {
+    /// The single node's data directory: its database (unless --from says otherwise) and its
+    /// sent journal.
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "parley-data")]
+    pub data_dir: PathBuf,
+    /// The SQLite database to move: a sqlite: URL or a file; defaults to <data-dir>/parley.db.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The PostgreSQL database to move into (postgres://user@host/db); it must hold no Parley data.
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Args, Debug, Clone)]

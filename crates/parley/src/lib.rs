@@ -2,6 +2,7 @@
 //! `main` and the tests share [`launch_with_listener`], so tests run exactly what ships.
 
 pub mod config;
+pub mod store_move;
 
 pub use config::Config;
 

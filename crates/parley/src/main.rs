@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
             println!("The {} database is up to date.", store.backend());
             return Ok(());
         }
+        Command::MigrateStore(args) => return migrate_store(args).await,
     };
     // Every realtime connection is an open file: allow as many as the system lets this process.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -52,6 +53,27 @@ async fn main() -> anyhow::Result<()> {
     }
     launched.serve_until(shutdown_signal()).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `parley migrate-store`: the move, then what it copied.
+async fn migrate_store(args: parley::config::MigrateStoreArgs) -> anyhow::Result<()> {
+    let from = args.from.unwrap_or_else(|| args.data_dir.join("parley.db").display().to_string());
+    if !args.to.starts_with("postgres:") && !args.to.starts_with("postgresql:") {
+        anyhow::bail!("--to must be a postgres:// URL");
+    }
+    let journal = args.data_dir.join("sent.journal");
+    let moved = parley::store_move::move_to_postgres(&from, Some(&journal), &args.to).await?;
+    if moved.journal_recovered > 0 {
+        println!("{} emails the SMTP server had accepted were recorded as sent first.", moved.journal_recovered);
+    }
+    let mut copied: Vec<_> = moved.tables.iter().filter(|(_, rows)| *rows > 0).collect();
+    copied.sort();
+    for (table, rows) in copied {
+        println!("  {table:<28} {rows:>10} rows");
+    }
+    let total: u64 = moved.tables.iter().map(|(_, rows)| rows).sum();
+    println!("Moved {total} rows. Start the nodes with --database-url and --data-dir {}.", args.data_dir.display());
     Ok(())
 }
 
