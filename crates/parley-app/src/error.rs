@@ -69,6 +69,10 @@ impl AppError {
                 AppError::conflict("already_exists", format!("{what} with this {field} already exists"))
             }
             StoreError::Locked => locked(),
+            StoreError::Contended => AppError::conflict(
+                "busy",
+                "other changes to the same conversations got in the way; nothing was written: try again",
+            ),
             StoreError::Other(cause) => {
                 tracing::error!(%cause, what, "storage failure");
                 AppError::Internal

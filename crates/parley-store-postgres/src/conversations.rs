@@ -1,7 +1,7 @@
 //! Conversations and messages on PostgreSQL.
 
 use crate::attachments;
-use crate::errors::other;
+use crate::errors::{other, retrying};
 use crate::inbox::{self, Posted, Who};
 use crate::rows::{self, get, parties, people, people_with_roles, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
@@ -260,6 +260,62 @@ pub(crate) async fn insert_in(
     })
 }
 
+impl PgStore {
+    /// Links a conversation to an item in one transaction. It refreshes the item's other
+    /// conversations too, so every conversation it touches is locked first, in id order, as every
+    /// other write locks them.
+    async fn link_once(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
+        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
+        let mut touched = vec![id.0];
+        if let LinkTarget::Existing(item) = &target {
+            let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1")
+                .bind(item.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            touched.extend(siblings);
+        }
+        touched.sort_unstable();
+        inbox::lock_conversations(&mut tx, &touched).await?;
+        let conv = load_conversation(&mut tx, id).await?;
+        if conv.header.link.is_some() {
+            return Err(StoreError::Conflict("link"));
+        }
+        let (item, is_new) = match target {
+            LinkTarget::Existing(item) => (load_item(&mut tx, item).await?, false),
+            LinkTarget::New(new) => (insert_item(&mut tx, new).await?, true),
+        };
+        sqlx::query("UPDATE conversations SET item_id = $1, project_id = $2 WHERE id = $3")
+            .bind(item.id.0)
+            .bind(item.project_id.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        for p in &conv.participants {
+            set_item_role(&mut tx, item.id, ItemRole::Follower, *p, true).await?;
+            if is_new && p.is_customer() {
+                set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
+            }
+        }
+        // The project decides who may see it now, so everyone's row is recomputed; its
+        // participants now follow the item, and so see its other conversations too.
+        inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
+        let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1 AND id <> $2")
+            .bind(item.id.0)
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone()), &mut tallies).await?;
+        let conv = load_conversation(&mut tx, id).await?;
+        let item = load_item(&mut tx, item.id).await?;
+        self.commit(tx, tallies).await?;
+        Ok((conv, item))
+    }
+}
+
 #[async_trait]
 impl ConversationStore for PgStore {
     async fn insert_conversation(&self, c: NewConversation) -> StoreResult<Conversation> {
@@ -416,43 +472,7 @@ impl ConversationStore for PgStore {
     }
 
     async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        let mut tallies = inbox::Tallies::default();
-        let conv = load_conversation(&mut tx, id).await?;
-        if conv.header.link.is_some() {
-            return Err(StoreError::Conflict("link"));
-        }
-        let (item, is_new) = match target {
-            LinkTarget::Existing(item) => (load_item(&mut tx, item).await?, false),
-            LinkTarget::New(new) => (insert_item(&mut tx, new).await?, true),
-        };
-        sqlx::query("UPDATE conversations SET item_id = $1, project_id = $2 WHERE id = $3")
-            .bind(item.id.0)
-            .bind(item.project_id.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        for p in &conv.participants {
-            set_item_role(&mut tx, item.id, ItemRole::Follower, *p, true).await?;
-            if is_new && p.is_customer() {
-                set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
-            }
-        }
-        // The project decides who may see it now, so everyone's row is recomputed; its
-        // participants now follow the item, and so see its other conversations too.
-        inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
-        let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1 AND id <> $2")
-            .bind(item.id.0)
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone()), &mut tallies).await?;
-        let conv = load_conversation(&mut tx, id).await?;
-        let item = load_item(&mut tx, item.id).await?;
-        self.commit(tx, tallies).await?;
-        Ok((conv, item))
+        retrying(|| self.link_once(id, target.clone())).await
     }
 
     async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
@@ -587,38 +607,42 @@ impl ConversationStore for PgStore {
     }
 
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        let mut tallies = inbox::Tallies::default();
-        // Withdrawn messages are settled without being returned: there is nothing to release.
-        sqlx::query(
-            "UPDATE messages SET released_at = $1
-             WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= $1 AND withdrawn_at IS NOT NULL",
-        )
-        .bind(now)
-        .execute(&mut *tx)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let mut tx = self.pool.begin().await.map_err(other)?;
+            let mut tallies = inbox::Tallies::default();
+            // Withdrawn messages are settled without being returned: there is nothing to release.
+            sqlx::query(
+                "UPDATE messages SET released_at = $1
+                 WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= $1 AND withdrawn_at IS NOT NULL",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+            let rows = sqlx::query(
+                "UPDATE messages SET released_at = $1
+                 WHERE id IN (SELECT id FROM messages WHERE held_until IS NOT NULL AND released_at IS NULL
+                              AND held_until <= $1 ORDER BY held_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING *",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+            let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
+            messages.sort_by_key(|m| m.id);
+            attachments::fill(&mut *tx, &mut messages).await?;
+            // Customers count a held reply once it is released.
+            let conversations: BTreeSet<i64> =
+                messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
+            let conversations: Vec<i64> = conversations.into_iter().collect();
+            inbox::refresh(&mut tx, &conversations, Who::Customers, &mut tallies).await?;
+            self.commit(tx, tallies).await?;
+            Ok(messages)
+        })
         .await
-        .map_err(other)?;
-        let rows = sqlx::query(
-            "UPDATE messages SET released_at = $1
-             WHERE id IN (SELECT id FROM messages WHERE held_until IS NOT NULL AND released_at IS NULL
-                          AND held_until <= $1 ORDER BY held_until LIMIT $2 FOR UPDATE SKIP LOCKED)
-             RETURNING *",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
-        let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
-        messages.sort_by_key(|m| m.id);
-        attachments::fill(&mut *tx, &mut messages).await?;
-        // Customers count a held reply once it is released.
-        let conversations: BTreeSet<i64> =
-            messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
-        let conversations: Vec<i64> = conversations.into_iter().collect();
-        inbox::refresh(&mut tx, &conversations, Who::Customers, &mut tallies).await?;
-        self.commit(tx, tallies).await?;
-        Ok(messages)
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Message> {

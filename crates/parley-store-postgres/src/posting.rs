@@ -7,7 +7,7 @@
 
 use crate::bus::Bus;
 use crate::conversations::insert_in;
-use crate::errors::other;
+use crate::errors::{other, retrying};
 use crate::inbox::Tallies;
 use parley_domain::Message;
 use parley_store::{NewMessage, StoreError, StoreResult};
@@ -58,13 +58,14 @@ impl Posts {
 }
 
 /// Stores a group in one transaction. A post refused as such (locked, or no such conversation)
-/// wrote nothing and is answered alone; any other failure rolls the group back, and its posts are
-/// then stored one transaction each, so that only the one at fault fails.
+/// wrote nothing and is answered alone; a group rolled back by a deadlock runs again; any other
+/// failure rolls the group back, and its posts are then stored one transaction each, so that only
+/// the one at fault fails.
 async fn store_group(pool: &PgPool, bus: &Bus, mut group: Vec<Job>) {
     // Conversations are locked in id order, on every node: two groups never wait on each other in
     // a circle for them. The sort is stable: posts to one conversation keep their order.
     group.sort_by_key(|job| job.message.conversation_id);
-    match try_group(pool, bus, &group).await {
+    match retrying(|| try_group(pool, bus, &group)).await {
         Ok(results) => {
             for (job, result) in group.into_iter().zip(results) {
                 let _ = job.reply.send(result);
@@ -77,7 +78,7 @@ async fn store_group(pool: &PgPool, bus: &Bus, mut group: Vec<Job>) {
         }
         Err(_) => {
             for job in group {
-                let result = try_group(pool, bus, std::slice::from_ref(&job))
+                let result = retrying(|| try_group(pool, bus, std::slice::from_ref(&job)))
                     .await
                     .and_then(|mut results| results.pop().unwrap_or(Err(StoreError::NotFound)));
                 let _ = job.reply.send(result);

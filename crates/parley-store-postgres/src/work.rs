@@ -1,6 +1,6 @@
 //! Projects and items on PostgreSQL.
 
-use crate::errors::other;
+use crate::errors::{other, retrying};
 use crate::rows::{self, get, ids_of, parties, people, set_person};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -144,27 +144,31 @@ impl WorkStore for PgStore {
     }
 
     async fn set_project_role(&self, project: ProjectId, role: ProjectRole, on: bool) -> StoreResult<Project> {
-        let (role_name, who) = match role {
-            ProjectRole::MemberUser(u) => ("member", ("user", u.0)),
-            ProjectRole::MemberTeam(t) => ("member", ("team", t.0)),
-            ProjectRole::FollowerUser(u) => ("follower", ("user", u.0)),
-            ProjectRole::FollowerCustomer(c) => ("follower", ("customer", c.0)),
-            ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
-        };
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
-        load_project(&mut tx, project).await?;
-        set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
-        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = $1")
-            .bind(project.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        let people = crate::inbox::members_of(&mut tx, who).await?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people), &mut tallies).await?;
-        let p = load_project(&mut tx, project).await?;
-        self.commit(tx, tallies).await?;
-        Ok(p)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let (role_name, who) = match role {
+                ProjectRole::MemberUser(u) => ("member", ("user", u.0)),
+                ProjectRole::MemberTeam(t) => ("member", ("team", t.0)),
+                ProjectRole::FollowerUser(u) => ("follower", ("user", u.0)),
+                ProjectRole::FollowerCustomer(c) => ("follower", ("customer", c.0)),
+                ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
+            };
+            let mut tx = self.pool.begin().await.map_err(other)?;
+            let mut tallies = crate::inbox::Tallies::default();
+            load_project(&mut tx, project).await?;
+            set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
+            let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = $1")
+                .bind(project.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            let people = crate::inbox::members_of(&mut tx, who).await?;
+            crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people), &mut tallies).await?;
+            let p = load_project(&mut tx, project).await?;
+            self.commit(tx, tallies).await?;
+            Ok(p)
+        })
+        .await
     }
 
     async fn insert_item(&self, item: NewItem) -> StoreResult<Item> {
@@ -225,18 +229,22 @@ impl WorkStore for PgStore {
     }
 
     async fn set_item_role(&self, id: ItemId, role: ItemRole, party: Party, on: bool) -> StoreResult<Item> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
-        load_item(&mut tx, id).await?;
-        set_item_role(&mut tx, id, role, party, on).await?;
-        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party]), &mut tallies).await?;
-        let item = load_item(&mut tx, id).await?;
-        self.commit(tx, tallies).await?;
-        Ok(item)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let mut tx = self.pool.begin().await.map_err(other)?;
+            let mut tallies = crate::inbox::Tallies::default();
+            load_item(&mut tx, id).await?;
+            set_item_role(&mut tx, id, role, party, on).await?;
+            let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party]), &mut tallies).await?;
+            let item = load_item(&mut tx, id).await?;
+            self.commit(tx, tallies).await?;
+            Ok(item)
+        })
+        .await
     }
 }

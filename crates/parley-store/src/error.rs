@@ -12,6 +12,11 @@ pub enum StoreError {
     /// R6: the conversation is locked; nothing was written.
     #[error("conversation is locked")]
     Locked,
+    /// A write met concurrent writes it could not be ordered with (a deadlock, a serialization
+    /// failure) and was rolled back: nothing was written, and trying again may succeed. Stores
+    /// that run writes side by side retry such writes themselves a few times first.
+    #[error("a concurrent write got in the way")]
+    Contended,
     /// Anything else: the database is unreachable, a query is wrong, data is corrupt.
     #[error("storage failure: {0}")]
     Other(String),

@@ -38,6 +38,7 @@ pub struct ApiToken {
     pub last_used_at: Option<i64>,
 }
 
+#[derive(Debug, Clone)]
 pub struct NewItem {
     pub project_id: ProjectId,
     pub kind: ItemKind,
@@ -147,6 +148,7 @@ pub struct NewMessage {
 }
 
 /// What linking an independent conversation does (R5).
+#[derive(Debug, Clone)]
 pub enum LinkTarget {
     Existing(ItemId),
     New(NewItem),
