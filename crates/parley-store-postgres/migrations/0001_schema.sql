@@ -229,9 +229,12 @@ CREATE INDEX messages_search ON messages USING GIN (body_search);
 -- The audience of each message, computed when it was posted (R7–R10), and the delivery ledger
 -- (R13, R35): what happened to the message for each recipient. `email_id` points at the outgoing
 -- email while it exists (it is pruned after 72 hours; the ledger keeps the outcome).
+-- Its rows are written only with their message, in the message's own transaction, and messages
+-- and conversations are never deleted: the two ids carry no foreign keys, which would cost two
+-- lookups for every recipient of every post.
 CREATE TABLE message_recipients (
-    message_id BIGINT NOT NULL REFERENCES messages (id),
-    conversation_id BIGINT NOT NULL REFERENCES conversations (id),
+    message_id BIGINT NOT NULL,
+    conversation_id BIGINT NOT NULL,
     party_kind TEXT NOT NULL,
     party_id BIGINT NOT NULL,
     reasons TEXT NOT NULL,

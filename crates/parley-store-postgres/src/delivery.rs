@@ -210,14 +210,7 @@ impl DeliveryStore for PgStore {
     }
 
     async fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> StoreResult<()> {
-        // Three bound values a pair, well under PostgreSQL's limit.
-        for chunk in pushed.chunks(2000) {
-            let mut query = QueryBuilder::new("UPDATE message_recipients SET pushed_at = ");
-            query.push_bind(now).push(" WHERE pushed_at IS NULL AND ");
-            push_job_keys(&mut query, chunk.iter().copied());
-            query.build().execute(&self.pool).await.map_err(other)?;
-        }
-        Ok(())
+        self.pushes.mark(pushed, now).await
     }
 
     async fn email_queues(&self) -> StoreResult<EmailQueues> {

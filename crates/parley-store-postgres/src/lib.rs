@@ -18,6 +18,7 @@ mod inbox_rebuild;
 mod mail_in;
 mod people;
 mod posting;
+mod pushes;
 mod row_details;
 mod rows;
 mod saved_replies;
@@ -41,6 +42,7 @@ pub struct PgStore {
     /// it.
     bus: Arc<bus::Bus>,
     posts: posting::Posts,
+    pushes: pushes::Pushes,
 }
 
 /// How many connections one node keeps to the database.
@@ -79,7 +81,8 @@ impl PgStore {
             sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await.map_err(errors::other)?;
         let bus = Arc::new(bus::Bus::start(url, &schema).await?);
         let posts = posting::Posts::start(pool.clone(), bus.clone());
-        Ok(PgStore { pool, bus, posts })
+        let pushes = pushes::Pushes::start(pool.clone());
+        Ok(PgStore { pool, bus, posts, pushes })
     }
 
     /// Runs the migrations not yet run. Several nodes starting at once run each migration once
