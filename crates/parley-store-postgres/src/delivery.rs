@@ -642,3 +642,64 @@ fn template(r: &PgRow) -> StoreResult<Template> {
         updated_at: get(r, "updated_at")?,
     })
 }
+
+#[cfg(all(test, feature = "postgres-tests"))]
+mod plans {
+    use super::*;
+    use crate::scratch::{scratch_store, test_database_url};
+    use sqlx::Connection;
+
+    /// The statements that name jobs by key find them through the whole key, never by reading
+    /// the ledger (a million rows on a large install). Sequential scans are turned off for the
+    /// check, so a plan that still scans has no index to use.
+    #[tokio::test]
+    async fn r12_r14_jobs_named_by_key_are_looked_up_not_scanned() {
+        let (_store, schema) = scratch_store(&test_database_url()).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = sqlx::PgConnection::connect(&schema.url()).await.unwrap_or_else(|e| panic!("{e}"));
+        // A ledger of 200 messages to 20 people each, with its statistics: each person's part of
+        // it is 200 rows, the email jobs of the latest 50 messages are waiting, each key is one row.
+        sqlx::query(
+            "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
+               email_state, email_due_at)
+             SELECT m, m / 10, CASE WHEN p % 2 = 0 THEN 'user' ELSE 'customer' END, p, 'follower', TRUE,
+               CASE WHEN m > 150 THEN 'pending' ELSE 'sent' END, CASE WHEN m > 150 THEN m END
+             FROM generate_series(1, 200) AS m, generate_series(1, 20) AS p",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("ANALYZE message_recipients").execute(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("SET enable_seqscan = off").execute(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
+        let jobs = [(MessageId(1), Party::User(UserId(2))), (MessageId(3), Party::Customer(CustomerId(4)))];
+        let mut plans = Vec::new();
+        for statement in [
+            "UPDATE message_recipients SET claimed_until = NULL WHERE ",
+            "SELECT message_id FROM message_recipients WHERE email_state = 'pending' AND seen_at IS NULL AND ",
+        ] {
+            let mut query = QueryBuilder::new(format!("EXPLAIN {statement}"));
+            push_job_keys(&mut query, jobs.iter().copied());
+            plans.push((statement, query.build().fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{e}"))));
+        }
+        // The push records' grouped write (pushes.rs) joins its keys to the ledger.
+        let pushes = sqlx::query(
+            "EXPLAIN UPDATE message_recipients r SET pushed_at = v.at
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) AS v (message_id, party_kind, party_id, at)
+             WHERE r.message_id = v.message_id AND r.party_kind = v.party_kind AND r.party_id = v.party_id
+               AND r.pushed_at IS NULL",
+        )
+        .bind(vec![1i64, 3])
+        .bind(vec!["user", "customer"])
+        .bind(vec![2i64, 4])
+        .bind(vec![5i64, 5])
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        plans.push(("the grouped push records", pushes));
+        for (statement, rows) in plans {
+            let plan: Vec<String> =
+                rows.iter().map(|row| get::<String>(row, "QUERY PLAN").unwrap_or_default()).collect();
+            assert!(plan.iter().any(|step| step.contains("message_recipients_pkey")), "{statement}: {plan:#?}");
+            assert!(!plan.iter().any(|step| step.contains("Seq Scan on message_recipients")), "{statement}: {plan:#?}");
+        }
+    }
+}
