@@ -13,13 +13,13 @@
 use crate::errors::other;
 use parley_domain::views::View;
 use parley_domain::Party;
-use parley_store::{Notice, StoreResult, TallyChange, ViewTally};
+use parley_store::{Notice, StoreError, StoreResult, TallyChange, ViewTally};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgNotification};
 use sqlx::PgConnection;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// The channels' names; in a schema other than `public`, with the schema's name after them, so that
@@ -145,8 +145,9 @@ impl Bus {
         let _ = tokio::time::timeout(HEAR_OWN_WRITE, heard.wait_for(|last| *last >= write)).await;
     }
 
-    /// Tells the other nodes, in as many parts as the payload limit asks.
-    pub(crate) async fn announce(&self, pool: &sqlx::PgPool, notice: Notice) -> StoreResult<()> {
+    /// What tells the other nodes of `notice`: as many payloads as the payload limit asks.
+    pub(crate) fn payloads(&self, notice: Notice) -> StoreResult<Vec<String>> {
+        let mut payloads = Vec::new();
         for part in notice.split(PAYLOAD_LIMIT / 100) {
             let payload =
                 serde_json::to_string(&NoticePayload { node: self.node.clone(), notice: part }).map_err(other_json)?;
@@ -154,14 +155,63 @@ impl Bus {
                 tracing::warn!(bytes = payload.len(), "a notice too large to send was left out");
                 continue;
             }
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(&self.notices_channel)
-                .bind(payload)
-                .execute(pool)
-                .await
-                .map_err(other)?;
+            payloads.push(payload);
         }
-        Ok(())
+        Ok(payloads)
+    }
+
+    pub(crate) fn notices_channel(&self) -> &str {
+        &self.notices_channel
+    }
+}
+
+/// Notices share transactions. A NOTIFY makes its transaction a write, with a commit that waits
+/// for the WAL: one per post, alone, would be as many commits again as posts. The notices that
+/// arrive while the previous ones are sent go out together, in one statement and commit, in the
+/// order they came.
+pub(crate) struct Announcer {
+    queue: mpsc::Sender<(Vec<String>, oneshot::Sender<StoreResult<()>>)>,
+}
+
+impl Announcer {
+    pub(crate) fn start(pool: sqlx::PgPool, channel: String) -> Announcer {
+        let (queue, mut jobs) = mpsc::channel::<(Vec<String>, oneshot::Sender<StoreResult<()>>)>(4096);
+        tokio::spawn(async move {
+            while let Some(first) = jobs.recv().await {
+                let mut group = vec![first];
+                while group.len() < 256 {
+                    match jobs.try_recv() {
+                        Ok(job) => group.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let payloads: Vec<&str> = group.iter().flat_map(|(p, _)| p.iter().map(String::as_str)).collect();
+                let sent = sqlx::query(
+                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS p (payload, n) ORDER BY n",
+                )
+                .bind(&channel)
+                .bind(&payloads)
+                .execute(&pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+                for (_, reply) in group {
+                    let _ = reply.send(sent.clone().map_err(StoreError::Other));
+                }
+            }
+        });
+        Announcer { queue }
+    }
+
+    /// Tells the other nodes; answers once the notices are sent.
+    pub(crate) async fn announce(&self, payloads: Vec<String>) -> StoreResult<()> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let closed = || StoreError::Other("the store is shutting down".into());
+        let (reply, answer) = oneshot::channel();
+        self.queue.send((payloads, reply)).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 }
 

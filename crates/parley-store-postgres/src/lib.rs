@@ -43,6 +43,7 @@ pub struct PgStore {
     bus: Arc<bus::Bus>,
     posts: posting::Posts,
     pushes: pushes::Pushes,
+    announcer: bus::Announcer,
 }
 
 /// How many connections one node keeps to the database.
@@ -82,7 +83,8 @@ impl PgStore {
         let bus = Arc::new(bus::Bus::start(url, &schema).await?);
         let posts = posting::Posts::start(pool.clone(), bus.clone());
         let pushes = pushes::Pushes::start(pool.clone());
-        Ok(PgStore { pool, bus, posts, pushes })
+        let announcer = bus::Announcer::start(pool.clone(), bus.notices_channel().to_owned());
+        Ok(PgStore { pool, bus, posts, pushes, announcer })
     }
 
     /// Runs the migrations not yet run. Several nodes starting at once run each migration once
@@ -128,7 +130,7 @@ impl Store for PgStore {
 #[async_trait::async_trait]
 impl NoticeBoard for PgStore {
     async fn announce(&self, notice: Notice) -> StoreResult<()> {
-        self.bus.announce(&self.pool, notice).await
+        self.announcer.announce(self.bus.payloads(notice)?).await
     }
 
     fn notices(&self) -> broadcast::Receiver<Arc<Notice>> {
