@@ -35,7 +35,14 @@ async fn a_node_whose_database_is_gone_is_live_but_not_ready() {
     };
     let base = parley_store_postgres::scratch::test_database_url();
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.name())).execute(&mut admin).await.unwrap();
+    // The node keeps reading its tables while the schema goes, and PostgreSQL may pick the drop
+    // as a deadlock's victim: drop again until it is gone.
+    let mut tries = 0;
+    while let Err(error) = sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.name())).execute(&mut admin).await {
+        tries += 1;
+        assert!(tries < 10, "the schema could not be dropped: {error}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(get(&app, "/healthz").await.0, 200);
     let (status, body) = get(&app, "/readyz").await;
     assert_eq!(status, 503, "{body}");
