@@ -91,7 +91,14 @@ async fn new_messages_are_announced_and_badges_say_unread() {
     page.find(&badge).await;
     assert_eq!(page.content(&badge).await.as_deref(), Some("1 unread"));
 
-    page.goto(&format!("{}/c/{open}", app.base)).await;
+    // The page's live connection is open before anything is said: what is said earlier arrives
+    // with the page's first read, unannounced.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.services().metrics().sockets_open() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the page never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    page.click(&format!("#conversations li[data-id='{open}'] button")).await;
     page.wait_for("#messages", |t| t.contains("My printer is on fire")).await;
     // In the open conversation: who wrote, and the words.
     app.say(&carla, open, "Now it smokes too").await;
