@@ -103,7 +103,8 @@ async fn posts_through(nodes: usize, load: &ClusterLoad) -> anyhow::Result<(f64,
         .map_err(|_| anyhow::anyhow!("the watcher's socket was refused"))?;
     let epoch = Instant::now();
     let arrivals: Arc<Mutex<HashMap<String, Duration>>> = Arc::default();
-    let expected = load.messages;
+    // The history's posts and the measured ones.
+    let expected = 2 * load.messages;
     let listening = {
         let arrivals = arrivals.clone();
         tokio::spawn(async move {
@@ -118,29 +119,20 @@ async fn posts_through(nodes: usize, load: &ClusterLoad) -> anyhow::Result<(f64,
         })
     };
     let client = reqwest::Client::new();
+    let urls: Vec<String> = conversations
+        .iter()
+        .enumerate()
+        .map(|(worker, conversation)| {
+            format!("{}/api/v1/conversations/{conversation}/messages", all[worker % all.len()].base)
+        })
+        .collect();
+    // A running install's tables hold history and have statistics (autovacuum analyzes them as
+    // they grow); a fresh schema has neither, and plans made on empty tables stay cached in each
+    // connection. The run first posts a history, then analyzes, as autovacuum would.
+    post_all(&client, &urls, &admin.token, load.messages, "history", epoch).await?;
+    analyze(&first.database()).await?;
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (worker, conversation) in conversations.iter().enumerate() {
-        let base = all[worker % all.len()].base.clone();
-        let url = format!("{base}/api/v1/conversations/{conversation}/messages");
-        let (token, client) = (admin.token.clone(), client.clone());
-        let count = load.messages / load.clients + usize::from(worker < load.messages % load.clients);
-        tasks.push(tokio::spawn(async move {
-            let mut sent = Vec::with_capacity(count);
-            for n in 0..count {
-                let body = format!("message {n} from worker {worker}");
-                let at = epoch.elapsed();
-                let res = client.post(&url).bearer_auth(&token).json(&json!({"body": body})).send().await?;
-                anyhow::ensure!(res.status() == 201, "a post answered {}", res.status());
-                sent.push((body, at));
-            }
-            anyhow::Ok(sent)
-        }));
-    }
-    let mut sent = Vec::new();
-    for task in tasks {
-        sent.extend(task.await??);
-    }
+    let sent = post_all(&client, &urls, &admin.token, load.messages, "message", epoch).await?;
     let rate = sent.len() as f64 / started.elapsed().as_secs_f64();
     let _ = tokio::time::timeout(Duration::from_secs(30), listening).await;
     let arrivals = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
@@ -155,4 +147,44 @@ async fn posts_through(nodes: usize, load: &ClusterLoad) -> anyhow::Result<(f64,
     }
     first.stop().await;
     Ok(figures)
+}
+
+/// Posts `messages` through `urls` (one client each, at once); answers each body with when it was
+/// sent.
+async fn post_all(
+    client: &reqwest::Client,
+    urls: &[String],
+    token: &str,
+    messages: usize,
+    label: &str,
+    epoch: Instant,
+) -> anyhow::Result<Vec<(String, Duration)>> {
+    let mut tasks = Vec::new();
+    for (worker, url) in urls.iter().enumerate() {
+        let (url, token, client, label) = (url.clone(), token.to_owned(), client.clone(), label.to_owned());
+        let count = messages / urls.len() + usize::from(worker < messages % urls.len());
+        tasks.push(tokio::spawn(async move {
+            let mut sent = Vec::with_capacity(count);
+            for n in 0..count {
+                let body = format!("{label} {n} from worker {worker}");
+                let at = epoch.elapsed();
+                let res = client.post(&url).bearer_auth(&token).json(&json!({"body": body})).send().await?;
+                anyhow::ensure!(res.status() == 201, "a post answered {}", res.status());
+                sent.push((body, at));
+            }
+            anyhow::Ok(sent)
+        }));
+    }
+    let mut sent = Vec::new();
+    for task in tasks {
+        sent.extend(task.await??);
+    }
+    Ok(sent)
+}
+
+/// Gathers statistics on every table of the nodes' schema.
+async fn analyze(url: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await?;
+    Ok(())
 }
