@@ -67,8 +67,8 @@ impl Counts {
         }
     }
 
-    /// Adds the changes to the counters and keeps their new values in `tallies`.
-    async fn write(self, conn: &mut PgConnection, tallies: &mut Tallies) -> StoreResult<()> {
+    /// Adds the changes to the counters and keeps their new values in `written`.
+    async fn write(self, conn: &mut PgConnection, written: &mut Vec<TallyChange>) -> StoreResult<()> {
         // In one order for every write: two writes changing the same people's counts then never
         // wait on each other in a circle.
         let mut changes: Vec<_> = self.0.into_iter().filter(|(_, d)| *d != (0, 0)).collect();
@@ -94,16 +94,34 @@ impl Counts {
                     total: get(row, "total")?,
                     unread: get(row, "unread")?,
                 };
-                tallies.0.push(TallyChange { party: rows::party(row)?, tally });
+                written.push(TallyChange { party: rows::party(row)?, tally });
             }
         }
         Ok(())
     }
 }
 
-/// The counts a write transaction changed, with their new values: announced once it commits.
+/// The counts a write transaction changes. They are summed while it runs and written together
+/// just before it commits (`flush`): the counters of the people a post reaches are the rows every
+/// write touching them waits on, so they are locked for the commit alone, not for the whole
+/// transaction. Their new values are announced once it commits.
 #[derive(Default)]
-pub(crate) struct Tallies(pub Vec<TallyChange>);
+pub(crate) struct Tallies {
+    pending: Counts,
+    /// The new values of the counters written so far.
+    pub changes: Vec<TallyChange>,
+}
+
+impl Tallies {
+    fn add(&mut self, party: Party, before: Option<Entry>, after: Option<Entry>) {
+        self.pending.add(party, before, after);
+    }
+
+    /// Writes the changes summed so far; the transaction's last write before it commits.
+    pub(crate) async fn flush(&mut self, conn: &mut PgConnection) -> StoreResult<()> {
+        std::mem::take(&mut self.pending).write(conn, &mut self.changes).await
+    }
+}
 
 fn entry(row: &PgRow) -> StoreResult<(Key, Entry)> {
     let key = (get(row, "conversation_id")?, rows::party(row)?);
@@ -152,13 +170,7 @@ async fn upsert(conn: &mut PgConnection, rows: &[&Upsert], involvement: bool) ->
     Ok(())
 }
 
-async fn write(
-    conn: &mut PgConnection,
-    upserts: &[Upsert],
-    deletes: &[Key],
-    counts: Counts,
-    tallies: &mut Tallies,
-) -> StoreResult<()> {
+async fn write(conn: &mut PgConnection, upserts: &[Upsert], deletes: &[Key]) -> StoreResult<()> {
     let (involved, moved): (Vec<&Upsert>, Vec<&Upsert>) = upserts.iter().partition(|u| u.2);
     upsert(conn, &involved, true).await?;
     upsert(conn, &moved, false).await?;
@@ -171,7 +183,7 @@ async fn write(
             .await
             .map_err(other)?;
     }
-    counts.write(conn, tallies).await
+    Ok(())
 }
 
 /// Writes `wanted` over `existing` for the same set of keys: what changed, what is new, what went.
@@ -181,24 +193,23 @@ async fn settle(
     wanted: BTreeMap<Key, Entry>,
     tallies: &mut Tallies,
 ) -> StoreResult<()> {
-    let mut counts = Counts::default();
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for (key, after) in &wanted {
         let before = existing.get(key).copied();
         if before != Some(*after) {
-            counts.add(key.1, before, Some(*after));
+            tallies.add(key.1, before, Some(*after));
             let involvement_changed = before.is_none_or(|b| b.involvement != after.involvement);
             upserts.push((*key, *after, involvement_changed));
         }
     }
     for (key, before) in existing {
         if !wanted.contains_key(&key) {
-            counts.add(key.1, Some(before), None);
+            tallies.add(key.1, Some(before), None);
             deletes.push(key);
         }
     }
-    write(conn, &upserts, &deletes, counts, tallies).await
+    write(conn, &upserts, &deletes).await
 }
 
 fn shared(r: &ConversationRow) -> SharedFacts {
@@ -550,7 +561,6 @@ pub(crate) async fn restamp(
     };
     let existing =
         existing_rows(conn, "SELECT * FROM inbox WHERE conversation_id = ANY($1)", &[&[conversation.0]]).await?;
-    let mut counts = Counts::default();
     let mut upserts = Vec::new();
     let holders = existing.keys().map(|(_, party)| *party).collect();
     for (key, before) in existing {
@@ -579,11 +589,11 @@ pub(crate) async fn restamp(
         after.views =
             if party.is_customer() { inbox::customer_view_bits(facts, me) } else { inbox::user_view_bits(facts, me) };
         if after != before {
-            counts.add(party, Some(before), Some(after));
+            tallies.add(party, Some(before), Some(after));
             upserts.push((key, after, after.involvement != before.involvement));
         }
     }
-    write(conn, &upserts, &[], counts, tallies).await?;
+    write(conn, &upserts, &[]).await?;
     Ok(holders)
 }
 
@@ -605,7 +615,9 @@ pub(crate) async fn build_if_missing(pool: &sqlx::PgPool) -> StoreResult<()> {
     for batch in ids.chunks(500) {
         let mut tx = pool.begin().await.map_err(other)?;
         // Nobody is connected yet: the counts need no announcing.
-        refresh(&mut tx, batch, Who::Everyone, &mut Tallies::default()).await?;
+        let mut tallies = Tallies::default();
+        refresh(&mut tx, batch, Who::Everyone, &mut tallies).await?;
+        tallies.flush(&mut tx).await?;
         tx.commit().await.map_err(other)?;
     }
     sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(pool).await.map_err(other)?;

@@ -107,11 +107,12 @@ impl PgStore {
 
 /// Commits a write transaction that sends the count changes it made, and returns once this node
 /// heard them: by then every listener on this node has them.
-async fn commit(mut tx: Transaction<'static, Postgres>, bus: &bus::Bus, tallies: inbox::Tallies) -> StoreResult<()> {
-    if tallies.0.is_empty() {
+async fn commit(mut tx: Transaction<'static, Postgres>, bus: &bus::Bus, mut tallies: inbox::Tallies) -> StoreResult<()> {
+    tallies.flush(&mut tx).await?;
+    if tallies.changes.is_empty() {
         return tx.commit().await.map_err(errors::other);
     }
-    let write = bus.send_counts(&mut tx, &tallies.0).await?;
+    let write = bus.send_counts(&mut tx, &tallies.changes).await?;
     tx.commit().await.map_err(errors::other)?;
     bus.heard(write).await;
     Ok(())

@@ -3,7 +3,13 @@
 //! commit: posts of one team, each in a transaction of its own, would take turns on them, a commit
 //! each. Instead each node stores the posts that arrive while it commits the previous ones in one
 //! transaction, and acknowledges each only after the commit that holds it, so an acknowledged post
-//! is as durable as before. Posts of several nodes still take turns, a group at a time.
+//! is as durable as before.
+//!
+//! A group's transaction is a series of statements, each a round trip: one writer alone would
+//! leave the database idle between them. Each node runs a few writers, each for its share of the
+//! conversations (by id, so posts to one conversation keep their order); their groups then run at
+//! once. They meet only on the counters of the people they reach, which each transaction writes
+//! last, just before it commits (`inbox::Tallies`).
 
 use crate::bus::Bus;
 use crate::conversations::insert_in;
@@ -17,42 +23,51 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The most posts one transaction holds.
 const MAX_GROUP: usize = 64;
-/// Posts waiting before callers wait to queue.
+/// Posts waiting for one writer before callers wait to queue.
 const QUEUE: usize = 1024;
+/// Writers of one node, each with a connection of the pool while it writes a group.
+const WRITERS: usize = 4;
 
 struct Job {
     message: NewMessage,
     reply: oneshot::Sender<StoreResult<Message>>,
 }
 
-/// The queue of posts of this node; the task that stores them ends with it.
+/// The queues of posts of this node, one per writer; the tasks that store them end with them.
 pub(crate) struct Posts {
-    queue: mpsc::Sender<Job>,
+    queues: Vec<mpsc::Sender<Job>>,
 }
 
 impl Posts {
     pub(crate) fn start(pool: PgPool, bus: Arc<Bus>) -> Posts {
-        let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
-        tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
-                    match jobs.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(_) => break,
+        let queues = (0..WRITERS)
+            .map(|_| {
+                let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
+                let (pool, bus) = (pool.clone(), bus.clone());
+                tokio::spawn(async move {
+                    while let Some(first) = jobs.recv().await {
+                        let mut group = vec![first];
+                        while group.len() < MAX_GROUP {
+                            match jobs.try_recv() {
+                                Ok(job) => group.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        store_group(&pool, &bus, group).await;
                     }
-                }
-                store_group(&pool, &bus, group).await;
-            }
-        });
-        Posts { queue }
+                });
+                queue
+            })
+            .collect();
+        Posts { queues }
     }
 
     /// Stores a message and answers once its transaction has committed.
     pub(crate) async fn post(&self, message: NewMessage) -> StoreResult<Message> {
         let closed = || StoreError::Other("the store is shutting down".into());
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { message, reply }).await.map_err(|_| closed())?;
+        let writer = message.conversation_id.0.rem_euclid(WRITERS as i64) as usize;
+        self.queues[writer].send(Job { message, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 }
