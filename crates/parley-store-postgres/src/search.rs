@@ -1,4 +1,4 @@
-//! Search on PostgreSQL's full-text search: `search_words` (migration 0001) reads the words of
+//! Search on PostgreSQL's full-text search: `search_words` (migrations 0001, 0002) reads the words of
 //! each text, indexed with GIN. Each kind is read the same way: the newest matches the asker may
 //! see, then the best of those by `ts_rank`; excerpts come from `ts_headline`, marked with the
 //! control characters `parley_domain::search` splits on.
@@ -29,12 +29,12 @@ fn tsquery_text(query: &Query) -> String {
 }
 
 /// `$1` as a query (`q` in the statements below).
-const QUERY: &str = "to_tsquery('simple', $1)";
+const QUERY: &str = "to_tsquery('parley_search', $1)";
 
 /// An excerpt of `column` around the matched words, marked.
 fn excerpt(column: &str) -> String {
     format!(
-        "ts_headline('simple', {column}, q, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
+        "ts_headline('parley_search', {column}, q, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
            || ', MaxWords=16, MinWords=6, ShortWord=0, MaxFragments=1, FragmentDelimiter=…')"
     )
 }
@@ -42,7 +42,7 @@ fn excerpt(column: &str) -> String {
 /// The whole of a short column (a subject, a title, a name) with the matched words marked.
 fn marked(column: &str) -> String {
     format!(
-        "ts_headline('simple', {column}, q, 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', HighlightAll=true')"
+        "ts_headline('parley_search', {column}, q, 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', HighlightAll=true')"
     )
 }
 

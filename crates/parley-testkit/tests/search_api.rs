@@ -182,3 +182,35 @@ async fn r37_staff_find_a_visitor_without_an_address_by_name() {
     assert_eq!(hits.len(), 1, "{found}");
     assert_eq!(hits[0]["id"], session["customer"]["id"], "{found}");
 }
+
+/// Accents and other diacritics are ignored both ways: "cafe" finds "café", "FERMÉ" finds
+/// "fermé", and the excerpt marks the word as it was written.
+#[tokio::test]
+async fn search_ignores_diacritics_in_texts_and_queries() {
+    let w = world().await;
+    let app = &w.app;
+    let body = json!({"subject": "Crème brûlée order", "item_id": w.ticket_a, "visibility": "public"});
+    let dessert = app.ok(&w.admin, "/api/v1/conversations", body, 201).await["id"].as_i64().unwrap();
+    app.say(&w.carla, dessert, "Le café de Zürich est fermé").await;
+    let body = json!({"email": "jose@client.example", "name": "José Núñez"});
+    let jose = app.ok(&w.admin, "/api/v1/customers", body, 201).await["id"].as_i64().unwrap();
+
+    for q in ["cafe", "zurich", "FERM%C3%89", "caf%C3%A9%20zur"] {
+        let found = search(app, &w.admin, q).await;
+        assert_eq!(ids(&found, "messages", "conversation_id"), BTreeSet::from([dessert]), "{q}: {found}");
+    }
+    let found = search(app, &w.admin, "cafe").await;
+    let marked: Vec<&str> = found["messages"][0]["excerpt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["hit"] == true)
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, vec!["café"], "{found}");
+    let found = search(app, &w.carla, "creme%20brulee").await;
+    assert_eq!(conversation_ids(&found), BTreeSet::from([dessert]), "{found}");
+    let found = search(app, &w.admin, "nunez").await;
+    assert_eq!(ids(&found, "customers", "id"), BTreeSet::from([jose]), "{found}");
+    w.app.stop().await;
+}
