@@ -2,7 +2,7 @@
 
 use crate::attachments;
 use crate::errors::{other, retrying};
-use crate::inbox::{self, Posted, Who};
+use crate::inbox::{self, Who};
 use crate::rows::{self, get, parties, people, people_with_roles, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
 use crate::PgStore;
@@ -11,6 +11,7 @@ use parley_domain::audience::Recipient;
 use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
 use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
+use parley_store::inbox_rows::Posted;
 use parley_store::*;
 use sqlx::{PgConnection, QueryBuilder};
 use std::collections::BTreeSet;

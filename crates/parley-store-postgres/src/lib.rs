@@ -107,12 +107,16 @@ impl PgStore {
 
 /// Commits a write transaction that sends the count changes it made, and returns once this node
 /// heard them: by then every listener on this node has them.
-async fn commit(mut tx: Transaction<'static, Postgres>, bus: &bus::Bus, mut tallies: inbox::Tallies) -> StoreResult<()> {
-    tallies.flush(&mut tx).await?;
-    if tallies.changes.is_empty() {
+async fn commit(
+    mut tx: Transaction<'static, Postgres>,
+    bus: &bus::Bus,
+    mut tallies: inbox::Tallies,
+) -> StoreResult<()> {
+    inbox::flush(&mut tx, &mut tallies).await?;
+    if tallies.written.is_empty() {
         return tx.commit().await.map_err(errors::other);
     }
-    let write = bus.send_counts(&mut tx, &tallies.changes).await?;
+    let write = bus.send_counts(&mut tx, &tallies.written).await?;
     tx.commit().await.map_err(errors::other)?;
     bus.heard(write).await;
     Ok(())

@@ -10,14 +10,16 @@
 use crate::errors::{corrupt, other};
 use crate::rows::{self, get};
 use crate::views::{conversation_row, row_columns, Asker};
-use parley_domain::inbox::{self, Counted, Involvement, SharedFacts};
+use parley_domain::inbox::{self, SharedFacts};
 use parley_domain::preferences::Scope;
 use parley_domain::views::View;
 use parley_domain::*;
-use parley_store::{ConversationRow, StoreResult, TallyChange, ViewTally};
+pub(crate) use parley_store::inbox_rows::Tallies;
+use parley_store::inbox_rows::{self, involvement, shared, wanted_entry, Entry, Key, Posted, Upsert};
+use parley_store::{StoreResult, TallyChange, ViewTally};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, SqliteConnection};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 /// What a customer counts in their inbox: public messages not held, or released (R7, R33). A held
@@ -25,24 +27,6 @@ use std::sync::LazyLock;
 pub(crate) fn customer_counts(alias: &str) -> String {
     format!("{alias}visibility = 'public' AND ({alias}held_until IS NULL OR {alias}released_at IS NOT NULL)")
 }
-
-/// One inbox row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub views: i64,
-    pub involvement: i64,
-    pub message_count: i64,
-    pub unread: i64,
-    pub activity_at: i64,
-}
-
-impl Entry {
-    fn counted(self) -> Counted {
-        Counted { views: self.views, unread: self.unread > 0 }
-    }
-}
-
-type Key = (i64, Party);
 
 /// Whose rows `refresh` recomputes.
 pub(crate) enum Who {
@@ -54,53 +38,36 @@ pub(crate) enum Who {
     Only(Vec<Party>),
 }
 
-/// Changes to the counts, summed per person and view, written once at the end.
-#[derive(Default)]
-struct Counts(HashMap<(Party, View), (i64, i64)>);
-
-impl Counts {
-    fn add(&mut self, party: Party, before: Option<Entry>, after: Option<Entry>) {
-        for (view, total, unread) in inbox::count_changes(before.map(Entry::counted), after.map(Entry::counted)) {
-            let e = self.0.entry((party, view)).or_default();
-            e.0 += total;
-            e.1 += unread;
+/// Writes the count changes a transaction summed so far (`Tallies::pending`), keeping their new
+/// values; its last write before it commits.
+pub(crate) async fn flush(conn: &mut SqliteConnection, tallies: &mut Tallies) -> StoreResult<()> {
+    let changes = std::mem::take(&mut tallies.pending).in_lock_order();
+    for chunk in changes.chunks(500) {
+        let mut q = QueryBuilder::new("INSERT INTO inbox_counts (party_kind, party_id, view, total, unread) ");
+        q.push_values(chunk, |mut b, (party, view, total, unread)| {
+            b.push_bind(party.kind_str())
+                .push_bind(party.raw_id())
+                .push_bind(view.as_str())
+                .push_bind(*total)
+                .push_bind(*unread);
+        });
+        q.push(
+            " ON CONFLICT (party_kind, party_id, view) DO UPDATE SET total = inbox_counts.total + excluded.total,
+              unread = inbox_counts.unread + excluded.unread
+             RETURNING party_kind, party_id, view, total, unread",
+        );
+        let rows = q.build().fetch_all(&mut *conn).await.map_err(other)?;
+        for row in &rows {
+            let tally = ViewTally {
+                view: rows::parse(row, "view", View::parse)?,
+                total: get(row, "total")?,
+                unread: get(row, "unread")?,
+            };
+            tallies.written.push(TallyChange { party: rows::party(row)?, tally });
         }
     }
-
-    /// Adds the changes to the counters and keeps their new values in `tallies`.
-    async fn write(self, conn: &mut SqliteConnection, tallies: &mut Tallies) -> StoreResult<()> {
-        let changes: Vec<_> = self.0.into_iter().filter(|(_, d)| *d != (0, 0)).collect();
-        for chunk in changes.chunks(500) {
-            let mut q = QueryBuilder::new("INSERT INTO inbox_counts (party_kind, party_id, view, total, unread) ");
-            q.push_values(chunk, |mut b, ((party, view), (total, unread))| {
-                b.push_bind(party.kind_str())
-                    .push_bind(party.raw_id())
-                    .push_bind(view.as_str())
-                    .push_bind(*total)
-                    .push_bind(*unread);
-            });
-            q.push(
-                " ON CONFLICT (party_kind, party_id, view) DO UPDATE SET total = inbox_counts.total + excluded.total,
-                  unread = inbox_counts.unread + excluded.unread
-                 RETURNING party_kind, party_id, view, total, unread",
-            );
-            let rows = q.build().fetch_all(&mut *conn).await.map_err(other)?;
-            for row in &rows {
-                let tally = ViewTally {
-                    view: rows::parse(row, "view", View::parse)?,
-                    total: get(row, "total")?,
-                    unread: get(row, "unread")?,
-                };
-                tallies.0.push(TallyChange { party: rows::party(row)?, tally });
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
-
-/// The counts a write transaction changed, with their new values: announced once it commits.
-#[derive(Default)]
-pub(crate) struct Tallies(pub Vec<TallyChange>);
 
 fn entry(row: &SqliteRow) -> StoreResult<(Key, Entry)> {
     let key = (get(row, "conversation_id")?, rows::party(row)?);
@@ -119,18 +86,16 @@ pub(crate) fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
     format!("[{}]", ids.join(","))
 }
 
-/// An inbox row to write, and whether its involvement is new or changed: the partial index
-/// `inbox_involved` is maintained for those alone, since SQLite rewrites an index entry whenever
+/// Writes inbox rows. Those whose involvement is new or changed go apart: the partial index
+/// `inbox_involved` is maintained for them alone, since SQLite rewrites an index entry whenever
 /// the statement sets a column its condition reads, even to the same value.
-type Upsert = (Key, Entry, bool);
-
 async fn upsert(conn: &mut SqliteConnection, rows: &[&Upsert], involvement: bool) -> StoreResult<()> {
     for chunk in rows.chunks(1000) {
         let mut q = QueryBuilder::new(
             "INSERT INTO inbox (conversation_id, party_kind, party_id, views, involvement, message_count, unread,
                activity_at) ",
         );
-        q.push_values(chunk, |mut b, ((conversation, party), e, _)| {
+        q.push_values(chunk, |mut b, Upsert { key: (conversation, party), entry: e, .. }| {
             b.push_bind(*conversation)
                 .push_bind(party.kind_str())
                 .push_bind(party.raw_id())
@@ -150,14 +115,8 @@ async fn upsert(conn: &mut SqliteConnection, rows: &[&Upsert], involvement: bool
     Ok(())
 }
 
-async fn write(
-    conn: &mut SqliteConnection,
-    upserts: &[Upsert],
-    deletes: &[Key],
-    counts: Counts,
-    tallies: &mut Tallies,
-) -> StoreResult<()> {
-    let (involved, moved): (Vec<&Upsert>, Vec<&Upsert>) = upserts.iter().partition(|u| u.2);
+async fn write(conn: &mut SqliteConnection, upserts: &[Upsert], deletes: &[Key]) -> StoreResult<()> {
+    let (involved, moved): (Vec<&Upsert>, Vec<&Upsert>) = upserts.iter().partition(|u| u.involvement_changed);
     upsert(conn, &involved, true).await?;
     upsert(conn, &moved, false).await?;
     for (conversation, party) in deletes {
@@ -169,7 +128,7 @@ async fn write(
             .await
             .map_err(other)?;
     }
-    counts.write(conn, tallies).await
+    Ok(())
 }
 
 /// Writes `wanted` over `existing` for the same set of keys: what changed, what is new, what went.
@@ -179,48 +138,8 @@ async fn settle(
     wanted: BTreeMap<Key, Entry>,
     tallies: &mut Tallies,
 ) -> StoreResult<()> {
-    let mut counts = Counts::default();
-    let mut upserts = Vec::new();
-    let mut deletes = Vec::new();
-    for (key, after) in &wanted {
-        let before = existing.get(key).copied();
-        if before != Some(*after) {
-            counts.add(key.1, before, Some(*after));
-            let involvement_changed = before.is_none_or(|b| b.involvement != after.involvement);
-            upserts.push((*key, *after, involvement_changed));
-        }
-    }
-    for (key, before) in existing {
-        if !wanted.contains_key(&key) {
-            counts.add(key.1, Some(before), None);
-            deletes.push(key);
-        }
-    }
-    write(conn, &upserts, &deletes, counts, tallies).await
-}
-
-fn shared(r: &ConversationRow) -> SharedFacts {
-    SharedFacts { visibility: r.conversation.visibility, state: r.conversation.state, last_author: r.last_author }
-}
-
-fn involvement(r: &ConversationRow) -> Involvement {
-    Involvement {
-        follows: r.relation.follows(),
-        started_by_me: r.started_by_me,
-        wrote_in: r.wrote_in,
-        addressed_to_me: r.addressed_to_me,
-    }
-}
-
-/// The row the facts call for, if the person may see the conversation.
-fn wanted_entry(r: &ConversationRow, views: Option<i64>) -> Option<Entry> {
-    Some(Entry {
-        views: views?,
-        involvement: involvement(r).bits(),
-        message_count: r.conversation.message_count,
-        unread: r.unread,
-        activity_at: r.conversation.last_activity_at,
-    })
+    let (upserts, deletes) = inbox_rows::settle(&existing, &wanted, &mut tallies.pending);
+    write(conn, &upserts, &deletes).await
 }
 
 /// The pairs (`pid`, `cid`) of a user and a conversation among the JSON array `?1` that the user
@@ -496,18 +415,6 @@ pub(crate) async fn members_of(conn: &mut SqliteConnection, (kind, id): (&str, i
     found.iter().map(rows::party).collect()
 }
 
-/// A message just stored, as the inbox rows of its conversation see it.
-pub(crate) struct Posted<'a> {
-    /// The conversation's facts after the post.
-    pub facts: SharedFacts,
-    pub at: i64,
-    /// The author has read their own message.
-    pub author: Option<Party>,
-    /// Whether customers may read it now (public and not held).
-    pub customers_see: bool,
-    pub recipients: &'a [Party],
-}
-
 /// Moves every row of a conversation after a post (`posted`) or a change of its state: counts and
 /// time, whom it addressed, and the views, recomputed from each row's stored involvement and the
 /// conversation's new facts. Rows of `skip` are left to `refresh`. Answers who has a row.
@@ -536,40 +443,9 @@ pub(crate) async fn restamp(
     };
     let existing =
         existing_rows(conn, "SELECT * FROM inbox WHERE conversation_id = ?1", &[&conversation.0.to_string()]).await?;
-    let mut counts = Counts::default();
-    let mut upserts = Vec::new();
     let holders = existing.keys().map(|(_, party)| *party).collect();
-    for (key, before) in existing {
-        let party = key.1;
-        if skip.contains(&party) {
-            continue;
-        }
-        let mut after = before;
-        if let Some(p) = &posted {
-            let wrote = p.author == Some(party);
-            if !party.is_customer() || p.customers_see || wrote {
-                after.message_count += 1;
-                after.unread += 1;
-                after.activity_at = after.activity_at.max(p.at);
-            }
-            if wrote {
-                // Their position moved to their own message, the latest.
-                after.unread = 0;
-                after.involvement |= Involvement { wrote_in: true, ..Default::default() }.bits();
-            }
-            if p.recipients.contains(&party) {
-                after.involvement |= Involvement { addressed_to_me: true, ..Default::default() }.bits();
-            }
-        }
-        let me = Involvement::from_bits(after.involvement);
-        after.views =
-            if party.is_customer() { inbox::customer_view_bits(facts, me) } else { inbox::user_view_bits(facts, me) };
-        if after != before {
-            counts.add(party, Some(before), Some(after));
-            upserts.push((key, after, after.involvement != before.involvement));
-        }
-    }
-    write(conn, &upserts, &[], counts, tallies).await?;
+    let upserts = inbox_rows::restamp(&existing, facts, posted.as_ref(), skip, &mut tallies.pending);
+    write(conn, &upserts, &[]).await?;
     Ok(holders)
 }
 
@@ -591,7 +467,9 @@ pub(crate) async fn build_if_missing(pool: &sqlx::SqlitePool) -> StoreResult<()>
     for batch in ids.chunks(500) {
         let mut tx = pool.begin().await.map_err(other)?;
         // Nobody is connected yet: the counts need no announcing.
-        refresh(&mut tx, batch, Who::Everyone, &mut Tallies::default()).await?;
+        let mut tallies = Tallies::default();
+        refresh(&mut tx, batch, Who::Everyone, &mut tallies).await?;
+        flush(&mut tx, &mut tallies).await?;
         tx.commit().await.map_err(other)?;
     }
     sqlx::query("UPDATE inbox_built SET built = TRUE WHERE id = 1").execute(pool).await.map_err(other)?;

@@ -142,14 +142,15 @@ impl SqliteStore {
 }
 
 impl Announcer {
-    async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: inbox::Tallies) -> StoreResult<()> {
-        if tallies.0.is_empty() {
+    async fn commit(&self, mut tx: Transaction<'static, Sqlite>, mut tallies: inbox::Tallies) -> StoreResult<()> {
+        inbox::flush(&mut tx, &mut tallies).await?;
+        if tallies.written.is_empty() {
             return tx.commit().await.map_err(errors::other);
         }
         let _order = self.order.lock().await;
         tx.commit().await.map_err(errors::other)?;
         // Nobody listening is fine: there is no one to tell.
-        let _ = self.sender.send(tallies.0.into());
+        let _ = self.sender.send(tallies.written.into());
         Ok(())
     }
 }

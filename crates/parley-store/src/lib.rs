@@ -10,6 +10,7 @@ mod attachments;
 mod conversations;
 mod delivery;
 mod error;
+pub mod inbox_rows;
 mod mail_in;
 mod notices;
 mod people;
