@@ -26,14 +26,22 @@ pub async fn run(load: ClusterLoad) -> anyhow::Result<()> {
     );
     let ceiling = insert_ceiling(load.clients, 5_000).await?;
     println!("postgresql single-row insert commits/s, {} connections: {ceiling:.0}", load.clients);
+    let shaped = post_shaped_ceiling(load.clients, 3_000, load.followers).await?;
+    println!(
+        "postgresql transactions/s of a post's shape (1 + {} rows inserted, {} upserted), {} connections: {shaped:.0}",
+        load.followers,
+        load.followers + 1,
+        load.clients
+    );
     for nodes in 1..=3 {
         let (rate, p50, p99) = posts_through(nodes, &load).await?;
         println!(
-            "{nodes} node(s): HTTP posts, {} clients, {} followers: {rate:.0} messages/s ({:.0}% of the ceiling); \
-             post→receive on the last node p50 {p50:?}, p99 {p99:?}",
+            "{nodes} node(s): HTTP posts, {} clients, {} followers: {rate:.0} messages/s ({:.0}% of the ceiling, \
+             {:.0}% of a post's shape); post→receive on the last node p50 {p50:?}, p99 {p99:?}",
             load.clients,
             load.followers,
-            rate / ceiling * 100.0
+            rate / ceiling * 100.0,
+            rate / shaped * 100.0
         );
     }
     Ok(())
@@ -70,6 +78,70 @@ async fn insert_ceiling(connections: usize, commits: usize) -> anyhow::Result<f6
         task.await??;
     }
     Ok(commits as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Transactions per second, from `connections` connections at once, of raw SQL writing what a post
+/// with `followers` recipients writes at the least: its message, one delivery row per recipient
+/// (one statement) and one inbox row per person who sees it, author included (one upsert), each
+/// client in a conversation of its own as in the run. The database's own rate for the work, with
+/// none of Parley's reads and checks (the per-view counters move only when a conversation turns
+/// unread, so in this run they are written for the first posts alone).
+async fn post_shaped_ceiling(connections: usize, transactions: usize, followers: usize) -> anyhow::Result<f64> {
+    let base = parley_store_postgres::scratch::test_database_url();
+    let schema = parley_store_postgres::scratch::ScratchSchema::create(&base).await?;
+    let url = schema.url();
+    let mut setup = sqlx::PgConnection::connect(&url).await?;
+    for ddl in [
+        "CREATE TABLE m (id BIGSERIAL PRIMARY KEY, conversation BIGINT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL)",
+        "CREATE TABLE r (message BIGINT NOT NULL, person BIGINT NOT NULL, due BIGINT, PRIMARY KEY (message, person))",
+        "CREATE TABLE i (conversation BIGINT NOT NULL, person BIGINT NOT NULL, messages BIGINT NOT NULL,
+           unread BIGINT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (conversation, person))",
+        "CREATE INDEX i_person ON i (person, at)",
+    ] {
+        sqlx::query(ddl).execute(&mut setup).await?;
+    }
+    let people: Vec<i64> = (0..=followers as i64).collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let (url, people) = (url.clone(), people.clone());
+        let count = transactions / connections + usize::from(worker < transactions % connections);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            let conversation = worker as i64;
+            for n in 0..count as i64 {
+                let mut tx = conn.begin().await?;
+                let id: i64 = sqlx::query_scalar("INSERT INTO m (conversation, at, body) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(conversation)
+                    .bind(n)
+                    .bind("a message of about this length")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO r (message, person, due) SELECT $1, p, $2 FROM unnest($3::bigint[]) AS p")
+                    .bind(id)
+                    .bind(n + 60_000)
+                    .bind(&people[1..])
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO i (conversation, person, messages, unread, at) SELECT $1, p, 1, 1, $2
+                     FROM unnest($3::bigint[]) AS p ON CONFLICT (conversation, person) DO UPDATE
+                     SET messages = i.messages + 1, unread = i.unread + 1, at = excluded.at",
+                )
+                .bind(conversation)
+                .bind(n)
+                .bind(&people)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(transactions as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Posts/s and post→receive latency with `nodes` nodes.
