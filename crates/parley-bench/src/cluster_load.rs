@@ -111,12 +111,13 @@ async fn post_shaped_ceiling(connections: usize, transactions: usize, followers:
             let conversation = worker as i64;
             for n in 0..count as i64 {
                 let mut tx = conn.begin().await?;
-                let id: i64 = sqlx::query_scalar("INSERT INTO m (conversation, at, body) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(conversation)
-                    .bind(n)
-                    .bind("a message of about this length")
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let id: i64 =
+                    sqlx::query_scalar("INSERT INTO m (conversation, at, body) VALUES ($1, $2, $3) RETURNING id")
+                        .bind(conversation)
+                        .bind(n)
+                        .bind("a message of about this length")
+                        .fetch_one(&mut *tx)
+                        .await?;
                 sqlx::query("INSERT INTO r (message, person, due) SELECT $1, p, $2 FROM unnest($3::bigint[]) AS p")
                     .bind(id)
                     .bind(n + 60_000)

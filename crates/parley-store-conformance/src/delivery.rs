@@ -65,6 +65,28 @@ pub async fn r14_due_email_is_claimed_once_until_its_lease_runs_out<S: Store>(st
     assert_eq!(again, first, "taken over after the lease");
 }
 
+/// R14, R34: a claim takes a recipient's due jobs of one conversation whole, however small its
+/// limit (which counts digests): one digest holds them all, and no other claim (another round,
+/// another node) gets part of them to send as a second digest.
+pub async fn r14_r34_a_claim_takes_a_digest_whole<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let other = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let customer = Party::Customer(w.customer.id);
+    let mut ids = Vec::new();
+    for (n, conversation) in [&c, &c, &other, &c].into_iter().enumerate() {
+        let m = new_message(conversation, Author::User(w.admin.id), &[customer], T0 + n as i64);
+        ids.push(store.insert_message(m).await.unwrap().id);
+    }
+    let now = T0 + 10 * DELAY;
+    let first = store.claim_due_emails(now, now + DELAY, 1).await.unwrap();
+    let digest = digest_of(&first);
+    assert_eq!(digest.messages, vec![ids[0], ids[1], ids[3]], "the first conversation's jobs, all of them");
+    let second = store.claim_due_emails(now, now + DELAY, 1).await.unwrap();
+    assert_eq!(digest_of(&second).messages, vec![ids[2]], "then the other conversation's");
+    assert!(store.claim_due_emails(now, now + DELAY, 10).await.unwrap().is_empty());
+}
+
 /// R14 at most once: a digest is queued only while its jobs are pending and unseen, and only once.
 pub async fn r14_digest_is_queued_once_and_not_after_seen<S: Store>(store: &S) {
     let w = World::new(store).await;

@@ -48,6 +48,7 @@ macro_rules! store_behaviour_tests {
             mentioned_users_start_following,
             r14_email_job_is_stored_with_the_message,
             r14_due_email_is_claimed_once_until_its_lease_runs_out,
+            r14_r34_a_claim_takes_a_digest_whole,
             r14_digest_is_queued_once_and_not_after_seen,
             r14_digests_queued_together_stand_alone,
             outgoing_email_retries_then_fails,

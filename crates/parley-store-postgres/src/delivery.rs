@@ -183,6 +183,29 @@ pub(crate) async fn mark_seen_where(
     Ok(seen)
 }
 
+/// The soonest due jobs name the digests (a person and a conversation); each is taken
+/// whole, so that a digest is never split between two rounds or two nodes. A digest
+/// another node is claiming at this moment (its lock held) is passed over, not waited
+/// for; once that node commits, its rows are claimed and no longer match. (Advisory locks belong
+/// to the database: the key names the schema, which several installs may share.)
+const CLAIM_DUE: &str = "UPDATE message_recipients r SET claimed_until = $1
+    FROM (SELECT m.message_id, m.party_kind, m.party_id FROM message_recipients m
+          JOIN (SELECT DISTINCT party_kind, party_id, conversation_id FROM (
+                  SELECT party_kind, party_id, conversation_id FROM message_recipients
+                  WHERE email_state = 'pending' AND email_due_at <= $2
+                    AND (claimed_until IS NULL OR claimed_until <= $2)
+                  ORDER BY email_due_at LIMIT $3) AS soonest
+                WHERE pg_try_advisory_xact_lock(hashtextextended(
+                  current_schema() || ':digest:' || party_kind || ':' || party_id || ':' || conversation_id, 0)))
+                AS digests
+            ON m.party_kind = digests.party_kind AND m.party_id = digests.party_id
+           AND m.conversation_id = digests.conversation_id
+          WHERE m.email_state = 'pending' AND m.email_due_at <= $2
+            AND (m.claimed_until IS NULL OR m.claimed_until <= $2)
+          FOR UPDATE OF m SKIP LOCKED) AS due
+    WHERE r.message_id = due.message_id AND r.party_kind = due.party_kind AND r.party_id = due.party_id
+    RETURNING r.message_id, r.conversation_id, r.party_kind, r.party_id, r.notify, r.seen_at";
+
 #[async_trait]
 impl DeliveryStore for PgStore {
     async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>> {
@@ -259,22 +282,8 @@ impl DeliveryStore for PgStore {
 
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        let rows = sqlx::query(
-            // Rows another node is claiming at this moment are passed over, not waited for.
-            "UPDATE message_recipients r SET claimed_until = $1
-             FROM (SELECT message_id, party_kind, party_id FROM message_recipients
-                   WHERE email_state = 'pending' AND email_due_at <= $2
-                     AND (claimed_until IS NULL OR claimed_until <= $2)
-                   ORDER BY email_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS due
-             WHERE r.message_id = due.message_id AND r.party_kind = due.party_kind AND r.party_id = due.party_id
-             RETURNING r.message_id, r.conversation_id, r.party_kind, r.party_id, r.notify, r.seen_at",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
+        let rows =
+            sqlx::query(CLAIM_DUE).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.map_err(other)?;
         // What the rules ask of the claimed jobs' messages, in one read (bodies are read later,
         // for those that are sent).
         let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
@@ -695,6 +704,20 @@ mod plans {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         plans.push(("the grouped push records", pushes));
+        // R14, R34: the claim reads the soonest due jobs through the index of pending jobs, then
+        // each digest's other jobs through the person's index.
+        let claim = sqlx::query(&format!("EXPLAIN {CLAIM_DUE}"))
+            .bind(1_000i64)
+            .bind(175i64)
+            .bind(10i64)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let claim: Vec<String> = claim.iter().map(|row| get::<String>(row, "QUERY PLAN").unwrap_or_default()).collect();
+        for index in ["message_recipients_due", "message_recipients_party"] {
+            assert!(claim.iter().any(|step| step.contains(index)), "the claim: {claim:#?}");
+        }
+        assert!(!claim.iter().any(|step| step.contains("Seq Scan on message_recipients")), "the claim: {claim:#?}");
         for (statement, rows) in plans {
             let plan: Vec<String> =
                 rows.iter().map(|row| get::<String>(row, "QUERY PLAN").unwrap_or_default()).collect();

@@ -183,6 +183,17 @@ pub(crate) async fn mark_seen_where(
     Ok(seen)
 }
 
+/// The soonest due jobs name the digests (a person and a conversation); each is taken
+/// whole, so that a digest is never split between two rounds.
+const CLAIM_DUE: &str = "UPDATE message_recipients SET claimed_until = ?1
+    WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+      AND (party_kind, party_id, conversation_id) IN (
+        SELECT DISTINCT party_kind, party_id, conversation_id FROM (
+          SELECT party_kind, party_id, conversation_id FROM message_recipients
+          WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+          ORDER BY email_due_at LIMIT ?3))
+    RETURNING message_id, conversation_id, party_kind, party_id, notify, seen_at";
+
 #[async_trait]
 impl DeliveryStore for SqliteStore {
     async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>> {
@@ -267,20 +278,8 @@ impl DeliveryStore for SqliteStore {
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let rows = sqlx::query(
-            "UPDATE message_recipients SET claimed_until = ?1
-             WHERE rowid IN (SELECT rowid FROM message_recipients
-                             WHERE email_state = 'pending' AND email_due_at <= ?2
-                               AND (claimed_until IS NULL OR claimed_until <= ?2)
-                             ORDER BY email_due_at LIMIT ?3)
-             RETURNING message_id, conversation_id, party_kind, party_id, notify, seen_at",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
+        let rows =
+            sqlx::query(CLAIM_DUE).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.map_err(other)?;
         // What the rules ask of the claimed jobs' messages, in one read (bodies are read later,
         // off the writer, for those that are sent).
         let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
@@ -660,6 +659,31 @@ fn template(r: &SqliteRow) -> StoreResult<Template> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// R14, R34: the claim finds the soonest due jobs through the index of pending jobs, then
+    /// each digest's other jobs through the person's index, never by reading the ledger.
+    #[tokio::test]
+    async fn r14_the_claim_reads_due_jobs_and_digests_through_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {CLAIM_DUE}"))
+            .bind(1_i64)
+            .bind(1_i64)
+            .bind(10_i64)
+            .fetch_all(&store.reader)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| get::<String>(row, "detail").unwrap())
+            .collect();
+        assert!(plan.iter().all(|step| !step.starts_with("SCAN message_recipients")), "{plan:?}");
+        assert!(plan.iter().any(|step| step.contains("USING INDEX message_recipients_due")), "{plan:?}");
+        assert!(
+            plan.iter().any(|step| step
+                .contains("USING INDEX message_recipients_party (party_kind=? AND party_id=? AND conversation_id=?)")),
+            "{plan:?}"
+        );
+    }
 
     /// The statements that name jobs by key find them through the whole key, never by reading
     /// the ledger (a million rows on a large install) or a person's part of it.

@@ -23,8 +23,9 @@ pub trait DeliveryStore {
     /// R35: one message's per-recipient record.
     async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>>;
 
-    /// Claims up to `limit` pending emails due by `now` (unclaimed, or whose lease ran out) until
-    /// `lease_until`.
+    /// Claims pending emails due by `now` (unclaimed, or whose lease ran out) until
+    /// `lease_until`: the due jobs of up to `limit` digests, a digest being a person's due jobs
+    /// of one conversation, taken whole (R34), never part of one.
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>>;
     /// R34: what composing these digests reads — their messages, conversations and items,
     /// recipients and the messages' authors — in one call.
