@@ -1,7 +1,9 @@
 //! Reading rows into domain values, and the shared loaders for people lists.
 
-use crate::errors::{corrupt, other};
+use crate::errors::other;
 use parley_domain::*;
+use parley_store::decode;
+pub use parley_store::decode::HEADER_COLUMNS;
 use parley_store::StoreResult;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -15,78 +17,61 @@ pub fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>
 
 /// Parses a stored name with `parse`.
 pub fn parse<T>(row: &PgRow, col: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
-    let s: String = get(row, col)?;
-    parse(&s).ok_or_else(|| corrupt(col))
+    decode::parse(&Cols(row), col, parse)
+}
+
+/// A row of this backend, as the shared decoders (`parley_store::decode`) read it.
+struct Cols<'r>(&'r PgRow);
+
+impl decode::Columns for Cols<'_> {
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        get(self.0, column)
+    }
+    fn int_or_null(&self, column: &str) -> StoreResult<Option<i64>> {
+        get(self.0, column)
+    }
+    fn text(&self, column: &str) -> StoreResult<String> {
+        get(self.0, column)
+    }
+    fn text_or_null(&self, column: &str) -> StoreResult<Option<String>> {
+        get(self.0, column)
+    }
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        get(self.0, column)
+    }
 }
 
 pub fn user(row: &PgRow) -> StoreResult<User> {
-    Ok(User {
-        id: UserId(get(row, "id")?),
-        email: get(row, "email")?,
-        name: get(row, "name")?,
-        handle: get(row, "handle")?,
-        role: parse(row, "role", Role::parse)?,
-        created_at: get(row, "created_at")?,
-        active: get(row, "active")?,
-    })
+    decode::user(&Cols(row))
 }
 
 pub fn preferences(row: &PgRow) -> StoreResult<Preferences> {
-    use parley_domain::preferences::*;
-    Ok(Preferences {
-        scope: parse(row, "scope", Scope::parse)?,
-        show_from_customers: get(row, "show_from_customers")?,
-        customer_messages: parse(row, "customer_messages", CustomerMessages::parse)?,
-        replies_to_customers: parse(row, "replies_to_customers", RepliesToCustomers::parse)?,
-        followed_internal: get(row, "followed_internal")?,
-        sound: get(row, "sound")?,
-        email_assignment_changes: get(row, "email_assignment_changes")?,
-        email_new_members: get(row, "email_new_members")?,
-        auto_accept_invitations: get(row, "auto_accept_invitations")?,
-    })
+    decode::preferences(&Cols(row))
 }
 
 /// The `reasons` column of an audience row: why the person receives the message.
 pub fn reasons(row: &PgRow) -> StoreResult<Vec<parley_domain::audience::Reason>> {
-    let stored: String = get(row, "reasons")?;
-    stored.split(',').map(|s| parley_domain::audience::Reason::parse(s).ok_or_else(|| corrupt("reasons"))).collect()
+    decode::reasons(&Cols(row))
 }
 
 pub fn customer(row: &PgRow) -> StoreResult<Customer> {
-    Ok(Customer {
-        id: CustomerId(get(row, "id")?),
-        email: get(row, "email")?,
-        unverified_email: get(row, "unverified_email")?,
-        name: get(row, "name")?,
-        organization_id: get::<Option<i64>>(row, "organization_id")?.map(OrganizationId),
-        created_at: get(row, "created_at")?,
-    })
+    decode::customer(&Cols(row))
 }
 
 pub fn party(row: &PgRow) -> StoreResult<Party> {
-    let kind: String = get(row, "party_kind")?;
-    Party::from_parts(&kind, get(row, "party_id")?).ok_or_else(|| corrupt("party_kind"))
+    decode::party(&Cols(row))
 }
 
 pub fn author(row: &PgRow, kind_col: &str, id_col: &str) -> StoreResult<Author> {
-    let kind: String = get(row, kind_col)?;
-    Author::from_parts(&kind, get(row, id_col)?).ok_or_else(|| corrupt(kind_col))
+    decode::author(&Cols(row), kind_col, id_col)
 }
 
 pub fn message(row: &PgRow) -> StoreResult<Message> {
-    Ok(Message {
-        id: MessageId(get(row, "id")?),
-        conversation_id: ConversationId(get(row, "conversation_id")?),
-        number: get(row, "number")?,
-        author: author(row, "author_kind", "author_id")?,
-        visibility: parse(row, "visibility", Visibility::parse)?,
-        body: get(row, "body")?,
-        body_html: get(row, "body_html")?,
-        channel: parse(row, "channel", Channel::parse)?,
-        created_at: get(row, "created_at")?,
-        held_until: get(row, "held_until")?,
-        attachments: vec![],
-    })
+    decode::message(&Cols(row))
+}
+
+pub fn header(row: &PgRow) -> StoreResult<ConversationHeader> {
+    decode::header(&Cols(row))
 }
 
 /// R7, R33: the messages a customer may read at time `now` (a bound parameter such as `?3`), for
@@ -107,31 +92,6 @@ pub fn customer_numbered(conversation: &str, now: &str) -> String {
           FROM messages m WHERE m.conversation_id = {conversation} AND m.withdrawn_at IS NULL AND {sees})",
         sees = customer_sees("m.", now)
     )
-}
-
-pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
-     c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
-
-pub fn header(row: &PgRow) -> StoreResult<ConversationHeader> {
-    let item: Option<i64> = get(row, "item_id")?;
-    let linked_project: Option<i64> = get(row, "linked_project_id")?;
-    let link = match (item, linked_project) {
-        (Some(i), _) => Some(Link::Item(ItemId(i))),
-        (None, Some(p)) => Some(Link::Project(ProjectId(p))),
-        (None, None) => None,
-    };
-    Ok(ConversationHeader {
-        id: ConversationId(get(row, "id")?),
-        subject: get(row, "subject")?,
-        visibility: parse(row, "visibility", Visibility::parse)?,
-        state: parse(row, "state", ConversationState::parse)?,
-        link,
-        project_id: get::<Option<i64>>(row, "project_id")?.map(ProjectId),
-        created_by: author(row, "created_by_kind", "created_by_id")?,
-        created_at: get(row, "created_at")?,
-        last_activity_at: get(row, "last_activity_at")?,
-        message_count: get(row, "message_count")?,
-    })
 }
 
 /// Every user and customer of one row of a `*_people` table with their role, in one statement

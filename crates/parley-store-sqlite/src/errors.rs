@@ -18,7 +18,4 @@ pub fn unique(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     }
 }
 
-/// A stored value that does not parse: the database holds something Parley never wrote.
-pub fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(format!("unreadable stored value: {what}"))
-}
+pub use parley_store::decode::corrupt;

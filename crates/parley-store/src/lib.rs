@@ -8,6 +8,7 @@
 
 mod attachments;
 mod conversations;
+pub mod decode;
 mod delivery;
 mod error;
 pub mod inbox_rows;

@@ -1,0 +1,116 @@
+//! Reading stored rows into domain values, shared by the backends: each column is named once
+//! here, and each backend only says how to read one value of its rows ([`Columns`]).
+
+use crate::error::{StoreError, StoreResult};
+use parley_domain::audience::Reason;
+use parley_domain::*;
+
+/// One stored row, as the decoders read it.
+pub trait Columns {
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn int_or_null(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn text_or_null(&self, column: &str) -> StoreResult<Option<String>>;
+    fn flag(&self, column: &str) -> StoreResult<bool>;
+}
+
+/// A stored value that does not read as what its column holds.
+pub fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("unreadable stored value: {what}"))
+}
+
+/// Parses a stored name with `parse`.
+pub fn parse<T>(row: &impl Columns, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(&row.text(column)?).ok_or_else(|| corrupt(column))
+}
+
+pub fn user(row: &impl Columns) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(row.int("id")?),
+        email: row.text("email")?,
+        name: row.text("name")?,
+        handle: row.text("handle")?,
+        role: parse(row, "role", Role::parse)?,
+        created_at: row.int("created_at")?,
+        active: row.flag("active")?,
+    })
+}
+
+pub fn preferences(row: &impl Columns) -> StoreResult<Preferences> {
+    use parley_domain::preferences::*;
+    Ok(Preferences {
+        scope: parse(row, "scope", Scope::parse)?,
+        show_from_customers: row.flag("show_from_customers")?,
+        customer_messages: parse(row, "customer_messages", CustomerMessages::parse)?,
+        replies_to_customers: parse(row, "replies_to_customers", RepliesToCustomers::parse)?,
+        followed_internal: row.flag("followed_internal")?,
+        sound: row.flag("sound")?,
+        email_assignment_changes: row.flag("email_assignment_changes")?,
+        email_new_members: row.flag("email_new_members")?,
+        auto_accept_invitations: row.flag("auto_accept_invitations")?,
+    })
+}
+
+/// The `reasons` column of an audience row: why the person receives the message.
+pub fn reasons(row: &impl Columns) -> StoreResult<Vec<Reason>> {
+    row.text("reasons")?.split(',').map(|s| Reason::parse(s).ok_or_else(|| corrupt("reasons"))).collect()
+}
+
+pub fn customer(row: &impl Columns) -> StoreResult<Customer> {
+    Ok(Customer {
+        id: CustomerId(row.int("id")?),
+        email: row.text_or_null("email")?,
+        unverified_email: row.text_or_null("unverified_email")?,
+        name: row.text("name")?,
+        organization_id: row.int_or_null("organization_id")?.map(OrganizationId),
+        created_at: row.int("created_at")?,
+    })
+}
+
+pub fn party(row: &impl Columns) -> StoreResult<Party> {
+    Party::from_parts(&row.text("party_kind")?, row.int("party_id")?).ok_or_else(|| corrupt("party_kind"))
+}
+
+pub fn author(row: &impl Columns, kind_column: &str, id_column: &str) -> StoreResult<Author> {
+    Author::from_parts(&row.text(kind_column)?, row.int_or_null(id_column)?).ok_or_else(|| corrupt(kind_column))
+}
+
+pub fn message(row: &impl Columns) -> StoreResult<Message> {
+    Ok(Message {
+        id: MessageId(row.int("id")?),
+        conversation_id: ConversationId(row.int("conversation_id")?),
+        number: row.int("number")?,
+        author: author(row, "author_kind", "author_id")?,
+        visibility: parse(row, "visibility", Visibility::parse)?,
+        body: row.text("body")?,
+        body_html: row.text("body_html")?,
+        channel: parse(row, "channel", Channel::parse)?,
+        created_at: row.int("created_at")?,
+        held_until: row.int_or_null("held_until")?,
+        attachments: vec![],
+    })
+}
+
+/// The columns [`header`] reads, for a `conversations` table under the alias `c`.
+pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
+     c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
+
+pub fn header(row: &impl Columns) -> StoreResult<ConversationHeader> {
+    let link = match (row.int_or_null("item_id")?, row.int_or_null("linked_project_id")?) {
+        (Some(i), _) => Some(Link::Item(ItemId(i))),
+        (None, Some(p)) => Some(Link::Project(ProjectId(p))),
+        (None, None) => None,
+    };
+    Ok(ConversationHeader {
+        id: ConversationId(row.int("id")?),
+        subject: row.text("subject")?,
+        visibility: parse(row, "visibility", Visibility::parse)?,
+        state: parse(row, "state", ConversationState::parse)?,
+        link,
+        project_id: row.int_or_null("project_id")?.map(ProjectId),
+        created_by: author(row, "created_by_kind", "created_by_id")?,
+        created_at: row.int("created_at")?,
+        last_activity_at: row.int("last_activity_at")?,
+        message_count: row.int("message_count")?,
+    })
+}
