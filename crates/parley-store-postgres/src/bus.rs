@@ -177,14 +177,8 @@ impl Announcer {
     pub(crate) fn start(pool: sqlx::PgPool, channel: String) -> Announcer {
         let (queue, mut jobs) = mpsc::channel::<(Vec<String>, oneshot::Sender<StoreResult<()>>)>(4096);
         tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut group = vec![first];
-                while group.len() < 256 {
-                    match jobs.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(_) => break,
-                    }
-                }
+            let mut group = Vec::with_capacity(256);
+            while jobs.recv_many(&mut group, 256).await > 0 {
                 let payloads: Vec<&str> = group.iter().flat_map(|(p, _)| p.iter().map(String::as_str)).collect();
                 let sent = sqlx::query(
                     "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS p (payload, n) ORDER BY n",
@@ -195,7 +189,7 @@ impl Announcer {
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string());
-                for (_, reply) in group {
+                for (_, reply) in group.drain(..) {
                     let _ = reply.send(sent.clone().map_err(StoreError::Other));
                 }
             }

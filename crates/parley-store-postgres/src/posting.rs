@@ -45,15 +45,10 @@ impl Posts {
                 let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
                 let (pool, bus) = (pool.clone(), bus.clone());
                 tokio::spawn(async move {
-                    while let Some(first) = jobs.recv().await {
-                        let mut group = vec![first];
-                        while group.len() < MAX_GROUP {
-                            match jobs.try_recv() {
-                                Ok(job) => group.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                        store_group(&pool, &bus, group).await;
+                    // Waits for a post, then takes those that arrived with it.
+                    let mut group = Vec::with_capacity(MAX_GROUP);
+                    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
+                        store_group(&pool, &bus, std::mem::take(&mut group)).await;
                     }
                 });
                 queue

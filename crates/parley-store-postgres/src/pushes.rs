@@ -28,16 +28,10 @@ impl Pushes {
     pub(crate) fn start(pool: PgPool) -> Pushes {
         let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
         tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
-                    match jobs.try_recv() {
-                        Ok(job) => group.push(job),
-                        Err(_) => break,
-                    }
-                }
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let result = retrying(|| write(&pool, &group)).await;
-                for job in group {
+                for job in group.drain(..) {
                     let _ = job.reply.send(result.as_ref().map(|_| ()).map_err(|e| StoreError::Other(e.to_string())));
                 }
             }
