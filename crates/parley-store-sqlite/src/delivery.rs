@@ -660,22 +660,23 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The steps of an `EXPLAIN QUERY PLAN` statement.
+    async fn plan_of<'q>(
+        store: &SqliteStore,
+        explain: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> Vec<String> {
+        let rows = explain.fetch_all(&store.reader).await.unwrap();
+        rows.iter().map(|row| get::<String>(row, "detail").unwrap()).collect()
+    }
+
     /// R14, R34: the claim finds the soonest due jobs through the index of pending jobs, then
     /// each digest's other jobs through the person's index, never by reading the ledger.
     #[tokio::test]
     async fn r14_the_claim_reads_due_jobs_and_digests_through_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
-        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {CLAIM_DUE}"))
-            .bind(1_i64)
-            .bind(1_i64)
-            .bind(10_i64)
-            .fetch_all(&store.reader)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| get::<String>(row, "detail").unwrap())
-            .collect();
+        let explain = format!("EXPLAIN QUERY PLAN {CLAIM_DUE}");
+        let plan = plan_of(&store, sqlx::query(&explain).bind(1_i64).bind(1_i64).bind(10_i64)).await;
         assert!(plan.iter().all(|step| !step.starts_with("SCAN message_recipients")), "{plan:?}");
         assert!(plan.iter().any(|step| step.contains("USING INDEX message_recipients_due")), "{plan:?}");
         assert!(
@@ -699,14 +700,7 @@ mod tests {
         ] {
             let mut query = QueryBuilder::new(format!("EXPLAIN QUERY PLAN {statement}"));
             push_job_keys(&mut query, jobs.iter().copied());
-            let plan: Vec<String> = query
-                .build()
-                .fetch_all(&store.reader)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| get::<String>(row, "detail").unwrap())
-                .collect();
+            let plan = plan_of(&store, query.build()).await;
             // By the whole key (the table's primary key).
             let by_key = "INDEX sqlite_autoindex_message_recipients_1 (message_id=? AND party_kind=? AND party_id=?)";
             assert!(

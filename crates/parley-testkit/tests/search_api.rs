@@ -68,6 +68,12 @@ fn ids(found: &Value, kind: &str, field: &str) -> BTreeSet<i64> {
     found[kind].as_array().unwrap().iter().map(|h| h[field].as_i64().unwrap()).collect()
 }
 
+/// The words a hit's excerpt marks as matched.
+fn marked(hit: &Value) -> Vec<&str> {
+    let parts = hit["excerpt"].as_array().unwrap();
+    parts.iter().filter(|s| s["hit"] == true).map(|s| s["text"].as_str().unwrap()).collect()
+}
+
 fn conversation_ids(found: &Value) -> BTreeSet<i64> {
     found["conversations"].as_array().unwrap().iter().map(|h| h["conversation"]["id"].as_i64().unwrap()).collect()
 }
@@ -126,14 +132,7 @@ async fn search_marks_the_matched_words_and_follows_the_typing() {
     let hit = &found["messages"][0];
     assert_eq!(hit["conversation_id"], w.a_int);
     assert_eq!(hit["subject"], "Printer vendor");
-    let marked: Vec<&str> = hit["excerpt"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["hit"] == true)
-        .map(|s| s["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(marked, vec!["vendor", "contract"], "{hit}");
+    assert_eq!(marked(hit), vec!["vendor", "contract"], "{hit}");
     let whole: String = hit["excerpt"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect();
     assert_eq!(whole, "Printer vendor contract says we replace it");
     // Staff find customers by name or address; words typed as search syntax are only words.
@@ -200,14 +199,7 @@ async fn search_ignores_diacritics_in_texts_and_queries() {
         assert_eq!(ids(&found, "messages", "conversation_id"), BTreeSet::from([dessert]), "{q}: {found}");
     }
     let found = search(app, &w.admin, "cafe").await;
-    let marked: Vec<&str> = found["messages"][0]["excerpt"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["hit"] == true)
-        .map(|s| s["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(marked, vec!["café"], "{found}");
+    assert_eq!(marked(&found["messages"][0]), vec!["café"], "{found}");
     let found = search(app, &w.carla, "creme%20brulee").await;
     assert_eq!(conversation_ids(&found), BTreeSet::from([dessert]), "{found}");
     let found = search(app, &w.admin, "nunez").await;
