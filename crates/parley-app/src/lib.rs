@@ -125,6 +125,8 @@ pub struct App {
     journal: Arc<delivery::SentJournal>,
     metrics: Arc<metrics::Metrics>,
     files: Arc<file_store::FileStore>,
+    /// New messages' pushes leave in the order the messages were posted.
+    push_order: Arc<realtime::PushOrder>,
 }
 
 impl App {
@@ -134,7 +136,20 @@ impl App {
         let (hub, metrics) = (Arc::new(Hub::new()), Arc::default());
         let files = Arc::new(file_store::FileStore::new(config.attachments_dir.clone()));
         let config = Arc::new(config);
-        App { store, clock, config, mailer, reply_secret: Arc::default(), hub, limits, journal, metrics, files }
+        let push_order = Arc::default();
+        App {
+            store,
+            clock,
+            config,
+            mailer,
+            reply_secret: Arc::default(),
+            hub,
+            limits,
+            journal,
+            metrics,
+            files,
+            push_order,
+        }
     }
 
     /// R39: the abuse limits every entry point that needs them checks.

@@ -8,6 +8,7 @@ mod events;
 mod hub;
 pub mod policy;
 mod publish;
+pub(crate) use publish::PushOrder;
 
 pub use cluster::ClusterRelay;
 pub use counts::CountsRelay;

@@ -10,6 +10,23 @@ use parley_domain::delivery::SuppressReason;
 use parley_domain::*;
 use parley_store::{Notice, SeenReceipt};
 use std::collections::{BTreeMap, BTreeSet};
+use tokio::sync::oneshot;
+
+/// New messages are handed to this node's connections in the order they were posted. Each push
+/// runs in a task of its own and may read first (a customer's number), so two of them could
+/// otherwise pass each other; each waits for the one before to be handed over, not for its record
+/// in the store.
+#[derive(Default)]
+pub(crate) struct PushOrder(std::sync::Mutex<Option<oneshot::Receiver<()>>>);
+
+impl PushOrder {
+    /// A place in line: what to wait for first, and what to signal once handed over.
+    fn take_turn(&self) -> (Option<oneshot::Receiver<()>>, oneshot::Sender<()>) {
+        let (pushed, next) = oneshot::channel();
+        let before = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).replace(next);
+        (before, pushed)
+    }
+}
 
 impl App {
     /// The actor a connected party acts as, for computing their views.
@@ -49,8 +66,18 @@ impl App {
     ) {
         self.tell_others(Notice::Posted { message: message.id });
         let app = self.clone();
+        let (before, pushed) = self.push_order.take_turn();
         tokio::spawn(async move {
-            if let Err(error) = app.push_message(message, audience, subject, &silent).await {
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            let handed = app.hand_to_hub(&message, &audience, &subject, &silent).await;
+            let _ = pushed.send(());
+            let recorded = match handed {
+                Ok(handed) => app.store.mark_pushed(&handed, app.now()).await.map_err(crate::AppError::from),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = recorded {
                 tracing::warn!(%error, "pushing a message failed");
             }
         });
@@ -85,6 +112,20 @@ impl App {
         subject: String,
         silent: &BTreeSet<UserId>,
     ) -> AppResult<()> {
+        let pushed = self.hand_to_hub(&message, &audience, &subject, silent).await?;
+        self.store.mark_pushed(&pushed, self.now()).await?;
+        Ok(())
+    }
+
+    /// Pushes a message to this node's connections among its recipients; answers the pushes for
+    /// the ledger to record.
+    async fn hand_to_hub(
+        &self,
+        message: &Message,
+        audience: &Audience,
+        subject: &str,
+        silent: &BTreeSet<UserId>,
+    ) -> AppResult<Vec<(MessageId, Party)>> {
         let now = self.now();
         let mut delivered = Vec::new();
         // Customers are shown their own numbers (R7, R33); computed once, only if one is online.
@@ -105,14 +146,12 @@ impl App {
                     for_customers.insert(Message { number, ..message.clone() }).clone()
                 }
             };
-            let body = EventBody::Message { message: shown, subject: subject.clone(), sound };
+            let body = EventBody::Message { message: shown, subject: subject.to_owned(), sound };
             if self.push(*party, body, None) {
                 delivered.push(*party);
             }
         }
-        let pushed: Vec<(MessageId, Party)> = delivered.into_iter().map(|party| (message.id, party)).collect();
-        self.store.mark_pushed(&pushed, now).await?;
-        Ok(())
+        Ok(delivered.into_iter().map(|party| (message.id, party)).collect())
     }
 
     /// R33: held messages whose guard has passed go to their customers now. Returns how many.
