@@ -38,6 +38,8 @@ id_type!(
     ApiTokenId,
     /// An email in the outgoing queue.
     OutgoingEmailId,
+    /// An invitation of a user into a project (R25, R31).
+    InvitationId,
     /// An email received, in the incoming log.
     IncomingEmailId,
     /// A token a mail relay posts incoming email with.

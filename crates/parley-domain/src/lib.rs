@@ -25,6 +25,7 @@ pub mod saved_reply;
 pub mod search;
 pub mod shown_name;
 pub mod state;
+pub mod system_email;
 pub mod values;
 pub mod views;
 

@@ -4,8 +4,9 @@
 /// What a secret is replaced with.
 pub const HIDDEN: &str = "[hidden]";
 
-/// The prefixes of Parley's tokens: login links, sessions, API tokens, relay tokens.
-const TOKEN_PREFIXES: [&str; 4] = ["pl_", "ps_", "pt_", "pr_"];
+/// The prefixes of Parley's tokens: login links, sessions, API tokens, relay tokens, password
+/// links, project invitation links.
+const TOKEN_PREFIXES: [&str; 6] = ["pl_", "ps_", "pt_", "pr_", "pw_", "pi_"];
 /// How verification emails name their code (`Your code: 123456`, in HTML `Your code: <strong>…`).
 const CODE_LEAD: &str = "Your code: ";
 
@@ -57,6 +58,10 @@ mod tests {
         let link = "Open http://x.test/portal/login?token=pl_Ab3-_9xYzAb3-_9xYzAb3-_9xYzAb3 within 15 minutes";
         assert_eq!(redact(link), "Open http://x.test/portal/login?token=pl_[hidden] within 15 minutes");
         assert_eq!(redact("Your code: 042917"), "Your code: [hidden]");
+        let reset = "http://x.test/set-password?token=pw_Ab3-_9xYzAb3-_9xYzAb3-_9xYzAb3";
+        assert_eq!(redact(reset), "http://x.test/set-password?token=pw_[hidden]");
+        let invitation = "<a href=\"http://x.test/invitations/accept?token=pi_Ab3-_9xYzAb3-_9xYzAb3\">";
+        assert_eq!(redact(invitation), "<a href=\"http://x.test/invitations/accept?token=pi_[hidden]\">");
         assert_eq!(redact("<p>Your code: <strong>042917</strong></p>"), "<p>Your code: <strong>[hidden]</strong></p>");
         assert_eq!(redact("a pt_0123456789abcdefXYZ and ps_0123456789abcdefXYZ."), "a pt_[hidden] and ps_[hidden].");
     }

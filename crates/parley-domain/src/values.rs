@@ -146,9 +146,65 @@ pub fn check_password(field: &'static str, raw: &str) -> Result<(), ValidationEr
     }
 }
 
+/// Passwords so common that a guesser tries them first.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "qwerty123",
+    "iloveyou",
+    "11111111",
+    "00000000",
+    "abc12345",
+    "letmein1",
+    "welcome1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "trustno1",
+    "passw0rd",
+    "changeme",
+    "administrator",
+];
+
+/// A new password chosen through an emailed link: its length ([`check_password`]), and not one a
+/// guesser tries first — a common password, one character repeated, or the owner's address or its
+/// name part.
+pub fn check_password_strength(field: &'static str, raw: &str, owner_address: &str) -> Result<(), ValidationError> {
+    check_password(field, raw)?;
+    let lower = raw.to_lowercase();
+    let address = owner_address.to_lowercase();
+    let name_part = address.split('@').next().unwrap_or_default();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    let one_character = chars.all(|c| Some(c) == first);
+    if COMMON_PASSWORDS.contains(&lower.as_str())
+        || one_character
+        || (!address.is_empty() && (lower == address || lower == name_part))
+    {
+        return Err(ValidationError::new(field, "is too easy to guess: choose a longer or less common one"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r31_a_new_password_is_not_one_guessed_first() {
+        for weak in ["password", "PASSWORD123", "aaaaaaaaaa", "mia.lopez", "Mia.Lopez@acme.test", "short"] {
+            assert!(check_password_strength("password", weak, "mia.lopez@acme.test").is_err(), "{weak}");
+        }
+        for strong in ["correct horse battery", "Tr4vel-by-night"] {
+            assert!(check_password_strength("password", strong, "mia.lopez@acme.test").is_ok(), "{strong}");
+        }
+    }
 
     #[test]
     fn email_addresses_are_normalized_and_checked() {

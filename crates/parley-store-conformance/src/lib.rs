@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod attachments;
 mod conversations;
 mod delivery;
@@ -14,6 +15,7 @@ mod people;
 mod rows;
 mod saved_replies;
 
+pub use accounts::*;
 pub use attachments::*;
 pub use conversations::*;
 pub use delivery::*;
@@ -74,6 +76,9 @@ macro_rules! store_behaviour_tests {
             r33_an_attachment_follows_its_message_held_made_internal_or_undone,
             unsent_uploads_are_pruned_and_only_unnamed_bytes_reported,
             saved_replies_are_listed_by_title_and_titles_are_unique_without_case,
+            r38_a_password_link_works_once_and_ends_every_session_and_token,
+            r31_system_emails_are_on_until_turned_off,
+            r25_an_invitation_is_answered_once_and_one_is_pending_at_a_time,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

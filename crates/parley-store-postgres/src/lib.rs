@@ -7,6 +7,7 @@
 //! in id order), so its inbox rows and counts change one write at a time, as on SQLite, while
 //! writes to different conversations commit concurrently.
 
+mod accounts;
 mod attachments;
 mod bus;
 mod conversations;

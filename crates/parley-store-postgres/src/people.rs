@@ -681,29 +681,45 @@ impl PeopleStore for PgStore {
 
     async fn set_password(&self, party: Party, password_hash: &str, keep: Option<&str>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        let table = match party {
-            Party::User(_) => "users",
-            Party::Customer(_) => "customers",
-        };
-        let done = sqlx::query(&format!("UPDATE {table} SET password_hash = $1 WHERE id = $2"))
-            .bind(password_hash)
-            .bind(party.raw_id())
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query(
-            "DELETE FROM sessions WHERE party_kind = $1 AND party_id = $2 AND ($3 IS NULL OR token_hash <> $3)",
-        )
-        .bind(party.kind_str())
-        .bind(party.raw_id())
-        .bind(keep)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+        replace_password(&mut tx, party, password_hash, keep).await?;
         tx.commit().await.map_err(other)?;
         Ok(())
     }
+}
+
+/// R38: sets a party's password and ends every session of theirs but `keep`, and every API token.
+pub(crate) async fn replace_password(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    party: Party,
+    password_hash: &str,
+    keep: Option<&str>,
+) -> StoreResult<()> {
+    let table = match party {
+        Party::User(_) => "users",
+        Party::Customer(_) => "customers",
+    };
+    let done = sqlx::query(&format!("UPDATE {table} SET password_hash = $1 WHERE id = $2"))
+        .bind(password_hash)
+        .bind(party.raw_id())
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM sessions WHERE party_kind = $1 AND party_id = $2 AND ($3 IS NULL OR token_hash <> $3)")
+        .bind(party.kind_str())
+        .bind(party.raw_id())
+        .bind(keep)
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    if let Party::User(user) = party {
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(user.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(other)?;
+    }
+    Ok(())
 }

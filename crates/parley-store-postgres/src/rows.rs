@@ -157,3 +157,7 @@ pub fn parties(list: Vec<(String, i64)>) -> Vec<Party> {
 pub fn ids_of<T>(list: &[(String, i64)], kind: &str, wrap: fn(i64) -> T) -> Vec<T> {
     list.iter().filter(|(k, _)| k == kind).map(|(_, id)| wrap(*id)).collect()
 }
+
+pub fn invitation(row: &PgRow) -> StoreResult<parley_domain::system_email::Invitation> {
+    decode::invitation(&Cols(row))
+}

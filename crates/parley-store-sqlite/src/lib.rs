@@ -4,6 +4,7 @@
 //! process instead of failing on SQLite's single-writer lock; reads use a separate pool and run
 //! concurrently with the writer (WAL lets readers see the last commit).
 
+mod accounts;
 mod attachments;
 mod checkpoint;
 mod conversations;

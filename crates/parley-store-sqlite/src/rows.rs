@@ -154,3 +154,7 @@ pub fn parties(list: Vec<(String, i64)>) -> Vec<Party> {
 pub fn ids_of<T>(list: &[(String, i64)], kind: &str, wrap: fn(i64) -> T) -> Vec<T> {
     list.iter().filter(|(k, _)| k == kind).map(|(_, id)| wrap(*id)).collect()
 }
+
+pub fn invitation(row: &SqliteRow) -> StoreResult<parley_domain::system_email::Invitation> {
+    decode::invitation(&Cols(row))
+}

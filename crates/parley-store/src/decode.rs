@@ -114,3 +114,18 @@ pub fn header(row: &impl Columns) -> StoreResult<ConversationHeader> {
         message_count: row.int("message_count")?,
     })
 }
+
+/// A row of [`crate::accounts::sql::INVITATION`].
+pub fn invitation(row: &impl Columns) -> StoreResult<parley_domain::system_email::Invitation> {
+    use parley_domain::system_email::{Invitation, InvitationState};
+    Ok(Invitation {
+        id: InvitationId(row.int("id")?),
+        project_id: ProjectId(row.int("project_id")?),
+        project_name: row.text("project_name")?,
+        user_id: UserId(row.int("user_id")?),
+        invited_by: UserId(row.int("invited_by")?),
+        state: parse(row, "state", InvitationState::parse)?,
+        created_at: row.int("created_at")?,
+        answered_at: row.int_or_null("answered_at")?,
+    })
+}

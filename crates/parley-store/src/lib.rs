@@ -6,6 +6,7 @@
 //! with its follower changes, creating the company with its first admin) are single methods here,
 //! so each implementation can run them in one transaction.
 
+pub mod accounts;
 mod attachments;
 mod conversations;
 pub mod decode;
@@ -20,6 +21,7 @@ mod saved_replies;
 mod search;
 mod work;
 
+pub use accounts::{AccountStore, NewInvitation, NewPasswordLink};
 pub use attachments::{AttachmentStore, NewAttachment, StoredAttachment};
 pub use conversations::ConversationStore;
 pub use delivery::DeliveryStore;
@@ -42,6 +44,7 @@ pub trait Store:
     + SearchStore
     + AttachmentStore
     + SavedReplyStore
+    + AccountStore
     + NoticeBoard
     + Send
     + Sync
