@@ -1,5 +1,6 @@
-//! Emails about a customer's account rather than a conversation — a login link, a code proving an
-//! address: one recipient, no thread, a Message-ID of their own, queued like every other email.
+//! Emails about an account rather than a conversation — a login link, a code proving an address,
+//! a system email (R31): one recipient, no thread, a Message-ID of their own, queued like every
+//! other email.
 
 use crate::auth::new_token;
 use crate::{App, AppResult};
@@ -8,7 +9,7 @@ use parley_store::NewOutgoingEmail;
 
 /// What an account email says.
 pub(crate) struct AccountEmail {
-    /// Names the kind in its Message-ID (`login`, `verify`).
+    /// Names the kind in its Message-ID (`login`, `verify`, `password_reset`).
     pub kind: &'static str,
     pub subject: String,
     pub body_text: String,
@@ -16,10 +17,11 @@ pub(crate) struct AccountEmail {
 }
 
 impl App {
-    /// Queues `email` to `customer` at `to_address`.
+    /// Queues `email` to `party`, named `to_name`, at `to_address`.
     pub(crate) async fn queue_account_email(
         &self,
-        customer: &Customer,
+        party: Party,
+        to_name: &str,
         to_address: &str,
         email: AccountEmail,
     ) -> AppResult<()> {
@@ -28,9 +30,9 @@ impl App {
             .queue_email(NewOutgoingEmail {
                 created_at: self.now(),
                 conversation_id: None,
-                party: Some(Party::Customer(customer.id)),
+                party: Some(party),
                 to_address: to_address.to_string(),
-                to_name: customer.name.clone(),
+                to_name: to_name.to_string(),
                 subject: email.subject,
                 body_text: email.body_text,
                 body_html: email.body_html,

@@ -14,17 +14,20 @@ mod customer_view;
 mod delivery;
 mod error;
 mod file_store;
+mod invitations;
 mod limits;
 mod login_links;
 mod mail_in;
 mod mailer;
 mod messages;
 pub mod metrics;
+mod password_links;
 mod people;
 mod realtime;
 mod saved_replies;
 pub mod search;
 mod setup;
+mod system_emails;
 mod views;
 mod widget;
 mod work;
@@ -49,6 +52,7 @@ pub use realtime::{
     ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
 };
 pub use setup::FirstAdmin;
+pub use system_emails::SystemEmailSetting;
 pub use views::{LastMessagePreview, NamedCustomer, ViewCount, ViewFilter, ViewPage, ViewedConversation};
 pub use widget::Verified;
 pub use work::NewItemRequest;

@@ -1,4 +1,4 @@
-//! R39: abuse limits. Logins, login links, password changes, widget visitors, their contact
+//! R39: abuse limits. Logins, login links, password changes and resets, widget visitors, their contact
 //! addresses and codes are limited per client (its IP address) and per address (the email or
 //! account asked about), so that neither one machine nor one target can be hammered. Over the
 //! limit, the answer is 429 with how long to wait.
@@ -27,6 +27,8 @@ pub enum Attempt {
     LoginLink,
     /// Changing one's password (it checks the current one).
     PasswordChange,
+    /// Asking for a password reset link, or setting a password with an emailed link.
+    PasswordReset,
     /// A new anonymous widget visitor.
     Visitor,
     /// A visitor giving an address (each sends a code).
@@ -51,10 +53,11 @@ const fn rule(burst: u32, every_secs: u64) -> Rule {
 
 impl Attempt {
     /// Every attempt, in declaration order: `ALL[a as usize] == a`.
-    pub const ALL: [Attempt; 7] = [
+    pub const ALL: [Attempt; 8] = [
         Attempt::Login,
         Attempt::LoginLink,
         Attempt::PasswordChange,
+        Attempt::PasswordReset,
         Attempt::Visitor,
         Attempt::Contact,
         Attempt::Verify,
@@ -68,6 +71,7 @@ impl Attempt {
             Attempt::Login => rule(30, 2),
             Attempt::LoginLink => rule(10, 30),
             Attempt::PasswordChange => rule(10, 30),
+            Attempt::PasswordReset => rule(10, 30),
             Attempt::Visitor => rule(20, 3),
             Attempt::Contact => rule(10, 30),
             Attempt::Verify => rule(20, 10),
@@ -81,6 +85,7 @@ impl Attempt {
             Attempt::Login => Some(rule(5, 60)),
             Attempt::LoginLink => Some(rule(3, 300)),
             Attempt::PasswordChange => Some(rule(5, 60)),
+            Attempt::PasswordReset => Some(rule(3, 300)),
             Attempt::Contact => Some(rule(3, 300)),
             // 20 mails at once, then one every 30 s: 20 in ten minutes, as a person never writes.
             Attempt::InboundMail => Some(rule(20, 30)),
@@ -88,13 +93,14 @@ impl Attempt {
         }
     }
 
-    /// The name settings use: `login`, `login_link`, `password_change`, `visitor`, `contact`, `verify`,
+    /// The name settings use: `login`, `login_link`, `password_change`, `password_reset`, `visitor`, `contact`, `verify`,
     /// `inbound_mail`.
     pub fn name(self) -> &'static str {
         match self {
             Attempt::Login => "login",
             Attempt::LoginLink => "login_link",
             Attempt::PasswordChange => "password_change",
+            Attempt::PasswordReset => "password_reset",
             Attempt::Visitor => "visitor",
             Attempt::Contact => "contact",
             Attempt::Verify => "verify",
@@ -106,8 +112,8 @@ impl Attempt {
 /// Every limit: the defaults above, some changed by settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
-    per_client: [Rule; 7],
-    per_address: [Option<Rule>; 7],
+    per_client: [Rule; 8],
+    per_address: [Option<Rule>; 8],
 }
 
 impl Default for LimitSettings {

@@ -51,7 +51,7 @@ impl App {
                 html_escape(&customer.name)
             ),
         };
-        self.queue_account_email(&customer, &to_address, email).await?;
+        self.queue_account_email(Party::Customer(customer.id), &customer.name, &to_address, email).await?;
         Ok(())
     }
 

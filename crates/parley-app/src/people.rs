@@ -1,12 +1,17 @@
 //! The company, users and their preferences, teams, organizations and customers.
 
 use crate::auth::validate_password;
+use crate::system_emails::SystemRecipient;
 use crate::{Actor, App, AppError, AppResult};
 use base64::Engine;
+use parley_domain::system_email::PasswordLink;
 use parley_domain::values::MAX_NAME_CHARS;
 use parley_domain::values::{parse_domain, parse_name, parse_text};
 use parley_domain::*;
 use parley_store::{NewCustomer, NewUser};
+
+/// The stored hash of a user who has not chosen a password yet: no password matches it.
+const NO_PASSWORD: &str = "!unset";
 
 /// The widget's greeting: a few sentences at most.
 const MAX_GREETING_CHARS: usize = 500;
@@ -72,29 +77,44 @@ impl App {
         Ok(self.store.update_company(name.as_deref(), settings).await?)
     }
 
+    /// Creates a user. With a password, the admin hands it over; without one, the user is sent a
+    /// welcome with a link to choose it (R31) and cannot log in until they do.
     pub async fn create_user(
         &self,
         actor: Actor,
         email: &str,
         name: &str,
         role: Role,
-        password: &str,
+        password: Option<&str>,
     ) -> AppResult<User> {
-        Self::require_admin(actor)?;
+        let admin = Self::require_admin(actor)?;
         let email = EmailAddress::parse("email", email)?;
         let name = parse_name("name", name)?;
-        validate_password("password", password)?;
+        if let Some(password) = password {
+            validate_password("password", password)?;
+        }
         let handle = self.free_handle(&email.handle_hint()).await?;
+        let password_hash = match password {
+            Some(password) => crate::hash_password(password).await?,
+            None => NO_PASSWORD.to_string(),
+        };
         let user = NewUser {
             email,
             name,
             handle,
             role,
-            password_hash: crate::hash_password(password).await?,
+            password_hash,
             preferences: Preferences::default(),
             created_at: self.now(),
         };
-        self.store.insert_user(user).await.map_err(AppError::from_store("user"))
+        let user = self.store.insert_user(user).await.map_err(AppError::from_store("user"))?;
+        if password.is_none() {
+            let by = self.store.user(admin).await?.name;
+            let to =
+                SystemRecipient { party: Party::User(user.id), name: user.name.clone(), address: user.email.clone() };
+            self.send_password_link(&to, PasswordLink::Welcome, Some(&by)).await?;
+        }
+        Ok(user)
     }
 
     /// `hint`, or `hint2`, `hint3`… whichever no one has yet.

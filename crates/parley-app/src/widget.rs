@@ -127,6 +127,6 @@ impl App {
                  <p>If you did not ask for it, ignore this email: nothing happens without the code.</p>"
             ),
         };
-        self.queue_account_email(customer, email.as_str(), message).await
+        self.queue_account_email(Party::Customer(customer.id), &customer.name, email.as_str(), message).await
     }
 }

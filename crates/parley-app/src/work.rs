@@ -1,7 +1,10 @@
 //! Projects and items.
 
+use crate::delivery::system_templates::{named, ItemNamed, SystemContext};
+use crate::invitations::Joined;
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::{project_in_scope, ConversationFacts};
+use parley_domain::system_email::SystemEmail;
 use parley_domain::values::parse_name;
 use parley_domain::*;
 use parley_store::{ItemPatch, ItemRole, NewItem, ProjectRole};
@@ -58,13 +61,28 @@ impl App {
                 }
             }
         }
-        self.store.set_project_role(id, role, on).await.map_err(AppError::from_store("project"))
+        let before = self.store.project(id).await.map_err(AppError::from_store("project"))?;
+        let project = self.store.set_project_role(id, role, on).await.map_err(AppError::from_store("project"))?;
+        // R31: a user or team that was not a member is one now.
+        let joined = match role {
+            ProjectRole::MemberUser(u) if on && !before.member_users.contains(&u) => Some(Joined::User(u)),
+            ProjectRole::MemberTeam(t) if on && !before.member_teams.contains(&t) => Some(Joined::Team(t)),
+            _ => None,
+        };
+        if let Some(joined) = joined {
+            self.tell_members(id, joined, actor.user_id()).await?;
+        }
+        Ok(project)
     }
 
     pub async fn create_item(&self, actor: Actor, req: NewItemRequest) -> AppResult<Item> {
         let user = Self::require_user(actor, "items")?;
         let new = self.new_item(user, req).await?;
-        self.store.insert_item(new).await.map_err(AppError::from_store("item"))
+        let item = self.store.insert_item(new).await.map_err(AppError::from_store("item"))?;
+        for assignee in &item.assignees {
+            self.tell_assignee(&item, *assignee, true, user).await?;
+        }
+        Ok(item)
     }
 
     /// Validates an item request into a row to insert.
@@ -146,7 +164,32 @@ impl App {
             _ => {}
         }
         self.check_parties(&[party]).await?;
-        self.store.set_item_role(id, role, party, on).await.map_err(AppError::from_store("item"))
+        let before = self.store.item(id).await.map_err(AppError::from_store("item"))?;
+        let item = self.store.set_item_role(id, role, party, on).await.map_err(AppError::from_store("item"))?;
+        if let (ItemRole::Assignee, Party::User(assignee), Some(by)) = (role, party, actor.user_id()) {
+            if before.assignees.contains(&assignee) != on {
+                self.tell_assignee(&item, assignee, on, by).await?;
+            }
+        }
+        Ok(item)
+    }
+
+    /// R31, R25: emails a user assigned to `item` (or taken off it) by someone else, if they
+    /// want assignment emails.
+    async fn tell_assignee(&self, item: &Item, assignee: UserId, assigned: bool, by: UserId) -> AppResult<()> {
+        if assignee == by {
+            return Ok(());
+        }
+        let Some(to) = self.user_recipient(assignee, SystemEmail::AssignmentChange).await? else { return Ok(()) };
+        let context = SystemContext {
+            actor: Some(named(self.store.user(by).await?.name)),
+            item: Some(ItemNamed { name: format!("{} #{}", item.kind.title(), item.id), title: item.title.clone() }),
+            assigned,
+            link: Some(self.app_url(&format!("/items/{}", item.id))),
+            ..SystemContext::default()
+        };
+        self.send_system_email(SystemEmail::AssignmentChange, &to, context).await?;
+        Ok(())
     }
 
     /// R28: every conversation of an item the asker may see, public and internal side by side.

@@ -81,6 +81,14 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/items/{id}/people", &[422]),
     ("POST", "/api/v1/messages/{id}/undo", &[403, 409]),
     ("POST", "/api/v1/messages/{id}/make-internal", &[403, 409]),
+    ("POST", "/api/v1/auth/password-reset", &[429]),
+    ("POST", "/api/v1/auth/set-password", &[422, 429]),
+    ("POST", "/api/v1/invitations/accept-link", &[409, 422, 429]),
+    ("PATCH", "/api/v1/system-emails/{kind}", &[409]),
+    ("POST", "/api/v1/customers/{id}/invite", &[409, 422]),
+    ("POST", "/api/v1/projects/{id}/invitations", &[403, 409]),
+    ("POST", "/api/v1/invitations/{id}/accept", &[409]),
+    ("POST", "/api/v1/invitations/{id}/decline", &[409]),
 ];
 
 /// Adds to every operation the error answers it can give, all `{"error":{"code","message"}}`:

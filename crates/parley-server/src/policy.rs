@@ -157,6 +157,20 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/widget/verify", CUSTOMER),
     ("GET", "/api/v1/views", SIGNED_IN),
     ("GET", "/api/v1/views/{view}", SIGNED_IN),
+    // Anyone may ask for a reset link or use an emailed link: the answer tells nothing about who
+    // has an account, and a link speaks for its owner alone.
+    ("POST", "/api/v1/auth/password-reset", OPEN),
+    ("POST", "/api/v1/auth/set-password", OPEN),
+    ("POST", "/api/v1/invitations/accept-link", OPEN),
+    ("GET", "/api/v1/system-emails", ADMIN),
+    ("PATCH", "/api/v1/system-emails/{kind}", ADMIN),
+    ("POST", "/api/v1/customers/{id}/invite", STAFF),
+    // Members get 404 outside their scope and 403 inside it (R37): the handler decides.
+    ("POST", "/api/v1/projects/{id}/invitations", STAFF),
+    ("GET", "/api/v1/me/invitations", STAFF),
+    // Someone else's invitation is "not found".
+    ("POST", "/api/v1/invitations/{id}/accept", STAFF),
+    ("POST", "/api/v1/invitations/{id}/decline", STAFF),
 ];
 
 /// The rule of a route, if it has one.

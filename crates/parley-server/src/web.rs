@@ -17,6 +17,7 @@ const PORTAL: &str = include_str!("../web/portal.html");
 const ITEMS: &str = include_str!("../web/items.html");
 const SETTINGS: &str = include_str!("../web/settings.html");
 const PORTAL_LOGIN: &str = include_str!("../web/portal-login.html");
+const ACCOUNT: &str = include_str!("../web/account.html");
 const WIDGET_FRAME: &str = include_str!("../web/widget-frame.html");
 const WIDGET_SCRIPT: &str = include_str!("../web/widget.js");
 
@@ -25,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../web/app.css")),
     ("api.js", "text/javascript; charset=utf-8", include_str!("../web/api.js")),
     ("login.js", "text/javascript; charset=utf-8", include_str!("../web/login.js")),
+    ("account.js", "text/javascript; charset=utf-8", include_str!("../web/account.js")),
     ("messenger.js", "text/javascript; charset=utf-8", include_str!("../web/messenger.js")),
     ("search.js", "text/javascript; charset=utf-8", include_str!("../web/search.js")),
     ("keyboard.js", "text/javascript; charset=utf-8", include_str!("../web/keyboard.js")),
@@ -56,6 +58,11 @@ pub fn routes() -> Router<App> {
         .route("/items/{id}", get(items))
         .route("/settings", get(settings))
         .route("/login", get(login))
+        .route("/forgot-password", get(account))
+        .route("/portal/forgot-password", get(account))
+        .route("/set-password", get(account))
+        .route("/portal/set-password", get(account))
+        .route("/invitations/accept", get(account))
         .route("/portal", get(portal))
         .route("/portal/c/{id}", get(portal))
         .route("/portal/login", get(portal_login))
@@ -75,6 +82,15 @@ fn page(html: &'static str) -> Response {
 
 async fn login() -> Response {
     page(LOGIN)
+}
+
+/// Where emailed links lead (choosing a password, accepting an invitation), and the form asking
+/// for a reset link.
+async fn account() -> Response {
+    let mut response = page(ACCOUNT);
+    // A link's token is in this page's address: never send it on to another site.
+    response.headers_mut().insert(axum::http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 /// The customer portal: it signs customers in itself, and shows only what the API gives them.

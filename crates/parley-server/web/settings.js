@@ -1,6 +1,7 @@
-// Settings: one's own notification preferences (R20–R25; the scope only by admins), and for
-// admins the company defaults (R3), people, the new-message template (R29), the outgoing and
-// incoming email logs (R32) and relay tokens.
+// Settings: one's own notification preferences (R20–R25; the scope only by admins) and project
+// invitations, and for admins the company defaults (R3), people, the system emails and their
+// templates (R31), the new-message template (R29), the outgoing and incoming email logs (R32) and
+// relay tokens.
 import { api, el, when } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -56,6 +57,26 @@ async function loadPreferences() {
     else field.value = prefs[field.name];
   }
   $('scope').textContent = SCOPES[prefs.scope] || prefs.scope;
+}
+
+// R25: invitations into projects wait here until answered (unless the user accepts all).
+async function loadInvitations() {
+  const invitations = await api('GET', '/me/invitations');
+  $('invitations-box').hidden = invitations.length === 0;
+  $('invitations').replaceChildren(...invitations.map((i) => {
+    const answer = (verb) => async () => {
+      try {
+        await api('POST', `/invitations/${i.id}/${verb}`);
+        await loadInvitations();
+        $('invitations-status').textContent = verb === 'accept' ? `You are a member of ${i.project_name}.` : 'Declined.';
+      } catch (e) {
+        $('invitations-status').textContent = e.message;
+      }
+    };
+    return el('li', { 'data-invitation': i.id }, 'Become a member of ', el('strong', {}, i.project_name), ' ',
+      el('button', { type: 'button', onclick: answer('accept') }, 'Accept'), ' ',
+      el('button', { type: 'button', class: 'link', onclick: answer('decline') }, 'Decline'));
+  }));
 }
 
 async function loadCompany() {
@@ -145,7 +166,21 @@ async function loadCustomers(cursor) {
   const [page, organizations] = await Promise.all([api('GET', query), api('GET', '/organizations')]);
   const orgName = (id) => (organizations.find((o) => o.id === id) || {}).name || '';
   const address = (c) => c.email || (c.unverified_email ? `${c.unverified_email} (unverified)` : '(visitor, no address)');
-  const rows = page.customers.map((c) => el('tr', { id: `customer-${c.id}` }, el('td', {}, c.name), el('td', {}, address(c)), el('td', {}, orgName(c.organization_id))));
+  const invite = (c) => {
+    if (!c.email) return null;
+    const button = el('button', { type: 'button', class: 'link', 'data-invite': c.id }, 'Invite to the portal');
+    button.addEventListener('click', async () => {
+      try {
+        await api('POST', `/customers/${c.id}/invite`);
+        sayBeside(button, 'Invitation sent.');
+      } catch (e) {
+        sayBeside(button, e.message, true);
+      }
+    });
+    return button;
+  };
+  const rows = page.customers.map((c) => el('tr', { id: `customer-${c.id}` }, el('td', {}, c.name), el('td', {}, address(c)),
+    el('td', {}, orgName(c.organization_id)), el('td', {}, invite(c))));
   if (cursor) $('customer-list').append(...rows);
   else $('customer-list').replaceChildren(...rows);
   const more = $('customer-more');
@@ -156,12 +191,63 @@ async function loadCustomers(cursor) {
   $('organizations').replaceChildren(...organizations.map((o) => el('li', {}, el('strong', {}, o.name), ` @${o.domain}`)));
 }
 
-async function loadMessaging() {
-  const template = await api('GET', '/templates/new_message');
+const NEW_MESSAGE = {
+  template: 'new_message',
+  title: 'New message email',
+  hint: 'Sent for messages a recipient has not seen within the email delay. It can be edited, not turned off.',
+  sample: 'To Ada, about "Printer on fire" (Ticket #12), one message from Bob with a file. Not saved yet.',
+};
+
+/** Loads a template into the form: the new-message email's, or a system email's. */
+async function editTemplate(which) {
+  const template = await api('GET', `/templates/${which.template}`);
   const form = $('template-form');
+  form.dataset.template = which.template;
   form.subject.value = template.subject;
   form.body_text.value = template.body_text;
   form.body_html.value = template.body_html;
+  $('template-title').textContent = which.title;
+  $('template-hint').textContent = which.hint;
+  $('template-preview-hint').textContent = which.sample;
+  $('template-preview').hidden = true;
+  sayBeside(form, '');
+}
+
+// R31: each system email's switch, and its template to edit.
+async function loadSystemEmails() {
+  const emails = await api('GET', '/system-emails');
+  $('system-emails').replaceChildren(...emails.map((e) => {
+    const label = `Send the email "${e.title}"`;
+    const toggle = el('input', { type: 'checkbox', checked: e.enabled, disabled: !e.may_turn_off, 'aria-label': label, 'data-system-email': e.kind });
+    toggle.addEventListener('change', async () => {
+      try {
+        await api('PATCH', `/system-emails/${e.kind}`, { enabled: toggle.checked });
+        sayBeside(toggle, toggle.checked ? 'On.' : 'Off: not sent.');
+      } catch (err) {
+        toggle.checked = !toggle.checked;
+        sayBeside(toggle, err.message, true);
+      }
+    });
+    const why = e.may_turn_off ? null : el('span', { class: 'hint', id: `why-${e.kind}` }, ' Always sent: without it a locked-out person has no way back in.');
+    if (why) toggle.setAttribute('aria-describedby', `why-${e.kind}`);
+    const edit = el('button', { type: 'button', class: 'link', 'data-edit-template': e.template }, 'Edit template');
+    edit.addEventListener('click', async () => {
+      await editTemplate({
+        template: e.template,
+        title: `${e.title} email`,
+        hint: 'Its values: recipient.name, company.name, link, expires_in, actor.name, project.name, item.name, item.title, assigned, member.name, member.kind.',
+        sample: 'To Ada at Acme, with sample values for every field. Not saved yet.',
+      });
+      $('template-form').subject.focus();
+    });
+    return el('tr', { 'data-kind': e.kind }, el('td', {}, e.title), el('td', {}, toggle, why), el('td', {}, edit));
+  }), el('tr', {}, el('td', {}, 'New message (unseen messages)'), el('td', {}, el('span', { class: 'hint' }, 'always')),
+    el('td', {}, el('button', { type: 'button', class: 'link', 'data-edit-template': 'new_message', onclick: () => editTemplate(NEW_MESSAGE) }, 'Edit template'))));
+}
+
+async function loadMessaging() {
+  await editTemplate(NEW_MESSAGE);
+  await loadSystemEmails();
   const log = await api('GET', '/outgoing-emails?limit=200');
   const people = await personNames(log.map((e) => e.party).filter(Boolean));
   $('outgoing').replaceChildren(
@@ -199,7 +285,7 @@ async function previewTemplate() {
   const form = $('template-form');
   const edit = { subject: form.subject.value, body_text: form.body_text.value, body_html: form.body_html.value };
   try {
-    const preview = await api('POST', '/templates/new_message/preview', edit);
+    const preview = await api('POST', `/templates/${form.dataset.template}/preview`, edit);
     $('preview-subject').textContent = preview.subject;
     $('preview-text').textContent = preview.body_text;
     // A sandboxed frame: the HTML is shown, nothing in it runs.
@@ -306,6 +392,7 @@ async function boot() {
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = !state.admin;
   onSubmit($('preferences-form'), (values) => api('PATCH', `/users/${state.me.id}/preferences`, values));
   await loadPreferences();
+  await loadInvitations();
   $('saved-form').addEventListener('submit', saveSavedReply);
   $('saved-cancel').addEventListener('click', () => editSavedReply(null));
   await loadSavedReplies();
@@ -342,7 +429,7 @@ async function boot() {
     $('organization-form').reset();
     await loadCustomers();
   });
-  onSubmit($('template-form'), (values) => api('PUT', '/templates/new_message', values));
+  onSubmit($('template-form'), (values) => api('PUT', `/templates/${$('template-form').dataset.template}`, values));
   $('template-preview-open').addEventListener('click', previewTemplate);
   onSubmit($('relay-token-form'), async (values) => {
     const made = await api('POST', '/inbound-tokens', values);

@@ -173,10 +173,19 @@ impl TestApp {
         let carla = self.customer(&admin, Desk::CARLA).await;
         let project = self.project(&admin, "Support").await;
         let ticket = self.ticket(&admin, project, "Printer on fire", &[carla.id]).await;
-        let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
-        self.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
+        self.assign_quietly(&admin, ticket, mia.id).await;
         let public = self.conversation(&admin, ticket, "public").await;
         Desk { admin, mia, carla, ticket, public }
+    }
+
+    /// Assigns `user` to `item` without the assignment email (R31), which is turned off for the
+    /// while: a fixture's setup sends no email, so a test counts only the emails it causes.
+    pub async fn assign_quietly(&self, admin: &Who, item: i64, user: i64) {
+        let switch = |on: bool| self.patch(admin, "/api/v1/system-emails/assignment_change", json!({"enabled": on}));
+        assert_eq!(switch(false).await.0, 200);
+        let body = json!({"role": "assignee", "party": {"kind": "user", "id": user}});
+        self.ok(admin, &format!("/api/v1/items/{item}/people"), body, 200).await;
+        assert_eq!(switch(true).await.0, 200);
     }
 
     /// Where `/metrics` is served, when the test started Parley with `metrics_listen`.

@@ -281,6 +281,16 @@ async fn seed(app: &TestApp) -> World {
         vec![res("new_message", "new_message", &[ADMIN]), res("missing", "no_such_template", NONE)],
     );
 
+    // An invitation waiting for each member: each answers their own, and no one else's.
+    let mut invitations = Vec::new();
+    for (label, who, project) in [(MO, &mo, p2), (LENA, &lena, p1)] {
+        let invitation =
+            app.ok(&admin, &format!("/api/v1/projects/{project}/invitations"), json!({"user_id": who.id}), 201).await;
+        invitations.push(res(label, invitation["id"].as_i64().unwrap(), &[label]));
+    }
+    invitations.push(res("missing", missing, NONE));
+    resources.insert("invitation", invitations);
+    resources.insert("system_email", vec![res("welcome", "welcome", &[ADMIN]), res("missing", "no_such_email", NONE)]);
     resources.insert(
         "view",
         vec![
@@ -353,6 +363,8 @@ fn param_kind(path: &str) -> Option<&'static str> {
         ("/api/v1/inbound-tokens/{id}", "relay_token"),
         ("/api/v1/templates/{name}", "template"),
         ("/api/v1/views/{view}", "view"),
+        ("/api/v1/invitations/{id}", "invitation"),
+        ("/api/v1/system-emails/{kind}", "system_email"),
     ];
     kinds.iter().find(|(prefix, _)| path.starts_with(prefix)).map(|(_, kind)| *kind)
 }
@@ -410,6 +422,11 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("POST", "/api/v1/widget/visitors") => json!({}),
         ("POST", "/api/v1/widget/contact") => json!({"email": format!("v{n}@shopper.example")}),
         ("POST", "/api/v1/widget/verify") => json!({"code": "000000"}),
+        ("POST", "/api/v1/auth/password-reset") => json!({"email": "carla@client.example"}),
+        ("POST", "/api/v1/auth/set-password") => json!({"token": "pw_not-a-link", "password": "a fine passphrase"}),
+        ("POST", "/api/v1/invitations/accept-link") => json!({"token": "pi_not-a-link"}),
+        ("PATCH", "/api/v1/system-emails/{kind}") => json!({"enabled": true}),
+        ("POST", "/api/v1/projects/{id}/invitations") => json!({"user_id": mo}),
         _ => json!({}),
     };
     Some(body)
@@ -419,7 +436,11 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
 /// with a follower who is a user, a team member with a user.
 fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
     let mo = world.ids["mo"].to_string();
-    let mut out = path.replace("{role}", "follower").replace("{kind}", "user").replace("{party_id}", &mo);
+    let mut out = path.to_string();
+    if let (true, Some(r)) = (path.starts_with("/api/v1/system-emails/"), res) {
+        out = out.replace("{kind}", &r.value);
+    }
+    out = out.replace("{role}", "follower").replace("{kind}", "user").replace("{party_id}", &mo);
     out = out.replace("{user_id}", &mo);
     if let Some(r) = res {
         out = out.replace("{id}", &r.value).replace("{name}", &r.value).replace("{view}", &r.value);

@@ -32,8 +32,7 @@ async fn guarded() -> (TestApp, SmtpSink, Desk) {
     let carla = app.customer(&admin, "carla@client.example").await;
     let project = app.project(&admin, "Support").await;
     let ticket = app.ticket(&admin, project, "Printer", &[carla.id]).await;
-    let body = json!({"role": "assignee", "party": {"kind": "user", "id": mia.id}});
-    app.ok(&admin, &format!("/api/v1/items/{ticket}/people"), body, 200).await;
+    app.assign_quietly(&admin, ticket, mia.id).await;
     let public = app.conversation(&admin, ticket, "public").await;
     (app, sink, Desk { admin, mia, carla, public })
 }

@@ -141,7 +141,7 @@ pub struct Config {
     pub rate_limits: bool,
     /// Change one abuse limit: `<attempt>.<client|address>=<burst>/<period>`, e.g.
     /// `login.address=5/1m` (5 at once, then one a minute). Attempts: login, login_link,
-    /// password_change, visitor, contact, verify. Repeat, or separate with commas. The defaults are
+    /// password_change, password_reset, visitor, contact, verify. Repeat, or separate with commas. The defaults are
     /// in SECURITY.md
     #[arg(long = "rate-limit", env = "PARLEY_RATE_LIMIT", value_delimiter = ',')]
     pub rate_limit: Vec<String>,

@@ -6,7 +6,8 @@ mod compose;
 mod journal;
 mod log;
 mod seen;
-mod templates;
+pub(crate) mod system_templates;
+pub(crate) mod templates;
 mod worker;
 
 pub use journal::SentJournal;

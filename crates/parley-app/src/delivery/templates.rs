@@ -1,8 +1,10 @@
-//! Email templates (minijinja). The core "new message" template is installed on first start, is
-//! editable by admins and cannot be removed (R29).
+//! Email templates (minijinja). The core "new message" template and one per system email (R31)
+//! are installed on first start, are editable by admins and cannot be removed (R29).
 
+use super::system_templates;
 use crate::{Actor, App, AppError, AppResult};
 use minijinja::Environment;
+use parley_domain::system_email::SystemEmail;
 use parley_domain::ValidationError;
 use parley_store::Template;
 use serde::Serialize;
@@ -147,7 +149,7 @@ impl<'t> Compiled<'t> {
     }
 
     /// Renders it with `context`. The HTML part escapes what it prints unless told `|safe`.
-    pub fn render(&self, context: &NewMessageContext) -> Result<Rendered, String> {
+    pub fn render(&self, context: &impl Serialize) -> Result<Rendered, String> {
         let get = |name: &str, part: &str| -> Result<String, String> {
             let t = self.env.get_template(name).map_err(|e| said(part, &e))?;
             t.render(context).map_err(|e| said(part, &e))
@@ -173,7 +175,7 @@ fn said(part: &str, e: &minijinja::Error) -> String {
 }
 
 /// Renders `template` with `context`, compiled for this once.
-pub fn render(template: &Template, context: &NewMessageContext) -> Result<Rendered, String> {
+pub fn render(template: &Template, context: &impl Serialize) -> Result<Rendered, String> {
     Compiled::new(template)?.render(context)
 }
 
@@ -219,6 +221,9 @@ impl App {
     /// or body is still an earlier default gets today's (`[Ticket #12] …`, files listed); an admin's
     /// own is kept.
     pub async fn install_default_templates(&self) -> AppResult<()> {
+        for email in SystemEmail::ALL {
+            self.store.put_template(&system_templates::default_template(*email, self.now()), true).await?;
+        }
         let stored = self.store.put_template(&default_new_message(self.now()), true).await?;
         let mut upgraded = stored.clone();
         if upgraded.subject == SUBJECT_BEFORE_ITEMS {
@@ -249,7 +254,7 @@ impl App {
     }
 
     /// An edited template rendered with sample values ("Ada", "Printer on fire", one message
-    /// with a file), without storing it: what the email would look like, or why it would not
+    /// with a file; a system email's own sample), without storing it: what the email would look like, or why it would not
     /// render (422 `invalid_template`, naming the part and line).
     pub async fn preview_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<TemplatePreview> {
         let (_, rendered) = self.checked_template(actor, name, edit).await?;
@@ -274,7 +279,11 @@ impl App {
             body_html: edit.body_html,
             updated_at: self.now(),
         };
-        let rendered = render(&template, &sample()).map_err(|e| AppError::unprocessable("invalid_template", e))?;
+        let rendered = match SystemEmail::of_template(name) {
+            Some(email) => render(&template, &system_templates::sample(email)),
+            None => render(&template, &sample()),
+        };
+        let rendered = rendered.map_err(|e| AppError::unprocessable("invalid_template", e))?;
         Ok((template, rendered))
     }
 }

@@ -7,7 +7,8 @@
 use crate::{App, AppResult};
 use futures_util::StreamExt;
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
-use parley_domain::Party;
+use parley_domain::{Party, UserId};
+use parley_store::OutgoingEmail;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -141,6 +142,16 @@ impl App {
             }
             to_send.push(email);
         }
+        // A user deactivated after an email to them was queued receives it no more.
+        let inactive = self.deactivated_recipients(&to_send).await?;
+        let (to_send, dropped): (Vec<_>, Vec<_>) = to_send
+            .into_iter()
+            .partition(|e| !e.email.party.and_then(|p| p.user()).is_some_and(|u| inactive.contains(&u)));
+        for email in dropped {
+            self.store.outgoing_failed(email.id, "not sent: the recipient was deactivated", None, now).await?;
+            round.failed += 1;
+            self.metrics.emails("failed", "", 1);
+        }
         // Several conversations with the SMTP server at once: each waits mostly on the network.
         let mut tries = futures_util::stream::iter(to_send)
             .map(|email| async move {
@@ -181,6 +192,22 @@ impl App {
         // What this batch put in the journal is now recorded in the store.
         self.journal.forget(&sent);
         Ok(())
+    }
+
+    /// The users among the recipients of `emails` who were deactivated.
+    async fn deactivated_recipients(&self, emails: &[OutgoingEmail]) -> AppResult<Vec<UserId>> {
+        let mut users: Vec<UserId> = emails.iter().filter_map(|e| e.email.party.and_then(|p| p.user())).collect();
+        users.sort();
+        users.dedup();
+        let mut inactive = Vec::new();
+        for user in users {
+            match self.store.user(user).await {
+                Ok(u) if u.active => {}
+                Ok(_) | Err(parley_store::StoreError::NotFound) => inactive.push(user),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(inactive)
     }
 
     /// After a start: emails the SMTP server accepted before the process died, but which the

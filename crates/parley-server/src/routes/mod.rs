@@ -1,5 +1,6 @@
 //! `/api/v1`: one file per resource.
 
+pub mod accounts;
 pub mod attachments;
 pub mod auth;
 pub mod company;
@@ -107,4 +108,14 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(widget::verify))
         .routes(routes!(views::list))
         .routes(routes!(views::page))
+        .routes(routes!(accounts::request_reset))
+        .routes(routes!(accounts::set_password))
+        .routes(routes!(accounts::system_emails))
+        .routes(routes!(accounts::set_system_email))
+        .routes(routes!(accounts::invite_customer))
+        .routes(routes!(accounts::invite_to_project))
+        .routes(routes!(accounts::my_invitations))
+        .routes(routes!(accounts::accept))
+        .routes(routes!(accounts::decline))
+        .routes(routes!(accounts::accept_link))
 }

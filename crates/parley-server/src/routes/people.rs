@@ -20,8 +20,11 @@ pub struct NewUserBody {
     pub name: String,
     #[serde(default = "member")]
     pub role: Role,
-    #[schema(schema_with = crate::schema::password)]
-    pub password: String,
+    /// The password the admin hands over. Left out, the user is emailed a welcome with a link to
+    /// choose their own (R31), valid for 7 days.
+    #[serde(default)]
+    #[schema(schema_with = crate::schema::password_or_null)]
+    pub password: Option<String>,
 }
 
 fn member() -> Role {
@@ -114,14 +117,14 @@ pub async fn users(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<
     Ok(Json(app.users(actor).await?))
 }
 
-/// Add a user (admins).
+/// Add a user (admins). Without a password, a welcome email with a set-password link is sent.
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody, tag = "people", responses((status = 201, body = User)))]
 pub async fn create_user(
     State(app): State<App>,
     Auth(actor): Auth,
     Json(b): Json<NewUserBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let user = app.create_user(actor, &b.email, &b.name, b.role, &b.password).await?;
+    let user = app.create_user(actor, &b.email, &b.name, b.role, b.password.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 

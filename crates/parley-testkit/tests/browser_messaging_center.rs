@@ -1,0 +1,96 @@
+//! The messaging center and account links in a real headless Chromium (R25, R31): an admin turns
+//! system emails off and edits their templates (the password reset's switch is disabled, with
+//! the reason beside it); a new user chooses their password from the welcome link; a member
+//! answers a project invitation in Settings.
+#![cfg(feature = "browser")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parley_testkit::browser::Browser;
+use parley_testkit::*;
+use serde_json::json;
+
+fn token_in(text: &str, page: &str) -> String {
+    let at = text.find(&format!("{page}?token=")).expect("a link");
+    let start = at + page.len() + "?token=".len();
+    text[start..].split(|c: char| c.is_whitespace() || c == '"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn r31_system_emails_are_switched_and_edited_and_a_welcome_link_sets_a_password() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let admin = app.admin().await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings#messaging", app.base)).await;
+
+    // The password reset cannot be turned off: its switch is disabled and says why.
+    let reset = page.find("input[data-system-email='password_reset']").await;
+    assert!(!reset.is_enabled().await.unwrap(), "the reset's switch is disabled");
+    page.wait_for("tr[data-kind='password_reset']", |t| t.contains("no way back in")).await;
+    // Turned off, the customer invitation is not sent; said beside the switch.
+    page.click("input[data-system-email='customer_invite']").await;
+    page.wait_for("input[data-system-email='customer_invite'] + .form-status", |t| t.contains("Off")).await;
+    let (_, emails) = app.get(&admin, "/api/v1/system-emails").await;
+    let invite = emails.as_array().unwrap().iter().find(|e| e["kind"] == "customer_invite").unwrap();
+    assert_eq!(invite["enabled"], false);
+
+    // A system email's template is edited and previewed in the same form as the new-message one.
+    page.click("button[data-edit-template='system.password_reset']").await;
+    page.wait_for("#template-title", |t| t.contains("Password reset")).await;
+    page.fill("#template-form input[name='subject']", "Your new {{ company.name }} password").await;
+    page.click("#template-preview-open").await;
+    page.wait_for("#preview-subject", |t| t == "Your new Acme password").await;
+    page.wait_for("#preview-text", |t| t.contains("Hello Ada")).await;
+    page.click("#template-form button[type=submit]").await;
+    page.wait_for("#template-form .form-status", |t| t.contains("Saved")).await;
+    let saved = app.get(&admin, "/api/v1/templates/system.password_reset").await.1;
+    assert_eq!(saved["subject"], "Your new {{ company.name }} password");
+
+    // A user added without a password is sent a welcome; its link lets him choose one.
+    page.fill("#user-form input[name='name']", "Leo").await;
+    page.fill("#user-form input[name='email']", "leo@acme.test").await;
+    page.click("#user-form button[type=submit]").await;
+    page.wait_for("#users", |t| t.contains("leo@acme.test")).await;
+    page.screenshot("messaging-center").await;
+    page.close().await;
+    app.deliver().await;
+    let welcome = smtp.mails_to("leo@acme.test");
+    assert_eq!(welcome.len(), 1);
+    let token = token_in(&welcome[0].text(), "/set-password");
+
+    let leo = browser.session().await;
+    leo.goto(&format!("{}/set-password?token={token}", app.base)).await;
+    leo.fill("#password-form input[name='password']", "password").await;
+    leo.click("#password-form button[type=submit]").await;
+    leo.wait_for("#account-error", |t| t.contains("too easy to guess")).await;
+    leo.fill("#password-form input[name='password']", "a fresh passphrase").await;
+    leo.click("#password-form button[type=submit]").await;
+    leo.wait_for("#account-done", |t| t.contains("password is set")).await;
+    leo.assert_accessible("set-password").await;
+    leo.login(&app.base, "leo@acme.test", "a fresh passphrase").await;
+    leo.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r25_a_member_answers_a_project_invitation_in_settings() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mia = app.user(&admin, "mia@acme.test").await;
+    let project = app.project(&admin, "Billing").await;
+    app.ok(&admin, &format!("/api/v1/projects/{project}/invitations"), json!({"user_id": mia.id}), 201).await;
+
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, "mia@acme.test", PASSWORD).await;
+    page.goto(&format!("{}/settings", app.base)).await;
+    page.wait_for("#invitations", |t| t.contains("Billing")).await;
+    page.click("#invitations button").await;
+    page.wait_for("#invitations-status", |t| t.contains("member of Billing")).await;
+    let (_, found) = app.get(&admin, &format!("/api/v1/projects/{project}")).await;
+    assert!(found["member_users"].as_array().unwrap().contains(&json!(mia.id)), "{found}");
+    assert!(!page.find("#invitations-box").await.is_displayed().await.unwrap(), "none left to answer");
+    page.close().await;
+    app.stop().await;
+}
