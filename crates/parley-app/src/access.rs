@@ -95,8 +95,11 @@ impl App {
         id: ConversationId,
         handles: &[String],
     ) -> AppResult<PostContext> {
-        let context =
-            self.store.post_context(id, actor.party(), handles).await.map_err(AppError::from_store("conversation"))?;
+        let context = self
+            .store
+            .post_context(id, Some(actor.party()), handles)
+            .await
+            .map_err(AppError::from_store("conversation"))?;
         let header = &context.people.conversation.header;
         let facts = ConversationFacts { visibility: header.visibility, project_id: header.project_id };
         let profile = actor.user_id().and_then(|me| context.profile(me));

@@ -1,6 +1,8 @@
 //! Starting conversations (R1–R4), their states (R6), linking (R5) and their people.
 
+use crate::automations::Place;
 use crate::{Actor, App, AppError, AppResult, NewItemRequest};
+use parley_domain::automation::Trigger;
 use parley_domain::state::{self, StateAction, StateError};
 use parley_domain::values::parse_name;
 use parley_domain::*;
@@ -77,12 +79,15 @@ impl App {
             created_at: self.now(),
         };
         let conversation = self.store.insert_conversation(new).await?;
+        let id = conversation.header.id;
         if let Some(body) = req.body {
             let post = crate::PostRequest { body, channel: None, attachments: vec![] };
-            self.post_message(actor, conversation.header.id, post).await?;
-            return self.visible_conversation(actor, conversation.header.id).await;
+            self.post_message(actor, id, post).await?;
         }
-        Ok(conversation)
+        if actor.user_id().is_none() {
+            self.automate(Trigger::NewCustomerConversation, Place::Conversation(id)).await;
+        }
+        self.visible_conversation(actor, id).await
     }
 
     /// R1, R3, R4: the visibility of a conversation a user starts. An item or project outside the
@@ -143,6 +148,14 @@ impl App {
             match self.store.set_state(id, current, next, actor.author(), self.now()).await {
                 Ok(c) => {
                     self.publish_state(c.clone(), actor.party());
+                    let trigger = match (current, next) {
+                        (_, ConversationState::Closed) => Some(Trigger::ConversationClosed),
+                        (ConversationState::Closed, ConversationState::Open) => Some(Trigger::ConversationReopened),
+                        _ => None,
+                    };
+                    if let Some(trigger) = trigger {
+                        self.automate(trigger, Place::Conversation(id)).await;
+                    }
                     return Ok(c);
                 }
                 Err(StoreError::Conflict(_)) => current = self.store.conversation(id).await?.header.state,

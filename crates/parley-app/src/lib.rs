@@ -8,6 +8,7 @@ mod account_email;
 mod actor;
 mod attachments;
 mod auth;
+mod automations;
 mod clock;
 mod conversations;
 mod customer_view;
@@ -34,6 +35,7 @@ mod work;
 
 pub use actor::Actor;
 pub use auth::{credential_of, hash_password, Authenticated, LoginResult};
+pub use automations::AutomationView;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
 pub use customer_view::{OpenedRequest, ShownAuthor, Welcome};

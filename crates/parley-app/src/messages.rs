@@ -60,6 +60,34 @@ impl App {
         let handles = parsed.as_deref().map(|b| handles_in(actor.author(), b)).unwrap_or_default();
         let context = self.postable(actor, id, &handles).await?;
         let body = parsed?;
+        let (message, audience) = self.post_in(context, actor.author(), body, attachments, channel, started).await?;
+        Ok((self.as_numbered_for(actor, message).await?, audience))
+    }
+
+    /// R29: the bot posts through the same path as everyone — the locked refusal, the audience
+    /// (R7: an internal message never reaches a customer), realtime, the email fallback. There is
+    /// no access to check: what the bot says was set by an admin.
+    #[tracing::instrument(name = "post", skip_all, fields(conversation = id.0, by = "bot"))]
+    pub(crate) async fn post_as_bot(&self, id: ConversationId, body: &str) -> AppResult<(Message, Audience)> {
+        let started = std::time::Instant::now();
+        let body = values::parse_body(body)?;
+        let handles = handles_in(Author::Bot, &body);
+        let context =
+            self.store.post_context(id, None, &handles).await.map_err(AppError::from_store("conversation"))?;
+        self.post_in(context, Author::Bot, body, &[], Channel::Automation, started).await
+    }
+
+    /// The post after access: the locked check, the audience, one atomic write, the pushes.
+    async fn post_in(
+        &self,
+        context: PostContext,
+        author: Author,
+        body: String,
+        attachments: &[AttachmentId],
+        channel: Channel,
+        started: std::time::Instant,
+    ) -> AppResult<(Message, Audience)> {
+        let id = context.people.conversation.header.id;
         if attachments.len() > attachment::MAX_PER_MESSAGE {
             let most = attachment::MAX_PER_MESSAGE;
             return Err(ValidationError::new("attachments", format!("at most {most} files a message")).into());
@@ -68,7 +96,7 @@ impl App {
         if conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }
-        let Addressed { audience, mentioned, silent } = address(&context, actor.author());
+        let Addressed { audience, mentioned, silent } = address(&context, author);
         let people = &context.people;
         let new_followers = mentioned
             .into_iter()
@@ -84,9 +112,9 @@ impl App {
         let now = self.now();
         let guard_ms = i64::try_from(self.config.send_guard.as_millis()).unwrap_or(i64::MAX);
         let message = NewMessage {
-            held_until: delivery::held_until(actor.author(), conversation.header.visibility, now, guard_ms),
+            held_until: delivery::held_until(author, conversation.header.visibility, now, guard_ms),
             conversation_id: id,
-            author: actor.author(),
+            author,
             body_html,
             body,
             channel,
@@ -113,7 +141,7 @@ impl App {
         }
         self.publish_message(message.clone(), audience.clone(), conversation.header.subject.clone(), silent);
         self.metrics.posted(started.elapsed());
-        Ok((self.as_numbered_for(actor, message).await?, audience))
+        Ok((message, audience))
     }
 
     /// The message as `actor` is shown it: customers see their own numbers (their position among

@@ -1,9 +1,11 @@
 //! Projects and items.
 
+use crate::automations::Place;
 use crate::delivery::system_templates::{named, ItemNamed, SystemContext};
 use crate::invitations::Joined;
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::{project_in_scope, ConversationFacts};
+use parley_domain::automation::Trigger;
 use parley_domain::system_email::SystemEmail;
 use parley_domain::values::parse_name;
 use parley_domain::*;
@@ -82,6 +84,10 @@ impl App {
         for assignee in &item.assignees {
             self.tell_assignee(&item, *assignee, true, user).await?;
         }
+        self.automate(Trigger::ItemCreated, Place::Item(item.id)).await;
+        if !item.assignees.is_empty() {
+            self.automate(Trigger::ItemAssigned, Place::Item(item.id)).await;
+        }
         Ok(item)
     }
 
@@ -137,9 +143,17 @@ impl App {
         status: Option<ItemStatus>,
     ) -> AppResult<Item> {
         Self::require_user(actor, "item")?;
-        self.visible_item(actor, id).await?;
+        let before = self.visible_item(actor, id).await?;
         let title = title.map(|t| parse_name("title", t)).transpose()?;
-        self.store.update_item(id, ItemPatch { title, status }).await.map_err(AppError::from_store("item"))
+        let item =
+            self.store.update_item(id, ItemPatch { title, status }).await.map_err(AppError::from_store("item"))?;
+        if item.status != before.status {
+            self.automate(Trigger::ItemStatusChanged, Place::Item(id)).await;
+            if item.status == ItemStatus::Closed {
+                self.automate(Trigger::ItemClosed, Place::Item(id)).await;
+            }
+        }
+        Ok(item)
     }
 
     /// Adds or removes a follower, requester (customers) or assignee (users).
@@ -169,6 +183,9 @@ impl App {
         if let (ItemRole::Assignee, Party::User(assignee), Some(by)) = (role, party, actor.user_id()) {
             if before.assignees.contains(&assignee) != on {
                 self.tell_assignee(&item, assignee, on, by).await?;
+                if on {
+                    self.automate(Trigger::ItemAssigned, Place::Item(id)).await;
+                }
             }
         }
         Ok(item)

@@ -40,6 +40,8 @@ id_type!(
     OutgoingEmailId,
     /// An invitation of a user into a project (R25, R31).
     InvitationId,
+    /// An automation of the messaging center (R29).
+    AutomationId,
     /// An email received, in the incoming log.
     IncomingEmailId,
     /// A token a mail relay posts incoming email with.

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod attachment;
 pub mod audience;
+pub mod automation;
 pub mod delivery;
 pub mod entities;
 pub mod excerpt;

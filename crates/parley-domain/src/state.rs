@@ -2,6 +2,7 @@
 //! returns to closed; a new message reopens a closed conversation; a locked one refuses messages.
 
 use crate::entities::ConversationState;
+use crate::Author;
 use serde::Deserialize;
 use thiserror::Error;
 use utoipa::ToSchema;
@@ -41,11 +42,14 @@ pub fn apply(state: ConversationState, action: StateAction) -> Result<Conversati
     }
 }
 
-/// The state after a new message arrives, from any channel; a locked conversation refuses it.
-pub fn on_new_message(state: ConversationState) -> Result<ConversationState, StateError> {
-    match state {
-        ConversationState::Locked => Err(StateError::Locked),
-        ConversationState::Open | ConversationState::Closed => Ok(ConversationState::Open),
+/// The state after a new message by `author` arrives, from any channel; a locked conversation
+/// refuses it. A person's message reopens a closed conversation; the bot's does not (R29: what an
+/// automation says when a conversation closes must not reopen it).
+pub fn on_new_message(state: ConversationState, author: Author) -> Result<ConversationState, StateError> {
+    match (state, author) {
+        (ConversationState::Locked, _) => Err(StateError::Locked),
+        (ConversationState::Closed, Author::Bot) => Ok(ConversationState::Closed),
+        (ConversationState::Open | ConversationState::Closed, _) => Ok(ConversationState::Open),
     }
 }
 
@@ -70,13 +74,22 @@ mod tests {
 
     #[test]
     fn r6_new_message_reopens_a_closed_conversation() {
-        assert_eq!(on_new_message(Closed), Ok(Open));
-        assert_eq!(on_new_message(Open), Ok(Open));
+        let user = Author::User(crate::UserId(1));
+        assert_eq!(on_new_message(Closed, user), Ok(Open));
+        assert_eq!(on_new_message(Open, user), Ok(Open));
+        assert_eq!(on_new_message(Closed, Author::Customer(crate::CustomerId(1))), Ok(Open));
+    }
+
+    #[test]
+    fn r29_a_bot_message_leaves_a_closed_conversation_closed() {
+        assert_eq!(on_new_message(Closed, Author::Bot), Ok(Closed));
+        assert_eq!(on_new_message(Open, Author::Bot), Ok(Open));
+        assert_eq!(on_new_message(Locked, Author::Bot), Err(StateError::Locked));
     }
 
     #[test]
     fn r6_locked_conversation_refuses_messages_and_reopening() {
-        assert_eq!(on_new_message(Locked), Err(StateError::Locked));
+        assert_eq!(on_new_message(Locked, Author::User(crate::UserId(1))), Err(StateError::Locked));
         assert_eq!(apply(Locked, StateAction::Reopen), Err(StateError::Locked));
         assert_eq!(apply(Locked, StateAction::Close), Err(StateError::Locked));
     }

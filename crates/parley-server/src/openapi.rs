@@ -89,6 +89,9 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/projects/{id}/invitations", &[403, 409]),
     ("POST", "/api/v1/invitations/{id}/accept", &[409]),
     ("POST", "/api/v1/invitations/{id}/decline", &[409]),
+    ("POST", "/api/v1/automations", &[422]),
+    ("PUT", "/api/v1/automations/{id}", &[409, 422]),
+    ("DELETE", "/api/v1/automations/{id}", &[409]),
 ];
 
 /// Adds to every operation the error answers it can give, all `{"error":{"code","message"}}`:

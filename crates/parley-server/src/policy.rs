@@ -171,6 +171,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     // Someone else's invitation is "not found".
     ("POST", "/api/v1/invitations/{id}/accept", STAFF),
     ("POST", "/api/v1/invitations/{id}/decline", STAFF),
+    ("GET", "/api/v1/automations", ADMIN),
+    ("POST", "/api/v1/automations", ADMIN),
+    ("PUT", "/api/v1/automations/{id}", ADMIN),
+    ("DELETE", "/api/v1/automations/{id}", ADMIN),
 ];
 
 /// The rule of a route, if it has one.

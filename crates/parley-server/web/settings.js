@@ -1,6 +1,6 @@
 // Settings: one's own notification preferences (R20–R25; the scope only by admins) and project
-// invitations, and for admins the company defaults (R3), people, the system emails and their
-// templates (R31), the new-message template (R29), the outgoing and incoming email logs (R32) and
+// invitations, and for admins the company defaults (R3), people, automated messages (R29), the
+// system emails and their templates (R31), the new-message template (R29), the outgoing and incoming email logs (R32) and
 // relay tokens.
 import { api, el, when } from './api.js';
 
@@ -245,7 +245,106 @@ async function loadSystemEmails() {
     el('td', {}, el('button', { type: 'button', class: 'link', 'data-edit-template': 'new_message', onclick: () => editTemplate(NEW_MESSAGE) }, 'Edit template'))));
 }
 
+const TRIGGERS = {
+  new_message: 'a message is posted',
+  item_created: 'an item is created',
+  item_closed: 'an item is closed',
+  item_status_changed: "an item's status changes",
+  item_assigned: 'someone is assigned to an item',
+  conversation_closed: 'a conversation is closed',
+  conversation_reopened: 'a conversation is reopened',
+  new_customer_conversation: 'a customer starts a conversation',
+};
+
+// R29: the automations, the core rule first: its switch is disabled with the reason, and its
+// text is the new-message template.
+async function loadAutomations() {
+  const automations = await api('GET', '/automations');
+  $('automations').replaceChildren(...automations.map((a) => {
+    const label = `"${a.name}" is on`;
+    const toggle = el('input', { type: 'checkbox', checked: a.enabled, disabled: a.core, 'aria-label': label, 'data-automation-on': a.id });
+    toggle.addEventListener('change', async () => {
+      try {
+        await api('PUT', `/automations/${a.id}`, { ...specOf(a), enabled: toggle.checked });
+        a.enabled = toggle.checked;
+        sayBeside(toggle, toggle.checked ? 'On.' : 'Off.');
+      } catch (e) {
+        toggle.checked = !toggle.checked;
+        sayBeside(toggle, e.message, true);
+      }
+    });
+    const why = a.core ? el('span', { class: 'hint', id: `why-automation-${a.id}` }, ' The core rule: always on.') : null;
+    if (why) toggle.setAttribute('aria-describedby', `why-automation-${a.id}`);
+    const change = a.core
+      ? el('button', { type: 'button', class: 'link', 'data-edit-template': 'new_message', onclick: () => editTemplate(NEW_MESSAGE) }, 'Edit text')
+      : [el('button', { type: 'button', class: 'link', onclick: () => editAutomation(a) }, 'Edit'), ' ',
+        el('button', { type: 'button', class: 'link', onclick: () => removeAutomation(a) }, 'Delete')];
+    return el('tr', { 'data-automation': a.id }, el('td', {}, a.name, a.core ? [' ', el('span', { class: 'tag state' }, 'core')] : null),
+      el('td', {}, TRIGGERS[a.trigger] || a.trigger), el('td', {}, a.reaches), el('td', {}, toggle, why), el('td', {}, change));
+  }));
+}
+
+function specOf(a) {
+  return { name: a.name, trigger: a.trigger, project_id: a.project_id, item_kind: a.item_kind, visibility: a.visibility, body: a.body };
+}
+
+function editAutomation(a) {
+  const f = $('automation-form').elements;
+  f.automation_id.value = a ? a.id : '';
+  f.name.value = a ? a.name : '';
+  f.trigger.value = a ? a.trigger : 'item_created';
+  f.project_id.value = a && a.project_id ? String(a.project_id) : '';
+  f.item_kind.value = a && a.item_kind ? a.item_kind : '';
+  f.visibility.value = a ? a.visibility : 'public';
+  f.body.value = a ? a.body : '';
+  $('automation-form-title').textContent = a ? `Edit "${a.name}"` : 'New automated message';
+  $('automation-save').textContent = a ? 'Save' : 'Add';
+  $('automation-cancel').hidden = !a;
+  $('automation-status').textContent = '';
+  if (a) f.name.focus();
+}
+
+async function removeAutomation(a) {
+  try {
+    await api('DELETE', `/automations/${a.id}`);
+    $('automation-status').textContent = `Deleted "${a.name}".`;
+    await loadAutomations();
+  } catch (e) {
+    $('automation-status').textContent = e.message;
+  }
+}
+
+async function saveAutomation(event) {
+  event.preventDefault();
+  const f = $('automation-form').elements;
+  const body = {
+    name: f.name.value,
+    trigger: f.trigger.value,
+    project_id: f.project_id.value ? Number(f.project_id.value) : null,
+    item_kind: f.item_kind.value || null,
+    visibility: f.visibility.value,
+    body: f.body.value,
+  };
+  try {
+    if (f.automation_id.value) {
+      const current = (await api('GET', '/automations')).find((a) => String(a.id) === f.automation_id.value);
+      await api('PUT', `/automations/${f.automation_id.value}`, { ...body, enabled: current ? current.enabled : true });
+    } else {
+      await api('POST', '/automations', body);
+    }
+    editAutomation(null);
+    $('automation-status').textContent = `Saved "${body.name}".`;
+    await loadAutomations();
+  } catch (e) {
+    $('automation-status').textContent = e.message;
+  }
+}
+
 async function loadMessaging() {
+  const projects = await api('GET', '/projects');
+  $('automation-form').elements.project_id.replaceChildren(el('option', { value: '' }, 'any project'),
+    ...projects.map((p) => el('option', { value: String(p.id) }, p.name)));
+  await loadAutomations();
   await editTemplate(NEW_MESSAGE);
   await loadSystemEmails();
   const log = await api('GET', '/outgoing-emails?limit=200');
@@ -431,6 +530,8 @@ async function boot() {
   });
   onSubmit($('template-form'), (values) => api('PUT', `/templates/${$('template-form').dataset.template}`, values));
   $('template-preview-open').addEventListener('click', previewTemplate);
+  $('automation-form').addEventListener('submit', saveAutomation);
+  $('automation-cancel').addEventListener('click', () => editAutomation(null));
   onSubmit($('relay-token-form'), async (values) => {
     const made = await api('POST', '/inbound-tokens', values);
     $('relay-token-form').reset();

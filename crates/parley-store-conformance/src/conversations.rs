@@ -285,7 +285,7 @@ pub async fn r10_r20_post_context_reads_what_a_post_needs_at_once<S: Store>(stor
     let id = c.header.id;
 
     let handles = vec![zed.handle.clone(), "nobody".to_string(), w.admin.handle.clone()];
-    let context = store.post_context(id, Party::User(w.member.id), &handles).await.unwrap();
+    let context = store.post_context(id, Some(Party::User(w.member.id)), &handles).await.unwrap();
     assert_eq!(context.people.conversation.header.id, id);
     assert_eq!(context.people.conversation.participants, vec![Party::Customer(w.customer.id)]);
     assert_eq!(context.people.conversation.followers, vec![Party::User(w.admin.id)]);
@@ -300,7 +300,7 @@ pub async fn r10_r20_post_context_reads_what_a_post_needs_at_once<S: Store>(stor
     assert_eq!(ids, expected);
     assert_eq!(context.profile(broad.id).unwrap().preferences, wants_all);
 
-    let as_customer = store.post_context(id, Party::Customer(w.customer.id), &[]).await.unwrap();
+    let as_customer = store.post_context(id, Some(Party::Customer(w.customer.id)), &[]).await.unwrap();
     assert_eq!(as_customer.relation, store.relation(id, Party::Customer(w.customer.id)).await.unwrap());
     assert!(as_customer.relation.participant);
     assert!(as_customer.mentioned.is_empty());
@@ -311,7 +311,7 @@ pub async fn r10_r20_post_context_reads_what_a_post_needs_at_once<S: Store>(stor
     expected.dedup();
     assert_eq!(ids, expected, "the users named around it and the broad ones");
 
-    let missing = store.post_context(ConversationId(9_999), Party::User(w.member.id), &[]).await;
+    let missing = store.post_context(ConversationId(9_999), Some(Party::User(w.member.id)), &[]).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 

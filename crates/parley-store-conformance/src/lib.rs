@@ -6,6 +6,7 @@
 
 mod accounts;
 mod attachments;
+mod automations;
 mod conversations;
 mod delivery;
 mod fixtures;
@@ -17,6 +18,7 @@ mod saved_replies;
 
 pub use accounts::*;
 pub use attachments::*;
+pub use automations::*;
 pub use conversations::*;
 pub use delivery::*;
 pub use fixtures::*;
@@ -79,6 +81,7 @@ macro_rules! store_behaviour_tests {
             r38_a_password_link_works_once_and_ends_every_session_and_token,
             r31_system_emails_are_on_until_turned_off,
             r25_an_invitation_is_answered_once_and_one_is_pending_at_a_time,
+            r29_automations_are_kept_with_one_core_rule_first,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -141,11 +141,12 @@ pub(crate) async fn insert_in(
     // A post naming files that are not its author's unsent uploads keeps nothing either.
     attachments::check_unsent(tx, m).await?;
     // R6: a locked conversation keeps nothing of this message; the update leaves it alone, and
-    // `state` comes back as it was.
+    // `state` comes back as it was. The last author is a person's: R26's "unanswered" waits for
+    // a user's reply, which a bot's automatic one is not.
     let row = sqlx::query(
         "UPDATE conversations SET message_count = message_count + 1, last_activity_at = GREATEST(last_activity_at, $1),
-           last_author_kind = $2
-         WHERE id = $3 AND state <> 'locked' RETURNING message_count, state, visibility",
+           last_author_kind = CASE WHEN $2 = 'bot' THEN last_author_kind ELSE $2 END
+         WHERE id = $3 AND state <> 'locked' RETURNING message_count, state, visibility, last_author_kind",
     )
     .bind(m.created_at)
     .bind(m.author.kind().as_str())
@@ -164,7 +165,9 @@ pub(crate) async fn insert_in(
     let number: i64 = get(&row, "message_count")?;
     let state = rows::parse(&row, "state", ConversationState::parse)?;
     let visibility = rows::parse(&row, "visibility", Visibility::parse)?;
-    let new_state = state::on_new_message(state).map_err(|_| StoreError::Locked)?;
+    let last_author: Option<String> = get(&row, "last_author_kind")?;
+    let last_author = last_author.as_deref().and_then(AuthorKind::parse);
+    let new_state = state::on_new_message(state, m.author).map_err(|_| StoreError::Locked)?;
     if new_state != state {
         sqlx::query("UPDATE conversations SET state = $1 WHERE id = $2")
             .bind(new_state.as_str())
@@ -234,7 +237,7 @@ pub(crate) async fn insert_in(
     let recipients: Vec<Party> = m.audience.recipients.iter().map(|r| r.party).collect();
     let exact: BTreeSet<Party> = m.new_followers.iter().copied().collect();
     let posted = Posted {
-        facts: SharedFacts { visibility, state: new_state, last_author: Some(m.author.kind()) },
+        facts: SharedFacts { visibility, state: new_state, last_author },
         at: m.created_at,
         author: m.author.party(),
         customers_see: visibility == Visibility::Public && m.held_until.is_none(),
@@ -375,10 +378,18 @@ impl ConversationStore for PgStore {
         people_of(&mut conn, id).await
     }
 
-    async fn post_context(&self, id: ConversationId, poster: Party, handles: &[String]) -> StoreResult<PostContext> {
+    async fn post_context(
+        &self,
+        id: ConversationId,
+        poster: Option<Party>,
+        handles: &[String],
+    ) -> StoreResult<PostContext> {
         let mut conn = self.pool.acquire().await.map_err(other)?;
         let people = people_of(&mut conn, id).await?;
-        let relation = crate::views::relation_on(&mut conn, id, poster).await?;
+        let relation = match poster {
+            Some(poster) => crate::views::relation_on(&mut conn, id, poster).await?,
+            None => parley_domain::access::Relation::default(),
+        };
         let mentioned: Vec<UserId> =
             crate::people::users_by_handle(&mut conn, handles).await?.into_iter().map(|u| u.id).collect();
         let c = &people.conversation;
@@ -389,7 +400,7 @@ impl ConversationStore for PgStore {
             .chain(&c.participants)
             .filter_map(|p| p.user())
             .chain(mentioned.iter().copied())
-            .chain(poster.user())
+            .chain(poster.and_then(|p| p.user()))
             .collect();
         let profiles = crate::people::audience_profiles(&mut conn, &named).await?;
         Ok(PostContext { people, relation, mentioned, profiles })
@@ -594,7 +605,7 @@ impl ConversationStore for PgStore {
                    last_activity_at = COALESCE((SELECT MAX(created_at) FROM messages
                        WHERE conversation_id = $1 AND withdrawn_at IS NULL), created_at),
                    last_author_kind = (SELECT author_kind FROM messages WHERE conversation_id = $1
-                       AND withdrawn_at IS NULL ORDER BY number DESC LIMIT 1)
+                       AND withdrawn_at IS NULL AND author_kind <> 'bot' ORDER BY number DESC LIMIT 1)
                  WHERE id = $1",
             )
             .bind(message.conversation_id.0)

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod attachments;
+mod automations;
 mod bus;
 mod conversations;
 mod delivery;

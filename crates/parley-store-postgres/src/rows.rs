@@ -161,3 +161,7 @@ pub fn ids_of<T>(list: &[(String, i64)], kind: &str, wrap: fn(i64) -> T) -> Vec<
 pub fn invitation(row: &PgRow) -> StoreResult<parley_domain::system_email::Invitation> {
     decode::invitation(&Cols(row))
 }
+
+pub fn automation(row: &PgRow) -> StoreResult<parley_domain::automation::Automation> {
+    decode::automation(&Cols(row))
+}

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod attachments;
+mod automations;
 mod checkpoint;
 mod conversations;
 mod delivery;

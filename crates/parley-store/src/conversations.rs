@@ -13,8 +13,13 @@ pub trait ConversationStore {
     /// The conversation with the followers of what it hangs off.
     async fn conversation_people(&self, id: ConversationId) -> StoreResult<ConversationPeople>;
     /// Everything a post into `id` by `poster` needs, read at once (see [`PostContext`]);
-    /// `handles` are the `@handles` the body mentions.
-    async fn post_context(&self, id: ConversationId, poster: Party, handles: &[String]) -> StoreResult<PostContext>;
+    /// `handles` are the `@handles` the body mentions. `None`: the bot, who stands in no relation.
+    async fn post_context(
+        &self,
+        id: ConversationId,
+        poster: Option<Party>,
+        handles: &[String],
+    ) -> StoreResult<PostContext>;
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>>;
     /// Compare-and-set of the state, recorded as changed `by` someone `at` a time; `Conflict` if
     /// it was no longer `from`.

@@ -129,3 +129,25 @@ pub fn invitation(row: &impl Columns) -> StoreResult<parley_domain::system_email
         answered_at: row.int_or_null("answered_at")?,
     })
 }
+
+/// A row of `automations`.
+pub fn automation(row: &impl Columns) -> StoreResult<parley_domain::automation::Automation> {
+    use parley_domain::automation::{Action, Automation, AutomationSpec, Trigger};
+    let item_kind = row.text_or_null("item_kind")?;
+    Ok(Automation {
+        id: AutomationId(row.int("id")?),
+        spec: AutomationSpec {
+            name: row.text("name")?,
+            trigger: parse(row, "trigger_name", Trigger::parse)?,
+            project_id: row.int_or_null("project_id")?.map(ProjectId),
+            item_kind: item_kind.map(|k| ItemKind::parse(&k).ok_or_else(|| corrupt("item_kind"))).transpose()?,
+            action: parse(row, "action", Action::parse)?,
+            visibility: parse(row, "visibility", Visibility::parse)?,
+            body: row.text("body")?,
+        },
+        enabled: row.flag("enabled")?,
+        core: row.flag("core")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}

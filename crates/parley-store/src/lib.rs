@@ -8,6 +8,7 @@
 
 pub mod accounts;
 mod attachments;
+pub mod automations;
 mod conversations;
 pub mod decode;
 mod delivery;
@@ -23,6 +24,7 @@ mod work;
 
 pub use accounts::{AccountStore, NewInvitation, NewPasswordLink};
 pub use attachments::{AttachmentStore, NewAttachment, StoredAttachment};
+pub use automations::AutomationStore;
 pub use conversations::ConversationStore;
 pub use delivery::DeliveryStore;
 pub use error::{StoreError, StoreResult};
@@ -45,6 +47,7 @@ pub trait Store:
     + AttachmentStore
     + SavedReplyStore
     + AccountStore
+    + AutomationStore
     + NoticeBoard
     + Send
     + Sync

@@ -94,3 +94,46 @@ async fn r25_a_member_answers_a_project_invitation_in_settings() {
     page.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r29_an_admin_adds_switches_and_deletes_an_automated_message_and_the_core_rule_stays() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "Support").await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings#messaging", app.base)).await;
+
+    // The core rule: first, always on, its switch disabled with the reason; its text is the
+    // new-message template.
+    let core = page.find("#automations tr:first-child input[type=checkbox]").await;
+    assert!(!core.is_enabled().await.unwrap());
+    page.wait_for("#automations tr:first-child", |t| t.contains("always on") && t.contains("core")).await;
+    page.click("#automations tr:first-child button[data-edit-template='new_message']").await;
+    page.wait_for("#template-title", |t| t.contains("New message email")).await;
+
+    page.fill("#automation-form input[name='name']", "Thanks on close").await;
+    page.find("#automation-form select[name='trigger']").await.select_by_value("item_closed").await.unwrap();
+    page.find("#automation-form select[name='project_id']").await.select_by_value(&project.to_string()).await.unwrap();
+    page.find("#automation-form select[name='visibility']").await.select_by_value("internal").await.unwrap();
+    page.fill("#automation-form textarea[name='body']", "Closed: check the invoice.").await;
+    page.click("#automation-save").await;
+    page.wait_for("#automations", |t| t.contains("Thanks on close") && t.contains("an item is closed")).await;
+    let (_, list) = app.get(&admin, "/api/v1/automations").await;
+    let added = &list[1];
+    assert_eq!((added["visibility"].as_str(), added["project_id"].as_i64()), (Some("internal"), Some(project)));
+    assert_eq!(added["reaches"], "the users following the conversation (internal)");
+    let id = added["id"].as_i64().unwrap();
+
+    page.click(&format!("input[data-automation-on='{id}']")).await;
+    page.wait_for(&format!("input[data-automation-on='{id}'] + .form-status"), |t| t.contains("Off")).await;
+    assert_eq!(app.get(&admin, "/api/v1/automations").await.1[1]["enabled"], false);
+    page.screenshot("automations").await;
+    page.assert_accessible("messaging-center").await;
+    page.click(&format!("tr[data-automation='{id}'] button.link:last-child")).await;
+    page.wait_for("#automation-status", |t| t.contains("Deleted")).await;
+    assert_eq!(app.get(&admin, "/api/v1/automations").await.1.as_array().unwrap().len(), 1);
+    page.close().await;
+    app.stop().await;
+}

@@ -290,6 +290,8 @@ async fn seed(app: &TestApp) -> World {
     }
     invitations.push(res("missing", missing, NONE));
     resources.insert("invitation", invitations);
+    let automation = app.ok(&admin, "/api/v1/automations", body_for_automation(), 201).await["id"].as_i64().unwrap();
+    resources.insert("automation", vec![res("automation", automation, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert("system_email", vec![res("welcome", "welcome", &[ADMIN]), res("missing", "no_such_email", NONE)]);
     resources.insert(
         "view",
@@ -344,6 +346,10 @@ async fn create(app: &TestApp, who: &Who, body: Value) -> i64 {
     app.ok(who, "/api/v1/conversations", body, 201).await["id"].as_i64().unwrap()
 }
 
+fn body_for_automation() -> Value {
+    json!({"name": "Thanks", "trigger": "item_closed", "visibility": "public", "body": "Thanks!"})
+}
+
 /// Which resource list a route's first path parameter draws from.
 fn param_kind(path: &str) -> Option<&'static str> {
     let kinds = [
@@ -364,6 +370,7 @@ fn param_kind(path: &str) -> Option<&'static str> {
         ("/api/v1/templates/{name}", "template"),
         ("/api/v1/views/{view}", "view"),
         ("/api/v1/invitations/{id}", "invitation"),
+        ("/api/v1/automations/{id}", "automation"),
         ("/api/v1/system-emails/{kind}", "system_email"),
     ];
     kinds.iter().find(|(prefix, _)| path.starts_with(prefix)).map(|(_, kind)| *kind)
@@ -427,6 +434,9 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("POST", "/api/v1/invitations/accept-link") => json!({"token": "pi_not-a-link"}),
         ("PATCH", "/api/v1/system-emails/{kind}") => json!({"enabled": true}),
         ("POST", "/api/v1/projects/{id}/invitations") => json!({"user_id": mo}),
+        ("POST", "/api/v1/automations") | ("PUT", "/api/v1/automations/{id}") => {
+            json!({"name": format!("Auto {n}"), "trigger": "item_closed", "visibility": "public", "body": "Thanks!"})
+        }
         _ => json!({}),
     };
     Some(body)
@@ -459,7 +469,8 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
 /// Routes that change who reaches what, or end sessions, run after every other one.
 fn order(method: &str, path: &str) -> u8 {
     match (method, path) {
-        ("POST", "/api/v1/messages/{id}/make-internal") | ("DELETE", "/api/v1/saved-replies/{id}") => 1,
+        ("POST", "/api/v1/messages/{id}/make-internal")
+        | ("DELETE", "/api/v1/saved-replies/{id}" | "/api/v1/automations/{id}") => 1,
         ("POST", "/api/v1/messages/{id}/undo") => 2,
         ("POST", "/api/v1/conversations/{id}/link") => 3,
         (_, "/api/v1/me/tokens/{id}" | "/api/v1/inbound-tokens/{id}") => 4,

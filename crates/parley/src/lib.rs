@@ -187,6 +187,7 @@ pub async fn launch_with_listener(
         .await
         .map_err(|e| anyhow::anyhow!("first start: {e}"))?;
     app.install_default_templates().await.map_err(|e| anyhow::anyhow!("installing templates: {e}"))?;
+    app.install_core_automation().await.map_err(|e| anyhow::anyhow!("installing the core automation: {e}"))?;
     let (smtp_addr, smtp) = start_smtp_listener(config, &app).await?;
     let (stopping, stop) = watch::channel(false);
     let relay = AbortOnDrop(CountsRelay::spawn(app.clone()));

@@ -49,7 +49,7 @@ pub struct LinkBody {
 /// Email a link to choose a new password (valid 1 hour, once) to the user and the customer with
 /// this address. Answers 202 whether or not anyone has it. Limited per client and per address
 /// (429), and to 3 links per person in 10 minutes.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset", request_body = ResetRequestBody, tag = "auth",
+#[utoipa::path(post, operation_id = "request_password_reset", path = "/api/v1/auth/password-reset", request_body = ResetRequestBody, tag = "auth",
     responses((status = 202), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn request_reset(
     State(app): State<App>,
@@ -64,7 +64,7 @@ pub async fn request_reset(
 /// Choose a password with an emailed link (reset, welcome or portal invitation), once. Every
 /// session and API token of the account ends (R38). 422 `invalid_link` for a link unknown, used or
 /// expired; 400 for a password too short or too easy to guess.
-#[utoipa::path(post, path = "/api/v1/auth/set-password", request_body = SetPasswordBody, tag = "auth",
+#[utoipa::path(post, operation_id = "set_password_with_link", path = "/api/v1/auth/set-password", request_body = SetPasswordBody, tag = "auth",
     responses((status = 204), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn set_password(
     State(app): State<App>,
@@ -77,7 +77,7 @@ pub async fn set_password(
 }
 
 /// The system emails (admins): what each is sent on, whether it is on, its template.
-#[utoipa::path(get, path = "/api/v1/system-emails", tag = "messaging center",
+#[utoipa::path(get, operation_id = "list_system_emails", path = "/api/v1/system-emails", tag = "messaging center",
     responses((status = 200, body = Vec<SystemEmailSetting>)))]
 pub async fn system_emails(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<SystemEmailSetting>>> {
     Ok(Json(app.system_emails(actor).await?))
@@ -133,14 +133,14 @@ pub async fn my_invitations(State(app): State<App>, Auth(actor): Auth) -> ApiRes
 }
 
 /// Accept one of my invitations: I become a member of its project. 409 `already_answered`.
-#[utoipa::path(post, path = "/api/v1/invitations/{id}/accept", tag = "projects", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "accept_invitation", path = "/api/v1/invitations/{id}/accept", tag = "projects", params(("id" = i64, Path)),
     responses((status = 200, body = Invitation), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn accept(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Invitation>> {
     Ok(Json(app.answer_invitation(actor, InvitationId(id), true).await?))
 }
 
 /// Decline one of my invitations. 409 `already_answered`.
-#[utoipa::path(post, path = "/api/v1/invitations/{id}/decline", tag = "projects", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "decline_invitation", path = "/api/v1/invitations/{id}/decline", tag = "projects", params(("id" = i64, Path)),
     responses((status = 200, body = Invitation), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn decline(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<Json<Invitation>> {
     Ok(Json(app.answer_invitation(actor, InvitationId(id), false).await?))
@@ -148,7 +148,7 @@ pub async fn decline(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Pa
 
 /// Accept an invitation with its emailed link, without logging in. 422 `invalid_link`, 409
 /// `already_answered`.
-#[utoipa::path(post, path = "/api/v1/invitations/accept-link", request_body = LinkBody, tag = "projects",
+#[utoipa::path(post, operation_id = "accept_invitation_link", path = "/api/v1/invitations/accept-link", request_body = LinkBody, tag = "projects",
     responses((status = 200, body = Invitation), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn accept_link(
     State(app): State<App>,

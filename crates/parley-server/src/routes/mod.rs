@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod auth;
+pub mod automations;
 pub mod company;
 pub mod conversations;
 pub mod customer_view;
@@ -118,4 +119,6 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(accounts::accept))
         .routes(routes!(accounts::decline))
         .routes(routes!(accounts::accept_link))
+        .routes(routes!(automations::list, automations::create))
+        .routes(routes!(automations::update, automations::delete))
 }

@@ -1,0 +1,207 @@
+//! R29 automations: what an admin sets (a trigger, conditions, what the bot says and where), when
+//! one fires, and what it may never do — be the core rule's twin, or set off a chain without end.
+
+use crate::entities::{str_enum, ItemKind, Visibility};
+use crate::ids::{AutomationId, ProjectId};
+use crate::values::{parse_body, parse_name, ValidationError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+str_enum!(
+    /// What sets an automation off.
+    Trigger {
+        /// A new message: the core rule's alone.
+        NewMessage => "new_message",
+        ItemCreated => "item_created",
+        /// An item's status became `closed`.
+        ItemClosed => "item_closed",
+        /// An item's status changed, to anything.
+        ItemStatusChanged => "item_status_changed",
+        /// A user was assigned to an item.
+        ItemAssigned => "item_assigned",
+        ConversationClosed => "conversation_closed",
+        ConversationReopened => "conversation_reopened",
+        /// A customer started a conversation (portal, widget, email, API).
+        NewCustomerConversation => "new_customer_conversation",
+    }
+);
+
+str_enum!(
+    /// What an automation does.
+    Action {
+        /// The core rule: the followers are notified, in the app and by email when unseen (R14).
+        NotifyFollowers => "notify_followers",
+        /// The bot posts a message (R29).
+        PostMessage => "post_message",
+    }
+);
+
+/// How deep automations may set each other off: an automation's own doing can fire others this
+/// many times over, then the chain stops (and says so in the log).
+pub const MAX_CHAIN: u8 = 3;
+
+/// What an admin sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AutomationSpec {
+    pub name: String,
+    pub trigger: Trigger,
+    /// Only items and conversations of this project.
+    pub project_id: Option<ProjectId>,
+    /// Only items of this kind (conversations without an item never match).
+    pub item_kind: Option<ItemKind>,
+    pub action: Action,
+    /// Where the bot posts: the item's (or the conversation's) public or internal conversation.
+    pub visibility: Visibility,
+    /// What the bot says (Markdown).
+    pub body: String,
+}
+
+/// An automation as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Automation {
+    pub id: AutomationId,
+    #[serde(flatten)]
+    pub spec: AutomationSpec,
+    pub enabled: bool,
+    /// The core rule "new message → notify the followers": first in the list, never disabled or
+    /// deleted; its text is the new-message email template.
+    pub core: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Something that happened, as automations see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub trigger: Trigger,
+    pub project_id: Option<ProjectId>,
+    pub item_kind: Option<ItemKind>,
+    /// 0 for what a person did; n for what the n-th automation in a chain did.
+    pub depth: u8,
+}
+
+impl Automation {
+    /// Whether this automation fires on `event`: it is on, its trigger and conditions match, and
+    /// the chain is not too deep. The core rule runs on every post by itself, never from here.
+    pub fn fires_on(&self, event: &Event) -> bool {
+        let s = &self.spec;
+        !self.core
+            && self.enabled
+            && event.depth < MAX_CHAIN
+            && s.trigger == event.trigger
+            && s.project_id.is_none_or(|p| event.project_id == Some(p))
+            && s.item_kind.is_none_or(|k| event.item_kind == Some(k))
+    }
+
+    /// Who it reaches, in words for the list.
+    pub fn reaches(&self) -> &'static str {
+        match (self.spec.action, self.spec.visibility) {
+            (Action::NotifyFollowers, _) => "the followers of the conversation",
+            (Action::PostMessage, Visibility::Public) => "the customers and followers of the conversation",
+            (Action::PostMessage, Visibility::Internal) => "the users following the conversation (internal)",
+        }
+    }
+}
+
+/// The core rule as an install starts with it.
+pub fn core_rule() -> AutomationSpec {
+    AutomationSpec {
+        name: "New message → notify the followers".into(),
+        trigger: Trigger::NewMessage,
+        project_id: None,
+        item_kind: None,
+        action: Action::NotifyFollowers,
+        visibility: Visibility::Public,
+        body: String::new(),
+    }
+}
+
+/// An admin's automation, checked: a name, a trigger and an action of their own (the core rule's
+/// are its alone), and words for the bot to say.
+pub fn check(spec: AutomationSpec) -> Result<AutomationSpec, ValidationError> {
+    if spec.trigger == Trigger::NewMessage {
+        return Err(ValidationError::new(
+            "trigger",
+            "new messages are the core rule's: an automation that answered them could answer itself",
+        ));
+    }
+    if spec.action != Action::PostMessage {
+        return Err(ValidationError::new("action", "an automation posts a message (post_message)"));
+    }
+    Ok(AutomationSpec { name: parse_name("name", &spec.name)?, body: parse_body(&spec.body)?, ..spec })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closing(project: Option<i64>, kind: Option<ItemKind>) -> Automation {
+        Automation {
+            id: AutomationId(1),
+            spec: AutomationSpec {
+                name: "Thanks".into(),
+                trigger: Trigger::ItemClosed,
+                project_id: project.map(ProjectId),
+                item_kind: kind,
+                action: Action::PostMessage,
+                visibility: Visibility::Public,
+                body: "Closed, thanks!".into(),
+            },
+            enabled: true,
+            core: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn event(trigger: Trigger, project: i64, kind: Option<ItemKind>, depth: u8) -> Event {
+        Event { trigger, project_id: Some(ProjectId(project)), item_kind: kind, depth }
+    }
+
+    #[test]
+    fn r29_an_automation_fires_on_its_trigger_and_conditions_only() {
+        let ticket = Some(ItemKind::Ticket);
+        let cases = [
+            (closing(None, None), event(Trigger::ItemClosed, 1, ticket, 0), true),
+            (closing(None, None), event(Trigger::ItemCreated, 1, ticket, 0), false),
+            (closing(Some(1), None), event(Trigger::ItemClosed, 1, ticket, 0), true),
+            (closing(Some(2), None), event(Trigger::ItemClosed, 1, ticket, 0), false),
+            (closing(None, ticket), event(Trigger::ItemClosed, 1, ticket, 0), true),
+            (closing(None, Some(ItemKind::Task)), event(Trigger::ItemClosed, 1, ticket, 0), false),
+            (closing(None, ticket), event(Trigger::ItemClosed, 1, None, 0), false),
+        ];
+        for (automation, event, fires) in cases {
+            assert_eq!(automation.fires_on(&event), fires, "{:?} on {event:?}", automation.spec);
+        }
+    }
+
+    #[test]
+    fn r29_a_disabled_automation_the_core_rule_and_a_deep_chain_never_fire() {
+        let on = event(Trigger::ItemClosed, 1, None, 0);
+        let mut a = closing(None, None);
+        a.enabled = false;
+        assert!(!a.fires_on(&on));
+        let mut core = closing(None, None);
+        core.core = true;
+        assert!(!core.fires_on(&on));
+        let a = closing(None, None);
+        assert!(a.fires_on(&event(Trigger::ItemClosed, 1, None, MAX_CHAIN - 1)));
+        assert!(!a.fires_on(&event(Trigger::ItemClosed, 1, None, MAX_CHAIN)), "the chain stops");
+    }
+
+    #[test]
+    fn r29_no_automation_answers_new_messages_or_takes_the_core_action() {
+        let mut spec = closing(None, None).spec;
+        spec.trigger = Trigger::NewMessage;
+        assert_eq!(check(spec.clone()).unwrap_err().field, "trigger");
+        spec.trigger = Trigger::ItemCreated;
+        spec.action = Action::NotifyFollowers;
+        assert_eq!(check(spec.clone()).unwrap_err().field, "action");
+        spec.action = Action::PostMessage;
+        spec.body = "  ".into();
+        assert_eq!(check(spec.clone()).unwrap_err().field, "body");
+        spec.body = "Welcome!".into();
+        assert!(check(spec).is_ok());
+        assert_eq!(core_rule().trigger, Trigger::NewMessage);
+    }
+}

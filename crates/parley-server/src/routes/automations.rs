@@ -1,0 +1,102 @@
+//! R29: the automations of the messaging center (admins).
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Id, Json, Path};
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_app::{App, AutomationView};
+use parley_domain::automation::{Action, AutomationSpec, Trigger};
+use parley_domain::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationBody {
+    #[schema(schema_with = crate::schema::name)]
+    pub name: String,
+    /// What sets it off (`new_message` is the core rule's alone).
+    pub trigger: Trigger,
+    /// Only items and conversations of this project.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
+    /// Only items of this kind.
+    #[serde(default)]
+    pub item_kind: Option<ItemKind>,
+    /// `post_message`: the bot posts `body`.
+    #[serde(default = "post_message")]
+    pub action: Action,
+    /// Into the item's (or the conversation's) public or internal conversation, made if missing.
+    pub visibility: Visibility,
+    /// What the bot says (Markdown).
+    #[schema(schema_with = crate::schema::body)]
+    pub body: String,
+    #[serde(default = "on")]
+    pub enabled: bool,
+}
+
+fn post_message() -> Action {
+    Action::PostMessage
+}
+
+fn on() -> bool {
+    true
+}
+
+impl AutomationBody {
+    fn spec(self) -> (AutomationSpec, bool) {
+        let spec = AutomationSpec {
+            name: self.name,
+            trigger: self.trigger,
+            project_id: self.project_id,
+            item_kind: self.item_kind,
+            action: self.action,
+            visibility: self.visibility,
+            body: self.body,
+        };
+        (spec, self.enabled)
+    }
+}
+
+/// The automations: the core rule first, each with who it reaches and whether it is on.
+#[utoipa::path(get, operation_id = "list_automations", path = "/api/v1/automations", tag = "messaging center",
+    responses((status = 200, body = Vec<AutomationView>)))]
+pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<AutomationView>>> {
+    Ok(Json(app.automations(actor).await?))
+}
+
+/// Add an automation. 422 `unknown_project`; 400 for a trigger or action that is the core rule's.
+#[utoipa::path(post, operation_id = "create_automation", path = "/api/v1/automations", request_body = AutomationBody, tag = "messaging center",
+    responses((status = 201, body = AutomationView), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Json(body): Json<AutomationBody>,
+) -> ApiResult<(StatusCode, Json<AutomationView>)> {
+    let (spec, enabled) = body.spec();
+    Ok((StatusCode::CREATED, Json(app.create_automation(actor, spec, enabled).await?)))
+}
+
+/// Change an automation, or turn it on or off. The core rule answers 409 `core_rule`: its text is
+/// the `new_message` template.
+#[utoipa::path(put, operation_id = "update_automation", path = "/api/v1/automations/{id}", request_body = AutomationBody, tag = "messaging center",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = AutomationView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(Id(id)): Path<Id>,
+    Json(body): Json<AutomationBody>,
+) -> ApiResult<Json<AutomationView>> {
+    let (spec, enabled) = body.spec();
+    Ok(Json(app.update_automation(actor, AutomationId(id), spec, enabled).await?))
+}
+
+/// Delete an automation. The core rule answers 409 `core_rule`.
+#[utoipa::path(delete, operation_id = "delete_automation", path = "/api/v1/automations/{id}", tag = "messaging center", params(("id" = i64, Path)),
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Path<Id>) -> ApiResult<StatusCode> {
+    app.delete_automation(actor, AutomationId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

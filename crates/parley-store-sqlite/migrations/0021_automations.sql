@@ -1,0 +1,17 @@
+-- R29: automations of the messaging center. The core rule is one row, marked `core`, of which
+-- there is only ever one.
+CREATE TABLE automations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    project_id BIGINT REFERENCES projects (id),
+    item_kind TEXT,
+    action TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    body TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    core BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX automations_one_core ON automations (core) WHERE core;
