@@ -110,7 +110,7 @@ fn payload(kib: usize) -> Vec<u8> {
 }
 
 /// Runs `count` calls of `call` from `clients` tasks; answers each call's result and time.
-async fn spread<F, Fut, T>(count: usize, clients: usize, call: F) -> Vec<(T, Duration)>
+pub(crate) async fn spread<F, Fut, T>(count: usize, clients: usize, call: F) -> Vec<(T, Duration)>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
@@ -142,7 +142,7 @@ where
     all.into_iter().map(|(_, out, d)| (out, d)).collect()
 }
 
-fn percentiles<T>(calls: &[(T, Duration)]) -> (Duration, Duration) {
+pub(crate) fn percentiles<T>(calls: &[(T, Duration)]) -> (Duration, Duration) {
     let mut times: Vec<Duration> = calls.iter().map(|(_, d)| *d).collect();
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];

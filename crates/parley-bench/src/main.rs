@@ -13,10 +13,12 @@
 //! With `--attachments`, instead: file uploads, posts carrying files and fetches, next to the
 //! disk's own rate for the same files (`attachments_load.rs`). With `--cluster`, instead: posting
 //! through 1, 2 and 3 nodes on one PostgreSQL database, next to its insert rate
-//! (`cluster_load.rs`).
+//! (`cluster_load.rs`). With `--automations`, instead: item status changes and posts with no
+//! automations, five that do not fire and five that fire (`automations_load.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attachments_load;
+mod automations_load;
 mod cluster_load;
 mod email_catchup;
 use parley_bench::large;
@@ -67,7 +69,7 @@ struct Args {
     /// How long to post, with --email-catchup.
     #[arg(long, default_value_t = 20)]
     seconds: usize,
-    /// Conversations the posts spread over, with --email-catchup.
+    /// Conversations the posts spread over, with --email-catchup; tickets, with --automations.
     #[arg(long, default_value_t = 500)]
     conversations: usize,
     /// The email delay, in milliseconds, with --email-catchup.
@@ -90,6 +92,10 @@ struct Args {
     /// needs PARLEY_TEST_STORE=postgres). Uses --messages, --concurrency and --followers.
     #[arg(long)]
     cluster: bool,
+    /// Measure what automations cost instead (see `automations_load.rs`): --conversations
+    /// tickets, changed by --concurrency clients.
+    #[arg(long)]
+    automations: bool,
 }
 
 #[tokio::main]
@@ -112,6 +118,14 @@ async fn main() -> anyhow::Result<()> {
         let load =
             cluster_load::ClusterLoad { clients: args.concurrency, messages: args.messages, followers: args.followers };
         return cluster_load::run(load).await;
+    }
+    if args.automations {
+        println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
+        let probe = tempfile::tempdir()?;
+        let ceiling = sqlite_commit_ceiling(probe.path(), 2000, false).await?;
+        println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+        let changes = automations_load::Changes { count: args.conversations, clients: args.concurrency };
+        return automations_load::run(changes).await;
     }
     if args.attachments {
         println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
