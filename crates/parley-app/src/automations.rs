@@ -9,6 +9,9 @@ use parley_domain::*;
 use parley_store::{NewConversation, StoreError};
 use serde::Serialize;
 
+/// At most this many waiting messages are answered per automation and round.
+const WAITING_BATCH: i64 = 200;
+
 /// An automation as the admins' list shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AutomationView {
@@ -134,6 +137,41 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// R29 "no user reply": each customer message that has waited an automation's minutes for a
+    /// user is answered by the bot, once. The claim is stored before the bot posts, so two nodes
+    /// never both answer it (and a node that dies between the two leaves that one unsaid). Only
+    /// messages written after the automation was made count. Answers how many were posted.
+    pub async fn run_waiting_automations(&self) -> AppResult<usize> {
+        let now = self.now();
+        let mut posted = 0;
+        for automation in self.store.automations().await? {
+            let Some(minutes) = automation
+                .spec
+                .minutes
+                .filter(|_| automation.enabled && automation.spec.trigger == Trigger::NoUserReply)
+            else {
+                continue;
+            };
+            let until = now - minutes * 60_000;
+            let waiting = self.store.awaiting_reply(automation.id, automation.created_at, until, WAITING_BATCH).await?;
+            for (conversation, message) in waiting {
+                let place = Place::Conversation(conversation);
+                let (project_id, item_kind) = self.place_facts(place).await?;
+                let event = Event { trigger: Trigger::NoUserReply, project_id, item_kind, depth: 0 };
+                if !self.store.claim_automation_run(automation.id, message, now).await? || !automation.fires_on(&event)
+                {
+                    continue;
+                }
+                let Some(target) = self.bot_conversation(place, automation.spec.visibility).await? else { continue };
+                match self.post_as_bot(target, &automation.spec.body).await {
+                    Ok(_) => posted += 1,
+                    Err(error) => tracing::warn!(automation = automation.id.0, %error, "automation did not post"),
+                }
+            }
+        }
+        Ok(posted)
     }
 
     /// The project and item kind an event at `place` is about, for conditions.

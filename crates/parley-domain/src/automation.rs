@@ -23,6 +23,8 @@ str_enum!(
         ConversationReopened => "conversation_reopened",
         /// A customer started a conversation (portal, widget, email, API).
         NewCustomerConversation => "new_customer_conversation",
+        /// A customer's message has waited `minutes` for a user's reply.
+        NoUserReply => "no_user_reply",
     }
 );
 
@@ -35,6 +37,12 @@ str_enum!(
         PostMessage => "post_message",
     }
 );
+
+/// The longest wait a "no user reply" automation may have: a week, in minutes.
+pub const MAX_WAIT_MINUTES: i64 = 7 * 24 * 60;
+
+/// The wait of a "no user reply" automation that does not say: an hour.
+pub const DEFAULT_WAIT_MINUTES: i64 = 60;
 
 /// How deep automations may set each other off: an automation's own doing can fire others this
 /// many times over, then the chain stops (and says so in the log).
@@ -49,6 +57,9 @@ pub struct AutomationSpec {
     pub project_id: Option<ProjectId>,
     /// Only items of this kind (conversations without an item never match).
     pub item_kind: Option<ItemKind>,
+    /// For `no_user_reply`: how long a customer's message waits for a user before the bot
+    /// speaks (1 minute to a week); nothing for other triggers.
+    pub minutes: Option<i64>,
     pub action: Action,
     /// Where the bot posts: the item's (or the conversation's) public or internal conversation.
     pub visibility: Visibility,
@@ -110,6 +121,7 @@ pub fn core_rule() -> AutomationSpec {
         trigger: Trigger::NewMessage,
         project_id: None,
         item_kind: None,
+        minutes: None,
         action: Action::NotifyFollowers,
         visibility: Visibility::Public,
         body: String::new(),
@@ -128,7 +140,15 @@ pub fn check(spec: AutomationSpec) -> Result<AutomationSpec, ValidationError> {
     if spec.action != Action::PostMessage {
         return Err(ValidationError::new("action", "an automation posts a message (post_message)"));
     }
-    Ok(AutomationSpec { name: parse_name("name", &spec.name)?, body: parse_body(&spec.body)?, ..spec })
+    // The wait is kept for the trigger that waits, an hour unless said; other triggers have none.
+    let minutes = match spec.trigger {
+        Trigger::NoUserReply => match spec.minutes.unwrap_or(DEFAULT_WAIT_MINUTES) {
+            m if (1..=MAX_WAIT_MINUTES).contains(&m) => Some(m),
+            _ => return Err(ValidationError::new("minutes", format!("must be 1 to {MAX_WAIT_MINUTES}"))),
+        },
+        _ => None,
+    };
+    Ok(AutomationSpec { name: parse_name("name", &spec.name)?, body: parse_body(&spec.body)?, minutes, ..spec })
 }
 
 #[cfg(test)]
@@ -143,6 +163,7 @@ mod tests {
                 trigger: Trigger::ItemClosed,
                 project_id: project.map(ProjectId),
                 item_kind: kind,
+                minutes: None,
                 action: Action::PostMessage,
                 visibility: Visibility::Public,
                 body: "Closed, thanks!".into(),
@@ -201,7 +222,17 @@ mod tests {
         spec.body = "  ".into();
         assert_eq!(check(spec.clone()).unwrap_err().field, "body");
         spec.body = "Welcome!".into();
-        assert!(check(spec).is_ok());
+        assert!(check(spec.clone()).is_ok());
+        spec.minutes = Some(5);
+        assert_eq!(check(spec.clone()).unwrap().minutes, None, "only a wait waits");
+        spec.trigger = Trigger::NoUserReply;
+        assert_eq!(check(spec.clone()).unwrap().minutes, Some(5));
+        spec.minutes = None;
+        assert_eq!(check(spec.clone()).unwrap().minutes, Some(DEFAULT_WAIT_MINUTES));
+        for wrong in [0, -1, MAX_WAIT_MINUTES + 1] {
+            spec.minutes = Some(wrong);
+            assert_eq!(check(spec.clone()).unwrap_err().field, "minutes", "{wrong}");
+        }
         assert_eq!(core_rule().trigger, Trigger::NewMessage);
     }
 }

@@ -198,4 +198,31 @@ mod tests {
         assert!(twice.is_empty(), "operation ids used more than once: {twice:?}");
         assert!(seen.len() >= 60, "{} operations", seen.len());
     }
+
+    /// Schemas are named by their type's name alone: two route types of one name would share one
+    /// definition in the document, and one route would be documented with the other's body.
+    #[test]
+    fn no_two_route_types_share_a_schema_name() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes");
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut documented = false;
+            for line in source.lines() {
+                if line.starts_with("#[derive(") {
+                    documented = line.contains("ToSchema");
+                }
+                let name = line.strip_prefix("pub struct ").or_else(|| line.strip_prefix("pub enum "));
+                if let (true, Some(name)) = (documented, name) {
+                    let name: String = name.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    seen.entry(name).or_default().push(path.display().to_string());
+                    documented = false;
+                }
+            }
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+        assert!(twice.is_empty(), "schema names used more than once: {twice:?}");
+        assert!(seen.contains_key("InvitationLinkBody"), "{:?}", seen.keys());
+    }
 }

@@ -68,3 +68,15 @@ pub fn blank_or_name_or_null() -> Object {
 pub fn greeting_or_null() -> Object {
     or_null(string(1, 500).pattern(Some(LINES)).build())
 }
+
+/// The triggers an admin's automation may have: every one but the core rule's (R29).
+pub fn automation_trigger() -> Object {
+    use parley_domain::automation::Trigger;
+    let allowed = Trigger::ALL.iter().filter(|t| **t != Trigger::NewMessage).map(|t| t.as_str());
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(allowed)).build()
+}
+
+/// The action an admin's automation may take: the bot posts (the core rule's is its own).
+pub fn automation_action() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["post_message"])).build()
+}

@@ -254,7 +254,13 @@ const TRIGGERS = {
   conversation_closed: 'a conversation is closed',
   conversation_reopened: 'a conversation is reopened',
   new_customer_conversation: 'a customer starts a conversation',
+  no_user_reply: "a customer has waited for a user's reply",
 };
+
+function triggerInWords(a) {
+  if (a.trigger === 'no_user_reply') return `a customer has waited ${a.minutes} min for a user's reply`;
+  return TRIGGERS[a.trigger] || a.trigger;
+}
 
 // R29: the automations, the core rule first: its switch is disabled with the reason, and its
 // text is the new-message template.
@@ -280,12 +286,12 @@ async function loadAutomations() {
       : [el('button', { type: 'button', class: 'link', onclick: () => editAutomation(a) }, 'Edit'), ' ',
         el('button', { type: 'button', class: 'link', onclick: () => removeAutomation(a) }, 'Delete')];
     return el('tr', { 'data-automation': a.id }, el('td', {}, a.name, a.core ? [' ', el('span', { class: 'tag state' }, 'core')] : null),
-      el('td', {}, TRIGGERS[a.trigger] || a.trigger), el('td', {}, a.reaches), el('td', {}, toggle, why), el('td', {}, change));
+      el('td', {}, triggerInWords(a)), el('td', {}, a.reaches), el('td', {}, toggle, why), el('td', {}, change));
   }));
 }
 
 function specOf(a) {
-  return { name: a.name, trigger: a.trigger, project_id: a.project_id, item_kind: a.item_kind, visibility: a.visibility, body: a.body };
+  return { name: a.name, trigger: a.trigger, project_id: a.project_id, item_kind: a.item_kind, minutes: a.minutes, visibility: a.visibility, body: a.body };
 }
 
 function editAutomation(a) {
@@ -295,6 +301,7 @@ function editAutomation(a) {
   f.trigger.value = a ? a.trigger : 'item_created';
   f.project_id.value = a && a.project_id ? String(a.project_id) : '';
   f.item_kind.value = a && a.item_kind ? a.item_kind : '';
+  f.minutes.value = a && a.minutes ? a.minutes : 60;
   f.visibility.value = a ? a.visibility : 'public';
   f.body.value = a ? a.body : '';
   $('automation-form-title').textContent = a ? `Edit "${a.name}"` : 'New automated message';
@@ -322,6 +329,7 @@ async function saveAutomation(event) {
     trigger: f.trigger.value,
     project_id: f.project_id.value ? Number(f.project_id.value) : null,
     item_kind: f.item_kind.value || null,
+    minutes: f.trigger.value === 'no_user_reply' ? Number(f.minutes.value) : null,
     visibility: f.visibility.value,
     body: f.body.value,
   };

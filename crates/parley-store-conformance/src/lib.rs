@@ -82,6 +82,7 @@ macro_rules! store_behaviour_tests {
             r31_system_emails_are_on_until_turned_off,
             r25_an_invitation_is_answered_once_and_one_is_pending_at_a_time,
             r29_automations_are_kept_with_one_core_rule_first,
+            r29_customer_messages_waiting_for_a_user_are_found_and_claimed_once,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

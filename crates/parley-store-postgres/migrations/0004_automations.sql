@@ -6,6 +6,7 @@ CREATE TABLE automations (
     trigger_name TEXT NOT NULL,
     project_id BIGINT REFERENCES projects (id),
     item_kind TEXT,
+    minutes BIGINT,
     action TEXT NOT NULL,
     visibility TEXT NOT NULL,
     body TEXT NOT NULL,
@@ -15,3 +16,12 @@ CREATE TABLE automations (
     updated_at BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX automations_one_core ON automations (core) WHERE core;
+
+-- The customer messages a "no user reply" automation has answered (or taken to answer): the row
+-- is the claim, written before the bot posts, so no message is answered twice by any node.
+CREATE TABLE automation_runs (
+    automation_id BIGINT NOT NULL REFERENCES automations (id) ON DELETE CASCADE,
+    message_id BIGINT NOT NULL REFERENCES messages (id),
+    ran_at BIGINT NOT NULL,
+    PRIMARY KEY (automation_id, message_id)
+);

@@ -26,18 +26,42 @@ pub trait AutomationStore {
         at: i64,
     ) -> StoreResult<Automation>;
     async fn delete_automation(&self, id: AutomationId) -> StoreResult<()>;
+    /// Customer messages waiting for a user (R26's unanswered: the latest message of an open
+    /// public conversation that is not the bot's is the customer's) written from `since` to
+    /// `until`, that `automation` has not answered yet: (conversation, message), oldest first.
+    async fn awaiting_reply(
+        &self,
+        automation: AutomationId,
+        since: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(ConversationId, MessageId)>>;
+    /// Claims answering `message` for `automation`: `true` for the one caller that gets it.
+    async fn claim_automation_run(&self, automation: AutomationId, message: MessageId, at: i64) -> StoreResult<bool>;
 }
 
 /// The statements of [`AutomationStore`], shared by the backends (`$n` in order, as in
 /// [`crate::accounts::sql`]).
 pub mod sql {
-    pub const COLUMNS: &str =
-        "id, name, trigger_name, project_id, item_kind, action, visibility, body, enabled, core, created_at, updated_at";
+    pub const COLUMNS: &str = "id, name, trigger_name, project_id, item_kind, minutes, action, visibility, body,
+        enabled, core, created_at, updated_at";
     pub const INSERT: &str = "INSERT INTO automations
-        (name, trigger_name, project_id, item_kind, action, visibility, body, enabled, core, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id";
+        (name, trigger_name, project_id, item_kind, minutes, action, visibility, body, enabled, core, created_at,
+         updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id";
     pub const UPDATE: &str = "UPDATE automations SET name = $1, trigger_name = $2, project_id = $3, item_kind = $4,
-        action = $5, visibility = $6, body = $7, enabled = $8, updated_at = $9 WHERE id = $10";
+        minutes = $5, action = $6, visibility = $7, body = $8, enabled = $9, updated_at = $10 WHERE id = $11";
+    /// The latest customer message of each conversation waiting for a user, not answered yet.
+    pub const AWAITING_REPLY: &str = "SELECT c.id AS conversation_id, m.id AS message_id
+        FROM conversations c JOIN messages m ON m.conversation_id = c.id
+        WHERE c.visibility = 'public' AND c.state = 'open' AND c.last_author_kind = 'customer'
+          AND m.number = (SELECT MAX(x.number) FROM messages x
+                          WHERE x.conversation_id = c.id AND x.author_kind = 'customer')
+          AND m.created_at >= $1 AND m.created_at <= $2
+          AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.automation_id = $3 AND r.message_id = m.id)
+        ORDER BY m.created_at, m.id LIMIT $4";
+    pub const CLAIM_RUN: &str = "INSERT INTO automation_runs (automation_id, message_id, ran_at) VALUES ($1, $2, $3)
+        ON CONFLICT (automation_id, message_id) DO NOTHING";
     pub const DELETE: &str = "DELETE FROM automations WHERE id = $1";
 }
 
@@ -86,6 +110,7 @@ macro_rules! impl_automation_store {
                         .bind(spec.trigger.as_str())
                         .bind(spec.project_id.map(|p| p.0))
                         .bind(spec.item_kind.map(|k| k.as_str()))
+                        .bind(spec.minutes)
                         .bind(spec.action.as_str())
                         .bind(spec.visibility.as_str())
                         .bind(&spec.body)
@@ -110,6 +135,7 @@ macro_rules! impl_automation_store {
                         .bind(spec.trigger.as_str())
                         .bind(spec.project_id.map(|p| p.0))
                         .bind(spec.item_kind.map(|k| k.as_str()))
+                        .bind(spec.minutes)
                         .bind(spec.action.as_str())
                         .bind(spec.visibility.as_str())
                         .bind(&spec.body)
@@ -123,6 +149,40 @@ macro_rules! impl_automation_store {
                         return Err(StoreError::NotFound);
                     }
                     self.automation(id).await
+                }
+
+                async fn awaiting_reply(
+                    &self,
+                    automation: AutomationId,
+                    since: i64,
+                    until: i64,
+                    limit: i64,
+                ) -> StoreResult<Vec<(ConversationId, MessageId)>> {
+                    let rows: Vec<(i64, i64)> = sqlx::query_as(sql::AWAITING_REPLY)
+                        .bind(since)
+                        .bind(until)
+                        .bind(automation.0)
+                        .bind(limit)
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(other)?;
+                    Ok(rows.into_iter().map(|(c, m)| (ConversationId(c), MessageId(m))).collect())
+                }
+
+                async fn claim_automation_run(
+                    &self,
+                    automation: AutomationId,
+                    message: MessageId,
+                    at: i64,
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(sql::CLAIM_RUN)
+                        .bind(automation.0)
+                        .bind(message.0)
+                        .bind(at)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn delete_automation(&self, id: AutomationId) -> StoreResult<()> {

@@ -141,6 +141,7 @@ pub fn automation(row: &impl Columns) -> StoreResult<parley_domain::automation::
             trigger: parse(row, "trigger_name", Trigger::parse)?,
             project_id: row.int_or_null("project_id")?.map(ProjectId),
             item_kind: item_kind.map(|k| ItemKind::parse(&k).ok_or_else(|| corrupt("item_kind"))).transpose()?,
+            minutes: row.int_or_null("minutes")?,
             action: parse(row, "action", Action::parse)?,
             visibility: parse(row, "visibility", Visibility::parse)?,
             body: row.text("body")?,

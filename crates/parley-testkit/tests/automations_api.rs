@@ -183,3 +183,40 @@ async fn r29_a_customer_starting_a_conversation_is_answered_and_closing_and_reop
     assert!(unanswered(&app, &admin).await.is_empty(), "a user answered");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r29_a_customer_waiting_for_a_user_is_answered_by_the_bot_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let mut wait = automation("Still there?", "no_user_reply", "public", "We have your message and reply soon.");
+    wait["minutes"] = json!(30);
+    let made = app.ok(&admin, "/api/v1/automations", wait, 201).await;
+    assert_eq!(made["minutes"], 30);
+    let mut closing = automation("Closing", "item_closed", "public", "Bye");
+    closing["minutes"] = json!(5);
+    assert_eq!(app.ok(&admin, "/api/v1/automations", closing, 201).await["minutes"], Value::Null, "only a wait waits");
+
+    let start = json!({"subject": "Broken printer", "visibility": "public", "body": "It smokes."});
+    let waiting = app.ok(&carla, "/api/v1/conversations", start, 201).await["id"].as_i64().unwrap();
+    let start = json!({"subject": "Invoice", "visibility": "public", "body": "Wrong amount."});
+    let answered = app.ok(&carla, "/api/v1/conversations", start, 201).await["id"].as_i64().unwrap();
+    app.say(&admin, answered, "Fixed it.").await;
+
+    app.advance_ms(29 * 60_000);
+    assert_eq!(app.services().run_waiting_automations().await.unwrap(), 0, "not yet");
+    app.advance_ms(60_000);
+    app.services().run_waiting_automations().await.unwrap();
+    app.services().run_waiting_automations().await.unwrap();
+    let bodies = |list: Vec<Value>| list.iter().map(|m| m["body"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(bodies(messages(&app, &carla, waiting).await.1), ["It smokes.", "We have your message and reply soon."]);
+    assert_eq!(bodies(messages(&app, &carla, answered).await.1), ["Wrong amount.", "Fixed it."], "a user answered");
+    assert_eq!(unanswered(&app, &admin).await, [waiting], "the bot's answer is not a user's");
+
+    // Her next message waits again, and is answered again.
+    app.say(&carla, waiting, "Hello?").await;
+    app.advance_ms(30 * 60_000);
+    app.services().run_waiting_automations().await.unwrap();
+    assert_eq!(bodies(messages(&app, &carla, waiting).await.1).len(), 4);
+    app.stop().await;
+}

@@ -126,6 +126,15 @@ async fn r29_an_admin_adds_switches_and_deletes_an_automated_message_and_the_cor
     assert_eq!(added["reaches"], "the users following the conversation (internal)");
     let id = added["id"].as_i64().unwrap();
 
+    // A wait, in minutes.
+    page.fill("#automation-form input[name='name']", "Still there?").await;
+    page.find("#automation-form select[name='trigger']").await.select_by_value("no_user_reply").await.unwrap();
+    page.fill("#automation-form input[name='minutes']", "45").await;
+    page.fill("#automation-form textarea[name='body']", "We have your message.").await;
+    page.click("#automation-save").await;
+    page.wait_for("#automations", |t| t.contains("waited 45 min")).await;
+    assert_eq!(app.get(&admin, "/api/v1/automations").await.1[2]["minutes"], 45);
+
     page.click(&format!("input[data-automation-on='{id}']")).await;
     page.wait_for(&format!("input[data-automation-on='{id}'] + .form-status"), |t| t.contains("Off")).await;
     assert_eq!(app.get(&admin, "/api/v1/automations").await.1[1]["enabled"], false);
@@ -133,7 +142,7 @@ async fn r29_an_admin_adds_switches_and_deletes_an_automated_message_and_the_cor
     page.assert_accessible("messaging-center").await;
     page.click(&format!("tr[data-automation='{id}'] button.link:last-child")).await;
     page.wait_for("#automation-status", |t| t.contains("Deleted")).await;
-    assert_eq!(app.get(&admin, "/api/v1/automations").await.1.as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&admin, "/api/v1/automations").await.1.as_array().unwrap().len(), 2);
     page.close().await;
     app.stop().await;
 }

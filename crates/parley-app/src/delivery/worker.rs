@@ -263,6 +263,7 @@ impl DeliveryWorker {
             tokio::join!(
                 keep_doing(&app, composer, poll, stop.clone(), |app| Box::pin(app.compose_due())),
                 futures_util::future::join_all(senders),
+                keep_answering_waits(&app, poll.max(WAITS_POLL), stop.clone()),
                 keep_pruning(&app, stop),
             );
         })
@@ -319,6 +320,25 @@ async fn keep_doing(
                 _ = wake => {}
                 _ = stop.wait_for(|stopping| *stopping) => {}
             }
+        }
+    }
+}
+
+/// How often customer messages waiting for a user are looked for (R29 "no user reply"): the
+/// waits are minutes long.
+const WAITS_POLL: Duration = Duration::from_secs(15);
+
+/// R29: the bot answers the customer messages that have waited an automation's minutes.
+async fn keep_answering_waits(app: &App, every: Duration, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match app.run_waiting_automations().await {
+            Ok(0) => {}
+            Ok(posted) => tracing::info!(posted, "automations answered waiting customers"),
+            Err(error) => tracing::error!(%error, "answering waiting customers failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stopping| *stopping) => {}
         }
     }
 }

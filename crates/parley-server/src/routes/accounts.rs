@@ -41,7 +41,7 @@ pub struct InvitationBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LinkBody {
+pub struct InvitationLinkBody {
     /// The token from the emailed link.
     pub token: String,
 }
@@ -148,12 +148,12 @@ pub async fn decline(State(app): State<App>, Auth(actor): Auth, Path(Id(id)): Pa
 
 /// Accept an invitation with its emailed link, without logging in. 422 `invalid_link`, 409
 /// `already_answered`.
-#[utoipa::path(post, operation_id = "accept_invitation_link", path = "/api/v1/invitations/accept-link", request_body = LinkBody, tag = "projects",
+#[utoipa::path(post, operation_id = "accept_invitation_link", path = "/api/v1/invitations/accept-link", request_body = InvitationLinkBody, tag = "projects",
     responses((status = 200, body = Invitation), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn accept_link(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<LinkBody>,
+    Json(body): Json<InvitationLinkBody>,
 ) -> ApiResult<Json<Invitation>> {
     app.limits().check(Attempt::PasswordReset, ip, None)?;
     Ok(Json(app.accept_invitation_link(&body.token).await?))

@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 pub struct AutomationBody {
     #[schema(schema_with = crate::schema::name)]
     pub name: String,
-    /// What sets it off (`new_message` is the core rule's alone).
+    /// What sets it off (`new_message` is the core rule's alone: 400).
+    #[schema(schema_with = crate::schema::automation_trigger)]
     pub trigger: Trigger,
     /// Only items and conversations of this project.
     #[serde(default)]
@@ -24,8 +25,14 @@ pub struct AutomationBody {
     /// Only items of this kind.
     #[serde(default)]
     pub item_kind: Option<ItemKind>,
+    /// For `no_user_reply`: how many minutes a customer's message waits for a user before the bot
+    /// speaks, 1 to 10,080 (a week); 60 if left out. Other triggers do not wait: it is dropped.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub minutes: Option<i64>,
     /// `post_message`: the bot posts `body`.
     #[serde(default = "post_message")]
+    #[schema(schema_with = crate::schema::automation_action)]
     pub action: Action,
     /// Into the item's (or the conversation's) public or internal conversation, made if missing.
     pub visibility: Visibility,
@@ -51,6 +58,7 @@ impl AutomationBody {
             trigger: self.trigger,
             project_id: self.project_id,
             item_kind: self.item_kind,
+            minutes: self.minutes,
             action: self.action,
             visibility: self.visibility,
             body: self.body,
