@@ -140,12 +140,13 @@ pub fn check(spec: AutomationSpec) -> Result<AutomationSpec, ValidationError> {
     if spec.action != Action::PostMessage {
         return Err(ValidationError::new("action", "an automation posts a message (post_message)"));
     }
-    // The wait is kept for the trigger that waits, an hour unless said; other triggers have none.
+    // A wait given is a wait in bounds. It is kept for the trigger that waits (an hour unless
+    // said); other triggers have none.
+    if spec.minutes.is_some_and(|m| !(1..=MAX_WAIT_MINUTES).contains(&m)) {
+        return Err(ValidationError::new("minutes", format!("must be 1 to {MAX_WAIT_MINUTES}")));
+    }
     let minutes = match spec.trigger {
-        Trigger::NoUserReply => match spec.minutes.unwrap_or(DEFAULT_WAIT_MINUTES) {
-            m if (1..=MAX_WAIT_MINUTES).contains(&m) => Some(m),
-            _ => return Err(ValidationError::new("minutes", format!("must be 1 to {MAX_WAIT_MINUTES}"))),
-        },
+        Trigger::NoUserReply => Some(spec.minutes.unwrap_or(DEFAULT_WAIT_MINUTES)),
         _ => None,
     };
     Ok(AutomationSpec { name: parse_name("name", &spec.name)?, body: parse_body(&spec.body)?, minutes, ..spec })
@@ -225,7 +226,10 @@ mod tests {
         assert!(check(spec.clone()).is_ok());
         spec.minutes = Some(5);
         assert_eq!(check(spec.clone()).unwrap().minutes, None, "only a wait waits");
+        spec.minutes = Some(0);
+        assert_eq!(check(spec.clone()).unwrap_err().field, "minutes", "but a wait given is in bounds");
         spec.trigger = Trigger::NoUserReply;
+        spec.minutes = Some(5);
         assert_eq!(check(spec.clone()).unwrap().minutes, Some(5));
         spec.minutes = None;
         assert_eq!(check(spec.clone()).unwrap().minutes, Some(DEFAULT_WAIT_MINUTES));

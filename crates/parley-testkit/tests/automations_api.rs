@@ -195,7 +195,15 @@ async fn r29_a_customer_waiting_for_a_user_is_answered_by_the_bot_once() {
     assert_eq!(made["minutes"], 30);
     let mut closing = automation("Closing", "item_closed", "public", "Bye");
     closing["minutes"] = json!(5);
-    assert_eq!(app.ok(&admin, "/api/v1/automations", closing, 201).await["minutes"], Value::Null, "only a wait waits");
+    assert_eq!(
+        app.ok(&admin, "/api/v1/automations", closing.clone(), 201).await["minutes"],
+        Value::Null,
+        "only a wait waits"
+    );
+    closing["minutes"] = json!(0);
+    assert_eq!(app.post(&admin, "/api/v1/automations", closing.clone()).await.0, 400, "a wait given is in bounds");
+    closing["minutes"] = json!(45.0);
+    assert_eq!(app.post(&admin, "/api/v1/automations", closing).await.0, 201, "45.0 is a whole number");
 
     let start = json!({"subject": "Broken printer", "visibility": "public", "body": "It smokes."});
     let waiting = app.ok(&carla, "/api/v1/conversations", start, 201).await["id"].as_i64().unwrap();

@@ -26,8 +26,8 @@ pub struct AutomationBody {
     #[serde(default)]
     pub item_kind: Option<ItemKind>,
     /// For `no_user_reply`: how many minutes a customer's message waits for a user before the bot
-    /// speaks, 1 to 10,080 (a week); 60 if left out. Other triggers do not wait: it is dropped.
-    #[serde(default)]
+    /// speaks, 1 to 10,080 (a week); 60 if left out. Other triggers do not wait: a wait given to them is dropped.
+    #[serde(default, deserialize_with = "whole_minutes")]
     #[schema(minimum = 1, maximum = 10080)]
     pub minutes: Option<i64>,
     /// `post_message`: the bot posts `body`.
@@ -41,6 +41,13 @@ pub struct AutomationBody {
     pub body: String,
     #[serde(default = "on")]
     pub enabled: bool,
+}
+
+/// A whole number of minutes, also when a JSON encoder wrote it as `45.0`.
+fn whole_minutes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "parley_domain::ids::integral")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|Whole(m)| m))
 }
 
 fn post_message() -> Action {
