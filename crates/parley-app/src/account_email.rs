@@ -25,12 +25,24 @@ impl App {
         to_address: &str,
         email: AccountEmail,
     ) -> AppResult<()> {
+        self.queue_email_to(Some(party), to_name, to_address, email).await
+    }
+
+    /// Queues `email` to `to_address`: a party's, or (`None`) an address that is no one's in
+    /// Parley, such as an automation's fixed one.
+    pub(crate) async fn queue_email_to(
+        &self,
+        party: Option<Party>,
+        to_name: &str,
+        to_address: &str,
+        email: AccountEmail,
+    ) -> AppResult<()> {
         let nonce: String = new_token("").chars().take(16).collect();
         self.store
             .queue_email(NewOutgoingEmail {
                 created_at: self.now(),
                 conversation_id: None,
-                party: Some(party),
+                party,
                 to_address: to_address.to_string(),
                 to_name: to_name.to_string(),
                 subject: email.subject,

@@ -4,7 +4,7 @@
 //! the list's first entry: it is what every post does, and its text is the new-message template.
 
 use crate::{Actor, App, AppError, AppResult};
-use parley_domain::automation::{self, core_rule, Automation, AutomationSpec, Event, Trigger, MAX_CHAIN};
+use parley_domain::automation::{self, core_rule, Action, Automation, AutomationSpec, Event, Trigger, MAX_CHAIN};
 use parley_domain::*;
 use parley_store::{NewConversation, StoreError};
 use serde::Serialize;
@@ -32,7 +32,7 @@ pub(crate) enum Place {
 
 fn view(automation: Automation) -> AutomationView {
     let template = automation.core.then(|| crate::NEW_MESSAGE_TEMPLATE.to_string());
-    AutomationView { reaches: automation.reaches().into(), template, automation }
+    AutomationView { reaches: automation.reaches(), template, automation }
 }
 
 fn core_refused() -> AppError {
@@ -101,6 +101,18 @@ impl App {
                 return Err(AppError::unprocessable("unknown_project", "project_id names no project"));
             }
         }
+        if let Some(template) = &spec.template {
+            let automated =
+                crate::automated_emails::kind_of(template) == crate::automated_emails::TemplateKind::Automated;
+            if !automated || self.store.template(template).await?.is_none() {
+                return Err(AppError::unprocessable("unknown_template", "template names no automated email template"));
+            }
+        }
+        if let Some(webhook) = spec.webhook_id {
+            if matches!(self.store.webhook(webhook).await, Err(StoreError::NotFound)) {
+                return Err(AppError::unprocessable("unknown_webhook", "webhook_id names no webhook"));
+            }
+        }
         Ok(spec)
     }
 
@@ -124,25 +136,50 @@ impl App {
         let (project_id, item_kind) = self.place_facts(place).await?;
         let event = Event { trigger, project_id, item_kind, depth };
         for automation in automations.iter().filter(|a| a.fires_on(&event)) {
-            let Some(conversation) = self.bot_conversation(place, automation.spec.visibility).await? else {
-                tracing::info!(automation = automation.id.0, "automation skipped: nowhere of its visibility to post");
-                continue;
-            };
-            match self.post_as_bot(conversation, &automation.spec.body).await {
-                Ok((message, _)) => {
-                    tracing::info!(automation = automation.id.0, message = message.id.0, "automation posted")
-                }
-                // A locked conversation refuses the bot as it refuses everyone.
-                Err(error) => tracing::warn!(automation = automation.id.0, %error, "automation did not post"),
+            // One automation failing leaves the others to run.
+            if let Err(error) = self.run_automation(automation, trigger, place).await {
+                tracing::warn!(automation = automation.id.0, %error, "automation failed");
             }
         }
         Ok(())
     }
 
+    /// Does what `automation` does about `place`: the bot posts, an email goes out, or a webhook
+    /// hears of it. Answers whether anything was done.
+    async fn run_automation(&self, automation: &Automation, trigger: Trigger, place: Place) -> AppResult<bool> {
+        let id = automation.id.0;
+        match automation.spec.action {
+            Action::PostMessage => {
+                let Some(conversation) = self.bot_conversation(place, automation.spec.visibility).await? else {
+                    tracing::info!(automation = id, "automation skipped: nowhere of its visibility to post");
+                    return Ok(false);
+                };
+                match self.post_as_bot(conversation, &automation.spec.body).await {
+                    Ok((message, _)) => {
+                        tracing::info!(automation = id, message = message.id.0, "automation posted");
+                        Ok(true)
+                    }
+                    // A locked conversation refuses the bot as it refuses everyone.
+                    Err(error) => {
+                        tracing::warn!(automation = id, %error, "automation did not post");
+                        Ok(false)
+                    }
+                }
+            }
+            Action::SendEmail => {
+                let queued = self.send_automated_email(automation, trigger, place).await?;
+                tracing::info!(automation = id, queued, "automation emailed");
+                Ok(queued > 0)
+            }
+            Action::CallWebhook => self.call_webhook(automation, trigger, place).await,
+            Action::NotifyFollowers => Ok(false),
+        }
+    }
+
     /// R29 "no user reply": each customer message that has waited an automation's minutes for a
-    /// user is answered by the bot, once. The claim is stored before the bot posts, so two nodes
+    /// user is answered (the bot posts, an email goes, a webhook hears), once. The claim is stored before the bot posts, so two nodes
     /// never both answer it (and a node that dies between the two leaves that one unsaid). Only
-    /// messages written after the automation was made count. Answers how many were posted.
+    /// messages written after the automation was made count. Answers how many were answered.
     pub async fn run_waiting_automations(&self) -> AppResult<usize> {
         let now = self.now();
         let mut posted = 0;
@@ -164,10 +201,10 @@ impl App {
                 {
                     continue;
                 }
-                let Some(target) = self.bot_conversation(place, automation.spec.visibility).await? else { continue };
-                match self.post_as_bot(target, &automation.spec.body).await {
-                    Ok(_) => posted += 1,
-                    Err(error) => tracing::warn!(automation = automation.id.0, %error, "automation did not post"),
+                match self.run_automation(&automation, Trigger::NoUserReply, place).await {
+                    Ok(true) => posted += 1,
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(automation = automation.id.0, %error, "automation failed"),
                 }
             }
         }

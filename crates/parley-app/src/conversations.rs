@@ -148,6 +148,8 @@ impl App {
             match self.store.set_state(id, current, next, actor.author(), self.now()).await {
                 Ok(c) => {
                     self.publish_state(c.clone(), actor.party());
+                    self.announce(crate::webhooks::Announcement::state_changed(&c.header, current, actor.party()))
+                        .await;
                     let trigger = match (current, next) {
                         (_, ConversationState::Closed) => Some(Trigger::ConversationClosed),
                         (ConversationState::Closed, ConversationState::Open) => Some(Trigger::ConversationReopened),

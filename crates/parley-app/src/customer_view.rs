@@ -82,6 +82,7 @@ impl App {
             body: Some(body),
         };
         let conversation = self.create_conversation(actor, start).await?;
+        self.announce(crate::webhooks::Announcement::item_created(&item)).await;
         self.automate(parley_domain::automation::Trigger::ItemCreated, crate::automations::Place::Item(item.id)).await;
         Ok(OpenedRequest { item_id: item.id, conversation })
     }

@@ -8,6 +8,7 @@ mod account_email;
 mod actor;
 mod attachments;
 mod auth;
+mod automated_emails;
 mod automations;
 mod clock;
 mod conversations;
@@ -30,11 +31,13 @@ pub mod search;
 mod setup;
 mod system_emails;
 mod views;
+mod webhooks;
 mod widget;
 mod work;
 
 pub use actor::Actor;
 pub use auth::{credential_of, hash_password, Authenticated, LoginResult};
+pub use automated_emails::{AutomationRef, TemplateKind, TemplateSummary};
 pub use automations::AutomationView;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{NewConversationRequest, StartAs};
@@ -56,6 +59,7 @@ pub use realtime::{
 pub use setup::FirstAdmin;
 pub use system_emails::SystemEmailSetting;
 pub use views::{LastMessagePreview, NamedCustomer, ViewCount, ViewFilter, ViewPage, ViewedConversation};
+pub use webhooks::{WebhookView, WebhookWithSecret, MAX_DELIVERIES_PAGE};
 pub use widget::Verified;
 pub use work::NewItemRequest;
 
@@ -94,6 +98,9 @@ pub struct AppConfig {
     pub attachments_dir: std::path::PathBuf,
     /// The largest file that may be attached.
     pub attachment_max_bytes: u64,
+    /// §10: whether webhooks may point inside the server's own network (loopback, private,
+    /// link-local). Off: such endpoints are refused when registered and when sent to.
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for AppConfig {
@@ -112,6 +119,7 @@ impl Default for AppConfig {
             support_address: "support@parley.localhost".into(),
             attachments_dir: "parley-data/attachments".into(),
             attachment_max_bytes: parley_domain::attachment::DEFAULT_MAX_BYTES,
+            allow_private_webhooks: false,
         }
     }
 }
@@ -133,6 +141,10 @@ pub struct App {
     files: Arc<file_store::FileStore>,
     /// New messages' pushes leave in the order the messages were posted.
     push_order: Arc<realtime::PushOrder>,
+    /// §10: the webhook client, built on first use.
+    webhook_sender: Arc<tokio::sync::OnceCell<webhooks::Sender>>,
+    /// Told when webhook deliveries were queued, so the worker sends them at once.
+    webhooks_queued: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -155,6 +167,8 @@ impl App {
             metrics,
             files,
             push_order,
+            webhook_sender: Arc::default(),
+            webhooks_queued: Arc::default(),
         }
     }
 

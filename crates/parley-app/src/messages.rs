@@ -140,6 +140,7 @@ impl App {
             }
         }
         self.publish_message(message.clone(), audience.clone(), conversation.header.subject.clone(), silent);
+        self.announce(crate::webhooks::Announcement::message_created(&message, &conversation.header)).await;
         self.metrics.posted(started.elapsed());
         Ok((message, audience))
     }

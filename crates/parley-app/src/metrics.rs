@@ -61,6 +61,7 @@ pub struct Metrics {
     events_pushed: Family<KindLabels, Counter>,
     events_dropped: Family<KindLabels, Counter>,
     emails: Family<EmailLabels, Counter>,
+    webhooks: Family<KindLabels, Counter>,
     queue_depth: Family<QueueLabels, Gauge>,
     queue_overdue: Family<QueueLabels, Seconds>,
 }
@@ -94,6 +95,8 @@ impl Metrics {
         );
         let emails = Family::<EmailLabels, Counter>::default();
         registry.register("emails", "Emails by outcome, and suppressed ones by reason", emails.clone());
+        let webhooks = Family::<KindLabels, Counter>::default();
+        registry.register("webhook_tries", "Webhook delivery tries by outcome", webhooks.clone());
         let queue_depth = Family::<QueueLabels, Gauge>::default();
         registry.register("email_queue_depth", "Email work waiting, due or not", queue_depth.clone());
         let queue_overdue = Family::<QueueLabels, Seconds>::default();
@@ -112,6 +115,7 @@ impl Metrics {
             events_pushed,
             events_dropped,
             emails,
+            webhooks,
             queue_depth,
             queue_overdue,
         }
@@ -148,6 +152,11 @@ impl Metrics {
 
     pub fn dropped(&self, why: &str, events: u64) {
         self.events_dropped.get_or_create(&KindLabels { kind: why.to_string() }).inc_by(events);
+    }
+
+    /// A webhook try: `delivered`, `retried` or `failed`.
+    pub(crate) fn webhooks(&self, outcome: &str) {
+        self.webhooks.get_or_create(&KindLabels { kind: outcome.to_string() }).inc();
     }
 
     pub(crate) fn emails(&self, outcome: &str, reason: &str, n: u64) {

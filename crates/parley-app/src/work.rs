@@ -3,6 +3,7 @@
 use crate::automations::Place;
 use crate::delivery::system_templates::{named, ItemNamed, SystemContext};
 use crate::invitations::Joined;
+use crate::webhooks::Announcement;
 use crate::{Actor, App, AppError, AppResult};
 use parley_domain::access::{project_in_scope, ConversationFacts};
 use parley_domain::automation::Trigger;
@@ -84,6 +85,7 @@ impl App {
         for assignee in &item.assignees {
             self.tell_assignee(&item, *assignee, true, user).await?;
         }
+        self.announce(Announcement::item_created(&item)).await;
         self.automate(Trigger::ItemCreated, Place::Item(item.id)).await;
         if !item.assignees.is_empty() {
             self.automate(Trigger::ItemAssigned, Place::Item(item.id)).await;
@@ -147,6 +149,13 @@ impl App {
         let title = title.map(|t| parse_name("title", t)).transpose()?;
         let item =
             self.store.update_item(id, ItemPatch { title, status }).await.map_err(AppError::from_store("item"))?;
+        let changed: Vec<&str> = [("title", item.title != before.title), ("status", item.status != before.status)]
+            .into_iter()
+            .filter_map(|(what, did)| did.then_some(what))
+            .collect();
+        if !changed.is_empty() {
+            self.announce(Announcement::item_updated(&item, &changed)).await;
+        }
         if item.status != before.status {
             self.automate(Trigger::ItemStatusChanged, Place::Item(id)).await;
             if item.status == ItemStatus::Closed {
@@ -180,6 +189,14 @@ impl App {
         self.check_parties(&[party]).await?;
         let before = self.store.item(id).await.map_err(AppError::from_store("item"))?;
         let item = self.store.set_item_role(id, role, party, on).await.map_err(AppError::from_store("item"))?;
+        if item != before {
+            let changed = match role {
+                ItemRole::Requester => "requesters",
+                ItemRole::Assignee => "assignees",
+                ItemRole::Follower => "followers",
+            };
+            self.announce(Announcement::item_updated(&item, &[changed])).await;
+        }
         if let (ItemRole::Assignee, Party::User(assignee), Some(by)) = (role, party, actor.user_id()) {
             if before.assignees.contains(&assignee) != on {
                 self.tell_assignee(&item, assignee, on, by).await?;

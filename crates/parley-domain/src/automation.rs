@@ -2,8 +2,8 @@
 //! one fires, and what it may never do — be the core rule's twin, or set off a chain without end.
 
 use crate::entities::{str_enum, ItemKind, Visibility};
-use crate::ids::{AutomationId, ProjectId};
-use crate::values::{parse_body, parse_name, ValidationError};
+use crate::ids::{AutomationId, ProjectId, WebhookId};
+use crate::values::{parse_body, parse_name, EmailAddress, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,8 +35,40 @@ str_enum!(
         NotifyFollowers => "notify_followers",
         /// The bot posts a message (R29).
         PostMessage => "post_message",
+        /// An automated email's template goes to chosen people (R30).
+        SendEmail => "send_email",
+        /// A webhook hears of the event (§10).
+        CallWebhook => "call_webhook",
     }
 );
+
+str_enum!(
+    /// Whom a `send_email` automation writes to, among the item's (or the conversation's) people.
+    EmailRecipient {
+        /// The customers who asked (an item's requesters; a conversation's customers).
+        Requesters => "requesters",
+        Followers => "followers",
+        /// The users assigned to the item.
+        Assignees => "assignees",
+    }
+);
+
+/// The name of the template every unseen-message email renders: the core rule's.
+pub const CORE_TEMPLATE: &str = "new_message";
+
+/// An automated email's template name as an admin gives it: 1 to 64 lower-case letters, digits,
+/// `_` and `-` (so never a system email's `system.…`), and not the core rule's `new_message`.
+pub fn parse_template_name(field: &'static str, raw: &str) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
+        return Err(ValidationError::new(field, "must be 1 to 64 of a-z, 0-9, '_' and '-'"));
+    }
+    if name == CORE_TEMPLATE {
+        return Err(ValidationError::new(field, "new_message is the core rule's template"));
+    }
+    Ok(name.to_string())
+}
 
 /// The longest wait a "no user reply" automation may have: a week, in minutes.
 pub const MAX_WAIT_MINUTES: i64 = 7 * 24 * 60;
@@ -63,8 +95,21 @@ pub struct AutomationSpec {
     pub action: Action,
     /// Where the bot posts: the item's (or the conversation's) public or internal conversation.
     pub visibility: Visibility,
-    /// What the bot says (Markdown).
+    /// What the bot says (Markdown); empty for other actions.
     pub body: String,
+    /// For `send_email`: the automated email's template.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// For `send_email`: who of the item's (or conversation's) people get it, each only if they
+    /// may see it.
+    #[serde(default)]
+    pub recipients: Vec<EmailRecipient>,
+    /// For `send_email`: a fixed address that gets it too (a team's shared mailbox).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// For `call_webhook`: the webhook that hears of the event.
+    #[serde(default)]
+    pub webhook_id: Option<WebhookId>,
 }
 
 /// An automation as stored.
@@ -105,12 +150,28 @@ impl Automation {
     }
 
     /// Who it reaches, in words for the list.
-    pub fn reaches(&self) -> &'static str {
-        match (self.spec.action, self.spec.visibility) {
-            (Action::NotifyFollowers, _) => "the followers of the conversation",
-            (Action::PostMessage, Visibility::Public) => "the customers and followers of the conversation",
-            (Action::PostMessage, Visibility::Internal) => "the users following the conversation (internal)",
+    pub fn reaches(&self) -> String {
+        let s = &self.spec;
+        match (s.action, s.visibility) {
+            (Action::NotifyFollowers, _) => "the followers of the conversation".into(),
+            (Action::PostMessage, Visibility::Public) => "the customers and followers of the conversation".into(),
+            (Action::PostMessage, Visibility::Internal) => "the users following the conversation (internal)".into(),
+            (Action::SendEmail, _) => {
+                let mut who: Vec<String> = s.recipients.iter().map(|r| format!("the {r}")).collect();
+                who.extend(s.address.clone());
+                format!("email to {}", and_list(&who))
+            }
+            (Action::CallWebhook, _) => "a webhook".into(),
         }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -125,20 +186,23 @@ pub fn core_rule() -> AutomationSpec {
         action: Action::NotifyFollowers,
         visibility: Visibility::Public,
         body: String::new(),
+        template: None,
+        recipients: vec![],
+        address: None,
+        webhook_id: None,
     }
 }
 
 /// An admin's automation, checked: a name, a trigger and an action of their own (the core rule's
-/// are its alone), and words for the bot to say.
+/// are its alone), and what the action needs — words for the bot, a template and someone to write
+/// to, or a webhook. What an action does not use is dropped, so a stored automation says only what
+/// it does.
 pub fn check(spec: AutomationSpec) -> Result<AutomationSpec, ValidationError> {
     if spec.trigger == Trigger::NewMessage {
         return Err(ValidationError::new(
             "trigger",
             "new messages are the core rule's: an automation that answered them could answer itself",
         ));
-    }
-    if spec.action != Action::PostMessage {
-        return Err(ValidationError::new("action", "an automation posts a message (post_message)"));
     }
     // A wait given is a wait in bounds. It is kept for the trigger that waits (an hour unless
     // said); other triggers have none.
@@ -149,7 +213,51 @@ pub fn check(spec: AutomationSpec) -> Result<AutomationSpec, ValidationError> {
         Trigger::NoUserReply => Some(spec.minutes.unwrap_or(DEFAULT_WAIT_MINUTES)),
         _ => None,
     };
-    Ok(AutomationSpec { name: parse_name("name", &spec.name)?, body: parse_body(&spec.body)?, minutes, ..spec })
+    let name = parse_name("name", &spec.name)?;
+    let bare = AutomationSpec {
+        name,
+        minutes,
+        visibility: Visibility::Public,
+        body: String::new(),
+        template: None,
+        recipients: vec![],
+        address: None,
+        webhook_id: None,
+        ..spec.clone()
+    };
+    match spec.action {
+        Action::NotifyFollowers => {
+            Err(ValidationError::new("action", "notifying the followers of every new message is the core rule's"))
+        }
+        Action::PostMessage => {
+            Ok(AutomationSpec { visibility: spec.visibility, body: parse_body(&spec.body)?, ..bare })
+        }
+        Action::SendEmail => {
+            let template = spec
+                .template
+                .as_deref()
+                .ok_or_else(|| ValidationError::new("template", "is needed to send an email"))?;
+            let template = parse_template_name("template", template)?;
+            let address = spec.address.as_deref().map(|a| EmailAddress::parse("address", a)).transpose()?;
+            let mut recipients = spec.recipients.clone();
+            recipients.sort();
+            recipients.dedup();
+            if recipients.is_empty() && address.is_none() {
+                return Err(ValidationError::new("recipients", "name whom to email: recipients, an address, or both"));
+            }
+            Ok(AutomationSpec {
+                template: Some(template),
+                recipients,
+                address: address.map(|a| a.as_str().to_string()),
+                ..bare
+            })
+        }
+        Action::CallWebhook => {
+            let webhook_id =
+                spec.webhook_id.ok_or_else(|| ValidationError::new("webhook_id", "is needed to call a webhook"))?;
+            Ok(AutomationSpec { webhook_id: Some(webhook_id), ..bare })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +276,10 @@ mod tests {
                 action: Action::PostMessage,
                 visibility: Visibility::Public,
                 body: "Closed, thanks!".into(),
+                template: None,
+                recipients: vec![],
+                address: None,
+                webhook_id: None,
             },
             enabled: true,
             core: false,
@@ -238,5 +350,49 @@ mod tests {
             assert_eq!(check(spec.clone()).unwrap_err().field, "minutes", "{wrong}");
         }
         assert_eq!(core_rule().trigger, Trigger::NewMessage);
+    }
+
+    #[test]
+    fn r30_an_email_automation_names_a_template_and_someone_to_write_to() {
+        let mut spec = closing(None, None).spec;
+        spec.action = Action::SendEmail;
+        assert_eq!(check(spec.clone()).unwrap_err().field, "template");
+        spec.template = Some("new_message".into());
+        assert_eq!(check(spec.clone()).unwrap_err().field, "template", "the core rule's own");
+        spec.template = Some("system.welcome".into());
+        assert_eq!(check(spec.clone()).unwrap_err().field, "template", "a system email's own");
+        spec.template = Some("closed-thanks".into());
+        assert_eq!(check(spec.clone()).unwrap_err().field, "recipients");
+        spec.address = Some("not an address".into());
+        assert_eq!(check(spec.clone()).unwrap_err().field, "address");
+        spec.address = Some(" Team@Example.COM ".into());
+        spec.recipients = vec![EmailRecipient::Assignees, EmailRecipient::Requesters, EmailRecipient::Assignees];
+        let checked = check(spec.clone()).unwrap();
+        assert_eq!(checked.body, "", "what the action does not use is dropped");
+        assert_eq!(checked.address.as_deref(), Some("team@example.com"));
+        assert_eq!(checked.recipients, vec![EmailRecipient::Requesters, EmailRecipient::Assignees]);
+        let a = Automation { spec: checked, ..closing(None, None) };
+        assert_eq!(a.reaches(), "email to the requesters, the assignees and team@example.com");
+    }
+
+    #[test]
+    fn r29_a_webhook_automation_names_its_webhook_and_nothing_else() {
+        let mut spec = closing(None, None).spec;
+        spec.action = Action::CallWebhook;
+        assert_eq!(check(spec.clone()).unwrap_err().field, "webhook_id");
+        spec.webhook_id = Some(WebhookId(4));
+        spec.template = Some("x".into());
+        let checked = check(spec).unwrap();
+        assert_eq!((checked.webhook_id, checked.template, checked.body.as_str()), (Some(WebhookId(4)), None, ""));
+    }
+
+    #[test]
+    fn r30_template_names_are_plain_and_never_a_built_in_one() {
+        for good in ["closed", "follow-up_2"] {
+            assert_eq!(parse_template_name("name", good).unwrap(), good);
+        }
+        for bad in ["", "Closed", "system.welcome", "new_message", "a b", &"x".repeat(65)] {
+            assert!(parse_template_name("name", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -50,6 +50,10 @@ id_type!(
     AttachmentId,
     /// A team's canned answer.
     SavedReplyId,
+    /// An endpoint that hears about events (§10).
+    WebhookId,
+    /// One event queued for one webhook, with its attempts.
+    WebhookDeliveryId,
 );
 
 /// Reads a whole number, also when a JSON encoder wrote it as `12.0`: JSON has one number type, and

@@ -29,6 +29,7 @@ pub mod state;
 pub mod system_email;
 pub mod values;
 pub mod views;
+pub mod webhook;
 
 pub use entities::*;
 pub use ids::*;

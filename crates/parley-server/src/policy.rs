@@ -175,6 +175,16 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/automations", ADMIN),
     ("PUT", "/api/v1/automations/{id}", ADMIN),
     ("DELETE", "/api/v1/automations/{id}", ADMIN),
+    ("GET", "/api/v1/templates", ADMIN),
+    ("POST", "/api/v1/templates", ADMIN),
+    ("DELETE", "/api/v1/templates/{name}", ADMIN),
+    ("GET", "/api/v1/webhooks", ADMIN),
+    ("POST", "/api/v1/webhooks", ADMIN),
+    ("PUT", "/api/v1/webhooks/{id}", ADMIN),
+    ("DELETE", "/api/v1/webhooks/{id}", ADMIN),
+    ("POST", "/api/v1/webhooks/{id}/secret", ADMIN),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", ADMIN),
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery}/resend", ADMIN),
 ];
 
 /// The rule of a route, if it has one.

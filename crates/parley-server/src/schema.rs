@@ -76,7 +76,9 @@ pub fn automation_trigger() -> Object {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(allowed)).build()
 }
 
-/// The action an admin's automation may take: the bot posts (the core rule's is its own).
+/// The actions an admin's automation may take: the bot posts, an email goes out, a webhook is
+/// called (the core rule's is its own).
 pub fn automation_action() -> Object {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["post_message"])).build()
+    let allowed = ["post_message", "send_email", "call_webhook"];
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(allowed)).build()
 }

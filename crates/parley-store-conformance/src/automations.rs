@@ -1,8 +1,10 @@
 //! R29: automations kept, listed with the core rule first, one core rule at most.
 
 use crate::fixtures::*;
-use parley_domain::automation::{core_rule, Action, AutomationSpec, Trigger};
+use parley_domain::automation::{core_rule, Action, AutomationSpec, EmailRecipient, Trigger};
+use parley_domain::webhook::{DeliveryState, WebhookEvent, WebhookSpec};
 use parley_domain::*;
+use parley_store::webhooks::{NewWebhookDelivery, TryOutcome, WebhookAttempt};
 use parley_store::*;
 
 pub async fn r29_automations_are_kept_with_one_core_rule_first<S: Store>(store: &S) {
@@ -16,6 +18,10 @@ pub async fn r29_automations_are_kept_with_one_core_rule_first<S: Store>(store: 
         action: Action::PostMessage,
         visibility: Visibility::Public,
         body: "Closed: thank you!".into(),
+        template: None,
+        recipients: vec![],
+        address: None,
+        webhook_id: None,
     };
     let thanks = store.insert_automation(&spec, true, false, T0).await.unwrap();
     assert_eq!((&thanks.spec, thanks.enabled, thanks.core, thanks.updated_at), (&spec, true, false, T0));
@@ -48,6 +54,10 @@ pub async fn r29_customer_messages_waiting_for_a_user_are_found_and_claimed_once
         action: Action::PostMessage,
         visibility: Visibility::Public,
         body: "We have not forgotten you.".into(),
+        template: None,
+        recipients: vec![],
+        address: None,
+        webhook_id: None,
     };
     let waits = store.insert_automation(&spec, true, false, T0).await.unwrap();
     let cora = Author::Customer(w.customer.id);
@@ -75,4 +85,153 @@ pub async fn r29_customer_messages_waiting_for_a_user_are_found_and_claimed_once
     let again = store.insert_message(new_message(&waiting, cora, &team, T0 + 200)).await.unwrap();
     assert_eq!(store.awaiting_reply(waits.id, T0, T0 + 300, 10).await.unwrap(), vec![(waiting.header.id, again.id)]);
     store.delete_automation(waits.id).await.unwrap();
+}
+
+fn template(name: &str) -> Template {
+    Template {
+        name: name.into(),
+        subject: "Closed: {{ item.title }}".into(),
+        body_text: "Done.".into(),
+        body_html: "<p>Done.</p>".into(),
+        updated_at: T0,
+    }
+}
+
+pub async fn r30_a_template_an_automation_sends_cannot_be_deleted<S: Store>(store: &S) {
+    let _w = World::new(store).await;
+    let closed = store.insert_template(&template("closed")).await.unwrap();
+    assert!(matches!(store.insert_template(&template("closed")).await, Err(StoreError::Conflict("template"))));
+    assert!(store.templates().await.unwrap().contains(&closed));
+    let spec = AutomationSpec {
+        name: "Mail on close".into(),
+        trigger: Trigger::ItemClosed,
+        project_id: None,
+        item_kind: None,
+        minutes: None,
+        action: Action::SendEmail,
+        visibility: Visibility::Public,
+        body: String::new(),
+        template: Some("closed".into()),
+        recipients: vec![EmailRecipient::Requesters, EmailRecipient::Assignees],
+        address: Some("team@example.com".into()),
+        webhook_id: None,
+    };
+    let mails = store.insert_automation(&spec, true, false, T0).await.unwrap();
+    assert_eq!(mails.spec, spec, "what it sends, and to whom, is kept");
+    assert!(matches!(store.delete_template("closed").await, Err(StoreError::Conflict("template_in_use"))));
+    let unknown = AutomationSpec { template: Some("nowhere".into()), ..spec.clone() };
+    assert!(store.insert_automation(&unknown, true, false, T0).await.is_err(), "only a stored template");
+    store.delete_automation(mails.id).await.unwrap();
+    store.delete_template("closed").await.unwrap();
+    assert!(matches!(store.delete_template("closed").await, Err(StoreError::NotFound)));
+}
+
+fn hook(url: &str) -> WebhookSpec {
+    WebhookSpec {
+        name: "CRM".into(),
+        url: url.into(),
+        events: vec![WebhookEvent::ItemCreated, WebhookEvent::MessageCreated],
+        internal: false,
+    }
+}
+
+fn queued(webhook: WebhookId, n: i64) -> NewWebhookDelivery {
+    NewWebhookDelivery {
+        webhook_id: webhook,
+        event_id: format!("evt_{n}"),
+        event: WebhookEvent::ItemCreated,
+        payload: format!("{{\"n\":{n}}}"),
+        created_at: T0 + n,
+    }
+}
+
+fn tried(at: i64, status: Option<i64>) -> WebhookAttempt {
+    WebhookAttempt { attempted_at: at, status, error: status.is_none().then(|| "refused".into()), duration_ms: 3 }
+}
+
+pub async fn webhooks_are_kept_and_one_an_automation_calls_cannot_be_deleted<S: Store>(store: &S) {
+    let _w = World::new(store).await;
+    let crm = store.insert_webhook(&hook("https://crm.example.com/in"), true, "whsec_a", T0).await.unwrap();
+    assert_eq!((&crm.spec, crm.enabled, crm.secret.as_str()), (&hook("https://crm.example.com/in"), true, "whsec_a"));
+    let changed =
+        WebhookSpec { internal: true, events: vec![WebhookEvent::DeliveryFailed], ..hook("https://x.example.com/") };
+    let updated = store.update_webhook(crm.id, &changed, false, T0 + 1).await.unwrap();
+    assert_eq!((&updated.spec, updated.enabled, updated.updated_at), (&changed, false, T0 + 1));
+    assert_eq!(store.set_webhook_secret(crm.id, "whsec_b", T0 + 2).await.unwrap().secret, "whsec_b");
+    assert_eq!(store.webhooks().await.unwrap(), vec![store.webhook(crm.id).await.unwrap()]);
+    let calls = AutomationSpec {
+        name: "Tell the CRM".into(),
+        trigger: Trigger::ItemCreated,
+        project_id: None,
+        item_kind: None,
+        minutes: None,
+        action: Action::CallWebhook,
+        visibility: Visibility::Public,
+        body: String::new(),
+        template: None,
+        recipients: vec![],
+        address: None,
+        webhook_id: Some(crm.id),
+    };
+    let automation = store.insert_automation(&calls, true, false, T0).await.unwrap();
+    assert!(matches!(store.delete_webhook(crm.id).await, Err(StoreError::Conflict("webhook_in_use"))));
+    store.delete_automation(automation.id).await.unwrap();
+    store.queue_webhook_deliveries(&[queued(crm.id, 1)]).await.unwrap();
+    store.delete_webhook(crm.id).await.unwrap();
+    assert!(matches!(store.webhook(crm.id).await, Err(StoreError::NotFound)));
+    assert!(store.claim_webhook_deliveries(T0 + 100, T0 + 200, 10).await.unwrap().is_empty(), "its queue went with it");
+}
+
+pub async fn webhook_deliveries_are_claimed_once_retried_and_logged<S: Store>(store: &S) {
+    let _w = World::new(store).await;
+    let crm = store.insert_webhook(&hook("https://crm.example.com/in"), true, "whsec_a", T0).await.unwrap();
+    let off = store.insert_webhook(&hook("https://off.example.com/in"), false, "whsec_b", T0).await.unwrap();
+    store.queue_webhook_deliveries(&[queued(crm.id, 1), queued(crm.id, 2), queued(off.id, 3)]).await.unwrap();
+
+    // Claimed once while the lease holds; a paused webhook's deliveries wait.
+    let now = T0 + 10;
+    let claimed = store.claim_webhook_deliveries(now, now + 60, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["evt_1", "evt_2"]);
+    assert!(store.claim_webhook_deliveries(now + 1, now + 61, 10).await.unwrap().is_empty(), "leased");
+    let (first, second) = (&claimed[0], &claimed[1]);
+
+    store.record_webhook_try(first.id, &tried(now, Some(200)), TryOutcome::Delivered).await.unwrap();
+    store.record_webhook_try(second.id, &tried(now, None), TryOutcome::RetryAt(now + 5)).await.unwrap();
+    assert!(store.claim_webhook_deliveries(now + 4, now + 64, 10).await.unwrap().is_empty(), "not due yet");
+    let again = store.claim_webhook_deliveries(now + 5, now + 65, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].tries), (1, second.id, 1));
+    store.record_webhook_try(second.id, &tried(now + 5, Some(500)), TryOutcome::GaveUp).await.unwrap();
+    // A lease that ran out frees a claim: a node that died leaves its work to others.
+    store.queue_webhook_deliveries(&[queued(crm.id, 4)]).await.unwrap();
+    assert_eq!(store.claim_webhook_deliveries(now + 6, now + 20, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim_webhook_deliveries(now + 21, now + 80, 10).await.unwrap().len(), 1, "lease ran out");
+
+    // The log: newest first, each with its tries.
+    let log = store.webhook_deliveries(crm.id, None, 10).await.unwrap();
+    let summary: Vec<_> = log.iter().map(|d| (d.event_id.as_str(), d.state, d.tries, d.attempts.len())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("evt_4", DeliveryState::Pending, 0, 0),
+            ("evt_2", DeliveryState::Failed, 2, 2),
+            ("evt_1", DeliveryState::Delivered, 1, 1),
+        ]
+    );
+    assert_eq!(log[1].attempts, vec![tried(now, None), tried(now + 5, Some(500))]);
+    assert_eq!((log[2].settled_at, log[1].settled_at), (Some(now), Some(now + 5)));
+    let page = store.webhook_deliveries(crm.id, Some(log[0].id), 1).await.unwrap();
+    assert_eq!(page.iter().map(|d| d.id).collect::<Vec<_>>(), [log[1].id]);
+    assert_eq!(page[0].attempts.len(), 2, "a page's deliveries come with their tries");
+
+    // Sent again on an admin's word; only by its own webhook.
+    assert!(matches!(store.resend_webhook_delivery(off.id, second.id, now + 30).await, Err(StoreError::NotFound)));
+    store.resend_webhook_delivery(crm.id, second.id, now + 30).await.unwrap();
+    let resent = store.claim_webhook_deliveries(now + 30, now + 90, 10).await.unwrap();
+    assert!(resent.iter().any(|d| d.id == second.id));
+
+    // Settled deliveries are pruned; pending ones stay.
+    assert_eq!(store.prune_webhook_deliveries(now + 1).await.unwrap(), 1, "only the delivered one, settled at `now`");
+    let left: Vec<_> =
+        store.webhook_deliveries(crm.id, None, 10).await.unwrap().iter().map(|d| d.event_id.clone()).collect();
+    assert_eq!(left, ["evt_4", "evt_2"]);
 }

@@ -83,6 +83,9 @@ macro_rules! store_behaviour_tests {
             r25_an_invitation_is_answered_once_and_one_is_pending_at_a_time,
             r29_automations_are_kept_with_one_core_rule_first,
             r29_customer_messages_waiting_for_a_user_are_found_and_claimed_once,
+            r30_a_template_an_automation_sends_cannot_be_deleted,
+            webhooks_are_kept_and_one_an_automation_calls_cannot_be_deleted,
+            webhook_deliveries_are_claimed_once_retried_and_logged,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -28,6 +28,7 @@ pub mod scratch;
 mod search;
 mod verification;
 mod views;
+mod webhooks;
 mod work;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};

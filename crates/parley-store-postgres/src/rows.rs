@@ -165,3 +165,17 @@ pub fn invitation(row: &PgRow) -> StoreResult<parley_domain::system_email::Invit
 pub fn automation(row: &PgRow) -> StoreResult<parley_domain::automation::Automation> {
     decode::automation(&Cols(row))
 }
+
+pub fn webhook(row: &PgRow) -> StoreResult<parley_domain::webhook::Webhook> {
+    decode::webhook(&Cols(row))
+}
+
+pub fn webhook_delivery(row: &PgRow) -> StoreResult<parley_store::webhooks::WebhookDelivery> {
+    decode::webhook_delivery(&Cols(row))
+}
+
+pub fn webhook_attempt(
+    row: &PgRow,
+) -> StoreResult<(parley_domain::WebhookDeliveryId, parley_store::webhooks::WebhookAttempt)> {
+    decode::webhook_attempt(&Cols(row))
+}

@@ -24,6 +24,7 @@ mod search;
 mod urgent;
 mod verification;
 mod views;
+mod webhooks;
 mod work;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};

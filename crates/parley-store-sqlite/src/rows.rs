@@ -162,3 +162,17 @@ pub fn invitation(row: &SqliteRow) -> StoreResult<parley_domain::system_email::I
 pub fn automation(row: &SqliteRow) -> StoreResult<parley_domain::automation::Automation> {
     decode::automation(&Cols(row))
 }
+
+pub fn webhook(row: &SqliteRow) -> StoreResult<parley_domain::webhook::Webhook> {
+    decode::webhook(&Cols(row))
+}
+
+pub fn webhook_delivery(row: &SqliteRow) -> StoreResult<parley_store::webhooks::WebhookDelivery> {
+    decode::webhook_delivery(&Cols(row))
+}
+
+pub fn webhook_attempt(
+    row: &SqliteRow,
+) -> StoreResult<(parley_domain::WebhookDeliveryId, parley_store::webhooks::WebhookAttempt)> {
+    decode::webhook_attempt(&Cols(row))
+}

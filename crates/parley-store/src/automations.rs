@@ -1,6 +1,7 @@
 //! R29: the automations of the messaging center.
 
 use crate::error::StoreResult;
+use crate::records::Template;
 use async_trait::async_trait;
 use parley_domain::automation::{Automation, AutomationSpec};
 use parley_domain::*;
@@ -38,19 +39,28 @@ pub trait AutomationStore {
     ) -> StoreResult<Vec<(ConversationId, MessageId)>>;
     /// Claims answering `message` for `automation`: `true` for the one caller that gets it.
     async fn claim_automation_run(&self, automation: AutomationId, message: MessageId, at: i64) -> StoreResult<bool>;
+
+    /// Every email template, by name (R30).
+    async fn templates(&self) -> StoreResult<Vec<Template>>;
+    /// Stores a new template; `Conflict("template")` when the name is taken.
+    async fn insert_template(&self, template: &Template) -> StoreResult<Template>;
+    /// Deletes a template; `NotFound` when there is none, `Conflict("template_in_use")` while an
+    /// automation sends it.
+    async fn delete_template(&self, name: &str) -> StoreResult<()>;
 }
 
 /// The statements of [`AutomationStore`], shared by the backends (`$n` in order, as in
 /// [`crate::accounts::sql`]).
 pub mod sql {
     pub const COLUMNS: &str = "id, name, trigger_name, project_id, item_kind, minutes, action, visibility, body,
-        enabled, core, created_at, updated_at";
+        template_name, recipients, address, webhook_id, enabled, core, created_at, updated_at";
     pub const INSERT: &str = "INSERT INTO automations
-        (name, trigger_name, project_id, item_kind, minutes, action, visibility, body, enabled, core, created_at,
-         updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id";
+        (name, trigger_name, project_id, item_kind, minutes, action, visibility, body, template_name, recipients,
+         address, webhook_id, enabled, core, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id";
     pub const UPDATE: &str = "UPDATE automations SET name = $1, trigger_name = $2, project_id = $3, item_kind = $4,
-        minutes = $5, action = $6, visibility = $7, body = $8, enabled = $9, updated_at = $10 WHERE id = $11";
+        minutes = $5, action = $6, visibility = $7, body = $8, template_name = $9, recipients = $10, address = $11,
+        webhook_id = $12, enabled = $13, updated_at = $14 WHERE id = $15";
     /// The latest customer message of each conversation waiting for a user, not answered yet.
     pub const AWAITING_REPLY: &str = "SELECT c.id AS conversation_id, m.id AS message_id
         FROM conversations c JOIN messages m ON m.conversation_id = c.id
@@ -63,6 +73,10 @@ pub mod sql {
     pub const CLAIM_RUN: &str = "INSERT INTO automation_runs (automation_id, message_id, ran_at) VALUES ($1, $2, $3)
         ON CONFLICT (automation_id, message_id) DO NOTHING";
     pub const DELETE: &str = "DELETE FROM automations WHERE id = $1";
+    pub const TEMPLATES: &str = "SELECT name, subject, body_text, body_html, updated_at FROM templates ORDER BY name";
+    pub const INSERT_TEMPLATE: &str =
+        "INSERT INTO templates (name, subject, body_text, body_html, updated_at) VALUES ($1, $2, $3, $4, $5)";
+    pub const DELETE_TEMPLATE: &str = "DELETE FROM templates WHERE name = $1";
 }
 
 /// Implements [`AutomationStore`] for a backend's store type (see [`crate::impl_account_store`]).
@@ -114,12 +128,21 @@ macro_rules! impl_automation_store {
                         .bind(spec.action.as_str())
                         .bind(spec.visibility.as_str())
                         .bind(&spec.body)
+                        .bind(&spec.template)
+                        .bind($crate::decode::list_text(&spec.recipients, |r| r.as_str()))
+                        .bind(&spec.address)
+                        .bind(spec.webhook_id.map(|w| w.0))
                         .bind(enabled)
                         .bind(core)
                         .bind(at)
                         .fetch_one(&self.$writer)
                         .await
-                        .map_err(unique("core"))?;
+                        .map_err(|e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                                StoreError::Conflict("unknown_reference")
+                            }
+                            _ => unique("core")(e),
+                        })?;
                     self.automation(AutomationId(id)).await
                 }
 
@@ -139,12 +162,21 @@ macro_rules! impl_automation_store {
                         .bind(spec.action.as_str())
                         .bind(spec.visibility.as_str())
                         .bind(&spec.body)
+                        .bind(&spec.template)
+                        .bind($crate::decode::list_text(&spec.recipients, |r| r.as_str()))
+                        .bind(&spec.address)
+                        .bind(spec.webhook_id.map(|w| w.0))
                         .bind(enabled)
                         .bind(at)
                         .bind(id.0)
                         .execute(&self.$writer)
                         .await
-                        .map_err(other)?;
+                        .map_err(|e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                                StoreError::Conflict("unknown_reference")
+                            }
+                            _ => other(e),
+                        })?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
@@ -183,6 +215,49 @@ macro_rules! impl_automation_store {
                         .await
                         .map_err(other)?;
                     Ok(done.rows_affected() == 1)
+                }
+
+                async fn templates(&self) -> StoreResult<Vec<$crate::Template>> {
+                    let rows: Vec<(String, String, String, String, i64)> =
+                        sqlx::query_as(sql::TEMPLATES).fetch_all(&self.$reader).await.map_err(other)?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(name, subject, body_text, body_html, updated_at)| $crate::Template {
+                            name,
+                            subject,
+                            body_text,
+                            body_html,
+                            updated_at,
+                        })
+                        .collect())
+                }
+
+                async fn insert_template(&self, t: &$crate::Template) -> StoreResult<$crate::Template> {
+                    sqlx::query(sql::INSERT_TEMPLATE)
+                        .bind(&t.name)
+                        .bind(&t.subject)
+                        .bind(&t.body_text)
+                        .bind(&t.body_html)
+                        .bind(t.updated_at)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(unique("template"))?;
+                    Ok(t.clone())
+                }
+
+                async fn delete_template(&self, name: &str) -> StoreResult<()> {
+                    let done = sqlx::query(sql::DELETE_TEMPLATE).bind(name).execute(&self.$writer).await.map_err(
+                        |e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                                StoreError::Conflict("template_in_use")
+                            }
+                            _ => other(e),
+                        },
+                    )?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
                 }
 
                 async fn delete_automation(&self, id: AutomationId) -> StoreResult<()> {

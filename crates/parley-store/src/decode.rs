@@ -131,6 +131,63 @@ pub fn invitation(row: &impl Columns) -> StoreResult<parley_domain::system_email
 }
 
 /// A row of `automations`.
+/// A comma-separated list of names, each parsed with `parse`.
+fn list<T>(row: &impl Columns, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<Vec<T>> {
+    let text = row.text(column)?;
+    text.split(',').filter(|s| !s.is_empty()).map(|s| parse(s).ok_or_else(|| corrupt(column))).collect()
+}
+
+/// Names as a [`list`] column holds them.
+pub fn list_text<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> String {
+    values.iter().map(|v| name(*v)).collect::<Vec<_>>().join(",")
+}
+
+pub fn webhook(row: &impl Columns) -> StoreResult<parley_domain::webhook::Webhook> {
+    use parley_domain::webhook::{Webhook, WebhookEvent, WebhookSpec};
+    Ok(Webhook {
+        id: WebhookId(row.int("id")?),
+        spec: WebhookSpec {
+            name: row.text("name")?,
+            url: row.text("url")?,
+            events: list(row, "events", WebhookEvent::parse)?,
+            internal: row.flag("internal")?,
+        },
+        enabled: row.flag("enabled")?,
+        secret: row.text("secret")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+pub fn webhook_delivery(row: &impl Columns) -> StoreResult<crate::webhooks::WebhookDelivery> {
+    use parley_domain::webhook::{DeliveryState, WebhookEvent};
+    Ok(crate::webhooks::WebhookDelivery {
+        id: WebhookDeliveryId(row.int("id")?),
+        webhook_id: WebhookId(row.int("webhook_id")?),
+        event_id: row.text("event_id")?,
+        event: parse(row, "event", WebhookEvent::parse)?,
+        payload: row.text("payload")?,
+        state: parse(row, "state", DeliveryState::parse)?,
+        tries: row.int("tries")?,
+        next_attempt_at: row.int("next_attempt_at")?,
+        created_at: row.int("created_at")?,
+        settled_at: row.int_or_null("settled_at")?,
+        attempts: vec![],
+    })
+}
+
+pub fn webhook_attempt(row: &impl Columns) -> StoreResult<(WebhookDeliveryId, crate::webhooks::WebhookAttempt)> {
+    Ok((
+        WebhookDeliveryId(row.int("delivery_id")?),
+        crate::webhooks::WebhookAttempt {
+            attempted_at: row.int("attempted_at")?,
+            status: row.int_or_null("status")?,
+            error: row.text_or_null("error")?,
+            duration_ms: row.int("duration_ms")?,
+        },
+    ))
+}
+
 pub fn automation(row: &impl Columns) -> StoreResult<parley_domain::automation::Automation> {
     use parley_domain::automation::{Action, Automation, AutomationSpec, Trigger};
     let item_kind = row.text_or_null("item_kind")?;
@@ -145,6 +202,10 @@ pub fn automation(row: &impl Columns) -> StoreResult<parley_domain::automation::
             action: parse(row, "action", Action::parse)?,
             visibility: parse(row, "visibility", Visibility::parse)?,
             body: row.text("body")?,
+            template: row.text_or_null("template_name")?,
+            recipients: list(row, "recipients", parley_domain::automation::EmailRecipient::parse)?,
+            address: row.text_or_null("address")?,
+            webhook_id: row.int_or_null("webhook_id")?.map(WebhookId),
         },
         enabled: row.flag("enabled")?,
         core: row.flag("core")?,

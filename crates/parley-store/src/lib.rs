@@ -20,6 +20,7 @@ mod people;
 mod records;
 mod saved_replies;
 mod search;
+pub mod webhooks;
 mod work;
 
 pub use accounts::{AccountStore, NewInvitation, NewPasswordLink};
@@ -34,6 +35,7 @@ pub use people::PeopleStore;
 pub use records::*;
 pub use saved_replies::SavedReplyStore;
 pub use search::{CustomerHit, Excerpt, ItemReach, MessageHit, SearchAsk, SearchHits, SearchStore};
+pub use webhooks::WebhookStore;
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.
@@ -48,6 +50,7 @@ pub trait Store:
     + SavedReplyStore
     + AccountStore
     + AutomationStore
+    + WebhookStore
     + NoticeBoard
     + Send
     + Sync

@@ -15,10 +15,12 @@ pub mod browser;
 mod mail_client;
 mod smtp;
 mod socket;
+mod webhook_sink;
 
 pub use mail_client::{smtp_dialogue, smtp_send};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use socket::{Refused, Socket};
+pub use webhook_sink::{Hook, WebhookSink};
 
 use parley::{Config, Launched};
 use parley_app::ManualClock;
@@ -86,6 +88,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Most tests look at customers receiving at once; the send-guard tests turn it on.
     config.send_guard = std::time::Duration::ZERO;
     config.smtp_from = "Acme Support <support@acme.test>".into();
+    // Webhook receivers in tests listen on loopback.
+    config.allow_private_webhooks = true;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     config.base_url = format!("http://{}", listener.local_addr().expect("addr"));
     adjust(&mut config);
@@ -196,6 +200,12 @@ impl TestApp {
     /// Runs one round of the email worker at the test clock's time.
     pub async fn deliver(&self) -> parley_app::DeliveryRound {
         self.launched.as_ref().expect("running").app.deliver_due().await.expect("delivery round")
+    }
+
+    /// Sends the webhook deliveries due now (the worker also sends them as soon as they are
+    /// queued; a delivery is claimed by one of the two). Answers how many this call tried.
+    pub async fn send_webhooks(&self) -> usize {
+        self.launched.as_ref().expect("running").app.send_due_webhooks(100).await.expect("webhook round")
     }
 
     /// Stops the server and starts it again on the same data directory (on a new port), as an

@@ -23,6 +23,7 @@ async fn r31_system_emails_are_switched_and_edited_and_a_welcome_link_sets_a_pas
     let page = browser.session().await;
     page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     page.goto(&format!("{}/settings#messaging", app.base)).await;
+    page.click("#tab-system-emails").await;
 
     // The password reset cannot be turned off: its switch is disabled and says why.
     let reset = page.find("input[data-system-email='password_reset']").await;
@@ -143,6 +144,71 @@ async fn r29_an_admin_adds_switches_and_deletes_an_automated_message_and_the_cor
     page.click(&format!("tr[data-automation='{id}'] button.link:last-child")).await;
     page.wait_for("#automation-status", |t| t.contains("Deleted")).await;
     assert_eq!(app.get(&admin, "/api/v1/automations").await.1.as_array().unwrap().len(), 2);
+    page.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r30_an_admin_adds_an_automated_email_and_a_webhook_in_their_tabs() {
+    let app = spawn_app().await;
+    let d = app.desk().await;
+    let sink = WebhookSink::start().await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    page.goto(&format!("{}/settings#messaging", app.base)).await;
+
+    // The tabs answer the arrow keys, and show one panel at a time.
+    page.click("#tab-automations").await;
+    page.press('\u{E014}').await;
+    page.wait_for_focus("the next tab", |f| f == "button#tab-automated-emails").await;
+    page.wait_for("#panel-automated-emails", |t| t.contains("New automated email")).await;
+
+    // A new automated email opens in the editor; its preview uses its own sample values.
+    page.fill("#new-template-form input[name='name']", "closed-thanks").await;
+    page.fill("#new-template-form input[name='subject']", "[{{ item.name }}] {{ item.title }} is {{ item.status }}")
+        .await;
+    page.click("#new-template-form button[type=submit]").await;
+    page.wait_for("#template-title", |t| t.contains("closed-thanks")).await;
+    page.fill("#template-form textarea[name='body_text']", "Hello {{ recipient.name }}, all done. {{ link }}").await;
+    page.click("#template-preview-open").await;
+    page.wait_for("#preview-subject", |t| t == "[Ticket #12] Printer on fire is closed").await;
+    page.click("#template-form button[type=submit]").await;
+    page.wait_for("#template-form .form-status", |t| t.contains("Saved")).await;
+
+    // An automation sends it to the requesters.
+    page.click("#tab-automations").await;
+    page.fill("#automation-form input[name='name']", "Mail on close").await;
+    page.find("#automation-form select[name='trigger']").await.select_by_value("item_closed").await.unwrap();
+    page.find("#automation-form select[name='action']").await.select_by_value("send_email").await.unwrap();
+    page.find("#automation-form select[name='template']").await.select_by_value("closed-thanks").await.unwrap();
+    page.click("#automation-form input[name='to_requesters']").await;
+    page.click("#automation-save").await;
+    page.wait_for("#automations", |t| t.contains("Mail on close") && t.contains("email to the requesters")).await;
+
+    // Its template now says who sends it, and cannot be deleted.
+    page.click("#tab-automated-emails").await;
+    page.wait_for("tr[data-template='closed-thanks']", |t| t.contains("Mail on close")).await;
+    let delete = page.find("button[data-delete-template='closed-thanks']").await;
+    assert!(!delete.is_enabled().await.unwrap(), "a template an automation sends cannot be deleted");
+
+    // A webhook: its secret is shown once; what it was sent is listed with each try.
+    page.click("#tab-webhooks").await;
+    page.fill("#webhook-form input[name='name']", "CRM").await;
+    page.fill("#webhook-form input[name='url']", &sink.url()).await;
+    page.click("#webhook-form input[name='event_item_created']").await;
+    page.click("#webhook-save").await;
+    let secret = page.wait_for("#webhook-secret-value", |t| t.starts_with("whsec_")).await;
+    page.wait_for("#webhooks", |t| t.contains("CRM") && t.contains("item created")).await;
+    let project = app.project(&d.admin, "Billing").await;
+    app.ticket(&d.admin, project, "Invoice wrong", &[]).await;
+    let hooks = sink.wait_for(1, std::time::Duration::from_secs(5)).await;
+    assert_eq!(hooks.len(), 1);
+    assert!(hooks[0].signed_with(secret.trim()), "signed with the secret shown");
+    page.click("#webhooks tr:first-child button.link:first-child").await;
+    page.wait_for("#webhook-log", |t| t.contains("item created") && t.contains("delivered") && t.contains("200")).await;
+    page.screenshot("webhooks").await;
+    page.assert_accessible("messaging-center-webhooks").await;
     page.close().await;
     app.stop().await;
 }

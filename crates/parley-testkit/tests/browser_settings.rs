@@ -75,7 +75,9 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     page.wait_for("#company-form .form-status", |t| t.contains("Saved")).await;
     assert_eq!(app.get(&admin, "/api/v1/company").await.1["staff_display_name"], serde_json::Value::Null);
 
+    page.click("#tab-outgoing").await;
     page.wait_for("#outgoing", |t| t.contains("carla@client.example") && t.contains("sent")).await;
+    page.click("#tab-automations").await;
     page.fill("#template-form input[name='subject']", "{% if %}").await;
     page.click("#template-form button[type=submit]").await;
     page.wait_for("#template-form .form-status.error[role=alert]", |t| t.contains("subject")).await;
@@ -105,6 +107,7 @@ async fn r32_an_admin_reads_the_incoming_log_and_makes_relay_tokens() {
     let page = browser.session().await;
     page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     page.goto(&format!("{}/settings", app.base)).await;
+    page.click("#tab-incoming").await;
     let log = page.wait_for("#incoming", |t| t.contains("Cannot log in") && t.contains("Away")).await;
     assert!(log.contains("started a conversation"), "{log}");
     assert!(log.contains("ignored: automatic") && log.contains("auto_submitted"), "{log}");
@@ -152,10 +155,12 @@ async fn r29_admin_pages_preview_templates_edit_users_and_link_the_email_log() {
     page.goto(&format!("{}/settings", app.base)).await;
 
     // The email log links each email to its conversation and its person.
+    page.click("#tab-outgoing").await;
     let row = format!("#outgoing a[href='/c/{public}']");
     page.find(&row).await;
     let person = page.find(&format!("#outgoing a[href='#customer-{}']", carla.id)).await;
     assert_eq!(person.text().await.unwrap(), "carla");
+    page.click("#tab-automations").await;
 
     // The template as edited, rendered with sample data; a broken one says part and line.
     page.fill("#template-form input[name='subject']", "Hi {{ recipient.name }}: {{ conversation.subject }}").await;

@@ -266,7 +266,8 @@ async fn r29_new_message_template_is_editable_and_checked() {
     let (status, saved) =
         app.call(reqwest::Method::PUT, Some(&d.admin), path, Some(edit("[Acme] {{ conversation.subject }}"))).await;
     assert_eq!(status, 200, "{saved}");
-    assert_eq!(app.call(reqwest::Method::DELETE, Some(&d.admin), path, None).await.0, 405, "cannot be removed");
+    let (status, refused) = app.call(reqwest::Method::DELETE, Some(&d.admin), path, None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("built_in")), "cannot be removed");
 
     // A preview renders an edit with sample data and stores nothing; a broken one says where.
     let preview = format!("{path}/preview");

@@ -293,6 +293,13 @@ async fn seed(app: &TestApp) -> World {
     let automation = app.ok(&admin, "/api/v1/automations", body_for_automation(), 201).await["id"].as_i64().unwrap();
     resources.insert("automation", vec![res("automation", automation, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert("system_email", vec![res("welcome", "welcome", &[ADMIN]), res("missing", "no_such_email", NONE)]);
+    // A webhook that heard of one item, so its log has a delivery to send again.
+    let hook = json!({"name": "Probe", "url": "http://127.0.0.1:9/hook", "events": ["item_created"]});
+    let webhook = app.ok(&admin, "/api/v1/webhooks", hook, 201).await["id"].as_i64().unwrap();
+    app.ok(&admin, "/api/v1/items", json!({"project_id": p1, "kind": "task", "title": "Heard"}), 201).await;
+    let (_, log) = app.get(&admin, &format!("/api/v1/webhooks/{webhook}/deliveries")).await;
+    let delivery = log[0]["id"].as_i64().expect("a delivery");
+    resources.insert("webhook", vec![res("webhook", webhook, &[ADMIN]), res("missing", missing, NONE)]);
     resources.insert(
         "view",
         vec![
@@ -338,7 +345,14 @@ async fn seed(app: &TestApp) -> World {
         },
         Asker { label: RELAY, kind: Kind::Relay, who: Some(relay), relogin: None },
     ];
-    let ids = BTreeMap::from([("p1", p1), ("ta", ta), ("mo", mo.id), ("team", team), ("ta_pub", ta_pub)]);
+    let ids = BTreeMap::from([
+        ("p1", p1),
+        ("ta", ta),
+        ("mo", mo.id),
+        ("team", team),
+        ("ta_pub", ta_pub),
+        ("delivery", delivery),
+    ]);
     World { askers, resources, markers, ids }
 }
 
@@ -372,6 +386,7 @@ fn param_kind(path: &str) -> Option<&'static str> {
         ("/api/v1/invitations/{id}", "invitation"),
         ("/api/v1/automations/{id}", "automation"),
         ("/api/v1/system-emails/{kind}", "system_email"),
+        ("/api/v1/webhooks/{id}", "webhook"),
     ];
     kinds.iter().find(|(prefix, _)| path.starts_with(prefix)).map(|(_, kind)| *kind)
 }
@@ -434,6 +449,10 @@ fn body_for(method: &str, path: &str, asker: &Asker, world: &World, n: usize) ->
         ("POST", "/api/v1/invitations/accept-link") => json!({"token": "pi_not-a-link"}),
         ("PATCH", "/api/v1/system-emails/{kind}") => json!({"enabled": true}),
         ("POST", "/api/v1/projects/{id}/invitations") => json!({"user_id": mo}),
+        ("POST", "/api/v1/templates") => json!({"name": format!("probe-{n}"), "subject": "{{ event }}"}),
+        ("POST", "/api/v1/webhooks") | ("PUT", "/api/v1/webhooks/{id}") => {
+            json!({"name": format!("Hook {n}"), "url": "http://127.0.0.1:9/hook", "events": ["item_created"]})
+        }
         ("POST", "/api/v1/automations") | ("PUT", "/api/v1/automations/{id}") => {
             json!({"name": format!("Auto {n}"), "trigger": "item_closed", "visibility": "public", "body": "Thanks!"})
         }
@@ -452,6 +471,7 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
     }
     out = out.replace("{role}", "follower").replace("{kind}", "user").replace("{party_id}", &mo);
     out = out.replace("{user_id}", &mo);
+    out = out.replace("{delivery}", &world.ids["delivery"].to_string());
     if let Some(r) = res {
         out = out.replace("{id}", &r.value).replace("{name}", &r.value).replace("{view}", &r.value);
     }
@@ -470,7 +490,7 @@ fn fill(path: &str, res: Option<&Res>, world: &World) -> String {
 fn order(method: &str, path: &str) -> u8 {
     match (method, path) {
         ("POST", "/api/v1/messages/{id}/make-internal")
-        | ("DELETE", "/api/v1/saved-replies/{id}" | "/api/v1/automations/{id}") => 1,
+        | ("DELETE", "/api/v1/saved-replies/{id}" | "/api/v1/automations/{id}" | "/api/v1/webhooks/{id}") => 1,
         ("POST", "/api/v1/messages/{id}/undo") => 2,
         ("POST", "/api/v1/conversations/{id}/link") => 3,
         (_, "/api/v1/me/tokens/{id}" | "/api/v1/inbound-tokens/{id}") => 4,

@@ -153,6 +153,11 @@ pub struct Config {
     /// `X-Forwarded-For`; its last entry is used). Without it, the connection's address counts.
     #[arg(long, env = "PARLEY_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    /// Let webhooks point inside this server's own network (loopback, private and link-local
+    /// addresses, names like `localhost`). Off: such endpoints are refused, so an admin's webhook
+    /// cannot reach internal services. For tests and closed networks only.
+    #[arg(long, env = "PARLEY_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
 }
 
 impl Config {
@@ -182,6 +187,7 @@ impl Config {
             rate_limit: Vec::new(),
             attachment_max_mb: 10,
             client_ip_header: None,
+            allow_private_webhooks: false,
         }
     }
 }

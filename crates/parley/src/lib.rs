@@ -179,6 +179,7 @@ pub async fn launch_with_listener(
         support_address: config.support_address(),
         attachments_dir: config.data_dir.join("attachments"),
         attachment_max_bytes: config.attachment_max_mb * 1024 * 1024,
+        allow_private_webhooks: config.allow_private_webhooks,
         ..AppConfig::default()
     };
     let app = App::new(store, clock, app_config, open_mailer(config)?);

@@ -2,6 +2,7 @@
 //! are installed on first start, are editable by admins and cannot be removed (R29).
 
 use super::system_templates;
+use crate::automated_emails::{kind_of, TemplateKind};
 use crate::{Actor, App, AppError, AppResult};
 use minijinja::Environment;
 use parley_domain::system_email::SystemEmail;
@@ -254,7 +255,7 @@ impl App {
     }
 
     /// An edited template rendered with sample values ("Ada", "Printer on fire", one message
-    /// with a file; a system email's own sample), without storing it: what the email would look like, or why it would not
+    /// with a file; a system email's or automated email's own sample), without storing it: what the email would look like, or why it would not
     /// render (422 `invalid_template`, naming the part and line).
     pub async fn preview_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<TemplatePreview> {
         let (_, rendered) = self.checked_template(actor, name, edit).await?;
@@ -265,6 +266,12 @@ impl App {
     async fn checked_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<(Template, Rendered)> {
         Self::require_admin(actor)?;
         self.store.template(name).await?.ok_or(AppError::NotFound("template"))?;
+        self.checked_template_parts(name, edit)
+    }
+
+    /// A template's parts within bounds, rendered with the sample values of its kind: what the
+    /// email would look like, or why it would not render (422 `invalid_template`).
+    pub(crate) fn checked_template_parts(&self, name: &str, edit: TemplateEdit) -> AppResult<(Template, Rendered)> {
         for (field, value) in
             [("subject", &edit.subject), ("body_text", &edit.body_text), ("body_html", &edit.body_html)]
         {
@@ -279,9 +286,10 @@ impl App {
             body_html: edit.body_html,
             updated_at: self.now(),
         };
-        let rendered = match SystemEmail::of_template(name) {
-            Some(email) => render(&template, &system_templates::sample(email)),
-            None => render(&template, &sample()),
+        let rendered = match (SystemEmail::of_template(name), kind_of(name)) {
+            (Some(email), _) => render(&template, &system_templates::sample(email)),
+            (None, TemplateKind::Core) => render(&template, &sample()),
+            (None, _) => render(&template, &crate::automated_emails::sample()),
         };
         let rendered = rendered.map_err(|e| AppError::unprocessable("invalid_template", e))?;
         Ok((template, rendered))

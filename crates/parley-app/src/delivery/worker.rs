@@ -7,7 +7,7 @@
 use crate::{App, AppResult};
 use futures_util::StreamExt;
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
-use parley_domain::{Party, UserId};
+use parley_domain::{Party, UserId, Visibility};
 use parley_store::OutgoingEmail;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -185,13 +185,35 @@ impl App {
             self.store.outgoing_failed(email.id, &error, retry_at, self.now()).await?;
             match retry_at {
                 Some(_) => round.retried += 1,
-                None => round.failed += 1,
+                None => {
+                    round.failed += 1;
+                    self.announce_failed_email(&email, &error).await;
+                }
             }
             self.metrics.emails(if retry_at.is_some() { "retried" } else { "failed" }, "", 1);
         }
         // What this batch put in the journal is now recorded in the store.
         self.journal.forget(&sent);
         Ok(())
+    }
+
+    /// §10: webhooks hear of an email given up on (internal when it was about an internal
+    /// conversation). Its body is not sent: the subject and recipient say which it was.
+    async fn announce_failed_email(&self, email: &OutgoingEmail, error: &str) {
+        let conversation = match email.email.conversation_id {
+            Some(id) => self.store.conversation(id).await.ok().map(|c| c.header),
+            None => None,
+        };
+        let internal = conversation.as_ref().is_some_and(|c| c.visibility == Visibility::Internal);
+        let data = serde_json::json!({
+            "id": email.id,
+            "to_address": email.email.to_address,
+            "subject": email.email.subject,
+            "conversation_id": email.email.conversation_id,
+            "tries": email.attempts + 1,
+            "error": parley_domain::redact::redact(error),
+        });
+        self.announce(crate::webhooks::Announcement::delivery_failed(data, internal)).await;
     }
 
     /// The users among the recipients of `emails` who were deactivated.
@@ -264,6 +286,7 @@ impl DeliveryWorker {
                 keep_doing(&app, composer, poll, stop.clone(), |app| Box::pin(app.compose_due())),
                 futures_util::future::join_all(senders),
                 keep_answering_waits(&app, poll.max(WAITS_POLL), stop.clone()),
+                keep_calling_webhooks(&app, poll, stop.clone()),
                 keep_pruning(&app, stop),
             );
         })
@@ -343,7 +366,35 @@ async fn keep_answering_waits(app: &App, every: Duration, mut stop: watch::Recei
     }
 }
 
-/// R32: the email logs are pruned once an hour; so are uploads no message took.
+/// How many webhook deliveries one round claims.
+const WEBHOOK_BATCH: i64 = 64;
+
+/// How long a webhook's settled deliveries stay in its log: a week.
+pub const WEBHOOK_LOG_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// §10: sends due webhook deliveries: rounds follow each other while there are some; when idle it
+/// rests for `poll`, or until a delivery is queued.
+async fn keep_calling_webhooks(app: &App, poll: Duration, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let busy = match app.send_due_webhooks(WEBHOOK_BATCH).await {
+            Ok(tried) => tried > 0,
+            Err(error) => {
+                tracing::error!(%error, "sending webhooks failed");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = app.webhooks_queued.notified() => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        }
+    }
+}
+
+/// R32: the email logs are pruned once an hour; so are uploads no message took, and webhook
+/// deliveries settled a week ago.
 async fn keep_pruning(app: &App, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         if let Err(error) = app.prune_email_logs().await {
@@ -351,6 +402,9 @@ async fn keep_pruning(app: &App, mut stop: watch::Receiver<bool>) {
         }
         if let Err(error) = app.prune_unsent_attachments().await {
             tracing::error!(%error, "pruning unsent uploads failed");
+        }
+        if let Err(error) = app.prune_webhook_deliveries(WEBHOOK_LOG_MS).await {
+            tracing::error!(%error, "pruning webhook deliveries failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

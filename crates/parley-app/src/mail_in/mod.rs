@@ -244,6 +244,14 @@ impl App {
         let mut outcome = self
             .post_from_email(actor, conversation.header.id, &text, &mail.attachments, IncomingStatus::Started)
             .await?;
+        if let Some(ticket) = ticket {
+            // R29, §10: a ticket opened by email is an item created like any other.
+            if let Ok(item) = self.store.item(ticket).await {
+                self.announce(crate::webhooks::Announcement::item_created(&item)).await;
+            }
+            self.automate(parley_domain::automation::Trigger::ItemCreated, crate::automations::Place::Item(ticket))
+                .await;
+        }
         if let (Some(ticket), Some(IncomingStatus::Started)) = (ticket, outcome.status) {
             let opened = format!("opened ticket #{ticket}");
             outcome.reason = Some(match outcome.reason.take() {

@@ -6,7 +6,7 @@ use crate::extract::{Id, Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_app::{App, AutomationView};
-use parley_domain::automation::{Action, AutomationSpec, Trigger};
+use parley_domain::automation::{Action, AutomationSpec, EmailRecipient, Trigger};
 use parley_domain::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -30,15 +30,32 @@ pub struct AutomationBody {
     #[serde(default, deserialize_with = "whole_minutes")]
     #[schema(minimum = 1, maximum = 10080)]
     pub minutes: Option<i64>,
-    /// `post_message`: the bot posts `body`.
+    /// `post_message` (the default): the bot posts `body`; `send_email`: the `template` goes to
+    /// `recipients` and `address`; `call_webhook`: the webhook `webhook_id` hears of it.
     #[serde(default = "post_message")]
     #[schema(schema_with = crate::schema::automation_action)]
     pub action: Action,
-    /// Into the item's (or the conversation's) public or internal conversation, made if missing.
+    /// For `post_message`: into the item's (or the conversation's) public or internal
+    /// conversation, made if missing. Public unless said.
+    #[serde(default = "public")]
     pub visibility: Visibility,
-    /// What the bot says (Markdown).
-    #[schema(schema_with = crate::schema::body)]
+    /// For `post_message`: what the bot says (Markdown).
+    #[serde(default)]
+    #[schema(max_length = 50000)]
     pub body: String,
+    /// For `send_email`: an automated email's template (see `/api/v1/templates`).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// For `send_email`: who of the item's (or conversation's) people get it — each only if they
+    /// may see it.
+    #[serde(default)]
+    pub recipients: Vec<EmailRecipient>,
+    /// For `send_email`: a fixed address that gets it too.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// For `call_webhook`: the webhook.
+    #[serde(default)]
+    pub webhook_id: Option<WebhookId>,
     #[serde(default = "on")]
     pub enabled: bool,
 }
@@ -52,6 +69,10 @@ fn whole_minutes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
 
 fn post_message() -> Action {
     Action::PostMessage
+}
+
+fn public() -> Visibility {
+    Visibility::Public
 }
 
 fn on() -> bool {
@@ -69,6 +90,10 @@ impl AutomationBody {
             action: self.action,
             visibility: self.visibility,
             body: self.body,
+            template: self.template,
+            recipients: self.recipients,
+            address: self.address,
+            webhook_id: self.webhook_id,
         };
         (spec, self.enabled)
     }
@@ -81,7 +106,8 @@ pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<V
     Ok(Json(app.automations(actor).await?))
 }
 
-/// Add an automation. 422 `unknown_project`; 400 for a trigger or action that is the core rule's.
+/// Add an automation. 422 `unknown_project`, `unknown_template`, `unknown_webhook`; 400 for a
+/// trigger or action that is the core rule's, or an action without what it needs.
 #[utoipa::path(post, operation_id = "create_automation", path = "/api/v1/automations", request_body = AutomationBody, tag = "messaging center",
     responses((status = 201, body = AutomationView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod auth;
+pub mod automated_emails;
 pub mod automations;
 pub mod company;
 pub mod conversations;
@@ -17,6 +18,7 @@ pub mod realtime;
 pub mod saved_replies;
 pub mod search;
 pub mod views;
+pub mod webhooks;
 pub mod widget;
 
 use crate::openapi::ApiDoc;
@@ -121,4 +123,11 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(accounts::accept_link))
         .routes(routes!(automations::list, automations::create))
         .routes(routes!(automations::update, automations::delete))
+        .routes(routes!(automated_emails::list, automated_emails::create))
+        .routes(routes!(automated_emails::delete))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::renew_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::resend))
 }

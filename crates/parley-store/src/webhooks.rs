@@ -1,0 +1,403 @@
+//! §10: webhooks, and the durable queue of what they are sent. A delivery is stored before anyone
+//! is told it will go out, claimed with a lease so that two nodes never both send it, and each
+//! try is logged with what the endpoint answered.
+
+use crate::error::StoreResult;
+use async_trait::async_trait;
+use parley_domain::webhook::{DeliveryState, Webhook, WebhookEvent, WebhookSpec};
+use parley_domain::*;
+use serde::Serialize;
+
+/// An event to queue for one webhook.
+#[derive(Debug, Clone)]
+pub struct NewWebhookDelivery {
+    pub webhook_id: WebhookId,
+    /// The `webhook-id` header: the same on every try, so a receiver can drop repeats.
+    pub event_id: String,
+    pub event: WebhookEvent,
+    /// The JSON body.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// A delivery claimed for sending, with where it goes and how it is signed.
+#[derive(Debug, Clone)]
+pub struct DueWebhookDelivery {
+    pub id: WebhookDeliveryId,
+    pub webhook_id: WebhookId,
+    pub event_id: String,
+    pub payload: String,
+    /// Tries made before this one.
+    pub tries: i64,
+}
+
+/// A delivery as admins read it, with its tries, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WebhookDelivery {
+    pub id: WebhookDeliveryId,
+    pub webhook_id: WebhookId,
+    pub event_id: String,
+    pub event: WebhookEvent,
+    /// The JSON body sent.
+    pub payload: String,
+    pub state: DeliveryState,
+    pub tries: i64,
+    /// When the next try is due (pending deliveries).
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    /// When it was delivered or given up.
+    pub settled_at: Option<i64>,
+    pub attempts: Vec<WebhookAttempt>,
+}
+
+/// One try of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WebhookAttempt {
+    pub attempted_at: i64,
+    /// The HTTP status the endpoint answered; `None` when it did not answer.
+    pub status: Option<i64>,
+    /// Why the try failed, in words.
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// What a try comes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryOutcome {
+    Delivered,
+    /// Failed; tried again at this time.
+    RetryAt(i64),
+    /// Failed for the last time.
+    GaveUp,
+}
+
+#[async_trait]
+pub trait WebhookStore {
+    /// Every webhook, by when it was made.
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: WebhookId) -> StoreResult<Webhook>;
+    async fn insert_webhook(&self, spec: &WebhookSpec, enabled: bool, secret: &str, at: i64) -> StoreResult<Webhook>;
+    async fn update_webhook(&self, id: WebhookId, spec: &WebhookSpec, enabled: bool, at: i64) -> StoreResult<Webhook>;
+    async fn set_webhook_secret(&self, id: WebhookId, secret: &str, at: i64) -> StoreResult<Webhook>;
+    /// Deletes a webhook and its deliveries; `Conflict("webhook_in_use")` while an automation
+    /// calls it.
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
+
+    /// Queues deliveries, all in one write.
+    async fn queue_webhook_deliveries(&self, deliveries: &[NewWebhookDelivery]) -> StoreResult<()>;
+    /// Claims pending deliveries of webhooks that are on, due by `now` (unclaimed, or whose
+    /// lease ran out), until `lease_until`; by id.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DueWebhookDelivery>>;
+    /// Logs a try of a claimed delivery and settles it as `outcome` says, in one write.
+    async fn record_webhook_try(
+        &self,
+        id: WebhookDeliveryId,
+        attempt: &WebhookAttempt,
+        outcome: TryOutcome,
+    ) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first, before `before` when given, with their tries.
+    async fn webhook_deliveries(
+        &self,
+        webhook: WebhookId,
+        before: Option<WebhookDeliveryId>,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
+    /// Makes a delivery of `webhook` due again at `now` (an admin's "send again"), whatever
+    /// became of it; `NotFound` when it is not that webhook's.
+    async fn resend_webhook_delivery(&self, webhook: WebhookId, id: WebhookDeliveryId, now: i64) -> StoreResult<()>;
+    /// Forgets deliveries settled before `before`; answers how many.
+    async fn prune_webhook_deliveries(&self, before: i64) -> StoreResult<u64>;
+}
+
+/// The statements of [`WebhookStore`], shared by the backends.
+pub mod sql {
+    pub const COLUMNS: &str = "id, name, url, events, internal, enabled, secret, created_at, updated_at";
+    pub const INSERT: &str =
+        "INSERT INTO webhooks (name, url, events, internal, enabled, secret, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+    pub const UPDATE: &str = "UPDATE webhooks SET name = $1, url = $2, events = $3, internal = $4, enabled = $5,
+        updated_at = $6 WHERE id = $7";
+    pub const SET_SECRET: &str = "UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3";
+    pub const DELETE: &str = "DELETE FROM webhooks WHERE id = $1";
+    pub const QUEUE: &str = "INSERT INTO webhook_deliveries
+        (webhook_id, event_id, event, payload, state, tries, next_attempt_at, created_at)
+        VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)";
+    /// `{lock}` is where a backend that can skips rows another claim holds.
+    pub const CLAIM: &str = "UPDATE webhook_deliveries SET leased_until = $1
+        WHERE id IN (SELECT id FROM webhook_deliveries
+                     WHERE state = 'pending' AND next_attempt_at <= $2 AND (leased_until IS NULL OR leased_until < $2)
+                       AND webhook_id IN (SELECT w.id FROM webhooks w WHERE w.enabled)
+                     ORDER BY next_attempt_at, id LIMIT $3 {lock})
+          AND state = 'pending' AND (leased_until IS NULL OR leased_until < $2)
+        RETURNING id, webhook_id, event_id, payload, tries";
+    pub const INSERT_ATTEMPT: &str =
+        "INSERT INTO webhook_attempts (delivery_id, attempted_at, status, error, duration_ms)
+        VALUES ($1, $2, $3, $4, $5)";
+    pub const SETTLE: &str = "UPDATE webhook_deliveries SET tries = tries + 1, state = $1, next_attempt_at = $2,
+        leased_until = NULL, settled_at = $3 WHERE id = $4";
+    pub const DELIVERIES: &str = "SELECT id, webhook_id, event_id, event, payload, state, tries, next_attempt_at,
+        created_at, settled_at FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+    pub const ATTEMPTS: &str = "SELECT a.delivery_id, a.attempted_at, a.status, a.error, a.duration_ms
+        FROM webhook_attempts a
+        WHERE a.delivery_id IN (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2
+                                ORDER BY id DESC LIMIT $3)
+        ORDER BY a.id";
+    pub const RESEND: &str =
+        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $1, leased_until = NULL,
+        settled_at = NULL WHERE id = $2 AND webhook_id = $3";
+    pub const PRUNE: &str = "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND settled_at < $1";
+}
+
+/// Implements [`WebhookStore`] for a backend's store type (see [`crate::impl_account_store`]);
+/// `skip_locked` is what the claim's inner select ends with (`FOR UPDATE SKIP LOCKED` where the
+/// backend has it).
+// `crate::` names the calling backend's own helpers, on purpose.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! impl_webhook_store {
+    ($store:ty, reader: $reader:ident, writer: $writer:ident, skip_locked: $lock:literal) => {
+        const _: () = {
+            use crate::errors::other;
+            use crate::rows::{webhook, webhook_attempt, webhook_delivery};
+            use parley_domain::webhook::{DeliveryState, Webhook, WebhookSpec};
+            use parley_domain::*;
+            use $crate::decode::list_text;
+            use $crate::webhooks::WebhookDelivery;
+            use $crate::webhooks::{sql, DueWebhookDelivery, NewWebhookDelivery, TryOutcome, WebhookAttempt};
+            use $crate::{StoreError, StoreResult};
+
+            #[async_trait::async_trait]
+            impl $crate::WebhookStore for $store {
+                async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+                    let rows = sqlx::query(&format!("SELECT {} FROM webhooks ORDER BY id", sql::COLUMNS))
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(other)?;
+                    rows.iter().map(webhook).collect()
+                }
+
+                async fn webhook(&self, id: WebhookId) -> StoreResult<Webhook> {
+                    let row = sqlx::query(&format!("SELECT {} FROM webhooks WHERE id = $1", sql::COLUMNS))
+                        .bind(id.0)
+                        .fetch_one(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    webhook(&row)
+                }
+
+                async fn insert_webhook(
+                    &self,
+                    spec: &WebhookSpec,
+                    enabled: bool,
+                    secret: &str,
+                    at: i64,
+                ) -> StoreResult<Webhook> {
+                    let id: i64 = sqlx::query_scalar(sql::INSERT)
+                        .bind(&spec.name)
+                        .bind(&spec.url)
+                        .bind(list_text(&spec.events, |e| e.as_str()))
+                        .bind(spec.internal)
+                        .bind(enabled)
+                        .bind(secret)
+                        .bind(at)
+                        .fetch_one(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    self.webhook(WebhookId(id)).await
+                }
+
+                async fn update_webhook(
+                    &self,
+                    id: WebhookId,
+                    spec: &WebhookSpec,
+                    enabled: bool,
+                    at: i64,
+                ) -> StoreResult<Webhook> {
+                    let done = sqlx::query(sql::UPDATE)
+                        .bind(&spec.name)
+                        .bind(&spec.url)
+                        .bind(list_text(&spec.events, |e| e.as_str()))
+                        .bind(spec.internal)
+                        .bind(enabled)
+                        .bind(at)
+                        .bind(id.0)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    self.webhook(id).await
+                }
+
+                async fn set_webhook_secret(&self, id: WebhookId, secret: &str, at: i64) -> StoreResult<Webhook> {
+                    let done = sqlx::query(sql::SET_SECRET)
+                        .bind(secret)
+                        .bind(at)
+                        .bind(id.0)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    self.webhook(id).await
+                }
+
+                async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
+                    let done =
+                        sqlx::query(sql::DELETE).bind(id.0).execute(&self.$writer).await.map_err(|e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                                StoreError::Conflict("webhook_in_use")
+                            }
+                            _ => other(e),
+                        })?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn queue_webhook_deliveries(&self, deliveries: &[NewWebhookDelivery]) -> StoreResult<()> {
+                    if deliveries.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.$writer.begin().await.map_err(other)?;
+                    for d in deliveries {
+                        sqlx::query(sql::QUEUE)
+                            .bind(d.webhook_id.0)
+                            .bind(&d.event_id)
+                            .bind(d.event.as_str())
+                            .bind(&d.payload)
+                            .bind(d.created_at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(other)?;
+                    }
+                    tx.commit().await.map_err(other)
+                }
+
+                async fn claim_webhook_deliveries(
+                    &self,
+                    now: i64,
+                    lease_until: i64,
+                    limit: i64,
+                ) -> StoreResult<Vec<DueWebhookDelivery>> {
+                    let rows: Vec<(i64, i64, String, String, i64)> =
+                        sqlx::query_as(&sql::CLAIM.replace("{lock}", $lock))
+                            .bind(lease_until)
+                            .bind(now)
+                            .bind(limit)
+                            .fetch_all(&self.$writer)
+                            .await
+                            .map_err(other)?;
+                    let mut rows = rows;
+                    rows.sort_by_key(|row| row.0);
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, webhook_id, event_id, payload, tries)| DueWebhookDelivery {
+                            id: WebhookDeliveryId(id),
+                            webhook_id: WebhookId(webhook_id),
+                            event_id,
+                            payload,
+                            tries,
+                        })
+                        .collect())
+                }
+
+                async fn record_webhook_try(
+                    &self,
+                    id: WebhookDeliveryId,
+                    attempt: &WebhookAttempt,
+                    outcome: TryOutcome,
+                ) -> StoreResult<()> {
+                    let at = attempt.attempted_at;
+                    let (state, next, settled) = match outcome {
+                        TryOutcome::Delivered => (DeliveryState::Delivered, at, Some(at)),
+                        TryOutcome::RetryAt(next) => (DeliveryState::Pending, next, None),
+                        TryOutcome::GaveUp => (DeliveryState::Failed, at, Some(at)),
+                    };
+                    let mut tx = self.$writer.begin().await.map_err(other)?;
+                    sqlx::query(sql::INSERT_ATTEMPT)
+                        .bind(id.0)
+                        .bind(at)
+                        .bind(attempt.status)
+                        .bind(&attempt.error)
+                        .bind(attempt.duration_ms)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(other)?;
+                    sqlx::query(sql::SETTLE)
+                        .bind(state.as_str())
+                        .bind(next)
+                        .bind(settled)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(other)?;
+                    tx.commit().await.map_err(other)
+                }
+
+                async fn webhook_deliveries(
+                    &self,
+                    webhook: WebhookId,
+                    before: Option<WebhookDeliveryId>,
+                    limit: i64,
+                ) -> StoreResult<Vec<WebhookDelivery>> {
+                    let before = before.map_or(i64::MAX, |d| d.0);
+                    let rows = sqlx::query(sql::DELIVERIES)
+                        .bind(webhook.0)
+                        .bind(before)
+                        .bind(limit)
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(other)?;
+                    let mut deliveries = rows.iter().map(webhook_delivery).collect::<StoreResult<Vec<_>>>()?;
+                    let attempts = sqlx::query(sql::ATTEMPTS)
+                        .bind(webhook.0)
+                        .bind(before)
+                        .bind(limit)
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(other)?;
+                    for row in &attempts {
+                        let (delivery, attempt) = webhook_attempt(row)?;
+                        if let Some(d) = deliveries.iter_mut().find(|d| d.id == delivery) {
+                            d.attempts.push(attempt);
+                        }
+                    }
+                    Ok(deliveries)
+                }
+
+                async fn resend_webhook_delivery(
+                    &self,
+                    webhook: WebhookId,
+                    id: WebhookDeliveryId,
+                    now: i64,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query(sql::RESEND)
+                        .bind(now)
+                        .bind(id.0)
+                        .bind(webhook.0)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn prune_webhook_deliveries(&self, before: i64) -> StoreResult<u64> {
+                    let done = sqlx::query(sql::PRUNE).bind(before).execute(&self.$writer).await.map_err(other)?;
+                    Ok(done.rows_affected())
+                }
+            }
+        };
+    };
+}
