@@ -14,11 +14,14 @@
 //! disk's own rate for the same files (`attachments_load.rs`). With `--cluster`, instead: posting
 //! through 1, 2 and 3 nodes on one PostgreSQL database, next to its insert rate
 //! (`cluster_load.rs`). With `--automations`, instead: item status changes and posts with no
-//! automations, five that do not fire and five that fire (`automations_load.rs`).
+//! automations, five that do not fire and five that fire (`automations_load.rs`). With
+//! `--webhooks`: posts with none, one and five webhooks listening, and how fast the queue drains
+//! (`webhooks_load.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attachments_load;
 mod automations_load;
+mod webhooks_load;
 mod cluster_load;
 mod email_catchup;
 use parley_bench::large;
@@ -96,6 +99,10 @@ struct Args {
     /// tickets, changed by --concurrency clients.
     #[arg(long)]
     automations: bool,
+    /// Measure what webhooks cost and how fast their queue drains instead (see
+    /// `webhooks_load.rs`): --conversations posts per phase from --concurrency clients.
+    #[arg(long)]
+    webhooks: bool,
 }
 
 #[tokio::main]
@@ -126,6 +133,14 @@ async fn main() -> anyhow::Result<()> {
         println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
         let changes = automations_load::Changes { count: args.conversations, clients: args.concurrency };
         return automations_load::run(changes).await;
+    }
+    if args.webhooks {
+        println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());
+        let probe = tempfile::tempdir()?;
+        let ceiling = sqlite_commit_ceiling(probe.path(), 2000, false).await?;
+        println!("sqlite single-row commits/s (WAL, synchronous=NORMAL): {ceiling:.0}");
+        let hooks = webhooks_load::Hooks { count: args.conversations, clients: args.concurrency };
+        return webhooks_load::run(hooks).await;
     }
     if args.attachments {
         println!("machine: {} cores; data dir on the same disk for every figure", num_cpus());

@@ -28,7 +28,7 @@ export async function loadWebhooks() {
       try {
         await api('PUT', `/webhooks/${w.id}`, { ...specOf(w), enabled: toggle.checked });
         w.enabled = toggle.checked;
-        sayBeside(toggle, toggle.checked ? 'On.' : 'Off: deliveries wait.');
+        sayBeside(toggle, toggle.checked ? 'On.' : 'Off: it hears nothing new; what was queued waits.');
       } catch (e) {
         toggle.checked = !toggle.checked;
         sayBeside(toggle, e.message, true);

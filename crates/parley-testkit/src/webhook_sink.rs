@@ -90,10 +90,15 @@ impl WebhookSink {
         self.shared.got.lock().expect("lock").clone()
     }
 
+    /// How many requests came so far.
+    pub fn count(&self) -> usize {
+        self.shared.got.lock().expect("lock").len()
+    }
+
     /// Waits until `n` requests came (or `within` passed), and answers them all.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Hook> {
         let started = Instant::now();
-        while self.hooks().len() < n && started.elapsed() < within {
+        while self.count() < n && started.elapsed() < within {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.hooks()

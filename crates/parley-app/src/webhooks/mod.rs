@@ -85,7 +85,12 @@ impl App {
         Self::require_admin(actor)?;
         let spec = webhook::check(spec, self.config.allow_private_webhooks)?;
         let updated = self.store.update_webhook(id, &spec, enabled, self.now()).await;
-        updated.map_err(AppError::from_store("webhook"))
+        let updated = updated.map_err(AppError::from_store("webhook"))?;
+        if enabled {
+            // Deliveries that waited while it was off go now.
+            self.webhooks_queued.notify_one();
+        }
+        Ok(updated)
     }
 
     /// A new signing secret; the old one stops signing at once.

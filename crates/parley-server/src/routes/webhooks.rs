@@ -78,7 +78,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(app.create_webhook(actor, spec, enabled).await?)))
 }
 
-/// Change a webhook, or turn it off (its pending deliveries wait until it is on again).
+/// Change a webhook, or turn it off: it hears no new events, and deliveries already queued wait
+/// until it is on again.
 #[utoipa::path(put, operation_id = "update_webhook", path = "/api/v1/webhooks/{id}", request_body = WebhookBody, tag = "messaging center",
     params(("id" = i64, Path)), responses((status = 200, body = Webhook)))]
 pub async fn update(

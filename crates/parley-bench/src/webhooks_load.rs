@@ -1,0 +1,141 @@
+//! `parley-load --webhooks`: what webhooks (§10) cost and how fast their queue drains, through the
+//! real HTTP API and a real receiver on the same machine. Posts with no webhook, with one and with
+//! five listening (each post queues one delivery per webhook before it answers); how fast the
+//! worker sends what the posts queued; and how fast a backlog of due retries drains. The receiver's own ceiling — signed-size POSTs from 16 clients, no Parley in between — is
+//! measured in the same run.
+
+use crate::attachments_load::{percentiles, spread};
+use parley_testkit::{spawn_app_with, TestApp, WebhookSink, Who};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub struct Hooks {
+    /// Conversations, each posted into once per phase.
+    pub count: usize,
+    pub clients: usize,
+}
+
+/// How long a drain may take before the run gives up on it.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+
+pub async fn run(h: Hooks) -> anyhow::Result<()> {
+    let app = spawn_app_with(|c| c.rate_limits = false).await;
+    let admin = app.admin().await;
+    let project = app.project(&admin, "Load").await;
+    let ticket = app.ticket(&admin, project, "Webhooks", &[]).await;
+    let mut conversations = Vec::with_capacity(h.count);
+    for _ in 0..h.count {
+        conversations.push(app.conversation(&admin, ticket, "public").await);
+    }
+    let sink = WebhookSink::start().await;
+    let client = reqwest::Client::new();
+    println!("receiver ceiling: {:.0} POSTs/s from 16 clients", receiver_ceiling(&client, &sink, 2000).await);
+
+    let (rate, p50, p99) = post_rate(&app, &admin, &client, &conversations, h.clients).await;
+    println!("posts, no webhooks: {rate:.0} posts/s, p50 {p50:?}, p99 {p99:?}");
+
+    for listening in [1, 5] {
+        let ids = make_webhooks(&app, &admin, &sink, listening).await;
+        let before = sink.count();
+        let started = Instant::now();
+        let (rate, p50, p99) = post_rate(&app, &admin, &client, &conversations, h.clients).await;
+        println!("posts, {listening} webhook(s) listening: {rate:.0} posts/s, p50 {p50:?}, p99 {p99:?}");
+        let expected = before + h.count * listening;
+        let drained = drain(&sink, expected).await;
+        println!(
+            "  deliveries sent while posting and after: {} in {:.2} s from the first post: {:.0} deliveries/s",
+            h.count * listening,
+            started.elapsed().as_secs_f64(),
+            (h.count * listening) as f64 / started.elapsed().as_secs_f64()
+        );
+        anyhow::ensure!(drained, "the queue did not drain within {DRAIN_LIMIT:?}");
+        for id in ids {
+            app.delete(&admin, &format!("/api/v1/webhooks/{id}")).await;
+        }
+    }
+
+    // A backlog: every first try answered 503, so each delivery waits 5 s for its second; the
+    // clock moves on, and rounds of the worker's own sending function drain the queue.
+    let id = make_webhooks(&app, &admin, &sink, 1).await[0];
+    sink.answer(&vec![503; h.count]);
+    let before = sink.count();
+    post_rate(&app, &admin, &client, &conversations, h.clients).await;
+    anyhow::ensure!(drain(&sink, before + h.count).await, "the first tries did not come");
+    app.advance_ms(5_000);
+    let started = Instant::now();
+    let mut tried = 0;
+    while tried < h.count && started.elapsed() < DRAIN_LIMIT {
+        tried += app.send_webhooks().await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("backlog of {} due retries drained in {seconds:.2} s: {:.0} deliveries/s", h.count, h.count as f64 / seconds);
+    anyhow::ensure!(drain(&sink, before + 2 * h.count).await, "the backlog did not drain");
+    let (_, log) = app.get(&admin, &format!("/api/v1/webhooks/{id}/deliveries?limit=100")).await;
+    let delivered = log.as_array().map_or(0, |l| l.iter().filter(|d| d["state"] == "delivered" && d["tries"] == 2).count());
+    println!("  of the latest 100 in its log, delivered on the second try: {delivered}");
+    app.stop().await;
+    Ok(())
+}
+
+async fn make_webhooks(app: &TestApp, admin: &Who, sink: &WebhookSink, count: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let body = json!({"name": format!("Hook {n}"), "url": sink.url(), "events": ["message_created"]});
+        let made: Value = app.ok(admin, "/api/v1/webhooks", body, 201).await;
+        ids.push(made["id"].as_i64().expect("id"));
+    }
+    ids
+}
+
+/// Waits until the receiver got `total` requests; `false` if it did not within the limit.
+async fn drain(sink: &WebhookSink, total: usize) -> bool {
+    let started = Instant::now();
+    while sink.count() < total && started.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sink.count() >= total
+}
+
+/// POSTs to the receiver straight, 16 at a time: what the receiver and the loopback take.
+async fn receiver_ceiling(client: &reqwest::Client, sink: &WebhookSink, count: usize) -> f64 {
+    let body = json!({"type": "message_created", "timestamp": 0, "data": {"message": {"body": "x".repeat(200)}}});
+    let started = Instant::now();
+    spread(count, 16, |_| {
+        let (client, url, body) = (client.clone(), sink.url(), body.to_string());
+        async move {
+            let res = client.post(url).header("content-type", "application/json").body(body).send().await;
+            assert!(res.expect("receiver").status().is_success());
+        }
+    })
+    .await;
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// One post into each conversation, from `clients` at once.
+async fn post_rate(
+    app: &TestApp,
+    admin: &Who,
+    client: &reqwest::Client,
+    conversations: &[i64],
+    clients: usize,
+) -> (f64, Duration, Duration) {
+    let started = Instant::now();
+    let posts = spread(conversations.len(), clients, |n| {
+        let (base, token, client, conversation) =
+            (app.base.clone(), admin.token.clone(), client.clone(), conversations[n]);
+        async move {
+            let res = client
+                .post(format!("{base}/api/v1/conversations/{conversation}/messages"))
+                .bearer_auth(token)
+                .json(&json!({"body": format!("post {n}")}))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(res.status(), 201);
+        }
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let (p50, p99) = percentiles(&posts);
+    (posts.len() as f64 / elapsed.as_secs_f64(), p50, p99)
+}
