@@ -95,7 +95,14 @@ impl App {
     }
 
     async fn checked_spec(&self, spec: AutomationSpec) -> AppResult<AutomationSpec> {
-        let spec = automation::check(spec)?;
+        // What an action needs (its words, template, people or webhook) is well-formed JSON
+        // either way: missing or wrong, it is 422 `invalid_action`, the rest 400.
+        let spec = automation::check(spec).map_err(|e| match e.field {
+            "body" | "template" | "recipients" | "address" | "webhook_id" => {
+                AppError::unprocessable("invalid_action", e.to_string())
+            }
+            _ => e.into(),
+        })?;
         if let Some(project) = spec.project_id {
             if matches!(self.store.project(project).await, Err(StoreError::NotFound)) {
                 return Err(AppError::unprocessable("unknown_project", "project_id names no project"));

@@ -21,9 +21,9 @@
 
 mod attachments_load;
 mod automations_load;
-mod webhooks_load;
 mod cluster_load;
 mod email_catchup;
+mod webhooks_load;
 use parley_bench::large;
 
 use clap::Parser;

@@ -68,10 +68,15 @@ pub async fn run(h: Hooks) -> anyhow::Result<()> {
         tried += app.send_webhooks().await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!("backlog of {} due retries drained in {seconds:.2} s: {:.0} deliveries/s", h.count, h.count as f64 / seconds);
+    println!(
+        "backlog of {} due retries drained in {seconds:.2} s: {:.0} deliveries/s",
+        h.count,
+        h.count as f64 / seconds
+    );
     anyhow::ensure!(drain(&sink, before + 2 * h.count).await, "the backlog did not drain");
     let (_, log) = app.get(&admin, &format!("/api/v1/webhooks/{id}/deliveries?limit=100")).await;
-    let delivered = log.as_array().map_or(0, |l| l.iter().filter(|d| d["state"] == "delivered" && d["tries"] == 2).count());
+    let delivered =
+        log.as_array().map_or(0, |l| l.iter().filter(|d| d["state"] == "delivered" && d["tries"] == 2).count());
     println!("  of the latest 100 in its log, delivered on the second try: {delivered}");
     app.stop().await;
     Ok(())

@@ -95,6 +95,8 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("POST", "/api/v1/templates", &[409, 422]),
     ("DELETE", "/api/v1/templates/{name}", &[409]),
     ("DELETE", "/api/v1/webhooks/{id}", &[409]),
+    ("POST", "/api/v1/webhooks", &[422]),
+    ("PUT", "/api/v1/webhooks/{id}", &[422]),
 ];
 
 /// Adds to every operation the error answers it can give, all `{"error":{"code","message"}}`:

@@ -149,9 +149,12 @@ async fn r30_an_email_automation_needs_a_template_and_someone_to_write_to() {
     app.ok(&admin, "/api/v1/templates", closed_template(), 201).await;
     let nobody = mail_on("item_closed", &[], None);
     let (status, refused) = app.post(&admin, "/api/v1/automations", nobody).await;
-    assert_eq!(status, 400, "{refused}");
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid_action")), "{refused}");
     let bad_address = mail_on("item_closed", &[], Some("not an address"));
-    assert_eq!(app.post(&admin, "/api/v1/automations", bad_address).await.0, 400);
+    assert_eq!(app.post(&admin, "/api/v1/automations", bad_address).await.0, 422);
+    let mut no_template = mail_on("item_closed", &["requesters"], None);
+    no_template["template"] = Value::Null;
+    assert_eq!(app.post(&admin, "/api/v1/automations", no_template).await.0, 422);
     let (_, list) = app.get(&admin, "/api/v1/automations").await;
     assert_eq!(list.as_array().unwrap().len(), 1, "only the core rule: nothing refused was written");
     // What the action does not use is not kept.

@@ -45,6 +45,15 @@ fn new_secret() -> String {
     webhook::secret_of(&key)
 }
 
+/// A webhook as an admin set it, checked; a URL that does not parse or points inside the network
+/// is a string the schema takes, so it answers 422 `invalid_url`.
+fn checked(spec: WebhookSpec, allow_private: bool) -> AppResult<WebhookSpec> {
+    webhook::check(spec, allow_private).map_err(|e| match e.field {
+        "url" => AppError::unprocessable("invalid_url", e.to_string()),
+        _ => e.into(),
+    })
+}
+
 impl App {
     /// §10: every webhook, with the automations that call it.
     pub async fn webhooks(&self, actor: Actor) -> AppResult<Vec<WebhookView>> {
@@ -69,7 +78,7 @@ impl App {
     /// §10: registers an endpoint; answers its signing secret, this once.
     pub async fn create_webhook(&self, actor: Actor, spec: WebhookSpec, enabled: bool) -> AppResult<WebhookWithSecret> {
         Self::require_admin(actor)?;
-        let spec = webhook::check(spec, self.config.allow_private_webhooks)?;
+        let spec = checked(spec, self.config.allow_private_webhooks)?;
         let secret = new_secret();
         let webhook = self.store.insert_webhook(&spec, enabled, &secret, self.now()).await?;
         Ok(WebhookWithSecret { webhook, secret })
@@ -83,7 +92,7 @@ impl App {
         enabled: bool,
     ) -> AppResult<Webhook> {
         Self::require_admin(actor)?;
-        let spec = webhook::check(spec, self.config.allow_private_webhooks)?;
+        let spec = checked(spec, self.config.allow_private_webhooks)?;
         let updated = self.store.update_webhook(id, &spec, enabled, self.now()).await;
         let updated = updated.map_err(AppError::from_store("webhook"))?;
         if enabled {

@@ -19,13 +19,16 @@ pub struct NewTemplateBody {
     #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub name: String,
     /// minijinja source of the subject line.
+    #[schema(min_length = 1, max_length = 100000, pattern = "\\S")]
     pub subject: String,
-    /// minijinja source of the plain-text part; a short default when left out.
+    /// minijinja source of the plain-text part; a short default when left out or blank.
     #[serde(default)]
+    #[schema(max_length = 100000)]
     pub body_text: String,
     /// minijinja source of the HTML part (values are escaped unless marked `|safe`); a short
-    /// default when left out.
+    /// default when left out or blank.
     #[serde(default)]
+    #[schema(max_length = 100000)]
     pub body_html: String,
 }
 

@@ -106,8 +106,9 @@ pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<V
     Ok(Json(app.automations(actor).await?))
 }
 
-/// Add an automation. 422 `unknown_project`, `unknown_template`, `unknown_webhook`; 400 for a
-/// trigger or action that is the core rule's, or an action without what it needs.
+/// Add an automation. 422 `unknown_project`, `unknown_template`, `unknown_webhook`, and
+/// `invalid_action` for an action without what it needs; 400 for a trigger or action that is the
+/// core rule's.
 #[utoipa::path(post, operation_id = "create_automation", path = "/api/v1/automations", request_body = AutomationBody, tag = "messaging center",
     responses((status = 201, body = AutomationView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(

@@ -40,10 +40,13 @@ fn two_hundred() -> i64 {
 #[serde(deny_unknown_fields)]
 pub struct TemplateBody {
     /// minijinja source of the subject line.
+    #[schema(min_length = 1, max_length = 100000, pattern = "\\S")]
     pub subject: String,
     /// minijinja source of the plain-text part.
+    #[schema(min_length = 1, max_length = 100000, pattern = "\\S")]
     pub body_text: String,
     /// minijinja source of the HTML part (values are escaped unless marked `|safe`).
+    #[schema(min_length = 1, max_length = 100000, pattern = "\\S")]
     pub body_html: String,
 }
 

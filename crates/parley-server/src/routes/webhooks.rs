@@ -66,9 +66,10 @@ pub async fn list(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<V
     Ok(Json(app.webhooks(actor).await?))
 }
 
-/// Register an endpoint. The answer holds its signing secret (`whsec_…`), shown this once.
+/// Register an endpoint. The answer holds its signing secret (`whsec_…`), shown this once. 422
+/// `invalid_url` for a URL that is not `http(s)`, holds credentials or points inside the network.
 #[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", request_body = WebhookBody, tag = "messaging center",
-    responses((status = 201, body = WebhookWithSecret)))]
+    responses((status = 201, body = WebhookWithSecret), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(app): State<App>,
     Auth(actor): Auth,
@@ -81,7 +82,7 @@ pub async fn create(
 /// Change a webhook, or turn it off: it hears no new events, and deliveries already queued wait
 /// until it is on again.
 #[utoipa::path(put, operation_id = "update_webhook", path = "/api/v1/webhooks/{id}", request_body = WebhookBody, tag = "messaging center",
-    params(("id" = i64, Path)), responses((status = 200, body = Webhook)))]
+    params(("id" = i64, Path)), responses((status = 200, body = Webhook), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(app): State<App>,
     Auth(actor): Auth,
