@@ -83,7 +83,7 @@ async fn make_automations(app: &TestApp, admin: &Who, scope: Option<i64>, count:
 }
 
 /// One post into each conversation, from `clients` at once.
-async fn post_rate(
+pub(crate) async fn post_rate(
     app: &TestApp,
     admin: &Who,
     client: &reqwest::Client,

@@ -4,7 +4,8 @@
 //! worker sends what the posts queued; and how fast a backlog of due retries drains. The receiver's own ceiling — signed-size POSTs from 16 clients, no Parley in between — is
 //! measured in the same run.
 
-use crate::attachments_load::{percentiles, spread};
+use crate::attachments_load::spread;
+use crate::automations_load::post_rate;
 use parley_testkit::{spawn_app_with, TestApp, WebhookSink, Who};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -114,33 +115,4 @@ async fn receiver_ceiling(client: &reqwest::Client, sink: &WebhookSink, count: u
     })
     .await;
     count as f64 / started.elapsed().as_secs_f64()
-}
-
-/// One post into each conversation, from `clients` at once.
-async fn post_rate(
-    app: &TestApp,
-    admin: &Who,
-    client: &reqwest::Client,
-    conversations: &[i64],
-    clients: usize,
-) -> (f64, Duration, Duration) {
-    let started = Instant::now();
-    let posts = spread(conversations.len(), clients, |n| {
-        let (base, token, client, conversation) =
-            (app.base.clone(), admin.token.clone(), client.clone(), conversations[n]);
-        async move {
-            let res = client
-                .post(format!("{base}/api/v1/conversations/{conversation}/messages"))
-                .bearer_auth(token)
-                .json(&json!({"body": format!("post {n}")}))
-                .send()
-                .await
-                .expect("post");
-            assert_eq!(res.status(), 201);
-        }
-    })
-    .await;
-    let elapsed = started.elapsed();
-    let (p50, p99) = percentiles(&posts);
-    (posts.len() as f64 / elapsed.as_secs_f64(), p50, p99)
 }
