@@ -193,14 +193,40 @@ impl App {
             e => AppError::from_store("message")(e),
         })?;
         self.publish_retraction(message.clone(), how);
+        self.announce_retraction(&message, how).await;
         Ok(message)
     }
 
-    /// The stored audience of a message, for users who may see its conversation.
+    /// R44: webhooks hear nothing more of a reply taken back; one made internal is announced
+    /// again, as internal, to the webhooks that hear internal events. (Should this fail, the
+    /// sender's own check before each try still never sends the public announcement.)
+    async fn announce_retraction(&self, message: &Message, how: Retraction) {
+        let reason = match how {
+            Retraction::Undo => "the message was taken back",
+            Retraction::MakeInternal => "the message was made internal",
+        };
+        if let Err(error) = self.store.cancel_message_webhook_deliveries(message.id, reason, self.now()).await {
+            tracing::warn!(message = message.id.0, %error, "webhook deliveries of a retracted message not cancelled");
+        }
+        if how == Retraction::MakeInternal {
+            match self.store.conversation(message.conversation_id).await {
+                Ok(c) => self.announce(crate::webhooks::Announcement::message_created(message, &c.header)).await,
+                Err(error) => tracing::warn!(message = message.id.0, %error, "made internal, not announced"),
+            }
+        }
+    }
+
+    /// The stored audience of a message, for users who may see its conversation, unless it was
+    /// taken back.
     pub async fn message_audience(&self, actor: Actor, id: MessageId) -> AppResult<(Message, Vec<Recipient>)> {
         Self::require_user(actor, "message")?;
         let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
         self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        // R44: a reply taken back is gone for everyone, its audience with it.
+        let (_, _, facts) = self.store.message_facts(id).await.map_err(AppError::from_store("message"))?;
+        if facts.withdrawn {
+            return Err(AppError::NotFound("message"));
+        }
         let recipients = self.store.message_audience(id).await?;
         Ok((message, recipients))
     }

@@ -39,6 +39,9 @@ str_enum!(
         Delivered => "delivered",
         /// Every try failed; no more are made.
         Failed => "failed",
+        /// Stopped before it went out (R44): what it announced was taken back or made internal,
+        /// the webhook's "internal" was turned off, or its URL changed.
+        Cancelled => "cancelled",
     }
 );
 
@@ -142,10 +145,7 @@ fn is_local_name(name: &str) -> bool {
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
 }
 
@@ -165,15 +165,82 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || (a == 198 && (18..20).contains(&b)))
 }
 
+/// An IPv6 address is judged by the IPv4 address it carries, where it carries one (compatible
+/// `::a.b.c.d`, mapped `::ffff:a.b.c.d`, translated `::ffff:0:a.b.c.d`, 6to4 `2002:aabb:ccdd::`);
+/// otherwise loopback, unspecified, multicast, unique-local, link-local, site-local, Teredo,
+/// NAT64, discard, ORCHID and documentation ranges are inside.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    match s {
+        [0, 0, 0, 0, 0, 0, hi, lo] | [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => {
+            return is_public_v4(v4(hi, lo))
+        }
+        [0x2002, hi, lo, ..] => return is_public_v4(v4(hi, lo)),
+        _ => {}
+    }
+    let first = s[0];
+    !(ip.is_multicast()
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        || first == 0x2001 && ip.segments()[1] == 0x0db8
-        || first == 0x0064 && ip.segments()[1] == 0xff9b)
+        || (first & 0xffc0) == 0xfec0
+        || (first == 0x2001 && s[1] == 0)
+        || (first == 0x2001 && s[1] == 0x0db8)
+        || (first == 0x2001 && matches!(s[1] & 0xfff0, 0x0010 | 0x0020))
+        || (first == 0x0064 && s[1] == 0xff9b)
+        || (first == 0x0100 && s[1..4] == [0, 0, 0])
+        || (first == 0x3fff && s[1] < 0x1000))
+}
+
+/// What a queued delivery names, so it can be decided again when it is sent (R44).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySubject {
+    /// It was about something internal when queued.
+    pub internal: bool,
+    /// The message it announces, as it stands now: `None` when it names none (or the message is
+    /// gone).
+    pub message: Option<crate::access::MessageFacts>,
+    /// It names a message that no longer exists.
+    pub message_gone: bool,
+}
+
+/// What to do with a delivery about to be tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeforeTry {
+    Send,
+    /// Not now: the message is still within the send guard (an admin's "send again" of it).
+    WaitUntil(i64),
+    /// Never: why, as the deliveries log shows it.
+    Cancel(&'static str),
+}
+
+/// R44, decided at the door: a delivery goes out only if its webhook may still hear it, and
+/// what it announces still stands as it was announced — not taken back, not made internal, not
+/// still held by the send guard.
+pub fn before_try(webhook: &Webhook, subject: DeliverySubject, now: i64) -> BeforeTry {
+    if subject.internal && !webhook.spec.internal {
+        return BeforeTry::Cancel("the webhook no longer hears internal events");
+    }
+    if subject.message_gone {
+        return BeforeTry::Cancel("the message is gone");
+    }
+    let Some(message) = subject.message else { return BeforeTry::Send };
+    if message.withdrawn {
+        return BeforeTry::Cancel("the message was taken back");
+    }
+    if message.visibility == crate::entities::Visibility::Internal && !subject.internal {
+        return BeforeTry::Cancel("the message was made internal");
+    }
+    match message.held_until {
+        Some(until) if until > now && message.visibility == crate::entities::Visibility::Public => {
+            BeforeTry::WaitUntil(until)
+        }
+        _ => BeforeTry::Send,
+    }
 }
 
 /// The prefix of a webhook's signing secret, as Standard Webhooks writes it.
@@ -235,6 +302,13 @@ mod tests {
             "https://[fd00::1]/",
             "https://[fe80::1]/",
             "https://[::ffff:127.0.0.1]/",
+            "https://[::127.0.0.1]/",
+            "https://[::ffff:0:127.0.0.1]/",
+            "https://[2002:7f00:1::]/",
+            "https://[2002:a9fe:a9fe::]/",
+            "https://[fec0::1]/",
+            "https://[2001:0:4136:e378::1]/",
+            "https://[64:ff9b:1::a9fe:a9fe]/",
             "https://100.64.0.1/",
             "https://0.0.0.0/",
             "https://intranet/",
@@ -244,7 +318,13 @@ mod tests {
             assert_eq!(check(spec(bad), false).unwrap_err().field, "url", "{bad}");
             assert!(check(spec(bad), true).is_ok(), "{bad} with the server's flag");
         }
-        for good in ["https://hooks.example.com/parley", "http://203.0.114.7:8080/x", "https://[2606:4700::1]/"] {
+        for good in [
+            "https://hooks.example.com/parley",
+            "http://203.0.114.7:8080/x",
+            "https://[2606:4700::1]/",
+            "https://[2002:cb00:7207::1]/",
+            "https://[::ffff:203.0.114.7]/",
+        ] {
             assert!(check(spec(good), false).is_ok(), "{good}");
         }
     }
@@ -277,6 +357,51 @@ mod tests {
         assert!(hook.hears(WebhookEvent::MessageCreated, true));
         hook.enabled = false;
         assert!(!hook.hears(WebhookEvent::MessageCreated, false) && !hook.may_be_called(false));
+    }
+
+    #[test]
+    fn r44_a_delivery_goes_out_only_if_what_it_announces_still_stands() {
+        use crate::access::MessageFacts;
+        use crate::entities::Visibility::{Internal, Public};
+        let hook = |internal: bool| Webhook {
+            id: WebhookId(1),
+            spec: WebhookSpec { internal, ..spec("https://example.com/") },
+            enabled: true,
+            secret: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let facts = |visibility, held_until, withdrawn| Some(MessageFacts { visibility, held_until, withdrawn });
+        let subject = |internal, message| DeliverySubject { internal, message, message_gone: false };
+        let now = 1_000;
+        let cases = [
+            // (webhook hears internal, queued internal, message now) => verdict
+            (false, false, None, BeforeTry::Send),
+            (false, false, facts(Public, None, false), BeforeTry::Send),
+            (false, false, facts(Public, Some(900), false), BeforeTry::Send),
+            (false, false, facts(Public, Some(1_500), false), BeforeTry::WaitUntil(1_500)),
+            (false, false, facts(Public, Some(900), true), BeforeTry::Cancel("the message was taken back")),
+            (true, false, facts(Public, Some(900), true), BeforeTry::Cancel("the message was taken back")),
+            (false, false, facts(Internal, Some(900), false), BeforeTry::Cancel("the message was made internal")),
+            (true, false, facts(Internal, Some(900), false), BeforeTry::Cancel("the message was made internal")),
+            (true, true, facts(Internal, None, false), BeforeTry::Send),
+            (
+                false,
+                true,
+                facts(Internal, None, false),
+                BeforeTry::Cancel("the webhook no longer hears internal events"),
+            ),
+            (false, true, None, BeforeTry::Cancel("the webhook no longer hears internal events")),
+        ];
+        for (hears, internal, message, verdict) in cases {
+            assert_eq!(
+                before_try(&hook(hears), subject(internal, message), now),
+                verdict,
+                "{hears} {internal} {message:?}"
+            );
+        }
+        let gone = DeliverySubject { internal: false, message: None, message_gone: true };
+        assert_eq!(before_try(&hook(true), gone, now), BeforeTry::Cancel("the message is gone"));
     }
 
     #[test]

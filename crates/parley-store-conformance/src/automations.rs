@@ -142,6 +142,9 @@ fn queued(webhook: WebhookId, n: i64) -> NewWebhookDelivery {
         event: WebhookEvent::ItemCreated,
         payload: format!("{{\"n\":{n}}}"),
         created_at: T0 + n,
+        due_at: T0 + n,
+        message_id: None,
+        internal: false,
     }
 }
 
@@ -234,4 +237,58 @@ pub async fn webhook_deliveries_are_claimed_once_retried_and_logged<S: Store>(st
     let left: Vec<_> =
         store.webhook_deliveries(crm.id, None, 10).await.unwrap().iter().map(|d| d.event_id.clone()).collect();
     assert_eq!(left, ["evt_4", "evt_2"]);
+}
+
+/// R44: what stops a queued delivery before it goes out, in the store: a changed URL stops all
+/// of a webhook's queue, turning "internal" off its internal deliveries, a retraction those
+/// announcing its message; a delivery is due no sooner than asked; and a delivery deleted with
+/// its webhook during a try is reported gone, with nothing written.
+pub async fn r44_queued_deliveries_stop_when_what_they_were_for_changes<S: Store>(store: &S) {
+    let _w = World::new(store).await;
+    let spec = WebhookSpec { internal: true, ..hook("https://crm.example.com/in") };
+    let crm = store.insert_webhook(&spec, true, "whsec_a", T0).await.unwrap();
+    let held = NewWebhookDelivery { due_at: T0 + 500, message_id: Some(MessageId(7)), ..queued(crm.id, 1) };
+    let internal = NewWebhookDelivery { internal: true, ..queued(crm.id, 2) };
+    let plain = queued(crm.id, 3);
+    store.queue_webhook_deliveries(&[held, internal, plain]).await.unwrap();
+
+    let claimed = store.claim_webhook_deliveries(T0 + 10, T0 + 20, 10).await.unwrap();
+    let names: Vec<_> = claimed.iter().map(|d| (d.event_id.as_str(), d.message_id, d.internal)).collect();
+    assert_eq!(names, [("evt_2", None, true), ("evt_3", None, false)], "the held one is not due yet");
+    store.postpone_webhook_delivery(claimed[1].id, T0 + 30).await.unwrap();
+
+    // "internal" turned off: the internal one goes, with why; the URL kept, the others stay.
+    let no_internal = WebhookSpec { internal: false, ..spec.clone() };
+    store.update_webhook(crm.id, &no_internal, true, T0 + 21).await.unwrap();
+    let log = store.webhook_deliveries(crm.id, None, 10).await.unwrap();
+    let states: Vec<_> = log.iter().map(|d| (d.event_id.as_str(), d.state, d.cancel_reason.as_deref())).collect();
+    assert_eq!(
+        states,
+        [
+            ("evt_3", DeliveryState::Pending, None),
+            ("evt_2", DeliveryState::Cancelled, Some("the webhook no longer hears internal events")),
+            ("evt_1", DeliveryState::Pending, None),
+        ]
+    );
+    assert_eq!((log[1].settled_at, log[2].message_id, log[1].internal), (Some(T0 + 21), Some(MessageId(7)), true));
+
+    // The message taken back: what announces it is cancelled.
+    assert_eq!(store.cancel_message_webhook_deliveries(MessageId(7), "taken back", T0 + 22).await.unwrap(), 1);
+    assert_eq!(store.cancel_message_webhook_deliveries(MessageId(7), "taken back", T0 + 23).await.unwrap(), 0);
+
+    // A new URL: nothing queued for the old one is sent to it.
+    let moved = WebhookSpec { url: "https://new.example.com/in".into(), ..no_internal.clone() };
+    store.update_webhook(crm.id, &moved, true, T0 + 24).await.unwrap();
+    let log = store.webhook_deliveries(crm.id, None, 10).await.unwrap();
+    assert_eq!(log[0].cancel_reason.as_deref(), Some("the webhook's URL changed"));
+    assert!(log.iter().all(|d| d.state == DeliveryState::Cancelled), "{log:?}");
+    assert!(store.claim_webhook_deliveries(T0 + 1_000, T0 + 1_100, 10).await.unwrap().is_empty());
+    assert!(matches!(store.cancel_webhook_delivery(log[0].id, "again", T0 + 25).await, Err(StoreError::NotFound)));
+
+    // Deleted during its try: the try finds it gone and writes nothing.
+    store.queue_webhook_deliveries(&[queued(crm.id, 4)]).await.unwrap();
+    let trying = store.claim_webhook_deliveries(T0 + 30, T0 + 90, 10).await.unwrap();
+    store.delete_webhook(crm.id).await.unwrap();
+    let outcome = store.record_webhook_try(trying[0].id, &tried(T0 + 31, Some(200)), TryOutcome::Delivered).await;
+    assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");
 }

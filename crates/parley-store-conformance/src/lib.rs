@@ -86,6 +86,7 @@ macro_rules! store_behaviour_tests {
             r30_a_template_an_automation_sends_cannot_be_deleted,
             webhooks_are_kept_and_one_an_automation_calls_cannot_be_deleted,
             webhook_deliveries_are_claimed_once_retried_and_logged,
+            r44_queued_deliveries_stop_when_what_they_were_for_changes,
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {

@@ -172,6 +172,9 @@ pub fn webhook_delivery(row: &impl Columns) -> StoreResult<crate::webhooks::Webh
         next_attempt_at: row.int("next_attempt_at")?,
         created_at: row.int("created_at")?,
         settled_at: row.int_or_null("settled_at")?,
+        message_id: row.int_or_null("message_id")?.map(MessageId),
+        internal: row.flag("internal")?,
+        cancel_reason: row.text_or_null("cancel_reason")?,
         attempts: vec![],
     })
 }

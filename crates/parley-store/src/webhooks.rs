@@ -18,6 +18,12 @@ pub struct NewWebhookDelivery {
     /// The JSON body.
     pub payload: String,
     pub created_at: i64,
+    /// When its first try is due: a reply held by the send guard is announced when released.
+    pub due_at: i64,
+    /// The message it announces, checked again before each try (R44).
+    pub message_id: Option<MessageId>,
+    /// About something internal: sent only while the webhook hears internal events.
+    pub internal: bool,
 }
 
 /// A delivery claimed for sending, with where it goes and how it is signed.
@@ -29,6 +35,8 @@ pub struct DueWebhookDelivery {
     pub payload: String,
     /// Tries made before this one.
     pub tries: i64,
+    pub message_id: Option<MessageId>,
+    pub internal: bool,
 }
 
 /// A delivery as admins read it, with its tries, oldest first.
@@ -45,8 +53,14 @@ pub struct WebhookDelivery {
     /// When the next try is due (pending deliveries).
     pub next_attempt_at: i64,
     pub created_at: i64,
-    /// When it was delivered or given up.
+    /// When it was delivered, given up or cancelled.
     pub settled_at: Option<i64>,
+    /// The message it announces, if any.
+    pub message_id: Option<MessageId>,
+    /// About something internal.
+    pub internal: bool,
+    /// Why it was cancelled before it went out (R44).
+    pub cancel_reason: Option<String>,
     pub attempts: Vec<WebhookAttempt>,
 }
 
@@ -77,8 +91,10 @@ pub trait WebhookStore {
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn webhook(&self, id: WebhookId) -> StoreResult<Webhook>;
     async fn insert_webhook(&self, spec: &WebhookSpec, enabled: bool, secret: &str, at: i64) -> StoreResult<Webhook>;
-    async fn update_webhook(&self, id: WebhookId, spec: &WebhookSpec, enabled: bool, at: i64) -> StoreResult<Webhook>;
     async fn set_webhook_secret(&self, id: WebhookId, secret: &str, at: i64) -> StoreResult<Webhook>;
+    /// Changes a webhook. In the same write (R44): a new URL cancels everything still queued for
+    /// it, and turning "internal" off cancels its queued internal deliveries.
+    async fn update_webhook(&self, id: WebhookId, spec: &WebhookSpec, enabled: bool, at: i64) -> StoreResult<Webhook>;
     /// Deletes a webhook and its deliveries; `Conflict("webhook_in_use")` while an automation
     /// calls it.
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
@@ -93,7 +109,15 @@ pub trait WebhookStore {
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<DueWebhookDelivery>>;
-    /// Logs a try of a claimed delivery and settles it as `outcome` says, in one write.
+    /// Cancels a pending delivery before its try (R44), with why; `NotFound` when it is gone.
+    async fn cancel_webhook_delivery(&self, id: WebhookDeliveryId, reason: &str, at: i64) -> StoreResult<()>;
+    /// Cancels every pending delivery announcing `message` (R44: it was taken back or made
+    /// internal); answers how many.
+    async fn cancel_message_webhook_deliveries(&self, message: MessageId, reason: &str, at: i64) -> StoreResult<u64>;
+    /// Makes a claimed delivery due again at `at` without counting a try.
+    async fn postpone_webhook_delivery(&self, id: WebhookDeliveryId, at: i64) -> StoreResult<()>;
+    /// Logs a try of a claimed delivery and settles it as `outcome` says, in one write;
+    /// `NotFound` (nothing written) when the delivery was deleted meanwhile.
     async fn record_webhook_try(
         &self,
         id: WebhookDeliveryId,
@@ -125,8 +149,21 @@ pub mod sql {
     pub const SET_SECRET: &str = "UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3";
     pub const DELETE: &str = "DELETE FROM webhooks WHERE id = $1";
     pub const QUEUE: &str = "INSERT INTO webhook_deliveries
-        (webhook_id, event_id, event, payload, state, tries, next_attempt_at, created_at)
-        VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)";
+        (webhook_id, event_id, event, payload, state, tries, next_attempt_at, created_at, message_id, internal)
+        VALUES ($1, $2, $3, $4, 'pending', 0, $6, $5, $7, $8)";
+    /// Run before [`UPDATE`] with the new URL and "internal" ($2, $3): what the change stops.
+    pub const CANCEL_ON_CHANGE: &str = "UPDATE webhook_deliveries SET state = 'cancelled', leased_until = NULL,
+        settled_at = $4, cancel_reason = CASE WHEN w.url <> $2 THEN 'the webhook''s URL changed'
+                                              ELSE 'the webhook no longer hears internal events' END
+        FROM webhooks w
+        WHERE w.id = $1 AND webhook_deliveries.webhook_id = w.id AND webhook_deliveries.state = 'pending'
+          AND (w.url <> $2 OR (webhook_deliveries.internal AND w.internal AND NOT $3))";
+    pub const CANCEL: &str = "UPDATE webhook_deliveries SET state = 'cancelled', leased_until = NULL,
+        settled_at = $2, cancel_reason = $3 WHERE id = $1 AND state = 'pending'";
+    pub const CANCEL_OF_MESSAGE: &str = "UPDATE webhook_deliveries SET state = 'cancelled', leased_until = NULL,
+        settled_at = $2, cancel_reason = $3 WHERE message_id = $1 AND state = 'pending'";
+    pub const POSTPONE: &str =
+        "UPDATE webhook_deliveries SET next_attempt_at = $2, leased_until = NULL WHERE id = $1 AND state = 'pending'";
     /// `{lock}` is where a backend that can skips rows another claim holds.
     pub const CLAIM: &str = "UPDATE webhook_deliveries SET leased_until = $1
         WHERE id IN (SELECT id FROM webhook_deliveries
@@ -134,14 +171,14 @@ pub mod sql {
                        AND webhook_id IN (SELECT w.id FROM webhooks w WHERE w.enabled)
                      ORDER BY next_attempt_at, id LIMIT $3 {lock})
           AND state = 'pending' AND (leased_until IS NULL OR leased_until < $2)
-        RETURNING id, webhook_id, event_id, payload, tries";
+        RETURNING id, webhook_id, event_id, payload, tries, message_id, internal";
     pub const INSERT_ATTEMPT: &str =
         "INSERT INTO webhook_attempts (delivery_id, attempted_at, status, error, duration_ms)
         VALUES ($1, $2, $3, $4, $5)";
     pub const SETTLE: &str = "UPDATE webhook_deliveries SET tries = tries + 1, state = $1, next_attempt_at = $2,
         leased_until = NULL, settled_at = $3 WHERE id = $4";
     pub const DELIVERIES: &str = "SELECT id, webhook_id, event_id, event, payload, state, tries, next_attempt_at,
-        created_at, settled_at FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+        created_at, settled_at, message_id, internal, cancel_reason FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
     pub const ATTEMPTS: &str = "SELECT a.delivery_id, a.attempted_at, a.status, a.error, a.duration_ms
         FROM webhook_attempts a
         WHERE a.delivery_id IN (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2
@@ -149,7 +186,7 @@ pub mod sql {
         ORDER BY a.id";
     pub const RESEND: &str =
         "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $1, leased_until = NULL,
-        settled_at = NULL WHERE id = $2 AND webhook_id = $3";
+        settled_at = NULL, cancel_reason = NULL WHERE id = $2 AND webhook_id = $3";
     pub const PRUNE: &str = "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND settled_at < $1";
 }
 
@@ -218,6 +255,15 @@ macro_rules! impl_webhook_store {
                     enabled: bool,
                     at: i64,
                 ) -> StoreResult<Webhook> {
+                    let mut tx = self.$writer.begin().await.map_err(other)?;
+                    sqlx::query(sql::CANCEL_ON_CHANGE)
+                        .bind(id.0)
+                        .bind(&spec.url)
+                        .bind(spec.internal)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(other)?;
                     let done = sqlx::query(sql::UPDATE)
                         .bind(&spec.name)
                         .bind(&spec.url)
@@ -226,12 +272,13 @@ macro_rules! impl_webhook_store {
                         .bind(enabled)
                         .bind(at)
                         .bind(id.0)
-                        .execute(&self.$writer)
+                        .execute(&mut *tx)
                         .await
                         .map_err(other)?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
+                    tx.commit().await.map_err(other)?;
                     self.webhook(id).await
                 }
 
@@ -275,6 +322,9 @@ macro_rules! impl_webhook_store {
                             .bind(d.event.as_str())
                             .bind(&d.payload)
                             .bind(d.created_at)
+                            .bind(d.due_at)
+                            .bind(d.message_id.map(|m| m.0))
+                            .bind(d.internal)
                             .execute(&mut *tx)
                             .await
                             .map_err(other)?;
@@ -288,7 +338,7 @@ macro_rules! impl_webhook_store {
                     lease_until: i64,
                     limit: i64,
                 ) -> StoreResult<Vec<DueWebhookDelivery>> {
-                    let rows: Vec<(i64, i64, String, String, i64)> =
+                    let rows: Vec<(i64, i64, String, String, i64, Option<i64>, bool)> =
                         sqlx::query_as(&sql::CLAIM.replace("{lock}", $lock))
                             .bind(lease_until)
                             .bind(now)
@@ -300,12 +350,14 @@ macro_rules! impl_webhook_store {
                     rows.sort_by_key(|row| row.0);
                     Ok(rows
                         .into_iter()
-                        .map(|(id, webhook_id, event_id, payload, tries)| DueWebhookDelivery {
+                        .map(|(id, webhook_id, event_id, payload, tries, message_id, internal)| DueWebhookDelivery {
                             id: WebhookDeliveryId(id),
                             webhook_id: WebhookId(webhook_id),
                             event_id,
                             payload,
                             tries,
+                            message_id: message_id.map(MessageId),
+                            internal,
                         })
                         .collect())
                 }
@@ -323,6 +375,19 @@ macro_rules! impl_webhook_store {
                         TryOutcome::GaveUp => (DeliveryState::Failed, at, Some(at)),
                     };
                     let mut tx = self.$writer.begin().await.map_err(other)?;
+                    // Settled first: a delivery deleted with its webhook during the try leaves
+                    // nothing to log, and the round goes on.
+                    let settled = sqlx::query(sql::SETTLE)
+                        .bind(state.as_str())
+                        .bind(next)
+                        .bind(settled)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(other)?;
+                    if settled.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
                     sqlx::query(sql::INSERT_ATTEMPT)
                         .bind(id.0)
                         .bind(at)
@@ -332,15 +397,47 @@ macro_rules! impl_webhook_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(other)?;
-                    sqlx::query(sql::SETTLE)
-                        .bind(state.as_str())
-                        .bind(next)
-                        .bind(settled)
+                    tx.commit().await.map_err(other)
+                }
+
+                async fn cancel_webhook_delivery(
+                    &self,
+                    id: WebhookDeliveryId,
+                    reason: &str,
+                    at: i64,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query(sql::CANCEL)
                         .bind(id.0)
-                        .execute(&mut *tx)
+                        .bind(at)
+                        .bind(reason)
+                        .execute(&self.$writer)
                         .await
                         .map_err(other)?;
-                    tx.commit().await.map_err(other)
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn cancel_message_webhook_deliveries(
+                    &self,
+                    message: MessageId,
+                    reason: &str,
+                    at: i64,
+                ) -> StoreResult<u64> {
+                    let done = sqlx::query(sql::CANCEL_OF_MESSAGE)
+                        .bind(message.0)
+                        .bind(at)
+                        .bind(reason)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(other)?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn postpone_webhook_delivery(&self, id: WebhookDeliveryId, at: i64) -> StoreResult<()> {
+                    sqlx::query(sql::POSTPONE).bind(id.0).bind(at).execute(&self.$writer).await.map_err(other)?;
+                    Ok(())
                 }
 
                 async fn webhook_deliveries(

@@ -1,6 +1,9 @@
 //! §10: what webhooks hear. An event is queued, for every webhook that wants it, before the
 //! change that caused it answers; an internal one only for webhooks allowed internal events.
-//! The body is `{"type", "timestamp", "data"}`, as Standard Webhooks suggests.
+//! The body is `{"type", "timestamp", "data"}`, as Standard Webhooks suggests. A delivery names
+//! the message it announces and whether it is internal, and the sender decides again before each
+//! try (R44, `webhook::before_try`): a user's public reply is due when the send guard releases
+//! it, and is never sent once taken back or made internal.
 
 use crate::automations::Place;
 use crate::{App, AppResult};
@@ -16,6 +19,10 @@ pub(crate) struct Announcement {
     /// About an internal conversation or message: only webhooks allowed internal events hear it.
     pub internal: bool,
     pub data: Value,
+    /// The message it announces.
+    pub message: Option<MessageId>,
+    /// Not to be sent before then: the end of a reply's send guard (R33).
+    pub due_at: Option<i64>,
 }
 
 impl Announcement {
@@ -24,6 +31,8 @@ impl Announcement {
             event: WebhookEvent::MessageCreated,
             internal: message.visibility == Visibility::Internal || conversation.visibility == Visibility::Internal,
             data: json!({ "message": message, "conversation": conversation }),
+            message: Some(message.id),
+            due_at: message.held_until,
         }
     }
 
@@ -32,11 +41,19 @@ impl Announcement {
             event: WebhookEvent::ConversationStateChanged,
             internal: conversation.visibility == Visibility::Internal,
             data: json!({ "conversation": conversation, "from": from, "to": conversation.state, "by": by }),
+            message: None,
+            due_at: None,
         }
     }
 
     pub fn item_created(item: &Item) -> Self {
-        Announcement { event: WebhookEvent::ItemCreated, internal: false, data: json!({ "item": item }) }
+        Announcement {
+            event: WebhookEvent::ItemCreated,
+            internal: false,
+            data: json!({ "item": item }),
+            message: None,
+            due_at: None,
+        }
     }
 
     /// `changed` names what changed: `title`, `status`, `assignees`, `requesters`, `followers`.
@@ -45,24 +62,35 @@ impl Announcement {
             event: WebhookEvent::ItemUpdated,
             internal: false,
             data: json!({ "item": item, "changed": changed }),
+            message: None,
+            due_at: None,
         }
     }
 
     /// An outgoing email given up on; internal when it was about an internal conversation.
     pub fn delivery_failed(email: Value, internal: bool) -> Self {
-        Announcement { event: WebhookEvent::DeliveryFailed, internal, data: json!({ "email": email }) }
+        Announcement {
+            event: WebhookEvent::DeliveryFailed,
+            internal,
+            data: json!({ "email": email }),
+            message: None,
+            due_at: None,
+        }
     }
 }
 
-/// A new delivery of `event` with `data` for `webhook`.
-fn delivery(webhook: &Webhook, event: WebhookEvent, data: &Value, now: i64) -> NewWebhookDelivery {
-    let payload = json!({ "type": event, "timestamp": now, "data": data });
+/// A new delivery of `a` for `webhook`.
+fn delivery(webhook: &Webhook, a: &Announcement, now: i64) -> NewWebhookDelivery {
+    let payload = json!({ "type": a.event, "timestamp": now, "data": a.data });
     NewWebhookDelivery {
         webhook_id: webhook.id,
         event_id: crate::auth::new_token("evt_"),
-        event,
+        event: a.event,
         payload: payload.to_string(),
         created_at: now,
+        due_at: a.due_at.map_or(now, |due| due.max(now)),
+        message_id: a.message,
+        internal: a.internal,
     }
 }
 
@@ -78,11 +106,8 @@ impl App {
     async fn queue_announcement(&self, a: &Announcement) -> AppResult<usize> {
         let webhooks = self.store.webhooks().await?;
         let now = self.now();
-        let deliveries: Vec<NewWebhookDelivery> = webhooks
-            .iter()
-            .filter(|w| w.hears(a.event, a.internal))
-            .map(|w| delivery(w, a.event, &a.data, now))
-            .collect();
+        let deliveries: Vec<NewWebhookDelivery> =
+            webhooks.iter().filter(|w| w.hears(a.event, a.internal)).map(|w| delivery(w, a, now)).collect();
         if deliveries.is_empty() {
             return Ok(0);
         }
@@ -123,13 +148,19 @@ impl App {
             );
             return Ok(false);
         }
-        let data = json!({
-            "automation": { "id": automation.id, "name": automation.spec.name },
-            "trigger": trigger,
-            "item": item,
-            "conversation": conversation,
-        });
-        self.store.queue_webhook_deliveries(&[delivery(&webhook, WebhookEvent::Automation, &data, self.now())]).await?;
+        let call = Announcement {
+            event: WebhookEvent::Automation,
+            internal,
+            data: json!({
+                "automation": { "id": automation.id, "name": automation.spec.name },
+                "trigger": trigger,
+                "item": item,
+                "conversation": conversation,
+            }),
+            message: None,
+            due_at: None,
+        };
+        self.store.queue_webhook_deliveries(&[delivery(&webhook, &call, self.now())]).await?;
         self.webhooks_queued.notify_one();
         Ok(true)
     }

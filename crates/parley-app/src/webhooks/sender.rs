@@ -140,6 +140,7 @@ impl App {
         // A webhook deleted since took its deliveries with it: nothing is left to settle.
         let due: Vec<(DueWebhookDelivery, Webhook)> =
             due.into_iter().filter_map(|d| webhooks.get(&d.webhook_id).cloned().map(|w| (d, w))).collect();
+        let due = self.still_to_send(due, now).await?;
         let tried = due.len();
         let mut tries = futures_util::stream::iter(due)
             .map(|(delivery, webhook)| async move {
@@ -178,6 +179,45 @@ impl App {
             }
         }
         Ok(tried)
+    }
+
+    /// R44 at the door: each claimed delivery is decided again with the state of its webhook and
+    /// of the message it announces now. Those cancelled or postponed are settled so; the rest
+    /// are answered.
+    async fn still_to_send(
+        &self,
+        due: Vec<(DueWebhookDelivery, Webhook)>,
+        now: i64,
+    ) -> AppResult<Vec<(DueWebhookDelivery, Webhook)>> {
+        let mut sending = Vec::with_capacity(due.len());
+        for (delivery, hook) in due {
+            let (message, message_gone) = match delivery.message_id {
+                None => (None, false),
+                Some(id) => match self.store.message_facts(id).await {
+                    Ok((_, _, facts)) => (Some(facts), false),
+                    Err(parley_store::StoreError::NotFound) => (None, true),
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            let subject = webhook::DeliverySubject { internal: delivery.internal, message, message_gone };
+            let settled = match webhook::before_try(&hook, subject, now) {
+                webhook::BeforeTry::Send => {
+                    sending.push((delivery, hook));
+                    continue;
+                }
+                webhook::BeforeTry::WaitUntil(at) => self.store.postpone_webhook_delivery(delivery.id, at).await,
+                webhook::BeforeTry::Cancel(reason) => {
+                    tracing::info!(delivery = delivery.id.0, webhook = hook.id.0, reason, "webhook delivery cancelled");
+                    self.metrics.webhooks("cancelled");
+                    self.store.cancel_webhook_delivery(delivery.id, reason, now).await
+                }
+            };
+            match settled {
+                Ok(()) | Err(parley_store::StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(sending)
     }
 
     /// The webhook client, built on first use.
