@@ -32,7 +32,7 @@ impl App {
         let user = Self::require_user(actor, "project")?;
         let project = self.store.project(id).await.map_err(AppError::from_store("project"))?;
         let profile = self.store.user_profile(user).await?;
-        if !project_in_scope(profile.preferences.scope, &profile.followed_projects, id) {
+        if !profile.active || !project_in_scope(profile.preferences.scope, &profile.followed_projects, id) {
             return Err(AppError::NotFound("project"));
         }
         Ok(project)
@@ -46,7 +46,13 @@ impl App {
             Actor::User { id: me, .. } => {
                 let profile = self.store.user_profile(me).await?;
                 let follows = item.followers.contains(&Party::User(me)) || item.assignees.contains(&me);
-                user_may_see_item(profile.preferences.scope, &profile.followed_projects, item.project_id, follows)
+                profile.active
+                    && user_may_see_item(
+                        profile.preferences.scope,
+                        &profile.followed_projects,
+                        item.project_id,
+                        follows,
+                    )
             }
             Actor::Customer { id: me } => self.store.customer_items(me).await?.iter().any(|i| i.id == id),
         };
@@ -146,10 +152,12 @@ impl App {
 }
 
 /// R7, R20: whether `actor` may see a conversation; `profile` is the asking user's (a user without
-/// one sees nothing).
+/// one sees nothing). R44: a deactivated user reaches nothing, by any door, whatever their sessions still hold.
 fn sees(actor: Actor, facts: ConversationFacts, relation: Relation, profile: Option<&UserProfile>) -> bool {
     match (actor, profile) {
-        (Actor::User { .. }, Some(p)) => user_may_see(p.preferences.scope, &p.followed_projects, facts, relation),
+        (Actor::User { .. }, Some(p)) => {
+            p.active && user_may_see(p.preferences.scope, &p.followed_projects, facts, relation)
+        }
         (Actor::User { .. }, None) => false,
         (Actor::Customer { .. }, _) => customer_may_see(facts, relation),
     }

@@ -33,7 +33,7 @@ fn r17_each_mail_of_the_corpus_gives_its_expected_text() {
         let Ok(expected) = std::fs::read_to_string(&expected) else { continue };
         let mail = parley_app::parse_email(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(automatic(&mail.automatic_signs(), "acme.test"), None, "{name} is a person's mail");
-        assert_eq!(reply_text(&mail.text), expected.trim_end(), "{name}");
+        assert_eq!(reply_text(&mail.text).as_deref(), Some(expected.trim_end()), "{name}");
         checked += 1;
     }
     assert!(checked >= 7, "only {checked} corpus mails have an expected text");
@@ -43,7 +43,7 @@ fn r17_each_mail_of_the_corpus_gives_its_expected_text() {
 fn read_fully(raw: &[u8]) {
     if let Ok(mail) = parley_app::parse_email(raw) {
         let _ = automatic(&mail.automatic_signs(), "acme.test");
-        let _ = fit_body(&reply_text(&mail.text));
+        let _ = reply_text(&mail.text).map(|t| fit_body(&t));
     }
 }
 

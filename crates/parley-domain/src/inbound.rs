@@ -112,40 +112,86 @@ pub fn automatic(signs: &AutomaticSigns, mail_domain: &str) -> Option<AutomaticR
     None
 }
 
-/// R17: the new text of a reply, without what it quotes. Lines are kept up to the first line that
-/// starts the quoted part — an "On … wrote:" line (also when a mail client wrapped it over two
-/// lines), Outlook's "From: … / Sent: …" block or "-----Original Message-----", a run of `>` lines
-/// — or the signature (`-- `) or a mobile footer ("Sent from my iPhone"). What is left is trimmed;
-/// if nothing is left, the whole text is kept, so a reply is never emptied by mistake.
-pub fn reply_text(text: &str) -> String {
+/// R17, R44: the words a reply adds, without anything it quotes; `None` when it adds none (the
+/// mail is then logged and not posted). Quoted lines (`>`) are never words of the reply, wherever
+/// they stand: an answer written between them is kept, the quotes around it go. An "On … wrote:"
+/// line (also when a mail client wrapped it over two lines) goes with the quote it introduces; if
+/// no `>` line follows it, what follows is an unmarked quote and the reply ends there. The reply
+/// also ends at Outlook's "From: … / Sent: …" block or "-----Original Message-----", at the
+/// signature (`-- `) and at a mobile footer ("Sent from my iPhone"). Runs of blank lines left
+/// where quotes were become one.
+pub fn reply_text(text: &str) -> Option<String> {
     let text = text.replace("\r\n", "\n");
     let lines: Vec<&str> = text.lines().collect();
-    let mut end = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        let t = line.trim();
-        let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or_default();
-        let wrote =
-            |s: &str| s.ends_with("wrote:") || s.ends_with("a écrit :") || (s.contains("schrieb") && s.ends_with(':'));
-        let starts_quote =
-            (t.starts_with("On ") || t.starts_with("Le ") || t.starts_with("Am ")) && (wrote(t) || wrote(next));
-        let outlook = t.starts_with("-----Original Message-----")
-            || (t.starts_with("From:") && lines[i + 1..].iter().take(4).any(|l| l.trim().starts_with("Sent:")))
-            || t.starts_with("________________________________");
-        let signature = *line == "-- " || t == "--";
-        let footer =
-            t.starts_with("Sent from my ") || t.starts_with("Get Outlook for ") || t == "Sent from Mail for Windows";
-        let quoted = t.starts_with('>') && lines[i..].iter().all(|l| l.trim().is_empty() || l.trim().starts_with('>'));
-        if starts_quote || outlook || signature || footer || quoted {
-            end = i;
+    let mut kept: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim();
+        if ends_reply(&lines, i) {
             break;
         }
+        if let Some(span) = attribution_at(&lines, i) {
+            let next = lines[i + span..].iter().map(|l| l.trim()).find(|l| !l.is_empty());
+            if !next.is_some_and(|l| l.starts_with('>')) {
+                break;
+            }
+            i += span;
+            continue;
+        }
+        if !t.starts_with('>') {
+            kept.push(lines[i].trim_end());
+        }
+        i += 1;
     }
-    let kept = lines[..end].join("\n");
-    let kept = kept.trim();
-    if kept.is_empty() {
-        text.trim().to_string()
+    let mut words = String::new();
+    let mut blank = false;
+    for line in kept {
+        if line.trim().is_empty() {
+            blank = !words.is_empty();
+            continue;
+        }
+        if blank {
+            words.push('\n');
+            blank = false;
+        }
+        if !words.is_empty() {
+            words.push('\n');
+        }
+        words.push_str(line);
+    }
+    let words = words.trim();
+    (!words.is_empty()).then(|| words.to_string())
+}
+
+/// Whether the line at `i` starts what is never a reply's own: Outlook's quoted header block, the
+/// signature, a mobile footer.
+fn ends_reply(lines: &[&str], i: usize) -> bool {
+    let line = lines[i];
+    let t = line.trim();
+    let outlook = t.starts_with("-----Original Message-----")
+        || (t.starts_with("From:") && lines[i + 1..].iter().take(4).any(|l| l.trim().starts_with("Sent:")))
+        || t.starts_with("________________________________");
+    let signature = line == "-- " || t == "--";
+    let footer =
+        t.starts_with("Sent from my ") || t.starts_with("Get Outlook for ") || t == "Sent from Mail for Windows";
+    outlook || signature || footer
+}
+
+/// How many lines the "On … wrote:" line at `i` spans (two when wrapped), if it is one.
+fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
+    let t = lines[i].trim();
+    let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or_default();
+    let wrote =
+        |s: &str| s.ends_with("wrote:") || s.ends_with("a écrit :") || (s.contains("schrieb") && s.ends_with(':'));
+    if !(t.starts_with("On ") || t.starts_with("Le ") || t.starts_with("Am ")) {
+        return None;
+    }
+    if wrote(t) {
+        Some(1)
+    } else if wrote(next) {
+        Some(2)
     } else {
-        kept.to_string()
+        None
     }
 }
 
@@ -306,36 +352,40 @@ mod tests {
     #[test]
     fn r17_gmail_reply_keeps_the_new_text_only() {
         let mail = "Thanks, that fixed it!\n\nOn Mon, 23 Nov 2026 at 10:02, Acme Support <reply+abc@acme.test> wrote:\n> #2 Mo wrote:\n> Try turning it off and on.\n";
-        assert_eq!(reply_text(mail), "Thanks, that fixed it!");
+        assert_eq!(reply_text(mail).as_deref(), Some("Thanks, that fixed it!"));
     }
 
     #[test]
     fn r17_wrapped_on_wrote_lines_and_other_languages() {
         let wrapped = "Yes please.\r\n\r\nOn Mon, 23 Nov 2026 at 10:02, Acme Support\r\n<reply+abc@acme.test> wrote:\r\n> earlier\r\n";
-        assert_eq!(reply_text(wrapped), "Yes please.");
-        assert_eq!(reply_text("Merci !\n\nLe lun. 23 nov. 2026 à 10:02, Acme a écrit :\n> avant"), "Merci !");
-        assert_eq!(reply_text("Danke!\n\nAm Mo., 23. Nov. 2026 um 10:02 schrieb Acme:\n> vorher"), "Danke!");
+        assert_eq!(reply_text(wrapped).as_deref(), Some("Yes please."));
+        let french = reply_text("Merci !\n\nLe lun. 23 nov. 2026 à 10:02, Acme a écrit :\n> avant");
+        assert_eq!(french.as_deref(), Some("Merci !"));
+        let german = reply_text("Danke!\n\nAm Mo., 23. Nov. 2026 um 10:02 schrieb Acme:\n> vorher");
+        assert_eq!(german.as_deref(), Some("Danke!"));
     }
 
     #[test]
     fn r17_outlook_blocks_signatures_and_mobile_footers_go() {
         let outlook = "It works now.\n\nFrom: Acme Support <reply+abc@acme.test>\nSent: Monday, November 23, 2026 10:02 AM\nTo: Carla\nSubject: Printer\n\nTry again.";
-        assert_eq!(reply_text(outlook), "It works now.");
+        assert_eq!(reply_text(outlook).as_deref(), Some("It works now."));
         let original = "Done.\n\n-----Original Message-----\nFrom: Acme\n";
-        assert_eq!(reply_text(original), "Done.");
+        assert_eq!(reply_text(original).as_deref(), Some("Done."));
         let signed = "See you tomorrow.\n\n-- \nCarla Diaz\nClient Inc.";
-        assert_eq!(reply_text(signed), "See you tomorrow.");
+        assert_eq!(reply_text(signed).as_deref(), Some("See you tomorrow."));
         let phone = "On my way\n\nSent from my iPhone\n\n> On 23 Nov wrote: earlier";
-        assert_eq!(reply_text(phone), "On my way");
+        assert_eq!(reply_text(phone).as_deref(), Some("On my way"));
     }
 
     proptest::proptest! {
-        /// Any text, however mangled: no panic, and a reply with words in it keeps some.
+        /// Any text, however mangled: no panic, and no line of the answer is a quoted one.
         #[test]
         fn r17_any_text_gives_a_reply_and_never_panics(text in "(?s).{0,400}", lines in proptest::collection::vec("(>|On |From: |Sent: |-- |Sent from my )?[a-z :]{0,20}", 0..12)) {
             for t in [text.clone(), lines.join("\n"), lines.join("\r\n")] {
-                let out = reply_text(&t);
-                proptest::prop_assert!(t.trim().is_empty() || !out.is_empty());
+                if let Some(out) = reply_text(&t) {
+                    proptest::prop_assert!(!out.is_empty());
+                    proptest::prop_assert!(out.lines().all(|l| !l.trim().starts_with('>')), "{out:?}");
+                }
                 let signs = AutomaticSigns { from: &t, content_type: &t, auto_submitted: Some(&t), ..AutomaticSigns::default() };
                 let _ = automatic(&signs, &t);
             }
@@ -343,12 +393,31 @@ mod tests {
     }
 
     #[test]
-    fn r17_inline_answers_and_plain_text_are_kept() {
+    fn r44_inline_answers_are_kept_and_the_quotes_around_them_go() {
         let inline = "> Does it print?\nNo, it jams.\n> Which tray?\nThe lower one.";
-        assert_eq!(reply_text(inline), inline, "quotes followed by answers are the reply");
-        assert_eq!(reply_text("Just one line"), "Just one line");
-        assert_eq!(reply_text("> only a quote"), "> only a quote", "never emptied");
+        assert_eq!(reply_text(inline).as_deref(), Some("No, it jams.\nThe lower one."));
+        let bottom = "On Mon, 23 Nov 2026 at 10:02, Acme Support <reply+abc@acme.test> wrote:\n> internal words\n> more\n\nMy answer below.\n";
+        assert_eq!(reply_text(bottom).as_deref(), Some("My answer below."), "the quote first");
+        let between = "Hi,\n\n> first question\n\nyes\n\n> second\n\nno\n\n-- \nCarla";
+        assert_eq!(reply_text(between).as_deref(), Some("Hi,\n\nyes\n\nno"));
+        assert_eq!(reply_text("Just one line").as_deref(), Some("Just one line"));
         let from_in_text = "From: the team, thanks!\nBest";
-        assert_eq!(reply_text(from_in_text), from_in_text, "a From: without Sent: is text");
+        assert_eq!(reply_text(from_in_text).as_deref(), Some(from_in_text), "a From: without Sent: is text");
+    }
+
+    #[test]
+    fn r44_a_reply_of_quotes_alone_has_no_words() {
+        for quoted in [
+            "> only a quote",
+            "\n\n> a\n>\n> b\n",
+            "On Mon, 23 Nov 2026 at 10:02, Acme Support <reply+abc@acme.test> wrote:\n> internal words",
+            "On Mon, 23 Nov 2026 at 10:02, Acme Support\n<reply+abc@acme.test> wrote:\n\n> internal words\n",
+            "On Mon, 23 Nov 2026, Acme wrote:\nan unmarked quote of internal words",
+            "-----Original Message-----\nFrom: Acme\ninternal words",
+            "",
+            "   \n",
+        ] {
+            assert_eq!(reply_text(quoted), None, "{quoted:?}");
+        }
     }
 }

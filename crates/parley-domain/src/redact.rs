@@ -49,9 +49,72 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// R44: `raw` with the reply token of every reply address (`reply+<token>@…`) and of every
+/// Parley Message-ID (`parley.m<n>.<token>@…`) replaced by [`HIDDEN`]. A reply token lets a mail
+/// post as its recipient: logs and raw mail shown to admins never carry one. Works on bytes, so a
+/// raw mail in any charset keeps every other byte.
+pub fn hide_reply_tokens(raw: &[u8]) -> Vec<u8> {
+    let is_token = |b: u8| b.is_ascii_alphanumeric();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let rest = &raw[i..];
+        let lead = if starts_with_ignoring_case(rest, b"reply+") {
+            Some(6)
+        } else if starts_with_ignoring_case(rest, b"parley.m") {
+            // The message number, then a dot, then the token.
+            let digits = rest[8..].iter().take_while(|b| b.is_ascii_digit()).count();
+            (digits > 0 && rest.get(8 + digits) == Some(&b'.')).then_some(8 + digits + 1)
+        } else {
+            None
+        };
+        if let Some(lead) = lead {
+            let run = rest[lead..].iter().take_while(|b| is_token(**b)).count();
+            if run >= 8 && rest.get(lead + run) == Some(&b'@') {
+                out.extend_from_slice(&rest[..lead]);
+                out.extend_from_slice(HIDDEN.as_bytes());
+                i += lead + run;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// [`hide_reply_tokens`] on text.
+pub fn hide_reply_tokens_in(text: &str) -> String {
+    String::from_utf8(hide_reply_tokens(text.as_bytes())).unwrap_or_else(|_| text.to_string())
+}
+
+fn starts_with_ignoring_case(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r44_reply_tokens_are_hidden_in_addresses_and_message_ids() {
+        let cases = [
+            ("To: reply+c12u3abcdefghijk@acme.test", "To: reply+[hidden]@acme.test"),
+            ("Reply-To: <REPLY+C12U3ABCDEFGHIJK@acme.test>", "Reply-To: <REPLY+[hidden]@acme.test>"),
+            ("References: <parley.m42.c12u3abcdefghijk@acme.test>", "References: <parley.m42.[hidden]@acme.test>"),
+            ("support@acme.test, reply+short@acme.test", "support@acme.test, reply+short@acme.test"),
+            (
+                "<parley.c42@acme.test> parley.mx.abcdefghijk@acme.test",
+                "<parley.c42@acme.test> parley.mx.abcdefghijk@acme.test",
+            ),
+            ("reply+abcdefghijkl", "reply+abcdefghijkl"),
+        ];
+        for (raw, hidden) in cases {
+            assert_eq!(hide_reply_tokens_in(raw), hidden, "{raw}");
+        }
+        let latin1 = b"Subject: caf\xe9\r\nTo: reply+abcdefghijkl@x.test\r\n";
+        assert_eq!(hide_reply_tokens(latin1), b"Subject: caf\xe9\r\nTo: reply+[hidden]@x.test\r\n".to_vec());
+    }
 
     #[test]
     fn login_links_tokens_and_codes_are_hidden() {

@@ -137,7 +137,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/messages/{id}/undo", STAFF),
     ("POST", "/api/v1/messages/{id}/make-internal", STAFF),
     ("GET", "/api/v1/messages/{id}/deliveries", STAFF),
-    ("GET", "/api/v1/messages/{id}/original", STAFF),
+    ("GET", "/api/v1/messages/{id}/original", ADMIN),
     ("GET", "/api/v1/outgoing-emails", ADMIN),
     ("GET", "/api/v1/outgoing-emails/{id}", ADMIN),
     ("GET", "/api/v1/templates/{name}", ADMIN),

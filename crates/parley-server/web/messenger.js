@@ -578,10 +578,11 @@ function renderMessages() {
             ? el('span', { class: 'tag internal' }, 'Internal')
             : null,
           held ? el('span', { class: 'tag sending' }, 'Sending…') : null,
-          // Written by email: the original mail, as it arrived, stays downloadable for 72 hours.
-          m.channel === 'email'
+          // Written by email: admins may download the original mail, as it arrived, for 72 hours.
+          m.channel === 'email' && state.me.role === 'admin'
             ? el('a', { class: 'tag email', href: `/api/v1/messages/${m.id}/original`, download: `message-${m.number}.eml`, title: 'The original email' }, 'by email')
             : null,
+          m.channel === 'email' && state.me.role !== 'admin' ? el('span', { class: 'tag email' }, 'by email') : null,
         ),
         body,
         renderAttachments(m.attachments),

@@ -70,14 +70,21 @@ async fn r16_r17_an_email_reply_is_posted_into_its_conversation_as_its_recipient
     assert_eq!(log[0]["conversation_id"], d.public);
     assert_eq!(log[0]["posted_message_id"], last["id"]);
     assert_eq!(log[0]["via"], "smtp");
-    // The original, quote and all, is there for users who may read the message; not for Carla.
+    // The original, quote and all, is there for admins, its reply token hidden (R44); a member
+    // is refused, and for Carla it does not exist.
     let original = |who: &Who| {
         app.client.get(format!("{}/api/v1/messages/{}/original", app.base, last["id"])).bearer_auth(&who.token).send()
     };
-    let answer = original(&d.mia).await.unwrap();
+    let answer = original(&d.admin).await.unwrap();
     assert_eq!(answer.status(), 200);
-    assert!(answer.text().await.unwrap().contains("> We are on it"));
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("> We are on it"), "{text}");
+    let token = to.trim_start_matches("reply+").split('@').next().unwrap();
+    assert!(!text.contains(token) && text.contains("reply+[hidden]@acme.test"), "{text}");
+    assert_eq!(original(&d.mia).await.unwrap().status(), 403);
     assert_eq!(original(&d.carla).await.unwrap().status(), 404);
+    let (_, logged) = app.get(&d.admin, "/api/v1/incoming-emails").await;
+    assert!(!logged.to_string().contains(token), "the log hides the token: {logged}");
 
     // The same mail again (an SMTP retry) posts nothing more.
     smtp_send(app.smtp_in, CARLA, &[&to], raw.as_bytes()).await.expect("accepted");

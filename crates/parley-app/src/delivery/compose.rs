@@ -67,13 +67,6 @@ impl App {
         Ok(secret)
     }
 
-    pub(crate) async fn contact(&self, party: Party) -> AppResult<Option<Contact>> {
-        Ok(match party {
-            Party::User(id) => Some(user_contact(&self.store.user(id).await?)),
-            Party::Customer(id) => customer_contact(&self.store.customer(id).await?),
-        })
-    }
-
     /// The emails for one round's digests (R34), composed from one read of the store and the
     /// template compiled once. A digest whose recipient has no address comes back as `Err`.
     #[tracing::instrument(name = "compose", skip_all, fields(digests = digests.len()))]
@@ -131,6 +124,10 @@ impl App {
         let mut messages = Vec::with_capacity(digest.messages.len());
         for id in &digest.messages {
             let m = reads.messages.get(id).ok_or(AppError::NotFound("message"))?;
+            // R7, R44: a customer's email never holds what is internal, whatever was queued.
+            if digest.party.is_customer() && m.visibility != Visibility::Public {
+                continue;
+            }
             let attachments = m
                 .attachments
                 .iter()
@@ -147,6 +144,7 @@ impl App {
                 body: m.body.clone(),
                 body_html: m.body_html.clone(),
                 attachments,
+                internal: m.visibility == Visibility::Internal && conversation.visibility == Visibility::Public,
             });
         }
         // Each reader opens it where they can: customers in the portal, users in the messenger.

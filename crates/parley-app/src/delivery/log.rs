@@ -1,7 +1,7 @@
 //! R32: the outgoing email log, for admins.
 
 use crate::{Actor, App, AppError, AppResult};
-use parley_domain::redact::redact;
+use parley_domain::redact::{hide_reply_tokens_in, redact};
 use parley_domain::OutgoingEmailId;
 use parley_store::{OutgoingEmail, OutgoingLogEntry};
 
@@ -27,6 +27,11 @@ impl App {
         // Login links and codes are their recipient's alone (the mail itself carries them).
         let e = &mut email.email;
         (e.subject, e.body_text, e.body_html) = (redact(&e.subject), redact(&e.body_text), redact(&e.body_html));
+        // R44: a reply token lets a mail post as its recipient; it is theirs alone too.
+        e.message_id_header = hide_reply_tokens_in(&e.message_id_header);
+        for header in [&mut e.reply_to, &mut e.in_reply_to, &mut e.references].into_iter().flatten() {
+            *header = hide_reply_tokens_in(header);
+        }
         Ok(email)
     }
 }

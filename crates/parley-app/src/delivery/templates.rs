@@ -21,7 +21,7 @@ const SUBJECT_BEFORE_ITEMS: &str = "{{ conversation.subject }}{% if count > 1 %}
 
 const TEXT: &str = "Hello {{ recipient.name }},
 
-{% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
+{% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}{% if m.internal %} (internal: made internal, customers never see it){% endif %}:
 
 {{ m.body }}
 {% for a in m.attachments %}
@@ -33,6 +33,31 @@ Reply to this email to answer in the conversation, or open it: {{ conversation.u
 {% endif %}";
 
 const HTML: &str = r#"<p>Hello {{ recipient.name }},</p>
+{% for m in messages %}<div style="margin:1em 0;padding-left:.8em;border-left:3px solid {% if conversation.internal or m.internal %}#d97706{% else %}#2563eb{% endif %}">
+<p style="color:#555;margin:0">#{{ m.number }} <strong>{{ m.author }}</strong> wrote on {{ m.sent_at }}:{% if m.internal %} <strong style="color:#b45309">Internal</strong> (made internal, customers never see it){% endif %}</p>
+{{ m.body_html|safe }}
+{% if m.attachments %}<ul style="margin:.4em 0;padding-left:1.2em">{% for a in m.attachments %}<li><a href="{{ a.url }}">{{ a.name }}</a> ({{ a.size }})</li>{% endfor %}</ul>{% endif %}
+</div>
+{% endfor %}<p style="color:#555">Reply to this email to answer in the conversation, or <a href="{{ conversation.url }}">open it</a>.
+{% if conversation.internal %}<br>This is an internal conversation: customers never see it.{% endif %}</p>
+"#;
+
+/// The default text and HTML before they marked messages made internal: an install that still
+/// has them gets today's.
+const TEXT_BEFORE_INTERNAL_MARKS: &str = "Hello {{ recipient.name }},
+
+{% for m in messages %}#{{ m.number }} {{ m.author }} wrote on {{ m.sent_at }}:
+
+{{ m.body }}
+{% for a in m.attachments %}
+Attached: {{ a.name }} ({{ a.size }}) {{ a.url }}{% endfor %}
+
+{% endfor %}-- 
+Reply to this email to answer in the conversation, or open it: {{ conversation.url }}
+{% if conversation.internal %}This is an internal conversation: customers never see it.
+{% endif %}";
+
+const HTML_BEFORE_INTERNAL_MARKS: &str = r#"<p>Hello {{ recipient.name }},</p>
 {% for m in messages %}<div style="margin:1em 0;padding-left:.8em;border-left:3px solid {% if conversation.internal %}#d97706{% else %}#2563eb{% endif %}">
 <p style="color:#555;margin:0">#{{ m.number }} <strong>{{ m.author }}</strong> wrote on {{ m.sent_at }}:</p>
 {{ m.body_html|safe }}
@@ -99,6 +124,9 @@ pub struct MessageContext {
     /// Already sanitized.
     pub body_html: String,
     pub attachments: Vec<AttachmentContext>,
+    /// R44: a message of a public conversation made internal by its author within the send
+    /// guard. Only users' emails hold one, and they mark it so it is never answered as public.
+    pub internal: bool,
 }
 
 /// A file of a message: its name, its size in words (`1.2 MB`), and a link that asks for the
@@ -202,6 +230,7 @@ fn sample() -> NewMessageContext {
                 size: "1.2 MB".into(),
                 url: "http://localhost/api/v1/attachments/1/photo.png".into(),
             }],
+            internal: false,
         }],
         count: 1,
     }
@@ -219,7 +248,8 @@ const MAX_TEMPLATE_CHARS: usize = 100_000;
 
 impl App {
     /// Installs the default templates where none is stored yet. A stored template whose subject
-    /// or body is still an earlier default gets today's (`[Ticket #12] …`, files listed); an admin's
+    /// or body is still an earlier default gets today's (`[Ticket #12] …`, files listed, messages made
+    /// internal marked); an admin's
     /// own is kept.
     pub async fn install_default_templates(&self) -> AppResult<()> {
         for email in SystemEmail::ALL {
@@ -230,10 +260,10 @@ impl App {
         if upgraded.subject == SUBJECT_BEFORE_ITEMS {
             upgraded.subject = SUBJECT.into();
         }
-        if upgraded.body_text == TEXT_BEFORE_ATTACHMENTS {
+        if [TEXT_BEFORE_ATTACHMENTS, TEXT_BEFORE_INTERNAL_MARKS].contains(&upgraded.body_text.as_str()) {
             upgraded.body_text = TEXT.into();
         }
-        if upgraded.body_html == HTML_BEFORE_ATTACHMENTS {
+        if [HTML_BEFORE_ATTACHMENTS, HTML_BEFORE_INTERNAL_MARKS].contains(&upgraded.body_html.as_str()) {
             upgraded.body_html = HTML.into();
         }
         if upgraded != stored {

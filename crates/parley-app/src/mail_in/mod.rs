@@ -172,20 +172,40 @@ impl App {
         // The recipient's address (and, for a user, their role) in one read.
         let (address, actor) = match target.party {
             Party::User(id) => match self.store.user(id).await {
+                // R44: a deactivated user acts by no door, email included.
+                Ok(user) if !user.active => {
+                    return Ok(refused("deactivated: the user this reply address was made for is deactivated"))
+                }
                 Ok(user) => (Some(user.email), Actor::User { id, role: user.role, via_api_token: false }),
                 Err(StoreError::NotFound) => return mismatch(),
                 Err(e) => return Err(e.into()),
             },
-            Party::Customer(id) => match self.contact(target.party).await {
-                Ok(contact) => (contact.map(|c| c.address), Actor::Customer { id }),
-                Err(AppError::NotFound(_)) => return mismatch(),
-                Err(e) => return Err(e),
+            Party::Customer(id) => match self.store.customer(id).await {
+                Ok(customer) => match (customer.email, customer.unverified_email) {
+                    (Some(proven), _) => (Some(proven), Actor::Customer { id }),
+                    // R36, R44: a visitor's unproven address was emailed the replies they missed,
+                    // but its mailbox may be someone else's: an answer from it never joins the
+                    // visitor's chat. It is a request of the address's real owner.
+                    (None, Some(unproven)) if same_address(&unproven, sender.as_str()) => {
+                        let mut outcome = self.new_request(sender, mail).await?;
+                        let note = "the reply address was made for an unproven address: posted as a new request";
+                        outcome.reason = Some(match outcome.reason.take() {
+                            Some(more) => format!("{note}; {more}"),
+                            None => note.to_string(),
+                        });
+                        return Ok(outcome);
+                    }
+                    (None, _) => (None, Actor::Customer { id }),
+                },
+                Err(StoreError::NotFound) => return mismatch(),
+                Err(e) => return Err(e.into()),
             },
         };
         if !address.is_some_and(|a| EmailAddress::parse("to", &a).is_ok_and(|a| &a == sender)) {
             return mismatch();
         }
-        let body = inbound::fit_body(&inbound::reply_text(&mail.text));
+        // R44: quoted lines are never a reply's words; a reply of quotes alone posts nothing.
+        let body = inbound::reply_text(&mail.text).map(|t| inbound::fit_body(&t)).unwrap_or_default();
         self.post_from_email(actor, target.conversation_id, &body, &mail.attachments, IncomingStatus::Posted).await
     }
 
@@ -202,7 +222,7 @@ impl App {
         };
         // Checked before anything is made, so a refused mail leaves no customer or empty
         // conversation behind.
-        let text = inbound::fit_body(&inbound::reply_text(&mail.text));
+        let text = inbound::reply_text(&mail.text).map(|t| inbound::fit_body(&t)).unwrap_or_default();
         if text.trim().is_empty() {
             return Ok(refused("empty: the mail has no text"));
         }
@@ -308,7 +328,7 @@ impl App {
             Err(e) => return Err(e),
         };
         if body.trim().is_empty() && kept.is_empty() {
-            return Ok(refused("empty: the mail has no new text"));
+            return Ok(refused("no_new_words: the mail quotes and adds no words of its own"));
         }
         let dropped = (!dropped.is_empty()).then(|| format!("attachments dropped: {}", dropped.join(", ")));
         match self.post_on(actor, conversation, body, &kept, Channel::Email).await {
@@ -336,19 +356,24 @@ impl App {
         if !(1..=500).contains(&limit) {
             return Err(ValidationError::new("limit", "must be between 1 and 500").into());
         }
-        Ok(self.store.incoming_emails(self.now() - INCOMING_LOG_MS, limit).await?)
+        let mut log = self.store.incoming_emails(self.now() - INCOMING_LOG_MS, limit).await?;
+        log.iter_mut().for_each(hide_tokens);
+        Ok(log)
     }
 
-    /// R17: the original mail a message was posted from, for users who may see the message, while
-    /// the incoming log keeps it (72 hours).
+    /// R17: the original mail a message was posted from, for admins who may see the message,
+    /// while the incoming log keeps it (72 hours), its reply tokens hidden (R44): quoted headers
+    /// and addresses in it carry the token that lets a mail post as its recipient.
     pub async fn message_original(&self, actor: Actor, id: MessageId) -> AppResult<Vec<u8>> {
         Self::require_user(actor, "message")?;
+        Self::require_admin(actor)?;
         let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
         self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
         let mail = self.store.incoming_email_of_message(id).await?;
         let mail = mail.filter(|m| m.received_at >= self.now() - INCOMING_LOG_MS);
         let mail = mail.ok_or(AppError::NotFound("original email"))?;
-        self.store.incoming_email_raw(mail.id).await.map_err(AppError::from_store("original email"))
+        let raw = self.store.incoming_email_raw(mail.id).await.map_err(AppError::from_store("original email"))?;
+        Ok(parley_domain::redact::hide_reply_tokens(&raw))
     }
 
     /// One mail of the log (admins).
@@ -358,14 +383,25 @@ impl App {
         if found.received_at < self.now() - INCOMING_LOG_MS {
             return Err(AppError::NotFound("incoming email"));
         }
+        let mut found = found;
+        hide_tokens(&mut found);
         Ok(found)
     }
 
-    /// One mail of the log as it arrived (admins).
+    /// One mail of the log as it arrived (admins), its reply tokens hidden.
     pub async fn incoming_email_raw(&self, actor: Actor, id: IncomingEmailId) -> AppResult<Vec<u8>> {
         self.incoming_email(actor, id).await?;
-        self.store.incoming_email_raw(id).await.map_err(AppError::from_store("incoming email"))
+        let raw = self.store.incoming_email_raw(id).await.map_err(AppError::from_store("incoming email"))?;
+        Ok(parley_domain::redact::hide_reply_tokens(&raw))
     }
+}
+
+/// R44: an incoming log entry as admins read it: the reply tokens in its addresses and
+/// Message-ID hidden.
+fn hide_tokens(mail: &mut IncomingEmail) {
+    use parley_domain::redact::hide_reply_tokens_in;
+    mail.to_addresses = hide_reply_tokens_in(&mail.to_addresses);
+    mail.message_id = mail.message_id.as_deref().map(hide_reply_tokens_in);
 }
 
 /// Whether two addresses are the same in their normalized form.
