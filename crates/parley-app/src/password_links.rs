@@ -129,7 +129,8 @@ impl App {
     /// without a proven address.
     pub async fn invite_customer(&self, actor: Actor, id: CustomerId) -> AppResult<()> {
         let user = Self::require_user(actor, "customer")?;
-        let customer = self.store.customer(id).await.map_err(AppError::from_store("customer"))?;
+        // R37: only a customer within the inviter's reach; others do not exist for them.
+        let customer = self.customer(actor, id).await?;
         let address = customer
             .email
             .clone()

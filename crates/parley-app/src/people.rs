@@ -8,7 +8,7 @@ use parley_domain::system_email::PasswordLink;
 use parley_domain::values::MAX_NAME_CHARS;
 use parley_domain::values::{parse_domain, parse_name, parse_text};
 use parley_domain::*;
-use parley_store::{NewCustomer, NewUser};
+use parley_store::{CustomerReach, NewCustomer, NewUser};
 
 /// The stored hash of a user who has not chosen a password yet: no password matches it.
 const NO_PASSWORD: &str = "!unset";
@@ -235,7 +235,10 @@ impl App {
         Ok(self.store.organizations().await?)
     }
 
-    /// Adds a customer; one whose email domain matches an organization joins it.
+    /// Adds a customer; one whose email domain matches an organization joins it (R1). Only an
+    /// admin gives one a password (R44): with it, whoever set it could log in as the customer and
+    /// read what is shared with the customer's organization, outside their own scope. Others
+    /// invite the customer, who then proves the address by choosing their own.
     pub async fn create_customer(
         &self,
         actor: Actor,
@@ -244,6 +247,11 @@ impl App {
         password: Option<&str>,
     ) -> AppResult<Customer> {
         Self::require_user(actor, "customers")?;
+        if password.is_some() {
+            Self::require_admin(actor).map_err(|_| {
+                AppError::Forbidden("only an admin may give a customer a password; invite them instead")
+            })?;
+        }
         let email = EmailAddress::parse("email", email)?;
         let name = parse_name("name", name)?;
         let password_hash = match password {
@@ -276,8 +284,10 @@ impl App {
             return Err(ValidationError::new("q", format!("must be at most {MAX_NAME_CHARS} characters")).into());
         }
         let after = cursor.map(decode_cursor).transpose()?;
-        let customers =
-            self.store.customers_page(search, after.as_ref().map(|(name, id)| (name.as_str(), *id)), limit).await?;
+        let reach = self.customer_reach(actor).await?;
+        let reach = reach.as_ref().map(|(user, projects)| CustomerReach { user: *user, projects });
+        let after = after.as_ref().map(|(name, id)| (name.as_str(), *id));
+        let customers = self.store.customers_page(search, after, reach, limit).await?;
         let next_cursor = match customers.last() {
             Some(last) if customers.len() as i64 == limit => Some(encode_cursor(&last.name, last.id)),
             _ => None,
@@ -285,12 +295,40 @@ impl App {
         Ok(CustomerPage { customers, next_cursor })
     }
 
-    /// A customer, to users and to that customer.
+    /// A customer, to that customer and to users whose reach covers them (R37).
     pub async fn customer(&self, actor: Actor, id: CustomerId) -> AppResult<Customer> {
         match actor {
             Actor::Customer { id: me } if me != id => return Err(AppError::NotFound("customer")),
-            _ => {}
+            Actor::Customer { .. } => {}
+            Actor::User { .. } => {
+                if self.customers_reached(actor, &[id]).await?.is_empty() {
+                    return Err(AppError::NotFound("customer"));
+                }
+            }
         }
         self.store.customer(id).await.map_err(AppError::from_store("customer"))
+    }
+
+    /// R37: the projects and the user a limited user's reach among customers is read with;
+    /// `None` for admins and users who see all projects, who reach every customer.
+    pub(crate) async fn customer_reach(&self, actor: Actor) -> AppResult<Option<(UserId, Vec<ProjectId>)>> {
+        let Actor::User { id, role, .. } = actor else { return Ok(None) };
+        let profile = self.store.user_profile(id).await?;
+        Ok(match (role, profile.preferences.scope) {
+            (Role::Admin, _) | (_, preferences::Scope::AllProjects) => None,
+            _ => Some((id, profile.followed_projects)),
+        })
+    }
+
+    /// R37: those of `customers` the asking user reaches (every one for admins and users who
+    /// see all projects). The one rule for every route that names customers to a user.
+    pub(crate) async fn customers_reached(&self, actor: Actor, customers: &[CustomerId]) -> AppResult<Vec<CustomerId>> {
+        Self::require_user(actor, "customer")?;
+        match self.customer_reach(actor).await? {
+            None => Ok(customers.to_vec()),
+            Some((user, projects)) => {
+                Ok(self.store.customers_within(CustomerReach { user, projects: &projects }, customers).await?)
+            }
+        }
     }
 }

@@ -145,9 +145,16 @@ impl App {
                 items.push(ItemFound { id, kind: item.kind, title: item.title, status: item.status, excerpt });
             }
         }
+        // R37: only the customers the asker reaches.
+        let ids: Vec<CustomerId> = hits.customers.iter().map(|c| c.id).collect();
+        let reached = match ids.is_empty() {
+            true => vec![],
+            false => self.customers_reached(actor, &ids).await?,
+        };
         let customers = hits
             .customers
             .into_iter()
+            .filter(|c| reached.contains(&c.id))
             .map(|c| {
                 let excerpt = segments(&c.name);
                 CustomerFound { id: c.id, name: text_of(&excerpt), email: c.email, excerpt }

@@ -483,26 +483,38 @@ impl PeopleStore for PgStore {
         &self,
         search: Option<&str>,
         after: Option<(&str, CustomerId)>,
+        reach: Option<CustomerReach<'_>>,
         limit: i64,
     ) -> StoreResult<Vec<Customer>> {
         // Keyset pagination: the page after (name, id), so each page costs the same.
         let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let (after_name, after_id) = after.map(|(n, id)| (Some(n), Some(id.0))).unwrap_or((None, None));
-        let rows = sqlx::query(
-            "SELECT * FROM customers
-             WHERE ($1 IS NULL OR name > $1 OR (name = $1 AND id > $2))
-               AND ($3 IS NULL OR LOWER(name) LIKE LOWER($3) ESCAPE '\\' OR email LIKE LOWER($3) ESCAPE '\\'
-                    OR unverified_email LIKE LOWER($3) ESCAPE '\\')
-             ORDER BY name, id LIMIT $4",
-        )
-        .bind(after_name)
-        .bind(after_id)
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(other)?;
+        let rows = sqlx::query(&parley_store::people::sql::customers_page(ID_LIST))
+            .bind(after_name)
+            .bind(after_id)
+            .bind(pattern)
+            .bind(limit)
+            .bind(reach.map(|r| r.user.0))
+            .bind(id_list(reach.map_or(&[][..], |r| r.projects).iter().map(|p| p.0)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
         rows.iter().map(rows::customer).collect()
+    }
+
+    async fn customers_within(
+        &self,
+        reach: CustomerReach<'_>,
+        customers: &[CustomerId],
+    ) -> StoreResult<Vec<CustomerId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(&parley_store::people::sql::customers_within(ID_LIST))
+            .bind(reach.user.0)
+            .bind(id_list(reach.projects.iter().map(|p| p.0)))
+            .bind(id_list(customers.iter().map(|c| c.0)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
+        Ok(ids.into_iter().map(CustomerId).collect())
     }
 
     async fn set_unverified_contact(
@@ -722,4 +734,11 @@ pub(crate) async fn replace_password(
             .map_err(other)?;
     }
     Ok(())
+}
+
+/// How this backend reads a list of ids bound as `$n`: a `bigint[]`.
+const ID_LIST: fn(u8) -> String = |n| format!("SELECT unnest(${n}::bigint[])");
+
+fn id_list(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    ids.into_iter().collect()
 }

@@ -44,13 +44,21 @@ pub trait PeopleStore {
     /// The customer and their password hash, if they have one.
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)>;
     /// A page of customers ordered by name then id: those after `after` (a name and id), whose
-    /// name or address contains `search` (case-insensitive), at most `limit`.
+    /// name or address contains `search` (case-insensitive), within `reach` when given, at most
+    /// `limit`.
     async fn customers_page(
         &self,
         search: Option<&str>,
         after: Option<(&str, CustomerId)>,
+        reach: Option<CustomerReach<'_>>,
         limit: i64,
     ) -> StoreResult<Vec<Customer>>;
+    /// Which of `customers` lie within `reach`.
+    async fn customers_within(
+        &self,
+        reach: CustomerReach<'_>,
+        customers: &[CustomerId],
+    ) -> StoreResult<Vec<CustomerId>>;
     /// R36: a visitor (a customer without a verified address) gives an address. It is kept as
     /// their unverified address (replacing an earlier unverified one), with their name, and
     /// `verification` (a code to prove it) is stored. `Conflict("contact")` when the customer has a
@@ -117,4 +125,51 @@ pub trait PeopleStore {
     async fn use_api_token(&self, token_hash: &str, now: i64) -> StoreResult<UserId>;
     /// Revokes a token of `user`; answers its hash.
     async fn delete_api_token(&self, user: UserId, id: ApiTokenId) -> StoreResult<String>;
+}
+
+/// R37: the customers a user limited to followed projects reaches: those who share a
+/// conversation with them (their inbox: conversations they may see), and the requesters and
+/// followers of items of `projects` (their scope) or of items they follow or are assigned to.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerReach<'a> {
+    pub user: UserId,
+    pub projects: &'a [ProjectId],
+}
+
+/// The statements of customer reach, shared by the backends. `list(n)` is how a backend reads
+/// the JSON array of ids bound as `$n` as a one-column table.
+pub mod sql {
+    /// Customer ids reached by user `$u`, with the scope's projects bound as `$p`.
+    fn reach(list: fn(u8) -> String, u: u8, p: u8) -> String {
+        format!(
+            "SELECT c.party_id FROM inbox u JOIN inbox c ON c.conversation_id = u.conversation_id
+             WHERE u.party_kind = 'user' AND u.party_id = ${u} AND c.party_kind = 'customer'
+             UNION
+             SELECT p.party_id FROM item_people p JOIN items i ON i.id = p.item_id
+             WHERE p.party_kind = 'customer'
+               AND (i.project_id IN ({projects})
+                    OR EXISTS (SELECT 1 FROM item_people f
+                               WHERE f.item_id = i.id AND f.party_kind = 'user' AND f.party_id = ${u}))",
+            projects = list(p)
+        )
+    }
+
+    /// A page of customers: after ($1, $2), matching $3, within the reach of user $5 (projects
+    /// $6) unless $5 is NULL, at most $4.
+    pub fn customers_page(list: fn(u8) -> String) -> String {
+        format!(
+            "SELECT * FROM customers
+             WHERE ($1 IS NULL OR name > $1 OR (name = $1 AND id > $2))
+               AND ($3 IS NULL OR LOWER(name) LIKE LOWER($3) ESCAPE '\\' OR email LIKE LOWER($3) ESCAPE '\\'
+                    OR unverified_email LIKE LOWER($3) ESCAPE '\\')
+               AND ($5 IS NULL OR id IN ({reach}))
+             ORDER BY name, id LIMIT $4",
+            reach = reach(list, 5, 6)
+        )
+    }
+
+    /// Which customers of $3 lie within the reach of user $1 (projects $2).
+    pub fn customers_within(list: fn(u8) -> String) -> String {
+        format!("SELECT id FROM customers WHERE id IN ({}) AND id IN ({})", list(3), reach(list, 1, 2))
+    }
 }
