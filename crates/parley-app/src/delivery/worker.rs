@@ -4,11 +4,12 @@
 //! with a lease, so several nodes (or a restarted one) never do the same job twice, and a job a
 //! crashed node held is taken over once its lease runs out.
 
-use crate::{App, AppResult};
+use crate::{Actor, App, AppError, AppResult};
 use futures_util::StreamExt;
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
-use parley_domain::{Party, UserId, Visibility};
+use parley_domain::{OutgoingEmailId, Party, UserId, Visibility};
 use parley_store::OutgoingEmail;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -142,13 +143,13 @@ impl App {
             }
             to_send.push(email);
         }
-        // A user deactivated after an email to them was queued receives it no more.
-        let inactive = self.deactivated_recipients(&to_send).await?;
-        let (to_send, dropped): (Vec<_>, Vec<_>) = to_send
-            .into_iter()
-            .partition(|e| !e.email.party.and_then(|p| p.user()).is_some_and(|u| inactive.contains(&u)));
+        // R44: whom each email is for is asked again before each try, retries included.
+        let refused = self.out_of_reach(&to_send).await?;
+        let (to_send, dropped): (Vec<_>, Vec<_>) =
+            to_send.into_iter().partition(|e| !refused.iter().any(|(id, _)| *id == e.id));
         for email in dropped {
-            self.store.outgoing_failed(email.id, "not sent: the recipient was deactivated", None, now).await?;
+            let why = refused.iter().find(|(id, _)| *id == email.id).map_or("", |(_, why)| *why);
+            self.store.outgoing_failed(email.id, why, None, now).await?;
             round.failed += 1;
             self.metrics.emails("failed", "", 1);
         }
@@ -216,20 +217,44 @@ impl App {
         self.announce(crate::webhooks::Announcement::delivery_failed(data, internal)).await;
     }
 
-    /// The users among the recipients of `emails` who were deactivated.
-    async fn deactivated_recipients(&self, emails: &[OutgoingEmail]) -> AppResult<Vec<UserId>> {
-        let mut users: Vec<UserId> = emails.iter().filter_map(|e| e.email.party.and_then(|p| p.user())).collect();
-        users.sort();
-        users.dedup();
-        let mut inactive = Vec::new();
-        for user in users {
-            match self.store.user(user).await {
-                Ok(u) if u.active => {}
-                Ok(_) | Err(parley_store::StoreError::NotFound) => inactive.push(user),
-                Err(e) => return Err(e.into()),
+    /// R44 at the door: the emails of `emails` whose recipient may no longer have them, with why —
+    /// a user deactivated since, or someone who may no longer see the conversation (a narrowed
+    /// scope, a customer who stopped following). What an email says was decided when it was
+    /// composed, after the send guard: its messages can no longer be taken back or made internal.
+    async fn out_of_reach(&self, emails: &[OutgoingEmail]) -> AppResult<Vec<(OutgoingEmailId, &'static str)>> {
+        let mut users: HashMap<UserId, Option<Actor>> = HashMap::new();
+        let mut refused = Vec::new();
+        for email in emails {
+            let Some(party) = email.email.party else { continue };
+            let actor = match party {
+                Party::Customer(id) => Some(Actor::Customer { id }),
+                Party::User(id) => match users.get(&id) {
+                    Some(actor) => *actor,
+                    None => {
+                        let actor = match self.store.user(id).await {
+                            Ok(u) if u.active => Some(Actor::User { id, role: u.role, via_api_token: false }),
+                            Ok(_) | Err(parley_store::StoreError::NotFound) => None,
+                            Err(e) => return Err(e.into()),
+                        };
+                        *users.entry(id).or_insert(actor)
+                    }
+                },
+            };
+            let Some(actor) = actor else {
+                refused.push((email.id, "not sent: the recipient was deactivated"));
+                continue;
+            };
+            if let Some(conversation) = email.email.conversation_id {
+                match self.visible_conversation(actor, conversation).await {
+                    Ok(_) => {}
+                    Err(AppError::NotFound(_)) => {
+                        refused.push((email.id, "not sent: the recipient may no longer see the conversation"))
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
-        Ok(inactive)
+        Ok(refused)
     }
 
     /// After a start: emails the SMTP server accepted before the process died, but which the
