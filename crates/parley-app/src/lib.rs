@@ -54,7 +54,8 @@ pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
 pub use realtime::{
-    ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER,
+    ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, SocketSlot, Subscription, HUB_BUFFER,
+    LIVE_BUFFER, MAX_PER_CLIENT as MAX_SOCKETS_PER_CLIENT, MAX_PER_PERSON as MAX_SOCKETS_PER_PERSON,
 };
 pub use setup::FirstAdmin;
 pub use system_emails::SystemEmailSetting;
@@ -135,6 +136,8 @@ pub struct App {
     /// The key signing reply tokens (R16), read from the store once.
     reply_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     hub: Arc<Hub>,
+    /// Open realtime connections per person and per client (R40).
+    sockets: realtime::SocketSlots,
     limits: Arc<RateLimits>,
     journal: Arc<delivery::SentJournal>,
     metrics: Arc<metrics::Metrics>,
@@ -162,6 +165,7 @@ impl App {
             mailer,
             reply_secret: Arc::default(),
             hub,
+            sockets: realtime::SocketSlots::default(),
             limits,
             journal,
             metrics,
@@ -175,6 +179,19 @@ impl App {
     /// R39: the abuse limits every entry point that needs them checks.
     pub fn limits(&self) -> &RateLimits {
         &self.limits
+    }
+
+    /// R40: a place for a new realtime connection of `party` from `client`, or 429 when that
+    /// person (or, with the abuse limits on, that client) holds the most open already.
+    pub fn socket_slot(
+        &self,
+        party: parley_domain::Party,
+        client: Option<std::net::IpAddr>,
+    ) -> AppResult<realtime::SocketSlot> {
+        self.sockets.take(party, client, self.config.rate_limits).map_err(|full| {
+            tracing::info!(?party, ?client, ?full, "realtime connection refused: too many open");
+            AppError::TooManyRequests { retry_after_secs: 30 }
+        })
     }
 
     /// The realtime hub connections subscribe to.

@@ -71,3 +71,30 @@ async fn two_posts(app: &TestApp, who: &Who, path: &str, body: &str) -> (u16, u1
     let ((a, _), (b, _)) = tokio::join!(one, two);
     (a, b)
 }
+
+/// R40 for sockets: one person holds at most `MAX_SOCKETS_PER_PERSON` realtime connections; the
+/// next is refused with 429 and another person is still let in; closing one frees its place.
+#[tokio::test]
+async fn r40_a_person_holds_a_bounded_number_of_sockets() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let carla = app.customer(&admin, "carla@client.example").await;
+    let mut open = Vec::new();
+    for _ in 0..parley_app::MAX_SOCKETS_PER_PERSON {
+        open.push(app.socket(&carla).await);
+    }
+    let refused = Socket::connect(&app.base, &carla.token, None).await.err();
+    assert_eq!(refused.map(|r| r.0), Some(Some(429)));
+    app.socket(&admin).await;
+    open.pop().unwrap().close().await;
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(socket) = Socket::connect(&app.base, &carla.token, None).await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "a closed connection frees its place");
+    app.stop().await;
+}

@@ -8,6 +8,7 @@ mod events;
 mod hub;
 pub mod policy;
 mod publish;
+mod slots;
 pub(crate) use publish::PushOrder;
 
 pub use cluster::ClusterRelay;
@@ -15,3 +16,4 @@ pub use counts::CountsRelay;
 pub use endings::{EndNotice, Ending};
 pub use events::{Event, EventBody};
 pub use hub::{Hub, Next, Subscription, HUB_BUFFER, LIVE_BUFFER};
+pub use slots::{SocketSlot, SocketSlots, MAX_PER_CLIENT, MAX_PER_PERSON};

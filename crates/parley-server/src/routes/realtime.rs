@@ -9,6 +9,7 @@
 //! ends (logout, password change, token revoked, session expired) is closed with 4001; one whose
 //! access changed (role, scope) with 4003 (R38).
 
+use crate::auth::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::policy::Asker;
@@ -57,6 +58,7 @@ pub async fn connect(
     State(app): State<App>,
     Query(q): Query<RealtimeQuery>,
     asker: Option<Extension<Asker>>,
+    ClientIp(client): ClientIp,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|rejection| {
@@ -64,12 +66,18 @@ pub async fn connect(
     })?;
     // The policy gate authenticated the socket (header, cookie or `access_token`).
     let Extension(Asker { auth, credential }) = asker.ok_or(AppError::Unauthenticated)?;
+    // R40: a person's, and a client's, open connections are bounded; the slot is held until
+    // the connection ends.
+    let slot = app.socket_slot(auth.actor.party(), client)?;
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| session(app, auth, credential, q.last_event_id, socket)))
+        .on_upgrade(move |socket| async move {
+            session(app, auth, credential, q.last_event_id, socket).await;
+            drop(slot);
+        }))
 }
 
 async fn send(socket: &mut WebSocket, event: &Event) -> bool {
