@@ -162,12 +162,17 @@ export function ago(ms, now = Date.now()) {
 /**
  * Where to go after logging in: `next` only if it is a path on this origin, decided by parsing
  * it as the browser will (`/\evil.example` and `//evil.example` are other sites); else `fallback`.
+ * The path it answers is parsed again, since parsing can make one that is another site's:
+ * `/.//evil.example` becomes `//evil.example`.
  */
 export function sameOriginPath(next, fallback = '/') {
   if (!next) return fallback;
   try {
     const url = new URL(next, location.origin);
-    return url.origin === location.origin ? `${url.pathname}${url.search}${url.hash}` : fallback;
+    if (url.origin !== location.origin) return fallback;
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    const again = new URL(path, location.origin);
+    return again.origin === location.origin && !/^[/\\]{2}/.test(path) ? path : fallback;
   } catch (_) {
     return fallback;
   }

@@ -99,11 +99,19 @@ async fn r33_the_newest_message_and_undo_are_in_view_and_undo_gives_the_text_bac
 }
 
 #[tokio::test]
-async fn after_login_only_a_path_on_this_site_is_followed() {
+async fn r44_after_login_only_a_path_on_this_site_is_followed() {
     let app = spawn_app().await;
     let browser = Browser::start().await;
     let page = browser.session().await;
-    for next in ["/%5Cevil.example/x", "//evil.example/x", "https://evil.example/", "/%09/evil.example"] {
+    for next in [
+        "/%5Cevil.example/x",
+        "//evil.example/x",
+        "https://evil.example/",
+        "/%09/evil.example",
+        "/.//evil.example/x",
+        "/a/..//evil.example/x",
+        "/./%5C/evil.example/x",
+    ] {
         page.goto(&format!("{}/login?next={next}", app.base)).await;
         page.fill("#email", ADMIN_EMAIL).await;
         page.fill("#password", ADMIN_PASSWORD).await;
