@@ -437,6 +437,12 @@ impl DeliveryStore for PgStore {
         Ok(OutgoingEmailId(insert_outgoing(&mut conn, &e).await?))
     }
 
+    async fn take_back_claims(&self) -> StoreResult<u64> {
+        // Nodes share the database and claims name no owner: a restarting node cannot tell its
+        // own from a live node's, so leases run out as before.
+        Ok(0)
+    }
+
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.

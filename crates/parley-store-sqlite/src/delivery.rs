@@ -435,6 +435,20 @@ impl DeliveryStore for SqliteStore {
         Ok(OutgoingEmailId(insert_outgoing(&mut conn, &e).await?))
     }
 
+    async fn take_back_claims(&self) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut taken = 0;
+        for statement in [
+            "UPDATE message_recipients SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
+            "UPDATE outgoing_emails SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
+            "UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL",
+        ] {
+            taken += sqlx::query(statement).execute(&mut *tx).await.map_err(other)?.rows_affected();
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(taken)
+    }
+
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;

@@ -46,6 +46,14 @@ pub trait DeliveryStore {
     /// Queues an email that is not about messages (a login link, say).
     async fn queue_email(&self, email: NewOutgoingEmail) -> StoreResult<OutgoingEmailId>;
 
+    /// A restart takes back at once the claims its node left when it stopped without settling
+    /// them (emails to plan, emails to send, webhook deliveries), instead of waiting for their
+    /// leases: the caller knows no live node holds any (an embedded store's process holds the
+    /// data directory's lock). An email whose try was cut off stays in doubt. Answers how many.
+    /// On a store several nodes share, claims name no owner yet: it takes back nothing, and a
+    /// dead node's claims wait for their leases.
+    async fn take_back_claims(&self) -> StoreResult<u64>;
+
     /// Claims up to `limit` queued outgoing emails whose next attempt is due, to try them now. The
     /// try is recorded with the claim, so a crash during it leaves the email in doubt: claimed
     /// again after the lease, it says `in_doubt` (as it did not before, unless an earlier try was

@@ -39,6 +39,8 @@ pub struct Launched {
     relay: AbortOnDrop,
     cluster: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
+    /// An embedded store's lock, held while this node runs (see [`lock_embedded_store`]).
+    _lock: Option<std::fs::File>,
 }
 
 impl Launched {
@@ -165,7 +167,16 @@ pub async fn launch_with_listener(
     for setting in &config.rate_limit {
         limit_settings.set(setting).map_err(|e| anyhow::anyhow!("--rate-limit {e}"))?;
     }
+    let lock = lock_embedded_store(config)?;
     let store = open_store(config).await?;
+    if lock.is_some() {
+        // The last run of this node left its claims unsettled only if it was killed: no other
+        // node can hold any (the lock says so), so they are taken back now, not after the lease.
+        let taken = store.take_back_claims().await.context("taking back the last run's claims")?;
+        if taken > 0 {
+            tracing::info!(taken, "took back the claims the last run left");
+        }
+    }
     let app_config = AppConfig {
         email_delay: config.email_delay,
         delivery_lease: config.delivery_lease,
@@ -219,7 +230,45 @@ pub async fn launch_with_listener(
         relay,
         cluster,
         smtp,
+        _lock: lock,
     })
+}
+
+/// An embedded store has one node. Its process holds `<data-dir>/parley.lock` (or `<file>.lock`
+/// beside the file of a `sqlite:` URL) while it runs, so a second process on the same data fails
+/// to start instead of sharing the work, and a restart knows every claim it finds is its own.
+/// `None` for PostgreSQL (nodes share it) and an in-memory database.
+fn lock_embedded_store(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    let path = match &config.database_url {
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+            config.data_dir.join("parley.lock")
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let file = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let file = file.split('?').next().unwrap_or_default();
+            if file.is_empty() || file.contains(":memory:") {
+                return Ok(None);
+            }
+            std::path::PathBuf::from(format!("{file}.lock"))
+        }
+        Some(_) => return Ok(None),
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another Parley process runs on this data ({} is locked): an embedded database has one node",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// Resolves once a stop is asked for.

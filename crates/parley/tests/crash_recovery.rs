@@ -189,3 +189,84 @@ async fn r14_a_crash_during_sending_leaves_no_copy_when_the_journal_knows_and_on
     assert_eq!(smtp.mails().len(), 2, "sent again exactly once");
     assert_eq!(mails[0].header("Message-ID"), mails[1].header("Message-ID"));
 }
+
+/// Logs in, adds Carla with a ticket and its public conversation, and posts a reply to her.
+async fn reply_to_carla(client: &reqwest::Client, base: &str) {
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let carla =
+        post(client, base, &token, "/api/v1/customers", json!({"email": "carla@client.example", "name": "Carla"}))
+            .await;
+    let project = post(client, base, &token, "/api/v1/projects", json!({"name": "Support"})).await;
+    let body =
+        json!({"project_id": project["id"], "kind": "ticket", "title": "Printer", "requester_ids": [carla["id"]]});
+    let ticket = post(client, base, &token, "/api/v1/items", body).await;
+    let body = json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"});
+    let conversation = post(client, base, &token, "/api/v1/conversations", body).await;
+    let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
+    post(client, base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+}
+
+/// R14 after a kill: what the killed run had claimed is taken back when the next run starts,
+/// not when the claim's lease (60 s by default) runs out. And no second process runs on the same
+/// data: it would share the work.
+#[tokio::test]
+async fn r14_a_restart_takes_back_what_the_killed_run_had_claimed_at_once() {
+    let smtp = SmtpSink::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut first = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+
+    let twin = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--smtp-listen", "off", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run a twin");
+    assert!(!twin.status.success(), "a second process on the same data directory must not start");
+    let said = String::from_utf8_lossy(&twin.stderr);
+    assert!(said.contains("another Parley process"), "{said}");
+
+    reply_to_carla(&client, &base).await;
+    let posted = Instant::now();
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    // As the killed run left it had it died in the middle of a round: the job claimed for a
+    // minute, its email not yet queued.
+    let url = format!("sqlite://{}", data.path().join("parley.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let far = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
+        .unwrap()
+        + 60_000;
+    let claimed = sqlx::query("UPDATE message_recipients SET claimed_until = ? WHERE email_state = 'pending'")
+        .bind(far)
+        .execute(&db)
+        .await
+        .unwrap()
+        .rows_affected();
+    db.close().await;
+    assert!(claimed >= 1, "Carla's email job is pending");
+
+    let mut second = start(data.path(), port, &smtp);
+    wait_ready(&client, &base).await;
+    let mails = smtp.wait_for(1, Duration::from_secs(30)).await;
+    let waited = posted.elapsed();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(mails.len(), 1, "the claimed email went out");
+    // Due after the send guard (10 s) and the email delay; the claim's lease would hold it a
+    // minute.
+    assert!(waited < Duration::from_millis(10_000 + DELAY_MS + 5_000), "not after the lease: {waited:?}");
+}
