@@ -39,6 +39,14 @@ pub struct EmailLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DoorLabels {
+    /// The door's name (`parley_domain::door::Door`).
+    pub door: String,
+    /// Why, in a word: `withdrawn`, `made_internal`, `internal_off`, `deactivated`, `out_of_reach`…
+    pub why: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueueLabels {
     /// `jobs` (messages waiting for their email) or `outgoing` (emails waiting to be sent).
     pub queue: String,
@@ -62,6 +70,7 @@ pub struct Metrics {
     events_dropped: Family<KindLabels, Counter>,
     emails: Family<EmailLabels, Counter>,
     webhooks: Family<KindLabels, Counter>,
+    door_refusals: Family<DoorLabels, Counter>,
     queue_depth: Family<QueueLabels, Gauge>,
     queue_overdue: Family<QueueLabels, Seconds>,
 }
@@ -97,6 +106,12 @@ impl Metrics {
         registry.register("emails", "Emails by outcome, and suppressed ones by reason", emails.clone());
         let webhooks = Family::<KindLabels, Counter>::default();
         registry.register("webhook_tries", "Webhook delivery tries by outcome", webhooks.clone());
+        let door_refusals = Family::<DoorLabels, Counter>::default();
+        registry.register(
+            "door_refusals",
+            "What a door refused when it acted (R44): a way out or in, and why",
+            door_refusals.clone(),
+        );
         let queue_depth = Family::<QueueLabels, Gauge>::default();
         registry.register("email_queue_depth", "Email work waiting, due or not", queue_depth.clone());
         let queue_overdue = Family::<QueueLabels, Seconds>::default();
@@ -116,6 +131,7 @@ impl Metrics {
             events_dropped,
             emails,
             webhooks,
+            door_refusals,
             queue_depth,
             queue_overdue,
         }
@@ -152,6 +168,12 @@ impl Metrics {
 
     pub fn dropped(&self, why: &str, events: u64) {
         self.events_dropped.get_or_create(&KindLabels { kind: why.to_string() }).inc_by(events);
+    }
+
+    /// R44: `door` refused, for `why`.
+    pub(crate) fn refused_at(&self, door: parley_domain::door::Door, why: &str) {
+        let labels = DoorLabels { door: door.as_str().to_string(), why: why.to_string() };
+        self.door_refusals.get_or_create(&labels).inc();
     }
 
     /// A webhook try: `delivered`, `retried` or `failed`.

@@ -11,6 +11,7 @@ pub mod attachment;
 pub mod audience;
 pub mod automation;
 pub mod delivery;
+pub mod door;
 pub mod entities;
 pub mod excerpt;
 pub mod ids;

@@ -5,6 +5,7 @@
 //! unproven address, quoted words, a member limited to followed projects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use parley_domain::door::Door;
 use parley_testkit::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -97,7 +98,11 @@ async fn r44_a_reply_taken_back_or_made_internal_leaves_by_no_door() {
         webhook(&app, &d.admin, &public_hook, false).await;
         webhook(&app, &d.admin, &internal_hook, true).await;
         let marker = format!("quokka{}", checked + 1);
-        let said = app.say(&d.mia, d.public, &format!("The {marker} plan is what we offer")).await;
+        let mut carla_socket = app.socket(&d.carla).await;
+        let (status, file) = app.upload(&d.mia, d.public, "plan.txt", "text/plain", marker.as_bytes()).await;
+        assert_eq!(status, 201, "{file}");
+        let body = json!({"body": format!("The {marker} plan is what we offer"), "attachments": [file["id"]]});
+        let said = app.ok(&d.mia, &format!("/api/v1/conversations/{}/messages", d.public), body, 201).await;
         let id = said["message"]["id"].as_i64().unwrap();
 
         // Within the guard no webhook hears of it, whatever becomes of it.
@@ -126,6 +131,10 @@ async fn r44_a_reply_taken_back_or_made_internal_leaves_by_no_door() {
 
         let search = format!("/api/v1/search?q={marker}");
         let audience = app.get(&d.admin, &format!("/api/v1/messages/{id}/audience")).await;
+        let deliveries = app.get(&d.admin, &format!("/api/v1/messages/{id}/deliveries")).await;
+        let pushed = carla_socket.all_of("message", QUIET).await;
+        let file = app.fetch(Some(&d.carla), &format!("/api/v1/attachments/{}", file["id"])).await;
+        let file_out = if file.0 == 200 && file.2 == marker.as_bytes() { Reply } else { Nothing };
         let rows: Vec<(&str, Out, [Out; 3])> = vec![
             ("webhook without internal events", heard(&public_hook, &marker), [Reply, Nothing, Nothing]),
             ("webhook with internal events", heard(&internal_hook, &marker), [Reply, Nothing, Internal]),
@@ -139,6 +148,9 @@ async fn r44_a_reply_taken_back_or_made_internal_leaves_by_no_door() {
             ("customer's search", found(&app.get(&d.carla, &search).await, &marker), [Reply, Nothing, Nothing]),
             ("staff search", found(&app.get(&d.admin, &search).await, &marker), [Reply, Nothing, Reply]),
             ("audience view (staff)", if audience.0 == 200 { Reply } else { Nothing }, [Reply, Nothing, Reply]),
+            ("delivery view (staff)", if deliveries.0 == 200 { Reply } else { Nothing }, [Reply, Nothing, Reply]),
+            ("customer's socket", shown(&(200, json!(pushed)), &marker), [Reply, Nothing, Nothing]),
+            ("customer's file", file_out, [Reply, Nothing, Nothing]),
         ];
         let column = match retraction {
             Stands => 0,
@@ -151,7 +163,7 @@ async fn r44_a_reply_taken_back_or_made_internal_leaves_by_no_door() {
         }
         app.stop().await;
     }
-    assert_eq!(checked, 24);
+    assert_eq!(checked, 33);
 }
 
 /// A reply as a mail client writes one, `text` being all of its body.
@@ -361,4 +373,33 @@ async fn r44_an_email_is_sent_only_if_its_recipient_may_still_see_the_conversati
     assert!(reason("narrowed@acme.test").contains("may no longer see the conversation"), "{log}");
     assert!(reason("gone@acme.test").contains("deactivated"), "{log}");
     app.stop().await;
+}
+
+/// Where each door of `Door` is asked, here or in the suite named: a door added without a row
+/// fails `r44_every_door_has_a_row`.
+const ROWS: &[(Door, &str)] = &[
+    (Door::Push, "r44_a_reply_taken_back_or_made_internal_leaves_by_no_door: customer's socket; policy_matrix_api: the socket half"),
+    (Door::NotificationEmail, "r44_a_reply_taken_back_…: customer's and follower's email; r44_an_email_is_sent_only_if_its_recipient_may_still_see_the_conversation"),
+    (Door::AutomatedEmail, "automated_emails_api: each person named gets it only if they may see the item or conversation"),
+    (Door::Webhook, "r44_a_reply_taken_back_…: both webhooks; store behaviour r44_queued_deliveries_stop_when_what_they_were_for_changes"),
+    (Door::Search, "r44_a_reply_taken_back_…: customer's and staff search; r37_r44_a_member_limited_…: customer hits"),
+    (Door::Attachment, "r44_a_reply_taken_back_…: customer's file; attachments_api"),
+    (Door::RecipientPreview, "n/a for a retraction: it previews a message not yet written; audience_api for scope"),
+    (Door::AudienceView, "r44_a_reply_taken_back_…: audience view"),
+    (Door::DeliveryView, "r44_a_reply_taken_back_…: delivery view"),
+    (Door::OriginalMail, "email_in_api r16_r17_…: admins only, reply tokens hidden"),
+    (Door::CustomerDirectory, "r37_r44_a_member_limited_to_followed_projects_reaches_only_the_customers_of_their_scope"),
+    (Door::Http, "policy_matrix_api: every route × every asker; customer's messages row here"),
+    (Door::Socket, "sessions_end_api: an ended session or deactivation closes the socket; r40_a_person_holds_a_bounded_number_of_sockets"),
+    (Door::EmailIn, "r44_an_email_reply_posts_only_its_own_words_and_only_for_who_may_post_now; r36_r44_an_answer_from_a_visitors_unproven_address_…"),
+    (Door::Widget, "verified_address_api: an unproven address reaches nothing shared; r36_r44_an_answer_from_a_visitors_unproven_address_…"),
+    (Door::Automation, "automations_api: the bot posts through the one post path (locked, internal, audience)"),
+];
+
+#[test]
+fn r44_every_door_has_a_row() {
+    for door in Door::ALL {
+        assert!(ROWS.iter().any(|(d, _)| d == door), "the door {door} has no row in doors_api");
+    }
+    assert_eq!(ROWS.len(), Door::ALL.len(), "one row per door");
 }

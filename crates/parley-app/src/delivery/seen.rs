@@ -24,6 +24,11 @@ impl App {
         Self::require_user(actor, "message")?;
         let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
         self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        // R44: a reply taken back is gone for everyone, its deliveries with it.
+        let (_, _, facts) = self.store.message_facts(id).await.map_err(AppError::from_store("message"))?;
+        if facts.withdrawn {
+            return Err(AppError::NotFound("message"));
+        }
         Ok(self.store.delivery_timeline(id).await?)
     }
 }

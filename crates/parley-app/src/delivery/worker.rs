@@ -149,6 +149,7 @@ impl App {
             to_send.into_iter().partition(|e| !refused.iter().any(|(id, _)| *id == e.id));
         for email in dropped {
             let why = refused.iter().find(|(id, _)| *id == email.id).map_or("", |(_, why)| *why);
+            self.metrics.refused_at(parley_domain::door::Door::NotificationEmail, why);
             self.store.outgoing_failed(email.id, why, None, now).await?;
             round.failed += 1;
             self.metrics.emails("failed", "", 1);

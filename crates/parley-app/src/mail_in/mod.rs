@@ -91,6 +91,10 @@ impl App {
             Err(e) => refused(format!("unreadable: {e}")),
             Ok(mail) => self.handle_email(&mail, &to, client).await?,
         };
+        if outcome.status == Some(IncomingStatus::Refused) {
+            let why = outcome.reason.as_deref().and_then(|r| r.split(':').next()).unwrap_or("refused");
+            self.metrics.refused_at(parley_domain::door::Door::EmailIn, why);
+        }
         tracing::info!(
             incoming = %id,
             status = %outcome.status.unwrap_or(IncomingStatus::Received),

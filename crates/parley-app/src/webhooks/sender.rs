@@ -208,7 +208,7 @@ impl App {
                 webhook::BeforeTry::WaitUntil(at) => self.store.postpone_webhook_delivery(delivery.id, at).await,
                 webhook::BeforeTry::Cancel(reason) => {
                     tracing::info!(delivery = delivery.id.0, webhook = hook.id.0, reason, "webhook delivery cancelled");
-                    self.metrics.webhooks("cancelled");
+                    self.metrics.refused_at(parley_domain::door::Door::Webhook, reason);
                     self.store.cancel_webhook_delivery(delivery.id, reason, now).await
                 }
             };
