@@ -57,39 +57,7 @@ async fn r14_email_survives_sigkill_between_post_and_due_time_and_is_sent_once()
 
     let mut first = start(data.path(), port, &smtp);
     wait_ready(&client, &base).await;
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
-    let carla =
-        post(&client, &base, &token, "/api/v1/customers", json!({"email": "carla@client.example", "name": "Carla"}))
-            .await;
-    let project = post(&client, &base, &token, "/api/v1/projects", json!({"name": "Support"})).await;
-    let ticket = post(
-        &client,
-        &base,
-        &token,
-        "/api/v1/items",
-        json!({"project_id": project["id"], "kind": "ticket", "title": "Printer", "requester_ids": [carla["id"]]}),
-    )
-    .await;
-    let conversation = post(
-        &client,
-        &base,
-        &token,
-        "/api/v1/conversations",
-        json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"}),
-    )
-    .await;
-    let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
-    let posted_at = Instant::now();
-    post(&client, &base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+    let posted_at = reply_to_carla(&client, &base).await;
     first.kill().expect("SIGKILL");
     first.wait().unwrap();
     assert!(
@@ -142,27 +110,7 @@ async fn r14_a_crash_during_sending_leaves_no_copy_when_the_journal_knows_and_on
     let client = reqwest::Client::new();
     let mut server = start(data.path(), port, &smtp);
     wait_ready(&client, &base).await;
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
-    let carla =
-        post(&client, &base, &token, "/api/v1/customers", json!({"email": "carla@client.example", "name": "Carla"}))
-            .await;
-    let project = post(&client, &base, &token, "/api/v1/projects", json!({"name": "Support"})).await;
-    let body =
-        json!({"project_id": project["id"], "kind": "ticket", "title": "Printer", "requester_ids": [carla["id"]]});
-    let ticket = post(&client, &base, &token, "/api/v1/items", body).await;
-    let body = json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"});
-    let conversation = post(&client, &base, &token, "/api/v1/conversations", body).await;
-    let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
-    post(&client, &base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+    reply_to_carla(&client, &base).await;
     assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).await.len(), 1);
 
     // The SMTP server had accepted it and the journal says so: recorded as sent, not sent again.
@@ -191,7 +139,8 @@ async fn r14_a_crash_during_sending_leaves_no_copy_when_the_journal_knows_and_on
 }
 
 /// Logs in, adds Carla with a ticket and its public conversation, and posts a reply to her.
-async fn reply_to_carla(client: &reqwest::Client, base: &str) {
+/// Answers when the reply was sent.
+async fn reply_to_carla(client: &reqwest::Client, base: &str) -> Instant {
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"email": ADMIN, "password": PASSWORD}))
@@ -212,7 +161,9 @@ async fn reply_to_carla(client: &reqwest::Client, base: &str) {
     let body = json!({"subject": "Printer", "item_id": ticket["id"], "visibility": "public"});
     let conversation = post(client, base, &token, "/api/v1/conversations", body).await;
     let path = format!("/api/v1/conversations/{}/messages", conversation["id"]);
+    let posted_at = Instant::now();
     post(client, base, &token, &path, json!({"body": "A technician comes tomorrow"})).await;
+    posted_at
 }
 
 /// R14 after a kill: what the killed run had claimed is taken back when the next run starts,
@@ -239,8 +190,7 @@ async fn r14_a_restart_takes_back_what_the_killed_run_had_claimed_at_once() {
     let said = String::from_utf8_lossy(&twin.stderr);
     assert!(said.contains("another Parley process"), "{said}");
 
-    reply_to_carla(&client, &base).await;
-    let posted = Instant::now();
+    let posted = reply_to_carla(&client, &base).await;
     first.kill().expect("SIGKILL");
     first.wait().unwrap();
     // As the killed run left it had it died in the middle of a round: the job claimed for a
