@@ -163,7 +163,7 @@ impl App {
             body_html: if edit.body_html.trim().is_empty() { NEW_HTML.into() } else { edit.body_html },
             ..edit
         };
-        let (template, _) = self.checked_template_parts(&name, edit)?;
+        let (template, _) = self.checked_template_parts(&name, edit).await?;
         self.store.insert_template(&template).await.map_err(|e| match e {
             StoreError::Conflict(_) => AppError::conflict("template_exists", "a template has this name"),
             e => e.into(),

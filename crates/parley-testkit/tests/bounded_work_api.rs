@@ -98,3 +98,36 @@ async fn r40_a_person_holds_a_bounded_number_of_sockets() {
     assert!(again.is_some(), "a closed connection frees its place");
     app.stop().await;
 }
+
+/// R40 for templates: an admin's template that would render a huge email (a string repeated, a
+/// literal in nested loops) is refused with 422 and why, quickly, and other requests go on.
+#[tokio::test]
+async fn r40_a_template_cannot_render_a_huge_email() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let huge = [
+        r#"{{ "x" * 100000000 }}"#,
+        "{% for i in range(100000) %}{% for j in range(100000) %}0123456789{% endfor %}{% endfor %}",
+        "{% for i in range(2000) %}{{ recipient.name * 1000 }}{% endfor %}",
+    ];
+    for body in huge {
+        let edit = json!({"subject": "Hello", "body_text": body, "body_html": "<p>Hello</p>"});
+        let started = Instant::now();
+        let (status, answer) = app.post(&admin, "/api/v1/templates/new_message/preview", edit).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_template")), "{body}: {answer}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{body}: {:?}", started.elapsed());
+        let (status, _) = app.get(&admin, "/healthz").await;
+        assert_eq!(status, 200);
+    }
+    let (status, answer) = app
+        .post(
+            &admin,
+            "/api/v1/templates/new_message/preview",
+            json!({
+        "subject": "Hello", "body_text": r#"{{ "x" * 2000000 }}"#, "body_html": "<p>Hello</p>"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(answer["error"]["message"].as_str().unwrap().contains("larger than 1 MB"), "{answer}");
+    app.stop().await;
+}

@@ -168,9 +168,39 @@ pub struct Compiled<'t> {
     env: Environment<'t>,
 }
 
+/// R40: the most an email's part may come to; a template that would render more fails with why.
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
+/// R40: the most template instructions one rendering runs (loops, filters): enough for any email
+/// a person would write, far too few to keep a core busy.
+const FUEL: u64 = 200_000;
+
+/// A writer that takes at most `room` bytes, then refuses: a rendering stops as soon as its
+/// output passes the bound, before it is built whole.
+struct Bounded<'b> {
+    out: &'b mut Vec<u8>,
+    room: usize,
+    full: bool,
+}
+
+impl std::io::Write for Bounded<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + bytes.len() > self.room {
+            self.full = true;
+            return Err(std::io::Error::other("the email would be too large"));
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl<'t> Compiled<'t> {
     pub fn new(template: &'t Template) -> Result<Compiled<'t>, String> {
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
         env.add_template("subject.txt", &template.subject).map_err(|e| said("subject", &e))?;
         env.add_template("body.txt", &template.body_text).map_err(|e| said("body_text", &e))?;
         env.add_template("body.html", &template.body_html).map_err(|e| said("body_html", &e))?;
@@ -181,7 +211,15 @@ impl<'t> Compiled<'t> {
     pub fn render(&self, context: &impl Serialize) -> Result<Rendered, String> {
         let get = |name: &str, part: &str| -> Result<String, String> {
             let t = self.env.get_template(name).map_err(|e| said(part, &e))?;
-            t.render(context).map_err(|e| said(part, &e))
+            let mut out = Vec::new();
+            let mut bounded = Bounded { out: &mut out, room: MAX_RENDERED_BYTES, full: false };
+            match t.render_captured_to(context, &mut bounded) {
+                Ok(_) => Ok(String::from_utf8_lossy(&out).into_owned()),
+                Err(_) if bounded.full => {
+                    Err(format!("{part}: the email would be larger than {} MB", MAX_RENDERED_BYTES / (1024 * 1024)))
+                }
+                Err(e) => Err(said(part, &e)),
+            }
         };
         let subject = get("subject.txt", "subject")?;
         // A subject is one line, whatever the template does.
@@ -296,12 +334,16 @@ impl App {
     async fn checked_template(&self, actor: Actor, name: &str, edit: TemplateEdit) -> AppResult<(Template, Rendered)> {
         Self::require_admin(actor)?;
         self.store.template(name).await?.ok_or(AppError::NotFound("template"))?;
-        self.checked_template_parts(name, edit)
+        self.checked_template_parts(name, edit).await
     }
 
     /// A template's parts within bounds, rendered with the sample values of its kind: what the
     /// email would look like, or why it would not render (422 `invalid_template`).
-    pub(crate) fn checked_template_parts(&self, name: &str, edit: TemplateEdit) -> AppResult<(Template, Rendered)> {
+    pub(crate) async fn checked_template_parts(
+        &self,
+        name: &str,
+        edit: TemplateEdit,
+    ) -> AppResult<(Template, Rendered)> {
         for (field, value) in
             [("subject", &edit.subject), ("body_text", &edit.body_text), ("body_html", &edit.body_html)]
         {
@@ -316,11 +358,18 @@ impl App {
             body_html: edit.body_html,
             updated_at: self.now(),
         };
-        let rendered = match (SystemEmail::of_template(name), kind_of(name)) {
-            (Some(email), _) => render(&template, &system_templates::sample(email)),
-            (None, TemplateKind::Core) => render(&template, &sample()),
-            (None, _) => render(&template, &crate::automated_emails::sample()),
-        };
+        // R40: on a blocking thread, so that even a template at its bounds never holds up other
+        // requests on the async runtime.
+        let (template, rendered) = tokio::task::spawn_blocking(move || {
+            let rendered = match (SystemEmail::of_template(&template.name), kind_of(&template.name)) {
+                (Some(email), _) => render(&template, &system_templates::sample(email)),
+                (None, TemplateKind::Core) => render(&template, &sample()),
+                (None, _) => render(&template, &crate::automated_emails::sample()),
+            };
+            (template, rendered)
+        })
+        .await
+        .map_err(|_| AppError::Internal)?;
         let rendered = rendered.map_err(|e| AppError::unprocessable("invalid_template", e))?;
         Ok((template, rendered))
     }
