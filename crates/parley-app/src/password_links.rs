@@ -15,6 +15,8 @@ const LINK_PREFIX: &str = "pw_";
 /// At most this many links per person in [`THROTTLE_WINDOW_MS`]: asking again is harmless but
 /// does not flood their inbox.
 const MAX_LINKS: i64 = 3;
+/// How long every answer to a reset request takes at least: longer than sending a link does.
+const RESET_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
 const THROTTLE_WINDOW_MS: i64 = 10 * 60_000;
 
 /// `1 hour`, `7 days`.
@@ -32,6 +34,16 @@ impl App {
     /// any. The answer is the same whoever it is, so it tells no one who has an account.
     pub async fn request_password_reset(&self, email: &str) -> AppResult<()> {
         let email = EmailAddress::parse("email", email)?;
+        // The answer takes the same time whether or not the address is anyone's: sending a link
+        // takes longer than finding nobody, so every answer waits out the same floor.
+        let floor = tokio::time::Instant::now() + RESET_ANSWER_FLOOR;
+        let asked = self.reset_links_for(&email).await;
+        tokio::time::sleep_until(floor).await;
+        asked
+    }
+
+    async fn reset_links_for(&self, email: &EmailAddress) -> AppResult<()> {
+        let email = email.clone();
         match self.store.user_credentials(&email).await {
             Ok((user, _)) if user.active => {
                 let to = SystemRecipient { party: Party::User(user.id), name: user.name, address: user.email };
