@@ -185,6 +185,16 @@ pub(crate) async fn mark_seen_where(
 
 /// The soonest due jobs name the digests (a person and a conversation); each is taken
 /// whole, so that a digest is never split between two rounds.
+/// What a restart takes back. Only unsettled work is ever claimed: each statement reads its
+/// queue's partial index, not the whole history.
+const TAKE_BACK: [&str; 3] = [
+    "UPDATE message_recipients SET claimed_until = NULL
+     WHERE email_state = 'pending' AND email_due_at IS NOT NULL AND claimed_until IS NOT NULL",
+    "UPDATE outgoing_emails SET claimed_until = NULL
+     WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL",
+    "UPDATE webhook_deliveries SET leased_until = NULL WHERE state = 'pending' AND leased_until IS NOT NULL",
+];
+
 const CLAIM_DUE: &str = "UPDATE message_recipients SET claimed_until = ?1
     WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
       AND (party_kind, party_id, conversation_id) IN (
@@ -438,11 +448,7 @@ impl DeliveryStore for SqliteStore {
     async fn take_back_claims(&self) -> StoreResult<u64> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut taken = 0;
-        for statement in [
-            "UPDATE message_recipients SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
-            "UPDATE outgoing_emails SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
-            "UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL",
-        ] {
+        for statement in TAKE_BACK {
             taken += sqlx::query(statement).execute(&mut *tx).await.map_err(other)?.rows_affected();
         }
         tx.commit().await.map_err(other)?;
@@ -698,6 +704,20 @@ mod tests {
                 .contains("USING INDEX message_recipients_party (party_kind=? AND party_id=? AND conversation_id=?)")),
             "{plan:?}"
         );
+    }
+
+    /// A restart's take-back reads the queues of unsettled work, never a table's whole history.
+    #[tokio::test]
+    async fn r14_a_restart_takes_back_its_claims_through_the_queues_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        for statement in TAKE_BACK {
+            let plan = plan_of(&store, sqlx::query(&format!("EXPLAIN QUERY PLAN {statement}"))).await;
+            assert!(
+                plan.iter().all(|step| !step.starts_with("SCAN") || step.contains("USING")),
+                "{statement}: {plan:?}"
+            );
+        }
     }
 
     /// The statements that name jobs by key find them through the whole key, never by reading
