@@ -197,6 +197,19 @@ impl App {
         Ok(message)
     }
 
+    /// A message for a user who may see its conversation, unless it was taken back (R44: gone
+    /// for everyone, with its audience and deliveries); "not found" otherwise.
+    pub(crate) async fn message_for_staff(&self, actor: Actor, id: MessageId) -> AppResult<Message> {
+        Self::require_user(actor, "message")?;
+        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
+        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
+        let (_, _, facts) = self.store.message_facts(id).await.map_err(AppError::from_store("message"))?;
+        if facts.withdrawn {
+            return Err(AppError::NotFound("message"));
+        }
+        Ok(message)
+    }
+
     /// R44: webhooks hear nothing more of a reply taken back; one made internal is announced
     /// again, as internal, to the webhooks that hear internal events. (Should this fail, the
     /// sender's own check before each try still never sends the public announcement.)
@@ -219,14 +232,7 @@ impl App {
     /// The stored audience of a message, for users who may see its conversation, unless it was
     /// taken back.
     pub async fn message_audience(&self, actor: Actor, id: MessageId) -> AppResult<(Message, Vec<Recipient>)> {
-        Self::require_user(actor, "message")?;
-        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
-        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
-        // R44: a reply taken back is gone for everyone, its audience with it.
-        let (_, _, facts) = self.store.message_facts(id).await.map_err(AppError::from_store("message"))?;
-        if facts.withdrawn {
-            return Err(AppError::NotFound("message"));
-        }
+        let message = self.message_for_staff(actor, id).await?;
         let recipients = self.store.message_audience(id).await?;
         Ok((message, recipients))
     }

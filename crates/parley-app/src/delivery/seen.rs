@@ -1,6 +1,6 @@
 //! R13 and R35: who has seen a message, and what happened to it for each recipient.
 
-use crate::{Actor, App, AppError, AppResult};
+use crate::{Actor, App, AppResult};
 use parley_domain::*;
 use parley_store::{DeliveryRecord, Reader, SeenReceipt};
 
@@ -21,14 +21,7 @@ impl App {
 
     /// R35: a message's per-recipient record, for users who may see its conversation.
     pub async fn delivery_timeline(&self, actor: Actor, id: MessageId) -> AppResult<Vec<DeliveryRecord>> {
-        Self::require_user(actor, "message")?;
-        let message = self.store.message(id).await.map_err(AppError::from_store("message"))?;
-        self.visible_conversation(actor, message.conversation_id).await.map_err(|_| AppError::NotFound("message"))?;
-        // R44: a reply taken back is gone for everyone, its deliveries with it.
-        let (_, _, facts) = self.store.message_facts(id).await.map_err(AppError::from_store("message"))?;
-        if facts.withdrawn {
-            return Err(AppError::NotFound("message"));
-        }
+        self.message_for_staff(actor, id).await?;
         Ok(self.store.delivery_timeline(id).await?)
     }
 }
