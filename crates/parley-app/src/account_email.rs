@@ -14,6 +14,9 @@ pub(crate) struct AccountEmail {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    /// R44: the one secret (a link, a code) its subject and bodies name by
+    /// [`parley_domain::sealed::SECRET_SLOT`]; filled in when the email is sent.
+    pub secret: Option<String>,
 }
 
 impl App {
@@ -52,6 +55,7 @@ impl App {
                 in_reply_to: None,
                 references: None,
                 reply_to: None,
+                secret: email.secret,
             })
             .await?;
         Ok(())

@@ -255,6 +255,7 @@ impl App {
                 subject: rendered.subject,
                 body_text: rendered.text,
                 body_html: rendered.html,
+                secret: None,
             };
             self.queue_email_to(to.party, &to.name, &to.address, email).await?;
             queued += 1;

@@ -56,7 +56,7 @@ impl App {
         }
         if let Some(to) = self.user_recipient(user, SystemEmail::ProjectInvitation).await? {
             let context = SystemContext {
-                link: Some(self.app_url(&format!("/invitations/accept?token={token}"))),
+                secret_link: Some(self.app_url(&format!("/invitations/accept?token={token}"))),
                 actor: Some(named(self.store.user(admin).await?.name)),
                 project: Some(named(&found.name)),
                 ..SystemContext::default()

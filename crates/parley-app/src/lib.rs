@@ -86,6 +86,9 @@ pub struct AppConfig {
     pub base_url: String,
     /// The domain of Parley's own email addresses: Message-IDs and reply addresses (R16).
     pub mail_domain: String,
+    /// R44: how many days a reply address (its token, or the Message-ID a reply names) works
+    /// after the day its email was sent.
+    pub reply_address_days: u32,
     /// R39: whether logins, visitors and the like are rate-limited (off only for load tests).
     pub rate_limits: bool,
     /// R39: the limits, defaults changed by `--rate-limit`.
@@ -114,6 +117,7 @@ impl Default for AppConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             base_url: "http://127.0.0.1:8080".into(),
             mail_domain: "parley.localhost".into(),
+            reply_address_days: 180,
             rate_limits: true,
             limit_settings: LimitSettings::default(),
             client_ip_header: None,

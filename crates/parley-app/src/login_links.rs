@@ -37,19 +37,22 @@ impl App {
         if let Some(conversation) = conversation.filter(|c| c.0 > 0) {
             link.push_str(&format!("&conversation={conversation}"));
         }
+        // R44: the link is filled in when the email is sent; what is stored holds its slot.
+        let slot = parley_domain::sealed::SECRET_SLOT;
         let email = AccountEmail {
             kind: "login",
             subject: "Your login link".into(),
             body_text: format!(
-                "Hello {},\n\nOpen this link within 15 minutes to log in to the support portal:\n\n{link}\n\n\
+                "Hello {},\n\nOpen this link within 15 minutes to log in to the support portal:\n\n{slot}\n\n\
                  If you did not ask for it, ignore this email.\n",
                 customer.name
             ),
             body_html: format!(
-                "<p>Hello {},</p><p><a href=\"{link}\">Log in to the support portal</a> (valid for 15 minutes).</p>\
+                "<p>Hello {},</p><p><a href=\"{slot}\">Log in to the support portal</a> (valid for 15 minutes).</p>\
                  <p>If you did not ask for it, ignore this email.</p>",
                 html_escape(&customer.name)
             ),
+            secret: Some(link),
         };
         self.queue_account_email(Party::Customer(customer.id), &customer.name, &to_address, email).await?;
         Ok(())

@@ -98,7 +98,7 @@ impl App {
             Party::Customer(_) => "/portal/set-password",
         };
         let context = SystemContext {
-            link: Some(self.app_url(&format!("{page}?token={token}"))),
+            secret_link: Some(self.app_url(&format!("{page}?token={token}"))),
             expires_in: Some(in_words(purpose.lifetime_ms())),
             actor: by.map(named),
             ..SystemContext::default()

@@ -3,9 +3,10 @@
 //! queued like every other.
 
 use crate::account_email::AccountEmail;
-use crate::delivery::system_templates::{named, SystemContext};
+use crate::delivery::system_templates::{default_template, named, SystemContext};
 use crate::delivery::templates::render;
 use crate::{Actor, App, AppError, AppResult};
+use parley_domain::sealed::SECRET_SLOT;
 use parley_domain::system_email::SystemEmail;
 use parley_domain::*;
 use serde::Serialize;
@@ -98,16 +99,32 @@ impl App {
         let template = self.store.template(&kind.template_name()).await?.ok_or(AppError::Internal)?;
         context.recipient = named(&to.name);
         context.company = named(self.store.company().await?.map(|c| c.name).unwrap_or_default());
-        let rendered = render(&template, &context).map_err(|e| {
-            // Templates are checked on save, so this is a template stored by other means.
-            tracing::error!(email = kind.as_str(), error = %e, "system email template does not render");
-            AppError::Internal
-        })?;
+        // R44: a secret link reaches the template as a slot, so no template can put the secret
+        // where the log would keep it.
+        let secret = context.secret_link.take();
+        if secret.is_some() {
+            context.link = Some(SECRET_SLOT.to_string());
+        }
+        let render_logged = |template: &parley_store::Template| {
+            render(template, &context).map_err(|e| {
+                // Templates are checked on save, so this is a template stored by other means.
+                tracing::error!(email = kind.as_str(), error = %e, "system email template does not render");
+                AppError::Internal
+            })
+        };
+        let mut rendered = render_logged(&template)?;
+        // A secret link is what the email is for: a template that alters or drops it in either
+        // part gives way to the default.
+        if secret.is_some() && !(rendered.text.contains(SECRET_SLOT) && rendered.html.contains(SECRET_SLOT)) {
+            tracing::warn!(email = kind.as_str(), "template does not show the link as given; using the default");
+            rendered = render_logged(&default_template(kind, self.now()))?;
+        }
         let email = AccountEmail {
             kind: kind.as_str(),
             subject: rendered.subject,
             body_text: rendered.text,
             body_html: rendered.html,
+            secret,
         };
         self.queue_account_email(to.party, &to.name, &to.address, email).await?;
         Ok(true)

@@ -114,18 +114,21 @@ impl App {
 
     async fn queue_code_email(&self, customer: &Customer, email: &EmailAddress, code: &str) -> AppResult<()> {
         let minutes = CODE_TTL_MS / 60_000;
+        // R44: the code is filled in when the email is sent; what is stored holds its slot.
+        let slot = parley_domain::sealed::SECRET_SLOT;
         let message = AccountEmail {
             kind: "verify",
-            subject: format!("Your code: {code}"),
+            subject: format!("Your code: {slot}"),
             body_text: format!(
                 "Hello,\n\nTo confirm this address in the chat, enter this code there within {minutes} minutes:\n\n\
-                 Your code: {code}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
+                 Your code: {slot}\n\nIf you did not ask for it, ignore this email: nothing happens without the code.\n"
             ),
             body_html: format!(
                 "<p>Hello,</p><p>To confirm this address in the chat, enter this code there within {minutes} \
-                 minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\">Your code: <strong>{code}</strong></p>\
+                 minutes:</p><p style=\"font-size:1.5em;letter-spacing:0.2em\">Your code: <strong>{slot}</strong></p>\
                  <p>If you did not ask for it, ignore this email: nothing happens without the code.</p>"
             ),
+            secret: Some(code.to_string()),
         };
         self.queue_account_email(Party::Customer(customer.id), &customer.name, email.as_str(), message).await
     }

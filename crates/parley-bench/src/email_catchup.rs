@@ -68,6 +68,7 @@ async fn one_connection_rate(url: &str, n: usize) -> anyhow::Result<f64> {
             in_reply_to: None,
             references: None,
             reply_to: None,
+            secret: None,
         };
         let email = parley_store::OutgoingEmail::queued(parley_domain::OutgoingEmailId(i as i64), email);
         mailer.send(&email).await.map_err(anyhow::Error::msg)?;

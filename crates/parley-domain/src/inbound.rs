@@ -5,6 +5,7 @@
 
 use crate::entities::str_enum;
 use crate::ids::MessageId;
+use crate::party::Party;
 use crate::values::MAX_BODY_CHARS;
 
 str_enum!(
@@ -206,24 +207,47 @@ pub fn reply_token_of<'a>(address: &'a str, mail_domain: &str) -> Option<&'a str
     (!token.is_empty()).then_some(token)
 }
 
-/// The Message-ID of an email Parley sends: its first message and the reply token of its
-/// recipient and conversation. The token makes it unguessable: a reply that finds its way back
-/// only by its threading headers is matched as safely as one to the reply address.
-pub fn message_id_for(first_message: MessageId, reply_token: &str, mail_domain: &str) -> String {
-    format!("<parley.m{first_message}.{reply_token}@{mail_domain}>")
+/// The Message-ID of an email Parley sends: its first message and its recipient, which makes it
+/// unique (one email per recipient and message). R44: it holds no secret, so logs, forwarded mail
+/// and mail clients may show it; a reply found only by its threading headers is matched to the
+/// email it answers and must come from that email's recipient.
+pub fn message_id_for(first_message: MessageId, to: Party, mail_domain: &str) -> String {
+    let kind = if to.is_customer() { 'c' } else { 'u' };
+    format!("<parley.m{first_message}.{kind}{}@{mail_domain}>", to.raw_id())
 }
 
-/// R16: the reply token in one of Parley's Message-IDs (see [`message_id_for`]), angle brackets
-/// optional; the caller verifies it. Threading headers of a reply name them.
-pub fn own_message_id<'a>(id: &'a str, mail_domain: &str) -> Option<&'a str> {
+/// What one of Parley's Message-IDs names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnMessageId<'a> {
+    /// The email of `message` (its first) to `to` (see [`message_id_for`]).
+    Recipient { message: MessageId, to: Party },
+    /// An email sent before Message-IDs held no secret: the reply token it carries; the caller
+    /// verifies it.
+    Token(&'a str),
+}
+
+/// R16: what one of Parley's Message-IDs (angle brackets optional) names. Threading headers of a
+/// reply name them.
+pub fn own_message_id<'a>(id: &'a str, mail_domain: &str) -> Option<OwnMessageId<'a>> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let (local, domain) = id.rsplit_once('@')?;
     if !domain.eq_ignore_ascii_case(mail_domain.trim()) {
         return None;
     }
-    let (message, token) = local.strip_prefix("parley.m")?.split_once('.')?;
-    message.parse::<i64>().ok().filter(|m| *m > 0)?;
-    (!token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric())).then_some(token)
+    let (message, rest) = local.strip_prefix("parley.m")?.split_once('.')?;
+    let message = message.parse::<i64>().ok().filter(|m| *m > 0)?;
+    let party_id = |digits: &str| digits.parse::<i64>().ok().filter(|id| *id > 0 && !digits.starts_with('+'));
+    match rest.split_at_checked(1) {
+        Some(("c", digits)) if party_id(digits).is_some() => Some(OwnMessageId::Recipient {
+            message: MessageId(message),
+            to: Party::Customer(crate::ids::CustomerId(party_id(digits)?)),
+        }),
+        Some(("u", digits)) if party_id(digits).is_some() => Some(OwnMessageId::Recipient {
+            message: MessageId(message),
+            to: Party::User(crate::ids::UserId(party_id(digits)?)),
+        }),
+        _ => (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())).then_some(OwnMessageId::Token(rest)),
+    }
 }
 
 /// A mail's text as a message body: control characters a message may not hold (form feeds,
@@ -260,12 +284,33 @@ mod tests {
         assert_eq!(reply_token_of("reply+@acme.test", "acme.test"), None);
         assert_eq!(reply_token_of("support@acme.test", "acme.test"), None);
         assert_eq!(reply_token_of("r@acme.test", "acme.test"), None);
-        let id = message_id_for(MessageId(42), "abc234xyz", "acme.test");
-        assert_eq!(id, "<parley.m42.abc234xyz@acme.test>");
-        assert_eq!(own_message_id(&id, "acme.test"), Some("abc234xyz"));
-        assert_eq!(own_message_id("parley.m5.abc234xyz@ACME.test", "acme.test"), Some("abc234xyz"));
+        let carla = Party::Customer(crate::ids::CustomerId(7));
+        let id = message_id_for(MessageId(42), carla, "acme.test");
+        assert_eq!(id, "<parley.m42.c7@acme.test>");
+        assert_eq!(
+            own_message_id(&id, "acme.test"),
+            Some(OwnMessageId::Recipient { message: MessageId(42), to: carla })
+        );
+        let ann = Party::User(crate::ids::UserId(3));
+        assert_eq!(
+            own_message_id(&message_id_for(MessageId(5), ann, "ACME.test"), "acme.test"),
+            Some(OwnMessageId::Recipient { message: MessageId(5), to: ann })
+        );
+        // One sent before Message-IDs held no secret carries a reply token.
+        let token = "a".repeat(47);
+        assert_eq!(
+            own_message_id(&format!("parley.m5.{token}@ACME.test"), "acme.test"),
+            Some(OwnMessageId::Token(&token))
+        );
+        // Anything else in Parley's form is taken for a token, which then fails to verify.
+        for other in ["c0", "x7", "abc234xyz"] {
+            let id = format!("<parley.m42.{other}@acme.test>");
+            assert_eq!(own_message_id(&id, "acme.test"), Some(OwnMessageId::Token(other)), "{id}");
+        }
         for foreign in [
-            "<parley.m42.abc234xyz@other.test>",
+            "<parley.m42.c7@other.test>",
+            "<parley.m42.c-7@acme.test>",
+            "<parley.m42.c+7@acme.test>",
             "<parley.c42@acme.test>",
             "<parley.m42.@acme.test>",
             "<parley.mx.abc234xyz@acme.test>",

@@ -24,6 +24,7 @@ pub mod preferences;
 pub mod redact;
 pub mod reply_token;
 pub mod saved_reply;
+pub mod sealed;
 pub mod search;
 pub mod shown_name;
 pub mod state;

@@ -70,6 +70,7 @@ mod tests {
                 in_reply_to: Some("<parley.c3@acme.test>".into()),
                 references: Some("<parley.c3@acme.test>".into()),
                 reply_to: Some("reply+abc@acme.test".into()),
+                secret: None,
             },
         );
         outbox.send(&email).await.unwrap();

@@ -19,6 +19,7 @@ fn email_for(digest: &Digest, at: i64) -> NewOutgoingEmail {
         in_reply_to: None,
         references: None,
         reply_to: None,
+        secret: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn outgoing(row: &PgRow) -> StoreResult<OutgoingEmail> {
             in_reply_to: get(row, "in_reply_to")?,
             references: get(row, "references_header")?,
             reply_to: get(row, "reply_to")?,
+            secret: get(row, "secret")?,
         },
         status: get(row, "status")?,
         attempts: get(row, "attempts")?,
@@ -59,8 +60,8 @@ async fn insert_outgoing(conn: &mut PgConnection, e: &NewOutgoingEmail) -> Store
     sqlx::query_scalar(
         "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
            subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
-           next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'queued', $14) RETURNING id",
+           next_attempt_at, secret, claimed_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'queued', $14, $15, $16) RETURNING id",
     )
     .bind(e.created_at)
     .bind(e.conversation_id.map(|c| c.0))
@@ -76,12 +77,14 @@ async fn insert_outgoing(conn: &mut PgConnection, e: &NewOutgoingEmail) -> Store
     .bind(&e.references)
     .bind(&e.reply_to)
     .bind(e.created_at)
+    .bind(&e.secret)
+    .bind(e.sealed().then_some(parley_store::SEALED_LEASE))
     .fetch_one(conn)
     .await
     .map_err(unique("message_id_header"))
 }
 
-/// Rows written by one multi-row statement (each row binds at most 14 values; PostgreSQL allows
+/// Rows written by one multi-row statement (each row binds at most 16 values; PostgreSQL allows
 /// 65,535 per statement).
 const INSERT_ROWS: usize = 500;
 
@@ -95,7 +98,7 @@ async fn insert_outgoing_rows<'e>(
     let mut insert = QueryBuilder::new(
         "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
            subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
-           next_attempt_at) ",
+           next_attempt_at, secret, claimed_until) ",
     );
     let mut any = false;
     insert.push_values(emails, |mut row, e| {
@@ -114,7 +117,9 @@ async fn insert_outgoing_rows<'e>(
             .push_bind(e.references.clone())
             .push_bind(e.reply_to.clone())
             .push("'queued'")
-            .push_bind(e.created_at);
+            .push_bind(e.created_at)
+            .push_bind(e.secret.clone())
+            .push_bind(e.sealed().then_some(parley_store::SEALED_LEASE));
     });
     if !any {
         return Ok(());
@@ -446,14 +451,26 @@ impl DeliveryStore for PgStore {
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
-        let rows = sqlx::query(
-            "UPDATE outgoing_emails SET claimed_until = $1
+        let rows = sqlx::query(concat!(
+            "UPDATE outgoing_emails
+               SET claimed_until = CASE WHEN claimed_until >= ",
+            parley_store::sealed_lease!(),
+            "
+                                        THEN ",
+            parley_store::sealed_lease!(),
+            " + $1 ELSE $1 END
              WHERE id IN (SELECT id FROM outgoing_emails
                           WHERE status = 'queued' AND next_attempt_at <= $2
-                            AND (claimed_until IS NULL OR claimed_until <= $2)
+                            AND (claimed_until IS NULL OR claimed_until <= $2
+                                 OR claimed_until BETWEEN ",
+            parley_store::sealed_lease!(),
+            "
+                                                      AND ",
+            parley_store::sealed_lease!(),
+            " + $2)
                           ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
              RETURNING *",
-        )
+        ))
         .bind(lease_until)
         .bind(now)
         .bind(limit)
@@ -481,7 +498,7 @@ impl DeliveryStore for PgStore {
         let ids = crate::inbox::id_list(ids.iter().map(|id| id.0));
         let mut tx = self.pool.begin().await.map_err(other)?;
         sqlx::query(
-            "UPDATE outgoing_emails SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL,
+            "UPDATE outgoing_emails SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, secret = NULL,
                attempt_started_at = NULL
              WHERE id IN (SELECT unnest($2::bigint[])) AND status = 'queued'",
         )
@@ -510,13 +527,19 @@ impl DeliveryStore for PgStore {
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        sqlx::query(
-            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = $1, claimed_until = NULL,
-               attempt_started_at = NULL,
+        sqlx::query(concat!(
+            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = $1, attempt_started_at = NULL,
+               claimed_until = CASE WHEN claimed_until >= ",
+            parley_store::sealed_lease!(),
+            "
+                                    THEN ",
+            parley_store::sealed_lease!(),
+            " END,
+               secret = CASE WHEN $2 IS NULL THEN NULL ELSE secret END,
                status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'queued' END,
                next_attempt_at = COALESCE($3, next_attempt_at)
              WHERE id = $4 AND status = 'queued'",
-        )
+        ))
         .bind(error)
         .bind(retry_at)
         .bind(retry_at)

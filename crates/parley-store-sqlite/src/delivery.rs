@@ -45,6 +45,7 @@ fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
             in_reply_to: get(row, "in_reply_to")?,
             references: get(row, "references_header")?,
             reply_to: get(row, "reply_to")?,
+            secret: get(row, "secret")?,
         },
         status: get(row, "status")?,
         attempts: get(row, "attempts")?,
@@ -59,8 +60,8 @@ async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> S
     sqlx::query_scalar(
         "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
            subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
-           next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
+           next_attempt_at, secret, claimed_until)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
     )
     .bind(e.created_at)
     .bind(e.conversation_id.map(|c| c.0))
@@ -76,12 +77,14 @@ async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> S
     .bind(&e.references)
     .bind(&e.reply_to)
     .bind(e.created_at)
+    .bind(&e.secret)
+    .bind(e.sealed().then_some(parley_store::SEALED_LEASE))
     .fetch_one(conn)
     .await
     .map_err(unique("message_id_header"))
 }
 
-/// Rows written by one multi-row statement (each row binds at most 14 values; SQLite allows
+/// Rows written by one multi-row statement (each row binds at most 16 values; SQLite allows
 /// 32,766 per statement).
 const INSERT_ROWS: usize = 500;
 
@@ -95,7 +98,7 @@ async fn insert_outgoing_rows<'e>(
     let mut insert = QueryBuilder::new(
         "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
            subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
-           next_attempt_at) ",
+           next_attempt_at, secret, claimed_until) ",
     );
     let mut any = false;
     insert.push_values(emails, |mut row, e| {
@@ -114,7 +117,9 @@ async fn insert_outgoing_rows<'e>(
             .push_bind(e.references.clone())
             .push_bind(e.reply_to.clone())
             .push("'queued'")
-            .push_bind(e.created_at);
+            .push_bind(e.created_at)
+            .push_bind(e.secret.clone())
+            .push_bind(e.sealed().then_some(parley_store::SEALED_LEASE));
     });
     if !any {
         return Ok(());
@@ -190,8 +195,18 @@ pub(crate) async fn mark_seen_where(
 const TAKE_BACK: [&str; 3] = [
     "UPDATE message_recipients SET claimed_until = NULL
      WHERE email_state = 'pending' AND email_due_at IS NOT NULL AND claimed_until IS NOT NULL",
-    "UPDATE outgoing_emails SET claimed_until = NULL
-     WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL",
+    concat!(
+        "UPDATE outgoing_emails
+           SET claimed_until = CASE WHEN claimed_until >= ",
+        parley_store::sealed_lease!(),
+        "
+                                    THEN ",
+        parley_store::sealed_lease!(),
+        " END
+         WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL
+           AND claimed_until <> ",
+        parley_store::sealed_lease!()
+    ),
     "UPDATE webhook_deliveries SET leased_until = NULL WHERE state = 'pending' AND leased_until IS NOT NULL",
 ];
 
@@ -459,14 +474,26 @@ impl DeliveryStore for SqliteStore {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
-        let rows = sqlx::query(
-            "UPDATE outgoing_emails SET claimed_until = ?1
+        let rows = sqlx::query(concat!(
+            "UPDATE outgoing_emails
+               SET claimed_until = CASE WHEN claimed_until >= ",
+            parley_store::sealed_lease!(),
+            "
+                                        THEN ",
+            parley_store::sealed_lease!(),
+            " + ?1 ELSE ?1 END
              WHERE id IN (SELECT id FROM outgoing_emails
                           WHERE status = 'queued' AND next_attempt_at <= ?2
-                            AND (claimed_until IS NULL OR claimed_until <= ?2)
+                            AND (claimed_until IS NULL OR claimed_until <= ?2
+                                 OR claimed_until BETWEEN ",
+            parley_store::sealed_lease!(),
+            "
+                                                      AND ",
+            parley_store::sealed_lease!(),
+            " + ?2)
                           ORDER BY next_attempt_at, id LIMIT ?3)
              RETURNING *",
-        )
+        ))
         .bind(lease_until)
         .bind(now)
         .bind(limit)
@@ -497,7 +524,7 @@ impl DeliveryStore for SqliteStore {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
-            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL,
+            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL, secret = NULL,
                attempt_started_at = NULL
              WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
         )
@@ -527,15 +554,20 @@ impl DeliveryStore for SqliteStore {
     ) -> StoreResult<()> {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        sqlx::query(
-            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,
-               attempt_started_at = NULL,
-               status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END,
-               next_attempt_at = COALESCE(?, next_attempt_at)
-             WHERE id = ? AND status = 'queued'",
-        )
+        sqlx::query(concat!(
+            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?1, attempt_started_at = NULL,
+               claimed_until = CASE WHEN claimed_until >= ",
+            parley_store::sealed_lease!(),
+            "
+                                    THEN ",
+            parley_store::sealed_lease!(),
+            " END,
+               secret = CASE WHEN ?2 IS NULL THEN NULL ELSE secret END,
+               status = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'queued' END,
+               next_attempt_at = COALESCE(?2, next_attempt_at)
+             WHERE id = ?3 AND status = 'queued'",
+        ))
         .bind(error)
-        .bind(retry_at)
         .bind(retry_at)
         .bind(id.0)
         .execute(&mut *tx)

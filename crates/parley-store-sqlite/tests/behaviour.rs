@@ -156,3 +156,124 @@ async fn r20_an_inbox_rebuild_cut_short_is_finished_at_the_next_start() {
     assert_eq!(rows, conversations);
     parley_store_conformance::assert_inbox_agrees(&store, &[member], 10, "after the rebuild").await;
 }
+
+/// Migration 0024 (R44): emails stored before secrets were sealed lose them. Message-IDs carried
+/// the reply token and name the recipient instead; reply addresses keep a slot; account emails
+/// already sent lose the bodies that held a link or a code; and a queued email with a slot is
+/// sealed, so that a node of the previous version, still running during a rolling deploy, never
+/// claims it while a node of this one does.
+#[tokio::test]
+async fn r44_upgrading_scrubs_the_secrets_stored_before_and_seals_what_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_migrations = dir.path().join("migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0024" {
+            std::fs::copy(&path, old_migrations.join(name)).unwrap();
+        }
+    }
+    let token = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmno";
+    assert_eq!(token.len(), 47);
+    let path = dir.path().join("parley.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let insert = "INSERT INTO outgoing_emails (id, created_at, party_kind, party_id, to_address, to_name, subject,
+                    body_text, body_html, message_id_header, reply_to, status, next_attempt_at)
+                  VALUES (?, 1, ?, ?, 'x@client.example', 'X', ?, ?, ?, ?, ?, ?, 1)";
+    let rows = [
+        (1, "customer", 7, "New message", "Hi", format!("<parley.m5.{token}@acme.test>"), true, "sent"),
+        (2, "user", 3, "New message", "Hi", format!("<parley.m6.{token}@acme.test>"), true, "queued"),
+        (
+            3,
+            "customer",
+            7,
+            "Your login link",
+            "Open https://x/portal/login?token=pl_secretsecretsecret1",
+            "<parley.login.n1@acme.test>".into(),
+            false,
+            "sent",
+        ),
+        (
+            4,
+            "customer",
+            7,
+            "Your code: 123456",
+            "Your code: 123456",
+            "<parley.verify.n2@acme.test>".into(),
+            false,
+            "failed",
+        ),
+        (
+            5,
+            "customer",
+            7,
+            "Your login link",
+            "Open https://x/portal/login?token=pl_secretsecretsecret2",
+            "<parley.login.n3@acme.test>".into(),
+            false,
+            "queued",
+        ),
+    ];
+    for (id, kind, party, subject, body, message_id, reply, status) in &rows {
+        sqlx::query(insert)
+            .bind(id)
+            .bind(kind)
+            .bind(party)
+            .bind(subject)
+            .bind(body)
+            .bind(body)
+            .bind(message_id)
+            .bind(reply.then(|| format!("reply+{token}@acme.test")))
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let email = |id: i64| {
+        let store = &store;
+        async move { store.outgoing_email(OutgoingEmailId(id)).await.unwrap().email }
+    };
+    let (sent, queued) = (email(1).await, email(2).await);
+    assert_eq!(sent.message_id_header, "<parley.m5.c7@acme.test>");
+    assert_eq!(queued.message_id_header, "<parley.m6.u3@acme.test>");
+    for e in [&sent, &queued] {
+        assert_eq!(e.reply_to.as_deref(), Some("reply+[token]@acme.test"));
+    }
+    let (login, code, waiting) = (email(3).await, email(4).await, email(5).await);
+    assert!(!login.body_text.contains("pl_") && !login.body_html.contains("pl_"), "{login:?}");
+    assert_eq!(code.subject, "Your code: [hidden]");
+    assert!(!code.body_text.contains("123456"), "{code:?}");
+    assert!(waiting.body_text.contains("pl_secretsecretsecret2"), "a queued one goes out as written");
+
+    // A node of the previous version claims with the statement it always had: the sealed email
+    // is not due to it. One of this version claims it and fills its reply token in.
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+    let old_node = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let claimed_by_old: Vec<i64> = sqlx::query_scalar(
+        "UPDATE outgoing_emails SET claimed_until = ?1
+         WHERE id IN (SELECT id FROM outgoing_emails
+                      WHERE status = 'queued' AND next_attempt_at <= ?2
+                        AND (claimed_until IS NULL OR claimed_until <= ?2))
+         RETURNING id",
+    )
+    .bind(1_000_i64)
+    .bind(100_i64)
+    .fetch_all(&old_node)
+    .await
+    .unwrap();
+    assert_eq!(claimed_by_old, vec![5], "only the email with nothing to fill in");
+    old_node.close().await;
+    let claimed: Vec<i64> = store.claim_outgoing(2_000, 3_000, 10).await.unwrap().iter().map(|e| e.id.0).collect();
+    assert_eq!(claimed, vec![2, 5], "the sealed one, and the old node's once its lease ran out");
+    // Released after a failed try, it stays sealed, and is due to this version again.
+    store.outgoing_failed(OutgoingEmailId(2), "421 try later", Some(2_500), 2_100).await.unwrap();
+    let again: Vec<i64> = store.claim_outgoing(2_600, 3_600, 10).await.unwrap().iter().map(|e| e.id.0).collect();
+    assert_eq!(again, vec![2]);
+}

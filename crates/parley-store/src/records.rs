@@ -286,7 +286,32 @@ pub struct NewOutgoingEmail {
     pub message_id_header: String,
     pub in_reply_to: Option<String>,
     pub references: Option<String>,
+    /// Stored as [`parley_domain::sealed::reply_address_slot`] when it carries a reply token.
     pub reply_to: Option<String>,
+    /// R44: the one secret its slots hold ([`parley_domain::sealed::SECRET_SLOT`]), kept apart
+    /// from what the log shows and forgotten once the email is settled. Never serialized.
+    #[serde(skip)]
+    pub secret: Option<String>,
+}
+
+impl NewOutgoingEmail {
+    /// Whether the sender must fill in a secret before it leaves: a node that cannot (an older
+    /// version, during a rolling deploy) never claims it (see [`SEALED_LEASE`]).
+    pub fn sealed(&self) -> bool {
+        self.secret.is_some() || self.reply_to.as_deref().is_some_and(|r| r.contains(parley_domain::sealed::TOKEN_SLOT))
+    }
+}
+
+/// The lease of a sealed email is kept offset by this much: to a node of a version before sealed
+/// emails it looks claimed for ever, so only nodes that fill slots in send one. Free, it is this
+/// value; claimed until `t`, it is `SEALED_LEASE + t`.
+pub const SEALED_LEASE: i64 = 1 << 62;
+/// [`SEALED_LEASE`] as SQL text, for statements written with `concat!`.
+#[macro_export]
+macro_rules! sealed_lease {
+    () => {
+        "4611686018427387904"
+    };
 }
 
 /// An email in the outgoing queue.

@@ -281,6 +281,11 @@ impl TestApp {
         }
     }
 
+    /// Another handle on the server's store, for a test that checks what is stored.
+    pub async fn store(&self) -> Arc<dyn parley_store::Store> {
+        parley::open_store(&self.config).await.expect("open the store")
+    }
+
     pub async fn stop(mut self) {
         if let Some(l) = self.launched.take() {
             l.stop().await.expect("stop");

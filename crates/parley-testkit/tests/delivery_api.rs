@@ -86,7 +86,11 @@ async fn r16_emails_thread_per_conversation_and_carry_a_reply_token_per_recipien
     assert_ne!(reply_to(to_mia), reply_to(&to_carla[0]), "bound to the recipient");
     let token = reply_to(&to_carla[0]);
     assert!(token.starts_with("reply+") && token.ends_with("@acme.test"), "{token}");
-    assert_eq!(token.len(), "reply+".len() + 47 + "@acme.test".len(), "{token}");
+    assert_eq!(token.len(), "reply+".len() + 53 + "@acme.test".len(), "{token}");
+    // R44: a Message-ID names its recipient, and holds no token.
+    let message_id = to_carla[0].header("Message-ID").unwrap();
+    assert!(message_id.ends_with(&format!(".c{}@acme.test>", d.carla.id)), "{message_id}");
+    assert!(!message_id.contains(&token["reply+".len()..token.len() - "@acme.test".len()]), "{message_id}");
     app.stop().await;
 }
 

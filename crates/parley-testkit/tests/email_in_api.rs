@@ -115,6 +115,17 @@ async fn r16_a_reply_without_the_plus_address_is_matched_by_its_threading_header
     smtp_send(app.smtp_in, CARLA, &[SUPPORT], forged.as_bytes()).await.expect("accepted");
     let log = incoming(&app, &d.admin).await;
     assert!(log[0]["reason"].as_str().unwrap().starts_with("unknown_thread"), "{log:?}");
+    // R44: a Message-ID holds no secret, so one in the new form can be guessed: it names an email
+    // only if that email went out. Carla saw this message in time and was never emailed it.
+    let seen = app.say(&d.mia, d.public, "Seen in the portal").await["message"]["id"].as_i64().unwrap();
+    app.ok(&d.carla, "/api/v1/messages/seen", json!({"message_ids": [seen]}), 200).await;
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    let guessed = format!("<parley.m{seen}.c{}@acme.test>", d.carla.id);
+    let forged = reply(CARLA, SUPPORT, "r5@client.example", Some(&guessed), "Guessed again");
+    smtp_send(app.smtp_in, CARLA, &[SUPPORT], forged.as_bytes()).await.expect("accepted");
+    let log = incoming(&app, &d.admin).await;
+    assert!(log[0]["reason"].as_str().unwrap().starts_with("unknown_thread"), "{log:?}");
 
     // Someone else answering the same email with its headers is not Carla: nothing is posted.
     let raw = reply("eve@elsewhere.example", SUPPORT, "r3@elsewhere.example", Some(&message_id), "Let me in");

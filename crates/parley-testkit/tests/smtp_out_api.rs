@@ -27,6 +27,7 @@ fn email(n: usize) -> OutgoingEmail {
             in_reply_to: None,
             references: None,
             reply_to: None,
+            secret: None,
         },
     )
 }

@@ -108,6 +108,10 @@ pub struct Config {
     /// Domain of reply addresses and Message-IDs; defaults to the domain of --smtp-from.
     #[arg(long, env = "PARLEY_MAIL_DOMAIN")]
     pub mail_domain: Option<String>,
+    /// How many days a reply address works after the day its email was sent. A reply through an
+    /// older one is a new request of its sender (a customer) or refused (a user).
+    #[arg(long, env = "PARLEY_REPLY_ADDRESS_DAYS", default_value_t = 180)]
+    pub reply_address_days: u32,
     /// Where the SMTP listener for incoming mail (replies and new requests) listens, or `off`. It
     /// takes mail only for the support address and reply addresses, and never relays.
     #[arg(long, env = "PARLEY_SMTP_LISTEN", default_value = "127.0.0.1:2525")]
@@ -175,6 +179,7 @@ impl Config {
             smtp_url: None,
             smtp_from: "Parley <parley@parley.localhost>".into(),
             mail_domain: None,
+            reply_address_days: 180,
             smtp_listen: "127.0.0.1:0".into(),
             smtp_listen_cert: None,
             smtp_listen_key: None,
@@ -228,6 +233,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
             .field("mail_domain", &self.mail_domain)
+            .field("reply_address_days", &self.reply_address_days)
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_listen_cert", &self.smtp_listen_cert)
             .field("smtp_listen_key", &self.smtp_listen_key)

@@ -184,6 +184,7 @@ pub async fn launch_with_listener(
         send_guard: config.send_guard,
         base_url: config.base_url.clone(),
         mail_domain: config.mail_domain(),
+        reply_address_days: config.reply_address_days,
         rate_limits: config.rate_limits,
         limit_settings,
         client_ip_header: config.client_ip_header.clone(),

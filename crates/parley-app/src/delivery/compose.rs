@@ -1,5 +1,5 @@
 //! Turning a digest (R34) into an email: the template rendered for the recipient, threading
-//! headers per conversation and a signed reply address (R16). A round's digests are composed
+//! headers per conversation and a reply address whose signed token is filled in when sent (R16). A round's digests are composed
 //! together, from one read of the store.
 
 use super::templates::{
@@ -7,13 +7,8 @@ use super::templates::{
 };
 use crate::{App, AppError, AppResult};
 use parley_domain::delivery::Digest;
-use parley_domain::reply_token::{self, ReplyTarget};
 use parley_domain::*;
-use parley_store::{DigestReads, NewOutgoingEmail, StoreError};
-use rand::RngCore;
-
-/// The name of the reply-token key in the store.
-const REPLY_SECRET: &str = "reply_token_key";
+use parley_store::{DigestReads, NewOutgoingEmail};
 
 /// A digest's email, or the digest back when its recipient has no address.
 pub(crate) type Composed = Result<(Digest, NewOutgoingEmail), Digest>;
@@ -43,30 +38,14 @@ fn item_line(link: Option<Link>, kind: Option<ItemKind>) -> Option<String> {
     Some(format!("{} #{id}", kind.title()))
 }
 
-/// What every email of one round shares: the store's reads for all its digests, the template
-/// compiled once and the reply-token key.
+/// What every email of one round shares: the store's reads for all its digests and the template
+/// compiled once.
 struct Round<'r> {
     reads: &'r DigestReads,
     template: &'r templates::Compiled<'r>,
-    secret: &'r [u8],
 }
 
 impl App {
-    /// The key that signs reply tokens, created on first use and kept in the store.
-    pub(crate) async fn reply_secret(&self) -> AppResult<&[u8]> {
-        let secret = self
-            .reply_secret
-            .get_or_try_init(|| async {
-                let mut fresh = [0_u8; 32];
-                rand::thread_rng().fill_bytes(&mut fresh);
-                let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-                let stored = self.store.secret(REPLY_SECRET, &hex).await?;
-                Ok::<_, StoreError>(stored.into_bytes())
-            })
-            .await?;
-        Ok(secret)
-    }
-
     /// The emails for one round's digests (R34), composed from one read of the store and the
     /// template compiled once. A digest whose recipient has no address comes back as `Err`.
     #[tracing::instrument(name = "compose", skip_all, fields(digests = digests.len()))]
@@ -83,7 +62,7 @@ impl App {
                 templates::Compiled::new(&default).map_err(|_| crate::AppError::Internal)?
             }
         };
-        let round = Round { reads: &reads, template: &compiled, secret: self.reply_secret().await? };
+        let round = Round { reads: &reads, template: &compiled };
         let mut composed = Vec::with_capacity(digests.len());
         for digest in digests {
             let contact = match digest.party {
@@ -175,8 +154,6 @@ impl App {
             }
         };
         let domain = &self.config.mail_domain;
-        let token =
-            reply_token::sign(round.secret, ReplyTarget { conversation_id: conversation.id, party: digest.party });
         let first = digest.messages.first().map(|m| m.0).unwrap_or_default();
         let thread = format!("<parley.c{}@{domain}>", conversation.id);
         Ok(NewOutgoingEmail {
@@ -188,10 +165,12 @@ impl App {
             subject: rendered.subject,
             body_text: rendered.text,
             body_html: rendered.html,
-            message_id_header: parley_domain::inbound::message_id_for(MessageId(first), &token, domain),
+            message_id_header: parley_domain::inbound::message_id_for(MessageId(first), digest.party, domain),
             in_reply_to: Some(thread.clone()),
             references: Some(thread),
-            reply_to: Some(format!("reply+{token}@{domain}")),
+            // R44: the reply token is filled in when the email is sent (`delivery::seal`).
+            reply_to: Some(parley_domain::sealed::reply_address_slot(domain)),
+            secret: None,
         })
     }
 }

@@ -15,6 +15,10 @@ pub struct SystemContext {
     pub company: Named,
     /// Where the email leads: a set-password link, an invitation's accept link, the item.
     pub link: Option<String>,
+    /// R44: a link that is a secret (a set-password or invitation link). Templates never see it:
+    /// they render `link` as a slot, filled in when the email is sent.
+    #[serde(skip)]
+    pub secret_link: Option<String>,
     /// How long `link` works, in words (`1 hour`, `7 days`).
     pub expires_in: Option<String>,
     /// Who did what the email tells of.
@@ -56,6 +60,7 @@ pub fn sample(email: SystemEmail) -> SystemContext {
         recipient: named("Ada"),
         company: named("Acme"),
         link: Some("http://localhost/reset-password?token=sample".into()),
+        secret_link: None,
         expires_in: Some(match email {
             SystemEmail::PasswordReset => "1 hour".into(),
             _ => "7 days".into(),

@@ -158,7 +158,11 @@ impl App {
         let mut tries = futures_util::stream::iter(to_send)
             .map(|email| async move {
                 let span = tracing::info_span!("send", email = email.id.0, attempt = email.attempts + 1);
-                let result = tracing::Instrument::instrument(self.mailer.send(&email), span).await;
+                // R44: the secrets are filled into a copy that lives only as long as the try.
+                let result = match self.unseal(email.clone()).await {
+                    Ok(out) => tracing::Instrument::instrument(self.mailer.send(&out), span).await,
+                    Err(error) => Err(format!("the email's secrets could not be filled in: {error}")),
+                };
                 if result.is_ok() {
                     self.journal.record(email.id);
                 }

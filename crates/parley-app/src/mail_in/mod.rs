@@ -11,6 +11,8 @@ pub use parse::{parse, InboundError, InboundMail, MailAttachment};
 pub use tokens::RELAY_TOKEN_PREFIX;
 
 use crate::{Actor, App, AppError, AppResult, Attempt, NewConversationRequest};
+use parley_domain::delivery::EmailState;
+use parley_domain::inbound::OwnMessageId;
 use parley_domain::inbound::{self, IncomingStatus};
 use parley_domain::reply_token::{self, ReplyTarget};
 use parley_domain::values::MAX_NAME_CHARS;
@@ -143,17 +145,20 @@ impl App {
         if let Some(token) = with_token.next() {
             let secret = self.reply_secret().await?;
             return match reply_token::verify(secret, token) {
-                Some(target) => self.post_reply(target, &sender, mail).await,
+                Some(verified) => self.post_through(verified, &sender, mail).await,
                 None => Ok(refused("bad_token: the reply address was altered or is not this installation's")),
             };
         }
-        // A reply without the plus-address: its threading headers may name an email Parley sent,
-        // whose Message-ID carries the same signed token.
+        // A reply without the plus-address: its threading headers may name an email Parley sent.
         let named = mail.in_reply_to.iter().chain(mail.references.iter().rev());
-        if let Some(token) = named.filter_map(|id| inbound::own_message_id(id, domain)).next() {
-            let secret = self.reply_secret().await?;
-            return match reply_token::verify(secret, token) {
-                Some(target) => self.post_reply(target, &sender, mail).await,
+        if let Some(own) = named.filter_map(|id| inbound::own_message_id(id, domain)).next() {
+            let answered = match own {
+                OwnMessageId::Recipient { message, to } => self.emailed(message, to).await?,
+                // An email sent before Message-IDs held no secret: the token it carries decides.
+                OwnMessageId::Token(token) => reply_token::verify(self.reply_secret().await?, token),
+            };
+            return match answered {
+                Some(verified) => self.post_through(verified, &sender, mail).await,
                 None => Ok(refused("unknown_thread: the email it answers is not one this installation sent")),
             };
         }
@@ -161,6 +166,53 @@ impl App {
             return self.new_request(&sender, mail).await;
         }
         Ok(refused("no_conversation: not a reply, and not sent to the support address"))
+    }
+
+    /// The email of `message` to `to`, as a reply through it is handled: where it leads and the
+    /// day it was sent. `None` unless that email went out.
+    async fn emailed(&self, message: MessageId, to: Party) -> AppResult<Option<reply_token::Verified>> {
+        let message = match self.store.message(message).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let went_out = self
+            .store
+            .delivery_timeline(message.id)
+            .await?
+            .iter()
+            .any(|r| r.party == to && matches!(r.email_state, EmailState::Sent | EmailState::Queued));
+        Ok(went_out.then(|| reply_token::Verified {
+            target: ReplyTarget { conversation_id: message.conversation_id, party: to },
+            day: reply_token::day_of(message.created_at),
+        }))
+    }
+
+    /// R44: a reply through a reply address (or the email it answers) that is past its lifetime
+    /// posts nothing where the address led. A customer's words are not lost: they start a new
+    /// request, as mail to the support address would; a user's are refused.
+    async fn post_through(
+        &self,
+        verified: reply_token::Verified,
+        sender: &EmailAddress,
+        mail: &InboundMail,
+    ) -> AppResult<IncomingOutcome> {
+        let days = self.config.reply_address_days;
+        if !verified.expired(self.now(), days) {
+            return self.post_reply(verified.target, sender, mail).await;
+        }
+        if let Party::User(_) = verified.target.party {
+            return Ok(refused(format!(
+                "expired: the reply address is more than {days} days old; answer in Parley instead"
+            )));
+        }
+        let mut outcome = self.new_request(sender, mail).await?;
+        let note = format!("the reply address is more than {days} days old: posted as a new request");
+        outcome.reason = Some(match outcome.reason.take() {
+            Some(more) => format!("{note}; {more}"),
+            None => note,
+        });
+        Ok(outcome)
     }
 
     /// R16, R17: a reply posts into the conversation its email was about, as the recipient of that
