@@ -126,7 +126,8 @@ pub async fn r30_a_template_an_automation_sends_cannot_be_deleted<S: Store>(stor
     assert!(matches!(store.delete_template("closed").await, Err(StoreError::NotFound)));
 }
 
-fn hook(url: &str) -> WebhookSpec {
+/// A webhook named CRM at `url`, hearing item and message events.
+pub fn hook(url: &str) -> WebhookSpec {
     WebhookSpec {
         name: "CRM".into(),
         url: url.into(),
@@ -135,7 +136,8 @@ fn hook(url: &str) -> WebhookSpec {
     }
 }
 
-fn queued(webhook: WebhookId, n: i64) -> NewWebhookDelivery {
+/// Delivery `n` of `webhook`, due at `T0 + n`.
+pub fn queued(webhook: WebhookId, n: i64) -> NewWebhookDelivery {
     NewWebhookDelivery {
         webhook_id: webhook,
         event_id: format!("evt_{n}"),

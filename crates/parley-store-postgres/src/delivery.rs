@@ -193,7 +193,8 @@ pub(crate) async fn mark_seen_where(
 /// another node is claiming at this moment (its lock held) is passed over, not waited
 /// for; once that node commits, its rows are claimed and no longer match. (Advisory locks belong
 /// to the database: the key names the schema, which several installs may share.)
-const CLAIM_DUE: &str = "UPDATE message_recipients r SET claimed_until = $1
+const CLAIM_DUE: &str = "UPDATE message_recipients r
+    SET claimed_until = $1, claim_owner = $4, owner_claimed_until = $1
     FROM (SELECT m.message_id, m.party_kind, m.party_id FROM message_recipients m
           JOIN (SELECT DISTINCT party_kind, party_id, conversation_id FROM (
                   SELECT party_kind, party_id, conversation_id FROM message_recipients
@@ -287,8 +288,14 @@ impl DeliveryStore for PgStore {
 
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        let rows =
-            sqlx::query(CLAIM_DUE).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.map_err(other)?;
+        let rows = sqlx::query(CLAIM_DUE)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .bind(self.owner())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
         // What the rules ask of the claimed jobs' messages, in one read (bodies are read later,
         // for those that are sent).
         let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
@@ -443,37 +450,31 @@ impl DeliveryStore for PgStore {
     }
 
     async fn take_back_claims(&self) -> StoreResult<u64> {
-        // Nodes share the database and claims name no owner: a restarting node cannot tell its
-        // own from a live node's, so leases run out as before.
-        Ok(0)
+        // Nodes share the database: what is taken back is what nodes that are gone held (their
+        // locks free), never a live node's (R44, `claims.rs`).
+        crate::claims::take_back_from_gone(&self.pool, self.owner()).await
     }
 
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
-        let rows = sqlx::query(concat!(
+        let rows = sqlx::query(
             "UPDATE outgoing_emails
-               SET claimed_until = CASE WHEN claimed_until >= ",
-            parley_store::sealed_lease!(),
-            "
-                                        THEN ",
-            parley_store::sealed_lease!(),
-            " + $1 ELSE $1 END
+               SET claimed_until = CASE WHEN claimed_until >= $4 THEN $4 + $1 ELSE $1 END,
+                   owner_claimed_until = CASE WHEN claimed_until >= $4 THEN $4 + $1 ELSE $1 END,
+                   claim_owner = $5
              WHERE id IN (SELECT id FROM outgoing_emails
                           WHERE status = 'queued' AND next_attempt_at <= $2
                             AND (claimed_until IS NULL OR claimed_until <= $2
-                                 OR claimed_until BETWEEN ",
-            parley_store::sealed_lease!(),
-            "
-                                                      AND ",
-            parley_store::sealed_lease!(),
-            " + $2)
+                                 OR claimed_until BETWEEN $4 AND $4 + $2)
                           ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
              RETURNING *",
-        ))
+        )
         .bind(lease_until)
         .bind(now)
         .bind(limit)
+        .bind(parley_store::SEALED_LEASE)
+        .bind(self.owner())
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
@@ -527,23 +528,20 @@ impl DeliveryStore for PgStore {
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        sqlx::query(concat!(
+        // A sealed email stays sealed when released (see `SEALED_LEASE`).
+        sqlx::query(
             "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = $1, attempt_started_at = NULL,
-               claimed_until = CASE WHEN claimed_until >= ",
-            parley_store::sealed_lease!(),
-            "
-                                    THEN ",
-            parley_store::sealed_lease!(),
-            " END,
+               claimed_until = CASE WHEN claimed_until >= $5 THEN $5 END,
                secret = CASE WHEN $2 IS NULL THEN NULL ELSE secret END,
                status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'queued' END,
                next_attempt_at = COALESCE($3, next_attempt_at)
              WHERE id = $4 AND status = 'queued'",
-        ))
+        )
         .bind(error)
         .bind(retry_at)
         .bind(retry_at)
         .bind(id.0)
+        .bind(parley_store::SEALED_LEASE)
         .execute(&mut *tx)
         .await
         .map_err(other)?;
@@ -739,6 +737,7 @@ mod plans {
             .bind(1_000i64)
             .bind(175i64)
             .bind(10i64)
+            .bind(Some(1_i64))
             .fetch_all(&mut conn)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -11,6 +11,7 @@ mod accounts;
 mod attachments;
 mod automations;
 mod bus;
+mod claims;
 mod conversations;
 mod delivery;
 mod digest_reads;
@@ -47,6 +48,20 @@ pub struct PgStore {
     posts: posting::Posts,
     pushes: pushes::Pushes,
     announcer: bus::Announcer,
+    /// This node, once [`PgStore::open`] started it: the owner its claims name (R44).
+    node: std::sync::OnceLock<claims::Node>,
+    /// The loop that takes back the claims of nodes that are gone; ends with the store.
+    taking_back: std::sync::OnceLock<AbortOnDrop>,
+    options: PgConnectOptions,
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How many connections one node keeps to the database.
@@ -67,7 +82,33 @@ impl PgStore {
         let store = Self::connect(url).await?;
         store.migrate().await?;
         store.resume_rebuilds().await?;
+        let node = claims::Node::start(&store.options).await?;
+        let me = node.id;
+        let _ = store.node.set(node);
+        // What nodes that die leave claimed is taken back within seconds (R44).
+        let pool = store.pool.clone();
+        let _ = store.taking_back.set(AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(claims::LOOK_EVERY).await;
+                if let Err(error) = claims::take_back_from_gone(&pool, Some(me)).await {
+                    tracing::warn!(%error, "looking for the claims of nodes that are gone failed");
+                }
+            }
+        })));
         Ok(store)
+    }
+
+    /// The node id this store's claims name: none before [`PgStore::open`] started the node.
+    fn owner(&self) -> Option<i64> {
+        self.node.get().map(|n| n.id)
+    }
+
+    /// What the shared webhook claim sets besides its lease: this node as the claim's owner.
+    pub(crate) fn claim_owned(&self) -> String {
+        match self.owner() {
+            Some(id) => format!(", claim_owner = {id}, owner_claimed_until = $1"),
+            None => String::new(),
+        }
     }
 
     /// Connects without touching the schema.
@@ -78,7 +119,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(errors::other)?;
         let schema: String =
@@ -87,7 +128,16 @@ impl PgStore {
         let posts = posting::Posts::start(pool.clone(), bus.clone());
         let pushes = pushes::Pushes::start(pool.clone());
         let announcer = bus::Announcer::start(pool.clone(), bus.notices_channel().to_owned());
-        Ok(PgStore { pool, bus, posts, pushes, announcer })
+        Ok(PgStore {
+            pool,
+            bus,
+            posts,
+            pushes,
+            announcer,
+            node: std::sync::OnceLock::new(),
+            taking_back: std::sync::OnceLock::new(),
+            options,
+        })
     }
 
     /// Runs the migrations not yet run. Several nodes starting at once run each migration once

@@ -188,28 +188,21 @@ pub(crate) async fn mark_seen_where(
     Ok(seen)
 }
 
-/// The soonest due jobs name the digests (a person and a conversation); each is taken
-/// whole, so that a digest is never split between two rounds.
 /// What a restart takes back. Only unsettled work is ever claimed: each statement reads its
 /// queue's partial index, not the whole history.
 const TAKE_BACK: [&str; 3] = [
     "UPDATE message_recipients SET claimed_until = NULL
      WHERE email_state = 'pending' AND email_due_at IS NOT NULL AND claimed_until IS NOT NULL",
-    concat!(
-        "UPDATE outgoing_emails
-           SET claimed_until = CASE WHEN claimed_until >= ",
-        parley_store::sealed_lease!(),
-        "
-                                    THEN ",
-        parley_store::sealed_lease!(),
-        " END
-         WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL
-           AND claimed_until <> ",
-        parley_store::sealed_lease!()
-    ),
+    // A sealed email stays sealed (see `SEALED_LEASE`, 2^62).
+    "UPDATE outgoing_emails
+       SET claimed_until = CASE WHEN claimed_until >= 4611686018427387904 THEN 4611686018427387904 END
+     WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL
+       AND claimed_until <> 4611686018427387904",
     "UPDATE webhook_deliveries SET leased_until = NULL WHERE state = 'pending' AND leased_until IS NOT NULL",
 ];
 
+/// The soonest due jobs name the digests (a person and a conversation); each is taken
+/// whole, so that a digest is never split between two rounds.
 const CLAIM_DUE: &str = "UPDATE message_recipients SET claimed_until = ?1
     WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
       AND (party_kind, party_id, conversation_id) IN (
@@ -474,29 +467,20 @@ impl DeliveryStore for SqliteStore {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
-        let rows = sqlx::query(concat!(
+        let rows = sqlx::query(
             "UPDATE outgoing_emails
-               SET claimed_until = CASE WHEN claimed_until >= ",
-            parley_store::sealed_lease!(),
-            "
-                                        THEN ",
-            parley_store::sealed_lease!(),
-            " + ?1 ELSE ?1 END
+               SET claimed_until = CASE WHEN claimed_until >= ?4 THEN ?4 + ?1 ELSE ?1 END
              WHERE id IN (SELECT id FROM outgoing_emails
                           WHERE status = 'queued' AND next_attempt_at <= ?2
                             AND (claimed_until IS NULL OR claimed_until <= ?2
-                                 OR claimed_until BETWEEN ",
-            parley_store::sealed_lease!(),
-            "
-                                                      AND ",
-            parley_store::sealed_lease!(),
-            " + ?2)
+                                 OR claimed_until BETWEEN ?4 AND ?4 + ?2)
                           ORDER BY next_attempt_at, id LIMIT ?3)
              RETURNING *",
-        ))
+        )
         .bind(lease_until)
         .bind(now)
         .bind(limit)
+        .bind(parley_store::SEALED_LEASE)
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
@@ -554,22 +538,19 @@ impl DeliveryStore for SqliteStore {
     ) -> StoreResult<()> {
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        sqlx::query(concat!(
+        // A sealed email stays sealed when released (see `SEALED_LEASE`).
+        sqlx::query(
             "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?1, attempt_started_at = NULL,
-               claimed_until = CASE WHEN claimed_until >= ",
-            parley_store::sealed_lease!(),
-            "
-                                    THEN ",
-            parley_store::sealed_lease!(),
-            " END,
+               claimed_until = CASE WHEN claimed_until >= ?4 THEN ?4 END,
                secret = CASE WHEN ?2 IS NULL THEN NULL ELSE secret END,
                status = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'queued' END,
                next_attempt_at = COALESCE(?2, next_attempt_at)
              WHERE id = ?3 AND status = 'queued'",
-        ))
+        )
         .bind(error)
         .bind(retry_at)
         .bind(id.0)
+        .bind(parley_store::SEALED_LEASE)
         .execute(&mut *tx)
         .await
         .map_err(other)?;

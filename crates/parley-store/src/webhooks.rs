@@ -164,8 +164,9 @@ pub mod sql {
         settled_at = $2, cancel_reason = $3 WHERE message_id = $1 AND state = 'pending'";
     pub const POSTPONE: &str =
         "UPDATE webhook_deliveries SET next_attempt_at = $2, leased_until = NULL WHERE id = $1 AND state = 'pending'";
-    /// `{lock}` is where a backend that can skips rows another claim holds.
-    pub const CLAIM: &str = "UPDATE webhook_deliveries SET leased_until = $1
+    /// `{lock}` is where a backend that can skips rows another claim holds; `{owned}` where one
+    /// whose nodes name their claims sets the owner (`StoreType::claim_owned`).
+    pub const CLAIM: &str = "UPDATE webhook_deliveries SET leased_until = $1{owned}
         WHERE id IN (SELECT id FROM webhook_deliveries
                      WHERE state = 'pending' AND next_attempt_at <= $2 AND (leased_until IS NULL OR leased_until < $2)
                        AND webhook_id IN (SELECT w.id FROM webhooks w WHERE w.enabled)
@@ -339,7 +340,7 @@ macro_rules! impl_webhook_store {
                     limit: i64,
                 ) -> StoreResult<Vec<DueWebhookDelivery>> {
                     let rows: Vec<(i64, i64, String, String, i64, Option<i64>, bool)> =
-                        sqlx::query_as(&sql::CLAIM.replace("{lock}", $lock))
+                        sqlx::query_as(&sql::CLAIM.replace("{lock}", $lock).replace("{owned}", &self.claim_owned()))
                             .bind(lease_until)
                             .bind(now)
                             .bind(limit)

@@ -1,8 +1,9 @@
 //! Three real `parley` processes on one PostgreSQL database (R12, R14, R33), started at once on a
 //! new database (they migrate it and create the company once between them). A customer's socket
 //! on one node receives what is posted through another; with one node SIGKILLed while emails fall
-//! due, every email still arrives exactly once; held replies released by whichever node claims
-//! them reach a customer connected elsewhere once each. Needs PostgreSQL:
+//! due, every email still arrives exactly once, and well before the dead node's leases end (R44);
+//! held replies released by whichever node claims them reach a customer connected elsewhere once
+//! each. Needs PostgreSQL:
 //! `cargo test -p parley --features postgres-tests --test cluster`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -34,14 +35,18 @@ fn free_port() -> u16 {
 }
 
 fn spawn(url: &str, data: &std::path::Path, smtp: &SmtpSink, guard: &str) -> Node {
+    spawn_sending_to(url, data, &smtp.url(), guard)
+}
+
+fn spawn_sending_to(url: &str, data: &std::path::Path, smtp_url: &str, guard: &str) -> Node {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_parley"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--smtp-listen", "off", "--database-url", url])
         .arg("--data-dir")
         .arg(data)
-        .args(["--email-delay", &format!("{DELAY_MS}ms"), "--delivery-poll", "50ms", "--delivery-lease", "2s"])
+        .args(["--email-delay", &format!("{DELAY_MS}ms"), "--delivery-poll", "50ms", "--delivery-lease", "60s"])
         .args(["--send-guard", guard, "--rate-limits", "false"])
-        .args(["--smtp-url", &smtp.url(), "--smtp-from", "Acme <support@acme.test>"])
+        .args(["--smtp-url", smtp_url, "--smtp-from", "Acme <support@acme.test>"])
         .env("PARLEY_ADMIN_EMAIL", ADMIN)
         .env("PARLEY_ADMIN_PASSWORD", PASSWORD)
         .env("PARLEY_LOG", "warn")
@@ -133,7 +138,8 @@ async fn r12_r14_three_nodes_push_across_and_email_once_though_one_is_killed_whi
     let pushed = socket.next_of("message", Duration::from_secs(5)).await.expect("pushed across nodes");
     assert_eq!(pushed["message"]["body"], "Reply 0", "{pushed}");
 
-    // Node A dies as the emails fall due; the others take its claims over when their leases end.
+    // Node A dies as the emails fall due; the others take back what it had claimed within
+    // seconds (R44: its lock is free), long before its 60 s leases would have run out.
     tokio::time::sleep(Duration::from_millis(DELAY_MS)).await;
     nodes[0].child.kill().unwrap();
     nodes[0].child.wait().unwrap();
@@ -149,6 +155,70 @@ async fn r12_r14_three_nodes_push_across_and_email_once_though_one_is_killed_whi
     }
     let expected: BTreeMap<String, usize> = desk.iter().map(|(email, _)| (email.clone(), 1)).collect();
     assert_eq!(per_address, expected, "each email exactly once");
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a node's process.
+fn signal(node: &Node, signal: &str) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(node.child.id().to_string()).status().unwrap();
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// R44: what a node had claimed when it was SIGKILLed goes out within seconds, from the nodes that
+/// live on, not when its 60 s leases run out. Node A sends to an SMTP server that takes the
+/// connection and never answers, so it holds every email it claims; B and C are paused until it
+/// has claimed them all.
+#[tokio::test]
+async fn r44_what_a_killed_node_had_claimed_goes_out_at_once_not_when_its_leases_end() {
+    let schema = ScratchSchema::create(&test_database_url()).await.unwrap();
+    let (smtp, data) = (SmtpSink::start().await, tempfile::tempdir().unwrap());
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("smtp://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let mut a = spawn_sending_to(&schema.url(), data.path(), &silent_url, "0");
+    wait_ready(&mut a).await;
+    let mut others = vec![spawn(&schema.url(), data.path(), &smtp, "0"), spawn(&schema.url(), data.path(), &smtp, "0")];
+    for node in &mut others {
+        wait_ready(node).await;
+    }
+    let admin = login(&a.base, "/api/v1/auth/login", ADMIN, PASSWORD).await;
+    let desk = customers(&a.base, &admin, 6).await;
+    for (i, (_, conversation)) in desk.iter().enumerate() {
+        let path = format!("/api/v1/conversations/{conversation}/messages");
+        call(&a.base, Some(&admin), &path, json!({"body": format!("Reply {i}")})).await;
+    }
+    for node in &others {
+        signal(node, "STOP");
+    }
+    // A composes every email as it falls due, and begins trying to send them.
+    let db = sqlx::PgPool::connect(&schema.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (queued, trying): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(attempt_started_at) FROM outgoing_emails WHERE status = 'queued'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if queued == desk.len() as i64 && trying > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node A queued {queued} of {} emails, trying {trying}", desk.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    for node in &others {
+        signal(node, "CONT");
+    }
+    let mails = smtp.wait_for(desk.len(), Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), desk.len(), "every email arrives long before A's leases (60 s) end");
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    let mut expected: Vec<String> = desk.iter().map(|(email, _)| email.clone()).collect();
+    expected.sort();
+    assert_eq!(to, expected, "each once");
 }
 
 #[tokio::test]
