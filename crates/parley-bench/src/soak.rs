@@ -19,7 +19,9 @@
 //! Checks: every acknowledged post is stored with its body; numbers in each conversation run 1..n
 //! without a gap or a repeat; every reply due to a customer was emailed, and how many were emailed
 //! more than once (per kill: at most the SMTP conversations under way at a kill, each again with
-//! the first one's Message-ID); nothing internal reached a customer by email or socket.
+//! the first one's Message-ID); every email arrived within `--max-late-ms` (2 s) of its message
+//! falling due, also right after a kill (R44: a restart takes back what the killed run held at
+//! once); nothing internal reached a customer by email or socket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
@@ -50,11 +52,16 @@ struct Args {
     /// Random seed, for a repeatable run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The most an email may arrive after its message fell due (the email delay), also right
+    /// after a kill.
+    #[arg(long, default_value_t = 2000)]
+    max_late_ms: u64,
 }
 
 const ADMIN: &str = "admin@soak.test";
 const PASSWORD: &str = "soak-password-1";
 const DELAY: &str = "800ms";
+const DELAY_MS: u64 = 800;
 
 /// A small xorshift generator: enough randomness for kill times, without a dependency.
 struct Rng(u64);
@@ -114,6 +121,8 @@ impl Server {
 struct Ledger {
     /// Acknowledged posts: message id → (conversation id, body).
     acked: BTreeMap<i64, (i64, String)>,
+    /// When each acknowledgement arrived: an email is due one delay later.
+    acked_at: BTreeMap<i64, Instant>,
     /// Frames received by each customer's socket.
     customer_frames: Vec<String>,
 }
@@ -151,7 +160,9 @@ impl Ctx {
         let path = format!("/api/v1/conversations/{conversation}/messages");
         if let Some(answer) = self.post(token, &path, json!({"body": body, "channel": channel})).await {
             if let Some(id) = answer["message"]["id"].as_i64() {
-                self.ledger.lock().unwrap().acked.insert(id, (conversation, body));
+                let mut ledger = self.ledger.lock().unwrap();
+                ledger.acked.insert(id, (conversation, body));
+                ledger.acked_at.insert(id, Instant::now());
             }
         }
     }
@@ -331,8 +342,10 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut rng = Rng(args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut restarts = Duration::ZERO;
+    let mut kills = Vec::with_capacity(args.kills);
     for kill in 0..args.kills {
         tokio::time::sleep(Duration::from_millis(100 + rng.below(args.max_uptime_ms))).await;
+        kills.push(Instant::now());
         server.kill();
         server.start();
         restarts += wait_ready(&ctx).await;
@@ -359,7 +372,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let report = check(&ctx, &world, &smtp).await;
+    let report = check(&ctx, &world, &smtp, &kills, Duration::from_millis(args.max_late_ms)).await;
     server.kill();
     let ledger = ctx.ledger.lock().unwrap();
     println!(
@@ -384,6 +397,16 @@ async fn main() -> anyhow::Result<()> {
         report.same_message_id
     );
     println!(
+        "  after falling due, emails arrived within {:.0?} (p99 {:.0?}); of the {} due within {:.0?} of a kill, within {:.0?}; later than {} ms: {}",
+        report.latest,
+        report.p99,
+        report.near_kill,
+        NEAR_KILL,
+        report.latest_near_kill,
+        args.max_late_ms,
+        report.late
+    );
+    println!(
         "  internal words that reached a customer: {} by email, {} by socket",
         report.internal_emails, report.internal_frames
     );
@@ -392,6 +415,7 @@ async fn main() -> anyhow::Result<()> {
         && report.missing == 0
         && report.internal_emails == 0
         && report.internal_frames == 0
+        && report.latest <= Duration::from_millis(args.max_late_ms)
         // A kill can cut off every SMTP conversation under way after the server stored the email
         // and before its "250" reached Parley: those go again, with the first one's Message-ID,
         // so mail clients show one.
@@ -412,9 +436,21 @@ struct Report {
     same_message_id: usize,
     internal_emails: usize,
     internal_frames: usize,
+    /// How long after falling due (acknowledged + the delay) the latest email arrived.
+    latest: Duration,
+    p99: Duration,
+    /// Replies that fell due while a kill could touch them (see [`NEAR_KILL`]).
+    near_kill: usize,
+    latest_near_kill: Duration,
+    /// Replies whose email came later than `--max-late-ms` after falling due.
+    late: usize,
 }
 
-async fn check(ctx: &Ctx, world: &World, smtp: &SmtpSink) -> Report {
+/// A reply counts as due near a kill when a kill came between its acknowledgement and this long
+/// after it fell due: the killed run may have held its job or its email.
+const NEAR_KILL: Duration = Duration::from_secs(2);
+
+async fn check(ctx: &Ctx, world: &World, smtp: &SmtpSink, kills: &[Instant], max_late: Duration) -> Report {
     let mut report = Report::default();
     let admin = login(ctx, "/api/v1/auth/login", ADMIN, PASSWORD).await;
     let ledger = ctx.ledger.lock().unwrap().acked.clone();
@@ -472,14 +508,41 @@ async fn check(ctx: &Ctx, world: &World, smtp: &SmtpSink) -> Report {
             }
         }
     }
-    for (conversation, body) in ledger.values() {
+    // When each (recipient, reply) first arrived.
+    let mut first_at: BTreeMap<(String, String), Instant> = BTreeMap::new();
+    for mail in &mails {
+        let text = mail.text();
+        for to in &mail.to {
+            for word in text.split_whitespace().filter(|w| w.starts_with("reply-")) {
+                let at = first_at.entry((to.clone(), word.to_string())).or_insert(mail.received_at);
+                *at = (*at).min(mail.received_at);
+            }
+        }
+    }
+    let acked_at = ctx.ledger.lock().unwrap().acked_at.clone();
+    let (mut lateness, mut late_near_kill) = (Vec::new(), Vec::new());
+    for (id, (conversation, body)) in &ledger {
         let Some(address) = public_of.get(conversation) else { continue };
         let Some(word) = body.split_whitespace().next().filter(|w| w.starts_with("reply-")) else { continue };
         report.due += 1;
-        if !emailed.contains_key(&(address.to_string(), word.to_string())) {
+        let key = (address.to_string(), word.to_string());
+        if !emailed.contains_key(&key) {
             report.missing += 1;
         }
+        let (Some(arrived), Some(acked)) = (first_at.get(&key), acked_at.get(id)) else { continue };
+        let due = *acked + Duration::from_millis(DELAY_MS);
+        let late = arrived.saturating_duration_since(due);
+        lateness.push(late);
+        if kills.iter().any(|k| *k >= *acked && *k <= due + NEAR_KILL) {
+            late_near_kill.push(late);
+        }
     }
+    lateness.sort();
+    report.latest = lateness.last().copied().unwrap_or_default();
+    report.p99 = lateness.get(lateness.len() * 99 / 100).copied().unwrap_or(report.latest);
+    report.near_kill = late_near_kill.len();
+    report.latest_near_kill = late_near_kill.iter().max().copied().unwrap_or_default();
+    report.late = lateness.iter().filter(|l| **l > max_late).count();
     let mut duplicate_emails: BTreeSet<(String, String)> = BTreeSet::new();
     for ((to, _), ids) in &emailed {
         if ids.len() > 1 {

@@ -32,6 +32,12 @@ fn derived_on_sqlite(table: &str) -> bool {
     table.contains("_fts")
 }
 
+/// Whether a PostgreSQL column has no SQLite twin by design: which node holds a claim (R44) means
+/// something only where several nodes share the database. A moved store starts with none.
+fn only_on_postgres(column: &str) -> bool {
+    matches!(column, "claim_owner" | "owner_claimed_until")
+}
+
 /// What a move copied: rows per table, in the order they were written.
 #[derive(Debug, Default)]
 pub struct Moved {
@@ -134,7 +140,7 @@ impl Plan {
                 identities.push((table.clone(), name.clone()));
             }
             // Generated columns (the search vectors) are PostgreSQL's own to compute.
-            if !generated {
+            if !generated && !only_on_postgres(&name) {
                 entry.push(Column { name, pg_type });
             }
         }
