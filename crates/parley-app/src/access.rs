@@ -9,7 +9,72 @@ use parley_domain::access::{
 use parley_domain::*;
 use parley_store::{PostContext, Reader};
 
+/// How many reads [`App::who_sees`] keeps under way at once.
+const READS_AT_ONCE: usize = 8;
+
 impl App {
+    /// R44: of `pairs`, those whose party may see the conversation now — the rule of
+    /// [`App::visible_conversation`], for a whole batch: each conversation, each user and each
+    /// relation read once, several reads under way at once. A deactivated or deleted user sees
+    /// nothing.
+    pub(crate) async fn who_sees(
+        &self,
+        pairs: &[(Party, ConversationId)],
+    ) -> AppResult<std::collections::HashSet<(Party, ConversationId)>> {
+        use futures_util::{StreamExt, TryStreamExt};
+        use std::collections::{BTreeSet, HashMap};
+        let conversations: BTreeSet<ConversationId> = pairs.iter().map(|(_, c)| *c).collect();
+        let users: BTreeSet<UserId> = pairs.iter().filter_map(|(p, _)| p.user()).collect();
+        let pairs: BTreeSet<(Party, ConversationId)> = pairs.iter().copied().collect();
+        let facts: HashMap<ConversationId, ConversationFacts> = futures_util::stream::iter(conversations)
+            .map(|id| async move {
+                match self.store.conversation(id).await {
+                    Ok(c) => Ok(Some((
+                        id,
+                        ConversationFacts { visibility: c.header.visibility, project_id: c.header.project_id },
+                    ))),
+                    Err(parley_store::StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(AppError::from(e)),
+                }
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await?;
+        let profiles: HashMap<UserId, UserProfile> = futures_util::stream::iter(users)
+            .map(|id| async move {
+                match self.store.user_profile(id).await {
+                    Ok(p) => Ok(Some((id, p))),
+                    Err(parley_store::StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(AppError::from(e)),
+                }
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await?;
+        let (facts, profiles) = (&facts, &profiles);
+        futures_util::stream::iter(pairs)
+            .map(|(party, id)| async move {
+                let Some(facts) = facts.get(&id).copied() else { return Ok(None) };
+                let actor = match party {
+                    Party::Customer(id) => Actor::Customer { id },
+                    Party::User(id) => match profiles.get(&id) {
+                        // The role plays no part in seeing a conversation.
+                        Some(_) => Actor::User { id, role: Role::Member, via_api_token: false },
+                        None => return Ok(None),
+                    },
+                };
+                let relation = self.store.relation(id, party).await?;
+                let profile = party.user().and_then(|u| profiles.get(&u));
+                Ok::<_, AppError>(sees(actor, facts, relation, profile).then_some((party, id)))
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .try_filter_map(|seen| async move { Ok(seen) })
+            .try_collect()
+            .await
+    }
+
     /// The conversation, if `actor` may see it; "not found" otherwise, whether or not it exists.
     pub async fn visible_conversation(&self, actor: Actor, id: ConversationId) -> AppResult<Conversation> {
         let conversation = self.store.conversation(id).await.map_err(AppError::from_store("conversation"))?;

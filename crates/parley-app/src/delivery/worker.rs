@@ -4,10 +4,10 @@
 //! with a lease, so several nodes (or a restarted one) never do the same job twice, and a job a
 //! crashed node held is taken over once its lease runs out.
 
-use crate::{Actor, App, AppError, AppResult};
+use crate::{App, AppResult};
 use futures_util::StreamExt;
 use parley_domain::delivery::{plan_digests, retry_delay_ms, SuppressReason};
-use parley_domain::{OutgoingEmailId, Party, UserId, Visibility};
+use parley_domain::{ConversationId, OutgoingEmailId, Party, UserId, Visibility};
 use parley_store::OutgoingEmail;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -227,36 +227,39 @@ impl App {
     /// scope, a customer who stopped following). What an email says was decided when it was
     /// composed, after the send guard: its messages can no longer be taken back or made internal.
     async fn out_of_reach(&self, emails: &[OutgoingEmail]) -> AppResult<Vec<(OutgoingEmailId, &'static str)>> {
-        let mut users: HashMap<UserId, Option<Actor>> = HashMap::new();
+        // Whether each user recipient is active, read once per user.
+        let mut active: HashMap<UserId, bool> = HashMap::new();
         let mut refused = Vec::new();
+        let mut about = Vec::new();
         for email in emails {
             let Some(party) = email.email.party else { continue };
-            let actor = match party {
-                Party::Customer(id) => Some(Actor::Customer { id }),
-                Party::User(id) => match users.get(&id) {
-                    Some(actor) => *actor,
+            if let Party::User(id) = party {
+                let is_active = match active.get(&id) {
+                    Some(known) => *known,
                     None => {
-                        let actor = match self.store.user(id).await {
-                            Ok(u) if u.active => Some(Actor::User { id, role: u.role, via_api_token: false }),
-                            Ok(_) | Err(parley_store::StoreError::NotFound) => None,
+                        let known = match self.store.user(id).await {
+                            Ok(u) => u.active,
+                            Err(parley_store::StoreError::NotFound) => false,
                             Err(e) => return Err(e.into()),
                         };
-                        *users.entry(id).or_insert(actor)
+                        *active.entry(id).or_insert(known)
                     }
-                },
-            };
-            let Some(actor) = actor else {
-                refused.push((email.id, "not sent: the recipient was deactivated"));
-                continue;
-            };
-            if let Some(conversation) = email.email.conversation_id {
-                match self.visible_conversation(actor, conversation).await {
-                    Ok(_) => {}
-                    Err(AppError::NotFound(_)) => {
-                        refused.push((email.id, "not sent: the recipient may no longer see the conversation"))
-                    }
-                    Err(e) => return Err(e),
+                };
+                if !is_active {
+                    refused.push((email.id, "not sent: the recipient was deactivated"));
+                    continue;
                 }
+            }
+            if let Some(conversation) = email.email.conversation_id {
+                about.push((email.id, party, conversation));
+            }
+        }
+        // Whether each may still see the conversation, for the whole batch at once.
+        let pairs: Vec<(Party, ConversationId)> = about.iter().map(|(_, p, c)| (*p, *c)).collect();
+        let seeing = self.who_sees(&pairs).await?;
+        for (id, party, conversation) in about {
+            if !seeing.contains(&(party, conversation)) {
+                refused.push((id, "not sent: the recipient may no longer see the conversation"));
             }
         }
         Ok(refused)
