@@ -9,8 +9,36 @@ use parley_domain::access::{
 use parley_domain::*;
 use parley_store::{PostContext, Reader};
 
-/// How many reads [`App::who_sees`] keeps under way at once.
+/// How many reads [`read_each`] keeps under way at once.
 const READS_AT_ONCE: usize = 8;
+
+/// Reads each of `keys` with `read`, several under way at once; what is not found is left out.
+pub(crate) async fn read_each<K, V, F, Fut>(
+    keys: impl IntoIterator<Item = K>,
+    read: F,
+) -> AppResult<std::collections::HashMap<K, V>>
+where
+    K: Copy + Eq + std::hash::Hash,
+    F: Fn(K) -> Fut,
+    Fut: std::future::Future<Output = parley_store::StoreResult<V>>,
+{
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter(keys)
+        .map(|key| {
+            let reading = read(key);
+            async move {
+                match reading.await {
+                    Ok(value) => Ok(Some((key, value))),
+                    Err(parley_store::StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(AppError::from(e)),
+                }
+            }
+        })
+        .buffer_unordered(READS_AT_ONCE)
+        .try_filter_map(|found| async move { Ok(found) })
+        .try_collect()
+        .await
+}
 
 impl App {
     /// R44: of `pairs`, those whose party may see the conversation now — the rule of
@@ -22,37 +50,16 @@ impl App {
         pairs: &[(Party, ConversationId)],
     ) -> AppResult<std::collections::HashSet<(Party, ConversationId)>> {
         use futures_util::{StreamExt, TryStreamExt};
-        use std::collections::{BTreeSet, HashMap};
+        use std::collections::BTreeSet;
         let conversations: BTreeSet<ConversationId> = pairs.iter().map(|(_, c)| *c).collect();
         let users: BTreeSet<UserId> = pairs.iter().filter_map(|(p, _)| p.user()).collect();
         let pairs: BTreeSet<(Party, ConversationId)> = pairs.iter().copied().collect();
-        let facts: HashMap<ConversationId, ConversationFacts> = futures_util::stream::iter(conversations)
-            .map(|id| async move {
-                match self.store.conversation(id).await {
-                    Ok(c) => Ok(Some((
-                        id,
-                        ConversationFacts { visibility: c.header.visibility, project_id: c.header.project_id },
-                    ))),
-                    Err(parley_store::StoreError::NotFound) => Ok(None),
-                    Err(e) => Err(AppError::from(e)),
-                }
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .try_filter_map(|found| async move { Ok(found) })
-            .try_collect()
-            .await?;
-        let profiles: HashMap<UserId, UserProfile> = futures_util::stream::iter(users)
-            .map(|id| async move {
-                match self.store.user_profile(id).await {
-                    Ok(p) => Ok(Some((id, p))),
-                    Err(parley_store::StoreError::NotFound) => Ok(None),
-                    Err(e) => Err(AppError::from(e)),
-                }
-            })
-            .buffer_unordered(READS_AT_ONCE)
-            .try_filter_map(|found| async move { Ok(found) })
-            .try_collect()
-            .await?;
+        let facts = read_each(conversations, |id| async move {
+            let c = self.store.conversation(id).await?;
+            Ok(ConversationFacts { visibility: c.header.visibility, project_id: c.header.project_id })
+        })
+        .await?;
+        let profiles = read_each(users, |id| self.store.user_profile(id)).await?;
         let (facts, profiles) = (&facts, &profiles);
         futures_util::stream::iter(pairs)
             .map(|(party, id)| async move {

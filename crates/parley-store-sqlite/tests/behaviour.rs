@@ -16,6 +16,22 @@ async fn fresh() -> (SqliteStore, tempfile::TempDir) {
 
 parley_store_conformance::store_behaviour_tests!(fresh);
 
+/// A folder in `dir` with the migrations numbered below `first_left_out`: a database they build
+/// is one an earlier version made.
+fn migrations_before(dir: &std::path::Path, first_left_out: &str) -> std::path::PathBuf {
+    let old_migrations = dir.join("migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < first_left_out {
+            std::fs::copy(&path, old_migrations.join(name)).unwrap();
+        }
+    }
+    old_migrations
+}
+
 #[tokio::test]
 async fn reopening_the_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,16 +56,7 @@ async fn reopening_the_file_keeps_everything() {
 #[tokio::test]
 async fn upgrading_to_items_by_customers_keeps_every_item_and_builds_every_inbox() {
     let dir = tempfile::tempdir().unwrap();
-    let old_migrations = dir.path().join("migrations");
-    std::fs::create_dir(&old_migrations).unwrap();
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for entry in std::fs::read_dir(&all).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0010" {
-            std::fs::copy(&path, old_migrations.join(name)).unwrap();
-        }
-    }
+    let old_migrations = migrations_before(dir.path(), "0010");
     let path = dir.path().join("parley.db");
     {
         let options =
@@ -165,16 +172,7 @@ async fn r20_an_inbox_rebuild_cut_short_is_finished_at_the_next_start() {
 #[tokio::test]
 async fn r44_upgrading_scrubs_the_secrets_stored_before_and_seals_what_is_queued() {
     let dir = tempfile::tempdir().unwrap();
-    let old_migrations = dir.path().join("migrations");
-    std::fs::create_dir(&old_migrations).unwrap();
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for entry in std::fs::read_dir(&all).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0024" {
-            std::fs::copy(&path, old_migrations.join(name)).unwrap();
-        }
-    }
+    let old_migrations = migrations_before(dir.path(), "0024");
     let token = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmno";
     assert_eq!(token.len(), 47);
     let path = dir.path().join("parley.db");

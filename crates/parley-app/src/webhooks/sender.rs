@@ -5,7 +5,7 @@
 //! send time too (unless the server allows it), and redirects are never followed.
 
 use crate::{App, AppError, AppResult};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use parley_domain::webhook::{self, is_public, Webhook, MAX_TRIES};
 use parley_domain::*;
 use parley_store::webhooks::{DueWebhookDelivery, TryOutcome, WebhookAttempt};
@@ -190,22 +190,13 @@ impl App {
         now: i64,
     ) -> AppResult<Vec<(DueWebhookDelivery, Webhook)>> {
         // The state of each message announced, read once however many webhooks announce it, the
-        // reads under way together (`None`: the message is gone).
+        // reads under way together (a message not found is gone).
         let ids: std::collections::BTreeSet<MessageId> = due.iter().filter_map(|(d, _)| d.message_id).collect();
-        let states: HashMap<MessageId, Option<parley_domain::access::MessageFacts>> = futures_util::stream::iter(ids)
-            .map(|id| async move {
-                match self.store.message_facts(id).await {
-                    Ok((_, _, facts)) => Ok((id, Some(facts))),
-                    Err(parley_store::StoreError::NotFound) => Ok((id, None)),
-                    Err(e) => Err(AppError::from(e)),
-                }
-            })
-            .buffer_unordered(AT_ONCE)
-            .try_collect()
-            .await?;
+        let states =
+            crate::access::read_each(ids, |id| async move { Ok(self.store.message_facts(id).await?.2) }).await?;
         let mut sending = Vec::with_capacity(due.len());
         for (delivery, hook) in due {
-            let (message, message_gone) = match delivery.message_id.map(|id| states.get(&id).copied().flatten()) {
+            let (message, message_gone) = match delivery.message_id.map(|id| states.get(&id).copied()) {
                 None => (None, false),
                 Some(Some(facts)) => (Some(facts), false),
                 Some(None) => (None, true),
