@@ -277,6 +277,7 @@ pub(crate) fn address(context: &PostContext, author: Author) -> Addressed {
         requesters: people.requesters.clone(),
         conversation_followers: c.followers.clone(),
         participants: c.participants.clone(),
+        taking_part: c.taking_part.clone(),
         mentioned: context.mentioned.clone(),
         profiles: context.profiles.clone(),
     };

@@ -416,6 +416,7 @@ fn audience_rate(followers: usize) -> (f64, Duration) {
         requesters: vec![CustomerId(1000)],
         conversation_followers: vec![Party::User(UserId(2000))],
         participants: vec![Party::User(UserId(1))],
+        taking_part: vec![UserId(1), UserId(3)],
         mentioned: vec![],
         profiles,
     };

@@ -18,17 +18,29 @@ pub struct ConversationFacts {
 /// How one person stands to one conversation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Relation {
+    /// Added as a participant (R4): part of who the conversation is with.
     pub participant: bool,
     pub conversation_follower: bool,
     /// Follower or requester of the linked item, or follower of the linked project.
     pub item_follower: bool,
     /// Follower of the conversation's project (for a customer: directly or via their organization).
     pub project_follower: bool,
+    /// R41: a user who wrote in the conversation takes part in it. It counts as following for
+    /// notifications and views, never for access.
+    pub taking_part: bool,
 }
 
 impl Relation {
-    /// Follows or takes part in the conversation or what it hangs off.
+    /// Follows or takes part in the conversation or what it hangs off: "my conversations" (R22,
+    /// R23, R27, R41).
     pub fn follows(self) -> bool {
+        self.grants_access() || self.taking_part
+    }
+
+    /// Someone with access put them there: they follow the conversation or what it hangs off, or
+    /// were added as a participant. Taking part by writing is not among them (R41), so a
+    /// narrowed scope still removes what a user only wrote in.
+    pub fn grants_access(self) -> bool {
         self.participant || self.conversation_follower || self.item_follower
     }
 }
@@ -58,7 +70,7 @@ pub fn user_may_see_item(
 /// within their scope; otherwise, with scope "all projects", an independent public one (a chat with
 /// customers). Independent internal conversations are private to their participants and followers.
 pub fn user_may_see(scope: Scope, followed_projects: &[ProjectId], conv: ConversationFacts, rel: Relation) -> bool {
-    if rel.follows() {
+    if rel.grants_access() {
         return true;
     }
     match (conv.project_id, scope) {
@@ -71,7 +83,7 @@ pub fn user_may_see(scope: Scope, followed_projects: &[ProjectId], conv: Convers
 /// R7: a customer sees only public conversations they follow or take part in, or that belong to a
 /// project shared with them.
 pub fn customer_may_see(conv: ConversationFacts, rel: Relation) -> bool {
-    conv.visibility == Visibility::Public && (rel.follows() || rel.project_follower)
+    conv.visibility == Visibility::Public && (rel.grants_access() || rel.project_follower)
 }
 
 /// The facts about one message that decide who of those seeing its conversation may read it.
@@ -117,12 +129,13 @@ mod tests {
     }
 
     fn every_relation() -> Vec<Relation> {
-        (0..16)
+        (0..32)
             .map(|bits| Relation {
                 participant: bits & 1 != 0,
                 conversation_follower: bits & 2 != 0,
                 item_follower: bits & 4 != 0,
                 project_follower: bits & 8 != 0,
+                taking_part: bits & 16 != 0,
             })
             .collect()
     }
@@ -141,7 +154,34 @@ mod tests {
         let none = Relation::default();
         assert!(!customer_may_see(conv(Visibility::Public, Some(P1)), none));
         for rel in every_relation().into_iter().filter(|r| *r != none) {
-            assert!(customer_may_see(conv(Visibility::Public, Some(P1)), rel), "{rel:?}");
+            let placed = Relation { taking_part: false, ..rel } != none;
+            assert_eq!(customer_may_see(conv(Visibility::Public, Some(P1)), rel), placed, "{rel:?}");
+        }
+    }
+
+    #[test]
+    fn r41_taking_part_counts_as_mine_and_grants_no_access() {
+        let writer = Relation { taking_part: true, ..Relation::default() };
+        assert!(writer.follows(), "my conversations count what I wrote in");
+        for v in Visibility::ALL {
+            for project in [None, Some(P2)] {
+                let c = conv(*v, project);
+                assert!(!user_may_see(Scope::FollowedProjects, &[P1], c, writer), "{c:?}");
+                assert_eq!(
+                    user_may_see(Scope::AllProjects, &[], c, writer),
+                    user_may_see(Scope::AllProjects, &[], c, Relation::default()),
+                    "{c:?}"
+                );
+            }
+        }
+        for rel in every_relation() {
+            let without = Relation { taking_part: false, ..rel };
+            for c in [conv(Visibility::Public, Some(P2)), conv(Visibility::Internal, None)] {
+                assert_eq!(
+                    user_may_see(Scope::FollowedProjects, &[P1], c, rel),
+                    user_may_see(Scope::FollowedProjects, &[P1], c, without)
+                );
+            }
         }
     }
 

@@ -25,8 +25,10 @@ pub enum Reason {
     Requester,
     /// Follows the conversation.
     ConversationFollower,
-    /// Takes part in the conversation.
+    /// Was added to the conversation as a participant.
     Participant,
+    /// R41: wrote in the conversation.
+    TakingPart,
     /// Was `@mentioned` in the message.
     Mention,
     /// R10: asks for all customer messages.
@@ -42,6 +44,7 @@ impl Reason {
             Reason::Requester => "requester",
             Reason::ConversationFollower => "conversation_follower",
             Reason::Participant => "participant",
+            Reason::TakingPart => "taking_part",
             Reason::Mention => "mention",
             Reason::AllCustomerMessages => "all_customer_messages",
             Reason::AllRepliesToCustomers => "all_replies_to_customers",
@@ -54,6 +57,7 @@ impl Reason {
             Reason::Requester,
             Reason::ConversationFollower,
             Reason::Participant,
+            Reason::TakingPart,
             Reason::Mention,
             Reason::AllCustomerMessages,
             Reason::AllRepliesToCustomers,
@@ -80,11 +84,14 @@ pub struct AudienceInput {
     pub requesters: Vec<CustomerId>,
     pub conversation_followers: Vec<Party>,
     pub participants: Vec<Party>,
+    /// R41: users who wrote in the conversation.
+    pub taking_part: Vec<UserId>,
     /// Users `@mentioned` in the message, already resolved.
     pub mentioned: Vec<UserId>,
     /// Profiles of the users named above and of every user whose preferences ask for all
     /// customer messages or all replies to customers (R10). A user without a profile here is
-    /// treated with default preferences.
+    /// treated with default preferences, except one who only takes part: taking part grants no
+    /// access (R41), so without a profile to check their scope against they receive nothing.
     pub profiles: Vec<UserProfile>,
 }
 
@@ -136,6 +143,7 @@ pub fn compute(input: &AudienceInput) -> Audience {
     for (parties, reason) in sources {
         parties.iter().for_each(|p| add(&mut reasons, *p, reason));
     }
+    input.taking_part.iter().for_each(|u| add(&mut reasons, Party::User(*u), Reason::TakingPart));
     input.requesters.iter().for_each(|c| add(&mut reasons, Party::Customer(*c), Reason::Requester));
     input.mentioned.iter().for_each(|u| add(&mut reasons, Party::User(*u), Reason::Mention));
 
@@ -169,6 +177,18 @@ pub fn compute(input: &AudienceInput) -> Audience {
             Party::User(id) => profiles.get(id).is_none_or(|p| p.active),
             Party::Customer(_) => true,
         })
+        // R41: taking part grants no access; one who only wrote here receives it while their
+        // scope still shows them the conversation (R20, R37).
+        .filter(|(party, reasons)| {
+            let rel = relation_from(Some(reasons));
+            let granted = rel.grants_access() || reasons.iter().any(|r| !r.is_following());
+            match party {
+                Party::User(id) if !granted => profiles
+                    .get(id)
+                    .is_some_and(|p| user_may_see(p.preferences.scope, &p.followed_projects, facts, rel)),
+                _ => true,
+            }
+        })
         .map(|(party, reasons)| {
             let follows = reasons.iter().any(|r| r.is_following());
             let notify = match party {
@@ -191,5 +211,6 @@ fn relation_from(reasons: Option<&BTreeSet<Reason>>) -> Relation {
         conversation_follower: has(Reason::ConversationFollower) || has(Reason::Mention),
         item_follower: has(Reason::ItemFollower) || has(Reason::Requester),
         project_follower: false,
+        taking_part: has(Reason::TakingPart),
     }
 }

@@ -78,6 +78,33 @@ pub fn plan_email(
     }
 }
 
+/// R34: a message falling due for a recipient within this long of the email their earlier unsent
+/// messages of the conversation wait for joins that email.
+pub const BURST_GAP_MS: i64 = 30_000;
+/// R34: the longest a burst's email waits after its first message fell due.
+pub const BURST_MAX_WAIT_MS: i64 = 120_000;
+
+/// The unsent, unclaimed email jobs of one recipient in one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// When their email is due (they all wait for the same one).
+    pub due_at: i64,
+    /// When the first of them fell (or falls) due by its own delay.
+    pub first_due_at: i64,
+}
+
+/// R34: when the email of a new job due at `due_at` goes, given the recipient's jobs already
+/// `waiting` in that conversation: a message falling due within [`BURST_GAP_MS`] of the waiting
+/// email joins it, and the whole email then goes when the later of the two falls due, unless that
+/// is more than [`BURST_MAX_WAIT_MS`] after the first fell due. `None` means it stands alone.
+/// Nothing is ever emailed before its own delay: a joined email only ever goes later.
+pub fn burst_due(due_at: i64, waiting: Option<Waiting>) -> Option<i64> {
+    let w = waiting?;
+    let together = due_at.max(w.due_at);
+    let close = due_at.abs_diff(w.due_at) <= BURST_GAP_MS.unsigned_abs();
+    (close && together.saturating_sub(w.first_due_at) <= BURST_MAX_WAIT_MS).then_some(together)
+}
+
 /// The same rules again when a pending email falls due: anything that changed since (the
 /// recipient saw it) suppresses it. `None` means send.
 pub fn check(party: Party, notify: bool, author: Author, visibility: Visibility, seen: bool) -> Option<SuppressReason> {
@@ -169,6 +196,36 @@ mod tests {
 
     const USER: Party = Party::User(UserId(1));
     const CUSTOMER: Party = Party::Customer(CustomerId(2));
+
+    #[test]
+    fn r34_a_burst_two_seconds_apart_is_one_email_never_sent_before_its_own_delay() {
+        let delay = 60_000;
+        let mut waiting: Option<Waiting> = None;
+        for posted in [0, 2_000, 4_000, 6_000, 8_000] {
+            let due = posted + delay;
+            let goes = burst_due(due, waiting).unwrap_or(due);
+            assert!(goes >= due, "never before its own delay");
+            waiting = Some(Waiting { due_at: goes, first_due_at: waiting.map_or(due, |w| w.first_due_at) });
+        }
+        assert_eq!(
+            waiting,
+            Some(Waiting { due_at: 68_000, first_due_at: 60_000 }),
+            "all five go at the last one's time"
+        );
+    }
+
+    #[test]
+    fn r34_a_gap_longer_than_the_window_or_a_burst_past_two_minutes_stands_alone() {
+        let w = Waiting { due_at: 60_000, first_due_at: 60_000 };
+        assert_eq!(burst_due(90_000, Some(w)), Some(90_000), "exactly the window joins");
+        assert_eq!(burst_due(90_001, Some(w)), None, "a longer gap stands alone");
+        let long = Waiting { due_at: 170_000, first_due_at: 60_000 };
+        assert_eq!(burst_due(180_000, Some(long)), Some(180_000), "two minutes in all");
+        assert_eq!(burst_due(180_001, Some(long)), None, "never longer");
+        assert_eq!(burst_due(60_000, None), None);
+        // A reply released by the send guard falls due after a later message: the later one waits.
+        assert_eq!(burst_due(55_000, Some(w)), Some(60_000));
+    }
 
     #[test]
     fn r14_email_is_due_one_delay_after_posting() {

@@ -240,6 +240,9 @@ pub struct Conversation {
     pub header: ConversationHeader,
     pub participants: Vec<Party>,
     pub followers: Vec<Party>,
+    /// R41: users who wrote in it. They count it among their conversations; it grants no access.
+    #[serde(default)]
+    pub taking_part: Vec<UserId>,
 }
 
 /// A conversation's state changed (R6): to what, by whom, when. A message that reopened a

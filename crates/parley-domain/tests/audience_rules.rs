@@ -22,6 +22,7 @@ fn input(visibility: Visibility, author: Author) -> AudienceInput {
         requesters: vec![DAN],
         conversation_followers: vec![Party::User(BO)],
         participants: vec![],
+        taking_part: vec![],
         mentioned: vec![],
         profiles: vec![],
     }
@@ -53,6 +54,40 @@ fn a_deactivated_user_receives_nothing_whatever_their_relation_or_preferences() 
             assert!(a.contains(Party::User(CY)), "an active user asking for everything still gets it");
         }
     }
+}
+
+#[test]
+fn r41_a_customers_follow_up_reaches_the_user_who_answered_on_default_preferences() {
+    // A live chat: independent, public, the visitor its participant; Ana answered once.
+    let mut i = input(Visibility::Public, Author::Customer(CARLA));
+    (i.project_id, i.item_followers, i.requesters, i.conversation_followers) = (None, vec![], vec![], vec![]);
+    i.participants = vec![Party::Customer(CARLA)];
+    i.taking_part = vec![ANA];
+    i.profiles = vec![profile(ANA, Preferences::default())];
+    let a = compute(&i);
+    let ana = a.get(Party::User(ANA)).expect("the user who answered receives the follow-up");
+    assert_eq!(ana.reasons, vec![Reason::TakingPart]);
+    assert!(ana.notify, "\"only from my conversations\" counts what they took part in");
+    // Without taking part, the default preferences hear nothing of it.
+    i.taking_part.clear();
+    assert!(!compute(&i).contains(Party::User(ANA)));
+}
+
+#[test]
+fn r41_taking_part_grants_no_access_a_narrowed_scope_removes_it() {
+    let mut i = input(Visibility::Internal, Author::User(BO));
+    i.item_followers.clear();
+    i.taking_part = vec![ANA];
+    let narrowed = Preferences { scope: Scope::FollowedProjects, ..Preferences::default() };
+    i.profiles = vec![profile(ANA, narrowed.clone())];
+    assert!(!compute(&i).contains(Party::User(ANA)), "outside the scope: gone like any other");
+    i.profiles = vec![UserProfile { followed_projects: vec![P1], ..profile(ANA, narrowed) }];
+    assert!(compute(&i).contains(Party::User(ANA)), "back in scope");
+    i.profiles.clear();
+    assert!(!compute(&i).contains(Party::User(ANA)), "no profile to check the scope against: nothing");
+    // Added some other way, the scope does not matter (someone with access put them there).
+    i.conversation_followers.push(Party::User(ANA));
+    assert!(compute(&i).contains(Party::User(ANA)));
 }
 
 #[test]
@@ -177,9 +212,10 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
         prop::collection::vec((1i64..8).prop_map(CustomerId), 0..4),
         prop::collection::vec(party(), 0..20),
         prop::collection::vec(party(), 0..6),
+        prop::collection::vec((1i64..8).prop_map(UserId), 0..4),
         prop::collection::vec((1i64..8).prop_map(UserId), 0..3),
         prop::collection::vec(
-            ((1i64..8).prop_map(UserId), preferences(), prop::collection::vec((1i64..4).prop_map(ProjectId), 0..3)),
+            ((1i64..8).prop_map(UserId), (preferences(), prop::collection::vec((1i64..4).prop_map(ProjectId), 0..3))),
             0..8,
         ),
     )
@@ -192,6 +228,7 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
                 requesters,
                 conversation_followers,
                 participants,
+                taking_part,
                 mentioned,
                 profiles,
             )| {
@@ -203,9 +240,14 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
                     requesters,
                     conversation_followers,
                     participants,
+                    taking_part,
                     mentioned,
+                    // One profile per user, as the store reads them.
                     profiles: profiles
                         .into_iter()
+                        .collect::<std::collections::BTreeMap<UserId, _>>()
+                        .into_iter()
+                        .map(|(id, (preferences, followed_projects))| (id, preferences, followed_projects))
                         .map(|(id, preferences, followed_projects)| UserProfile {
                             id,
                             active: true,
@@ -260,10 +302,31 @@ proptest! {
             let named = i.item_followers.contains(&r.party)
                 || i.conversation_followers.contains(&r.party)
                 || i.participants.contains(&r.party)
+                || matches!(r.party, Party::User(u) if i.taking_part.contains(&u))
                 || matches!(r.party, Party::Customer(c) if i.requesters.contains(&c))
                 || matches!(r.party, Party::User(u) if i.mentioned.contains(&u));
             let broad = r.reasons.iter().any(|x| matches!(x, Reason::AllCustomerMessages | Reason::AllRepliesToCustomers));
             prop_assert!(named || (broad && i.visibility == Visibility::Public), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn r41_one_who_only_takes_part_receives_exactly_while_their_scope_shows_the_conversation(i in audience_input()) {
+        let a = compute(&i);
+        for u in &i.taking_part {
+            let party = Party::User(*u);
+            let named_otherwise = i.item_followers.contains(&party)
+                || i.conversation_followers.contains(&party)
+                || i.participants.contains(&party)
+                || i.mentioned.contains(u);
+            if named_otherwise || Some(party) == i.author.party() {
+                continue;
+            }
+            let profile = i.profiles.iter().find(|p| p.id == *u);
+            let facts = parley_domain::access::ConversationFacts { visibility: i.visibility, project_id: i.project_id };
+            let sees = profile.is_some_and(|p| parley_domain::access::user_may_see(
+                p.preferences.scope, &p.followed_projects, facts, Default::default()));
+            prop_assert_eq!(a.contains(party), sees, "{:?}", party);
         }
     }
 }

@@ -80,11 +80,12 @@ pub async fn r14_r34_a_claim_takes_a_digest_whole<S: Store>(store: &S) {
         ids.push(store.insert_message(m).await.unwrap().id);
     }
     let now = T0 + 10 * DELAY;
+    // The other conversation's job is the soonest due: the first conversation's wait for their
+    // last (R34).
     let first = store.claim_due_emails(now, now + DELAY, 1).await.unwrap();
-    let digest = digest_of(&first);
-    assert_eq!(digest.messages, vec![ids[0], ids[1], ids[3]], "the first conversation's jobs, all of them");
+    assert_eq!(digest_of(&first).messages, vec![ids[2]], "the other conversation's");
     let second = store.claim_due_emails(now, now + DELAY, 1).await.unwrap();
-    assert_eq!(digest_of(&second).messages, vec![ids[2]], "then the other conversation's");
+    assert_eq!(digest_of(&second).messages, vec![ids[0], ids[1], ids[3]], "then the first one's, all of them");
     assert!(store.claim_due_emails(now, now + DELAY, 10).await.unwrap().is_empty());
 }
 
@@ -315,4 +316,34 @@ pub async fn secrets_and_templates_are_kept<S: Store>(store: &S) {
     assert_eq!(store.put_template(&edited, false).await.unwrap(), edited);
     assert_eq!(store.template("new_message").await.unwrap(), Some(edited));
     assert_eq!(store.template("missing").await.unwrap(), None);
+}
+
+/// R34: a job falling due close to the email its recipient's earlier messages wait for joins it;
+/// they all fall due with the last, never before their own delay, and a pause longer than the
+/// window starts an email of its own.
+pub async fn r34_a_burst_falls_due_together_with_its_last_message<S: Store>(store: &S) {
+    use parley_domain::delivery::BURST_GAP_MS;
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let (customer, member) = (Party::Customer(w.customer.id), Party::User(w.member.id));
+    let mut burst = Vec::new();
+    for n in 0..5 {
+        let m = new_message(&c, Author::User(w.admin.id), &[customer], T0 + 2_000 * n);
+        burst.push(store.insert_message(m).await.unwrap().id);
+    }
+    // Someone else's jobs in the same conversation are theirs alone.
+    let mine = store.insert_message(new_message(&c, Author::User(w.admin.id), &[member], T0)).await.unwrap();
+    let first_due = T0 + DELAY;
+    let last_due = T0 + 8_000 + DELAY;
+    let early = store.claim_due_emails(first_due, first_due + 10 * DELAY, 10).await.unwrap();
+    assert_eq!(digest_of(&early).messages, vec![mine.id], "only the member's: the burst waits for its last");
+    assert!(store.claim_due_emails(last_due - 1, last_due, 10).await.unwrap().is_empty());
+    let due = store.claim_due_emails(last_due, last_due + DELAY, 10).await.unwrap();
+    assert_eq!(digest_of(&due).messages, burst, "one email, in order");
+
+    // After a longer pause, a new email.
+    let later = T0 + 8_000 + BURST_GAP_MS + 1;
+    let alone = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], later)).await.unwrap();
+    let due = store.claim_due_emails(later + DELAY, later + 2 * DELAY, 10).await.unwrap();
+    assert_eq!(digest_of(&due).messages, vec![alone.id]);
 }

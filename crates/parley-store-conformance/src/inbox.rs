@@ -539,3 +539,40 @@ pub async fn r33_a_held_reply_counts_for_the_customer_once_released<S: Store>(st
     assert_eq!(unread_of(cora).await, vec![(1, 1)], "counted once released");
     assert_inbox_agrees(store, &[cora, Party::User(w.admin.id)], T0 + 10_001, "released").await;
 }
+
+pub async fn r41_writing_takes_part_counts_as_mine_and_grants_no_access<S: Store>(store: &S) {
+    use View::*;
+    let w = World::new(store).await;
+    let (admin, mia, cora) = (Party::User(w.admin.id), Party::User(w.member.id), Party::Customer(w.customer.id));
+    // A live chat: independent, public, the visitor its one participant (the admin who opened it
+    // follows it). Mia answers.
+    let chat = w.conversation(store, Visibility::Public, None, vec![cora]).await;
+    let id = chat.header.id;
+    store.insert_message(new_message(&chat, Author::Customer(w.customer.id), &[], T0 + 1)).await.unwrap();
+    assert_eq!(views_holding(store, mia, id).await, vec![OpenWithCustomers, Unanswered]);
+    store.insert_message(new_message(&chat, Author::User(w.member.id), &[cora], T0 + 2)).await.unwrap();
+    assert_eq!(store.conversation(id).await.unwrap().taking_part, vec![w.member.id]);
+    let relation = store.relation(id, mia).await.unwrap();
+    assert!(relation.taking_part && !relation.grants_access(), "{relation:?}");
+    assert_eq!(views_holding(store, mia, id).await, vec![OpenWithCustomers, CustomerReplies]);
+    // The next post reads who takes part, with their profiles, for the audience.
+    let context = store.post_context(id, Some(cora), &[]).await.unwrap();
+    assert_eq!(context.people.conversation.taking_part, vec![w.member.id]);
+    assert!(context.profiles.iter().any(|p| p.id == w.member.id));
+    // A customer writing is not "taking part": they are placed in the conversation already.
+    assert!(!store.relation(id, cora).await.unwrap().taking_part);
+
+    // Leo may see the ticket's conversations through the project, and writes in one; when he
+    // leaves the project (his scope: followed projects), it is gone for him like any other.
+    let leo = store.insert_user(new_user("leo@acme.test", Role::Member)).await.unwrap();
+    let narrow = Preferences { scope: Scope::FollowedProjects, ..Preferences::default() };
+    store.set_preferences(leo.id, &narrow).await.unwrap();
+    store.set_project_role(w.project.id, ProjectRole::MemberUser(leo.id), true).await.unwrap();
+    let ticket = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![cora]).await;
+    store.insert_message(new_message(&ticket, Author::User(leo.id), &[cora], T0 + 3)).await.unwrap();
+    let leo_party = Party::User(leo.id);
+    assert_eq!(views_holding(store, leo_party, ticket.header.id).await, vec![OpenWithCustomers, CustomerReplies]);
+    store.set_project_role(w.project.id, ProjectRole::MemberUser(leo.id), false).await.unwrap();
+    assert!(views_holding(store, leo_party, ticket.header.id).await.is_empty(), "taking part grants no access");
+    assert_inbox_agrees(store, &[admin, mia, cora, leo_party], T0 + 4, "taking part").await;
+}

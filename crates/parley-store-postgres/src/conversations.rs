@@ -22,15 +22,16 @@ async fn load_conversation(conn: &mut PgConnection, id: ConversationId) -> Store
         .fetch_one(&mut *conn)
         .await
         .map_err(other)?;
-    let (mut participants, mut followers) = (Vec::new(), Vec::new());
+    let (mut participants, mut followers, mut taking_part) = (Vec::new(), Vec::new(), Vec::new());
     for (role, party) in people_with_roles(conn, "conversation_people", "conversation_id", id.0).await? {
-        match role.as_str() {
-            "participant" => participants.push(party),
-            "follower" => followers.push(party),
+        match (role.as_str(), party) {
+            ("participant", party) => participants.push(party),
+            ("follower", party) => followers.push(party),
+            (TAKING_PART, Party::User(user)) => taking_part.push(user),
             _ => {}
         }
     }
-    Ok(Conversation { header: rows::header(&row)?, participants, followers })
+    Ok(Conversation { header: rows::header(&row)?, participants, followers, taking_part })
 }
 
 /// The conversation with the followers of what it hangs off (and the item's requesters).
@@ -196,20 +197,25 @@ pub(crate) async fn insert_in(
     .await
     .map_err(other)?;
     if !m.audience.recipients.is_empty() {
+        // R14: the email jobs are stored with the message, in the same transaction; R34: each
+        // joins the email its recipient's earlier messages of the conversation wait for, if close.
+        let mut plans: Vec<EmailPlan> = m
+            .audience
+            .recipients
+            .iter()
+            .map(|r| plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until))
+            .collect();
+        join_bursts(tx, m, &mut plans).await?;
         let mut insert = QueryBuilder::new(
             "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
                email_state, email_reason, email_due_at, email_at) ",
         );
-        insert.push_values(&m.audience.recipients, |mut b, r| {
+        insert.push_values(m.audience.recipients.iter().zip(&plans), |mut b, (r, plan)| {
             let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();
-            // R14: the email job is stored with the message, in the same transaction.
-            let (state, reason, due, at) =
-                match plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until) {
-                    EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(due), None),
-                    EmailPlan::Suppressed(why) => {
-                        (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at))
-                    }
-                };
+            let (state, reason, due, at) = match plan {
+                EmailPlan::DueAt(due) => (EmailState::Pending, None, Some(*due), None),
+                EmailPlan::Suppressed(why) => (EmailState::Suppressed, Some(why.as_str()), None, Some(m.created_at)),
+            };
             b.push_bind(id)
                 .push_bind(m.conversation_id.0)
                 .push_bind(r.party.kind_str())
@@ -226,6 +232,11 @@ pub(crate) async fn insert_in(
     for p in &m.new_followers {
         let who = (p.kind_str(), p.raw_id());
         set_person(tx, "conversation_people", "conversation_id", m.conversation_id.0, "follower", who, true).await?;
+    }
+    if let Author::User(user) = m.author {
+        // R41: writing is taking part.
+        let who = ("user", user.0);
+        set_person(tx, "conversation_people", "conversation_id", m.conversation_id.0, TAKING_PART, who, true).await?;
     }
     if let Some(author) = m.author.party() {
         // A customer's message is the latest they may read: their position goes to the end.
@@ -399,6 +410,7 @@ impl ConversationStore for PgStore {
             .chain(&c.followers)
             .chain(&c.participants)
             .filter_map(|p| p.user())
+            .chain(c.taking_part.iter().copied())
             .chain(mentioned.iter().copied())
             .chain(poster.and_then(|p| p.user()))
             .collect();
@@ -732,6 +744,10 @@ impl ConversationStore for PgStore {
         self.rows_for_customer(customer, now).await
     }
 
+    async fn finish_background_rebuilds(&self) -> StoreResult<usize> {
+        self.rebuild_in_background().await
+    }
+
     async fn relation(&self, id: ConversationId, party: Party) -> StoreResult<parley_domain::access::Relation> {
         self.relation_of(id, party).await
     }
@@ -750,6 +766,40 @@ impl ConversationStore for PgStore {
         self.commit(tx, tallies).await?;
         Ok(read)
     }
+}
+
+/// R34: the email jobs of a new message planned in `plans` join the emails their recipients'
+/// earlier messages of the conversation wait for, when they fall due close to them; those
+/// earlier jobs then fall due with the new one.
+async fn join_bursts(conn: &mut PgConnection, m: &NewMessage, plans: &mut [EmailPlan]) -> StoreResult<()> {
+    use parley_domain::delivery::{burst_due, Waiting};
+    for (r, plan) in m.audience.recipients.iter().zip(plans.iter_mut()) {
+        let EmailPlan::DueAt(due) = plan else { continue };
+        let (waiting_due, first_posted): (Option<i64>, Option<i64>) = sqlx::query_as(bursts::WAITING)
+            .bind(r.party.kind_str())
+            .bind(r.party.raw_id())
+            .bind(m.conversation_id.0)
+            .bind(m.created_at)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(other)?;
+        let waiting = waiting_due
+            .zip(first_posted)
+            .map(|(due_at, posted)| Waiting { due_at, first_due_at: posted.saturating_add(m.email_delay_ms) });
+        if let Some(together) = burst_due(*due, waiting) {
+            *due = together;
+            sqlx::query(bursts::JOIN)
+                .bind(together)
+                .bind(r.party.kind_str())
+                .bind(r.party.raw_id())
+                .bind(m.conversation_id.0)
+                .bind(m.created_at)
+                .execute(&mut *conn)
+                .await
+                .map_err(other)?;
+        }
+    }
+    Ok(())
 }
 
 async fn record_state_change(

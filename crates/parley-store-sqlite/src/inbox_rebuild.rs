@@ -23,7 +23,7 @@ pub(crate) async fn mark(conn: &mut SqliteConnection, party: Party) -> StoreResu
     sqlx::query_scalar(
         "INSERT INTO inbox_rebuilds (party_kind, party_id, generation, next_conversation_id) VALUES (?, ?, 1, 0)
          ON CONFLICT (party_kind, party_id) DO UPDATE SET generation = inbox_rebuilds.generation + 1,
-             next_conversation_id = 0
+             next_conversation_id = 0, background = 0
          RETURNING generation",
     )
     .bind(party.kind_str())
@@ -79,19 +79,37 @@ impl SqliteStore {
         }
     }
 
-    /// Finishes the rebuilds a stop cut short; at start-up, before anyone reads.
+    /// Finishes the rebuilds a stop cut short; at start-up, before anyone reads. Those an upgrade
+    /// left to the background wait for [`Self::rebuild_in_background`].
     pub(crate) async fn resume_rebuilds(&self) -> StoreResult<()> {
-        let marks: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT party_kind, party_id, generation FROM inbox_rebuilds ORDER BY party_kind, party_id")
-                .fetch_all(&self.writer)
-                .await
-                .map_err(other)?;
+        self.finish_marked(false).await.map(|_| ())
+    }
+
+    /// Finishes the rebuilds marked to be done in the background, while the server serves.
+    pub(crate) async fn rebuild_in_background(&self) -> StoreResult<usize> {
+        self.finish_marked(true).await
+    }
+
+    async fn finish_marked(&self, background: bool) -> StoreResult<usize> {
+        let marks: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT party_kind, party_id, generation FROM inbox_rebuilds WHERE background = ?
+             ORDER BY party_kind, party_id",
+        )
+        .bind(background)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(other)?;
+        let mut finished = 0;
         for (kind, id, generation) in marks {
             if let Some(party) = Party::from_parts(&kind, id) {
-                tracing::info!(%kind, id, "finishing an inbox rebuild a stop cut short");
+                match background {
+                    true => tracing::debug!(%kind, id, "rebuilding an inbox after an upgrade"),
+                    false => tracing::info!(%kind, id, "finishing an inbox rebuild a stop cut short"),
+                }
                 self.finish_rebuild(party, generation).await?;
+                finished += 1;
             }
         }
-        Ok(())
+        Ok(finished)
     }
 }

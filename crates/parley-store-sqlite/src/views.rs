@@ -9,7 +9,7 @@ use parley_domain::access::Relation;
 use parley_domain::inbox::{reach, Reach};
 use parley_domain::views::View;
 use parley_domain::*;
-use parley_store::{ConversationRow, InboxCursor, InboxEntry, InboxFilter, StoreResult, ViewTally};
+use parley_store::{ConversationRow, InboxCursor, InboxEntry, InboxFilter, StoreResult, ViewTally, TAKING_PART};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
@@ -26,8 +26,8 @@ pub(crate) struct Asker<'a> {
 const BOUND_USER: Asker = Asker { kind: "user", id: "?1", org: "?2" };
 const BOUND_CUSTOMER: Asker = Asker { kind: "customer", id: "?1", org: "?2" };
 
-/// The four facts of a party's relation to conversation `c`, each an SQL condition with its name.
-fn relation_facts(a: &Asker) -> [(String, &'static str); 4] {
+/// The five facts of a party's relation to conversation `c`, each an SQL condition with its name.
+fn relation_facts(a: &Asker) -> [(String, &'static str); 5] {
     let (kind, id) = (a.kind, a.id);
     let org = if kind == "customer" {
         format!("OR (pp.party_kind = 'organization' AND pp.party_id = {})", a.org)
@@ -67,6 +67,13 @@ fn relation_facts(a: &Asker) -> [(String, &'static str); 4] {
                  AND ((pp.party_kind = '{kind}' AND pp.party_id = {id}) {org})))"
             ),
             "project_follower",
+        ),
+        (
+            format!(
+                "EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = '{TAKING_PART}'
+                 AND p.party_kind = '{kind}' AND p.party_id = {id})"
+            ),
+            "taking_part",
         ),
     ]
 }
@@ -123,6 +130,7 @@ fn relation(row: &SqliteRow) -> StoreResult<Relation> {
         conversation_follower: get(row, "conversation_follower")?,
         item_follower: get(row, "item_follower")?,
         project_follower: get(row, "project_follower")?,
+        taking_part: get(row, "taking_part")?,
     })
 }
 

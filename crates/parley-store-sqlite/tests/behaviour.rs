@@ -140,7 +140,7 @@ async fn r20_an_inbox_rebuild_cut_short_is_finished_at_the_next_start() {
                 .await
                 .unwrap();
         }
-        sqlx::query("INSERT INTO inbox_rebuilds VALUES ('user', ?, 7, ?)")
+        sqlx::query("INSERT INTO inbox_rebuilds (party_kind, party_id, generation, next_conversation_id) VALUES ('user', ?, 7, ?)")
             .bind(member.raw_id())
             .bind(cut)
             .execute(&pool)
@@ -274,4 +274,47 @@ async fn r44_upgrading_scrubs_the_secrets_stored_before_and_seals_what_is_queued
     store.outgoing_failed(OutgoingEmailId(2), "421 try later", Some(2_500), 2_100).await.unwrap();
     let again: Vec<i64> = store.claim_outgoing(2_600, 3_600, 10).await.unwrap().iter().map(|e| e.id.0).collect();
     assert_eq!(again, vec![2]);
+}
+
+/// R41: an upgrade makes everyone who wrote before take part, at once; their inbox rows follow in
+/// the background, while the server already serves.
+#[tokio::test]
+async fn r41_upgrading_makes_earlier_writers_take_part_and_rebuilds_their_inboxes_later() {
+    use parley_domain::inbox::Involvement;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parley.db");
+    let (mia, chat) = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let w = World::new(&store).await;
+        let cora = Party::Customer(w.customer.id);
+        let chat = w.conversation(&store, Visibility::Public, None, vec![cora]).await;
+        let answer = parley_store_conformance::new_message(&chat, Author::User(w.member.id), &[cora], 5);
+        store.insert_message(answer).await.unwrap();
+        (w.member.id, chat.header.id)
+    };
+    // As the previous version left it: nobody takes part, and the rows say so.
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let follows = Involvement { follows: true, ..Default::default() }.bits();
+        for sql in [
+            "DELETE FROM conversation_people WHERE role = 'taking_part'",
+            "UPDATE inbox SET views = views & ~?1, involvement = involvement & ~?2 WHERE party_kind = 'user'",
+            "ALTER TABLE inbox_rebuilds DROP COLUMN background",
+            "DELETE FROM _sqlx_migrations WHERE version = 25",
+        ] {
+            sqlx::query(sql).bind(View::CustomerReplies.bit()).bind(follows).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    async fn among_replies(store: &SqliteStore, mia: UserId, chat: ConversationId) -> bool {
+        let rows = parley_store_conformance::read_view(store, Party::User(mia), View::CustomerReplies, 10).await;
+        rows.iter().any(|shown| shown.0 == chat.0)
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.conversation(chat).await.unwrap().taking_part, vec![mia], "at once");
+    assert!(!among_replies(&store, mia, chat).await, "the row waits for the background rebuild");
+    assert_eq!(store.finish_background_rebuilds().await.unwrap(), 1);
+    assert!(among_replies(&store, mia, chat).await, "now among Mia's customer replies");
+    assert_eq!(store.finish_background_rebuilds().await.unwrap(), 0, "done once");
 }

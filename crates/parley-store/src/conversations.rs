@@ -76,6 +76,11 @@ pub trait ConversationStore {
     /// R33: marks held messages whose time has come as released, and returns them.
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
 
+    /// Finishes the inbox rebuilds an upgrade left to do in the background (R41: the rows of
+    /// conversations users wrote in before they took part by writing); answers how many people's
+    /// inboxes it finished. Runs while the server serves; a node started later finds nothing left.
+    async fn finish_background_rebuilds(&self) -> StoreResult<usize>;
+
     /// A person's counts per view, read from their inbox; views with nothing in them may be
     /// missing.
     async fn inbox_counts(&self, party: Party) -> StoreResult<Vec<ViewTally>>;

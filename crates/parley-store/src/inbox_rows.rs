@@ -168,7 +168,9 @@ pub fn restamp(
             if wrote {
                 // Their position moved to their own message, the latest.
                 after.unread = 0;
-                after.involvement |= Involvement { wrote_in: true, ..Default::default() }.bits();
+                // R41: a user who writes takes part, which counts as following.
+                let follows = !party.is_customer();
+                after.involvement |= Involvement { wrote_in: true, follows, ..Default::default() }.bits();
             }
             if p.recipients.contains(&party) {
                 after.involvement |= Involvement { addressed_to_me: true, ..Default::default() }.bits();
@@ -221,6 +223,25 @@ mod tests {
 
     fn after(upserts: &[Upsert], party: Party) -> Entry {
         upserts.iter().find(|u| u.key.1 == party).map(|u| u.entry).expect("a changed row")
+    }
+
+    #[test]
+    fn r41_a_user_who_writes_takes_part_and_the_conversation_is_among_theirs() {
+        let facts = open_public();
+        let onlooker = Involvement::default();
+        let row = Entry { views: inbox::user_view_bits(facts, onlooker), ..Default::default() };
+        let existing = BTreeMap::from([((7, ANN), row), ((7, CARLA), row)]);
+        let posted = Posted { facts, at: 50, author: Some(ANN), customers_see: true, recipients: &[] };
+        let upserts = restamp(&existing, facts, Some(&posted), &BTreeSet::new(), &mut CountChanges::default());
+        let ann = after(&upserts, ANN);
+        assert!(Involvement::from_bits(ann.involvement).follows);
+        assert!(inbox::views_in(ann.views).any(|v| v == View::CustomerReplies));
+        let posted = Posted { author: Some(CARLA), ..posted };
+        let upserts = restamp(&existing, facts, Some(&posted), &BTreeSet::new(), &mut CountChanges::default());
+        assert!(
+            !Involvement::from_bits(after(&upserts, CARLA).involvement).follows,
+            "customers are placed, not taking part"
+        );
     }
 
     #[test]

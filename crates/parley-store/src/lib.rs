@@ -9,6 +9,7 @@
 pub mod accounts;
 mod attachments;
 pub mod automations;
+pub mod bursts;
 mod conversations;
 pub mod decode;
 mod delivery;
@@ -36,6 +37,10 @@ pub use records::*;
 pub use saved_replies::SavedReplyStore;
 pub use search::{CustomerHit, Excerpt, ItemReach, MessageHit, SearchAsk, SearchHits, SearchStore};
 pub use webhooks::WebhookStore;
+
+/// The role in `conversation_people` of a user who wrote in the conversation (R41): it counts as
+/// following for notifications and views, never for access.
+pub const TAKING_PART: &str = "taking_part";
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.

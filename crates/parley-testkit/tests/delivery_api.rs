@@ -199,6 +199,51 @@ async fn r34_unseen_messages_of_one_conversation_go_out_as_one_digest() {
     app.stop().await;
 }
 
+/// The sender runs every second, as it does in production; the email delay is the default minute.
+#[tokio::test]
+async fn r34_a_burst_of_five_replies_two_seconds_apart_to_an_away_customer_is_one_email() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(move |c| {
+        c.smtp_url = Some(url);
+        c.email_delay = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let d = app.desk().await;
+    for text in ["One", "Two", "Three", "Four", "Five"] {
+        app.say(&d.mia, d.public, text).await;
+        for _ in 0..2 {
+            app.advance_ms(1_000);
+            app.deliver().await;
+        }
+    }
+    for _ in 0..70 {
+        app.advance_ms(1_000);
+        app.deliver().await;
+    }
+    let to_carla = sink.mails_to(CARLA);
+    assert_eq!(
+        to_carla.len(),
+        1,
+        "one email, not five: {:?}",
+        to_carla.iter().map(|m| m.subject()).collect::<Vec<_>>()
+    );
+    let text = to_carla[0].text();
+    for word in ["One", "Two", "Three", "Four", "Five"] {
+        assert!(text.contains(word), "{word} in {text}");
+    }
+    // A reply after a pause longer than the window is an email of its own, and none is sent twice.
+    app.say(&d.mia, d.public, "Six").await;
+    for _ in 0..70 {
+        app.advance_ms(1_000);
+        app.deliver().await;
+    }
+    let to_carla = sink.mails_to(CARLA);
+    assert_eq!(to_carla.len(), 2);
+    assert!(to_carla[1].text().contains("Six") && !to_carla[1].text().contains("Five"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn r14_smtp_failures_are_retried_with_backoff_and_logged() {
     let (app, smtp) = spawn_app_with_smtp().await;

@@ -38,6 +38,8 @@ pub struct Launched {
     worker: JoinHandle<()>,
     relay: AbortOnDrop,
     cluster: AbortOnDrop,
+    /// Inbox rebuilds an upgrade left to the background (R41).
+    _rebuilds: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
     /// An embedded store's lock, held while this node runs (see [`lock_embedded_store`]).
     _lock: Option<std::fs::File>,
@@ -207,6 +209,7 @@ pub async fn launch_with_listener(
     // What happens on the other nodes sharing the store reaches this node's connections.
     let cluster = AbortOnDrop(ClusterRelay::spawn(app.clone()));
     let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll, stop.clone());
+    let rebuilds = AbortOnDrop(tokio::spawn(rebuild_in_background(app.clone())));
     let (metrics_addr, metrics) = match &config.metrics_listen {
         Some(at) => {
             let listener =
@@ -230,9 +233,21 @@ pub async fn launch_with_listener(
         worker,
         relay,
         cluster,
+        _rebuilds: rebuilds,
         smtp,
         _lock: lock,
     })
+}
+
+/// Finishes the inbox rebuilds an upgrade left to do while the server serves (R41: what users
+/// wrote in before becomes theirs); a failure is logged and tried again at the next start.
+async fn rebuild_in_background(app: App) {
+    let started = std::time::Instant::now();
+    match app.store().finish_background_rebuilds().await {
+        Ok(0) => {}
+        Ok(people) => tracing::info!(people, took = ?started.elapsed(), "inboxes rebuilt after the upgrade"),
+        Err(error) => tracing::warn!(%error, "rebuilding inboxes after the upgrade stopped; the next start goes on"),
+    }
 }
 
 /// An embedded store has one node. Its process holds `<data-dir>/parley.lock` (or `<file>.lock`
