@@ -78,8 +78,9 @@ pub struct AppConfig {
     pub sent_journal: Option<std::path::PathBuf>,
     /// R14: how long a claim on email work holds before another worker may take it over.
     pub delivery_lease: Duration,
-    /// R33: how long a public message by a user is held from customers (zero: not at all).
-    pub send_guard: Duration,
+    /// R33: the deployment's send guard, for every kind of conversation (zero: not at all);
+    /// `None`: 3 s in a chat, 10 s elsewhere. The company's own setting wins over it.
+    pub send_guard: Option<Duration>,
     /// How long a login session lasts.
     pub session_ttl: Duration,
     /// The public URL of the server, for links in emails.
@@ -113,7 +114,7 @@ impl Default for AppConfig {
             email_delay: Duration::from_secs(60),
             delivery_lease: Duration::from_secs(60),
             sent_journal: None,
-            send_guard: Duration::from_secs(10),
+            send_guard: None,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             base_url: "http://127.0.0.1:8080".into(),
             mail_domain: "parley.localhost".into(),

@@ -110,7 +110,10 @@ impl App {
             tokio::task::spawn_blocking(move || markdown::render(&body)).await.map_err(|_| AppError::Internal)?
         };
         let now = self.now();
-        let guard_ms = i64::try_from(self.config.send_guard.as_millis()).unwrap_or(i64::MAX);
+        // R33: the guard of where the conversation began (this message, if it is the first).
+        let origin = conversation.header.origin.unwrap_or(channel);
+        let deployment = self.config.send_guard.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let guard_ms = delivery::send_guard_ms(origin, context.send_guards, deployment);
         let message = NewMessage {
             held_until: delivery::held_until(author, conversation.header.visibility, now, guard_ms),
             conversation_id: id,

@@ -38,10 +38,25 @@ fn decode_cursor(cursor: &str) -> AppResult<(String, CustomerId)> {
     Ok((name.to_string(), CustomerId(id.parse().map_err(|_| invalid())?)))
 }
 
+/// R33: the longest send guard an admin may set.
+const MAX_SEND_GUARD_MS: i64 = 300_000;
+
 impl App {
     pub async fn company(&self, actor: Actor) -> AppResult<Company> {
         Self::require_user(actor, "company")?;
-        self.store.company().await?.ok_or(AppError::NotFound("company"))
+        let mut company = self.store.company().await?.ok_or(AppError::NotFound("company"))?;
+        company.send_guards_in_effect = Some(self.send_guards_in_effect(company.settings.send_guards()));
+        Ok(company)
+    }
+
+    /// R33: the send guards replies are held by now, as the company's settings and the
+    /// deployment's default make them.
+    fn send_guards_in_effect(&self, set: SendGuards) -> SendGuardsInEffect {
+        let deployment = self.config.send_guard.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        SendGuardsInEffect {
+            chat_ms: delivery::send_guard_ms(Channel::Widget, set, deployment),
+            other_ms: delivery::send_guard_ms(Channel::App, set, deployment),
+        }
     }
 
     pub async fn update_company(
@@ -64,6 +79,13 @@ impl App {
             },
             ..settings
         };
+        for (field, guard) in
+            [("chat_send_guard_ms", settings.chat_send_guard_ms), ("send_guard_ms", settings.send_guard_ms)]
+        {
+            if guard.is_some_and(|ms| !(0..=MAX_SEND_GUARD_MS).contains(&ms)) {
+                return Err(ValidationError::new(field, "must be between 0 and 300000 ms (5 minutes)").into());
+            }
+        }
         for (field, project) in [
             ("email_ticket_project_id", settings.email_ticket_project_id),
             ("portal_request_project_id", settings.portal_request_project_id),
@@ -74,7 +96,9 @@ impl App {
                 }
             }
         }
-        Ok(self.store.update_company(name.as_deref(), settings).await?)
+        let mut company = self.store.update_company(name.as_deref(), settings).await?;
+        company.send_guards_in_effect = Some(self.send_guards_in_effect(company.settings.send_guards()));
+        Ok(company)
     }
 
     /// Creates a user. With a password, the admin hands it over; without one, the user is sent a

@@ -3,7 +3,7 @@
 //! are retried.
 
 use crate::audience::Recipient;
-use crate::entities::{str_enum, Visibility};
+use crate::entities::{str_enum, Channel, SendGuards, Visibility};
 use crate::ids::{ConversationId, MessageId};
 use crate::party::{Author, Party};
 
@@ -54,6 +54,21 @@ pub enum EmailPlan {
 pub fn held_until(author: Author, visibility: Visibility, posted_at: i64, guard_ms: i64) -> Option<i64> {
     let by_user = matches!(author, Author::User(_));
     (by_user && visibility == Visibility::Public && guard_ms > 0).then(|| posted_at.saturating_add(guard_ms))
+}
+
+/// R33: the send guard of chats (conversations begun in the widget) out of the box: a visitor
+/// waits for the answer on the page.
+pub const CHAT_SEND_GUARD_MS: i64 = 3_000;
+/// R33: the send guard of every other conversation out of the box.
+pub const SEND_GUARD_MS: i64 = 10_000;
+
+/// R33: how long a reply is held in a conversation that began on `origin`. The company's setting
+/// for that kind of conversation wins; else the deployment's (`--send-guard`, for both kinds);
+/// else 3 s for a chat and 10 s for the rest.
+pub fn send_guard_ms(origin: Channel, company: SendGuards, deployment: Option<i64>) -> i64 {
+    let chat = origin == Channel::Widget;
+    let (set, built_in) = if chat { (company.chat_ms, CHAT_SEND_GUARD_MS) } else { (company.other_ms, SEND_GUARD_MS) };
+    set.or(deployment).unwrap_or(built_in).max(0)
 }
 
 /// R9, R14, R15, R22–R24: the email plan for one recipient of a message posted at `posted_at`.
@@ -196,6 +211,20 @@ mod tests {
 
     const USER: Party = Party::User(UserId(1));
     const CUSTOMER: Party = Party::Customer(CustomerId(2));
+
+    #[test]
+    fn r33_a_guard_per_channel_the_companys_setting_then_the_deployments_then_the_defaults() {
+        let none = SendGuards::default();
+        assert_eq!(send_guard_ms(Channel::Widget, none, None), 3_000);
+        for other in [Channel::App, Channel::Api, Channel::Portal, Channel::Email, Channel::Automation] {
+            assert_eq!(send_guard_ms(other, none, None), 10_000, "{other}");
+        }
+        assert_eq!(send_guard_ms(Channel::Widget, none, Some(0)), 0, "--send-guard is both defaults");
+        assert_eq!(send_guard_ms(Channel::Email, none, Some(5_000)), 5_000);
+        let set = SendGuards { chat_ms: Some(1_000), other_ms: Some(20_000) };
+        assert_eq!(send_guard_ms(Channel::Widget, set, Some(0)), 1_000, "the admin's setting wins");
+        assert_eq!(send_guard_ms(Channel::Portal, set, Some(0)), 20_000);
+    }
 
     #[test]
     fn r34_a_burst_two_seconds_apart_is_one_email_never_sent_before_its_own_delay() {

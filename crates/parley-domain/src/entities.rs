@@ -92,6 +92,28 @@ pub struct CompanySettings {
     pub widget_greeting: String,
     /// The reply time the widget promises ("We usually reply within a few minutes"); may be empty.
     pub widget_reply_time: String,
+    /// R33: how long a reply is held in a chat (a conversation begun in the widget), in ms;
+    /// `None`: the deployment's default (see `delivery::send_guard_ms`).
+    #[serde(default)]
+    pub chat_send_guard_ms: Option<i64>,
+    /// R33: how long a reply is held in every other conversation, in ms; `None`: the
+    /// deployment's default.
+    #[serde(default)]
+    pub send_guard_ms: Option<i64>,
+}
+
+impl CompanySettings {
+    /// R33: the send guards an admin set.
+    pub fn send_guards(&self) -> SendGuards {
+        SendGuards { chat_ms: self.chat_send_guard_ms, other_ms: self.send_guard_ms }
+    }
+}
+
+/// R33: the send guards a company set, per kind of conversation; `None` where it did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendGuards {
+    pub chat_ms: Option<i64>,
+    pub other_ms: Option<i64>,
 }
 
 /// The widget's greeting until an admin writes their own.
@@ -109,6 +131,8 @@ impl Default for CompanySettings {
             staff_display_name: None,
             widget_greeting: DEFAULT_WIDGET_GREETING.into(),
             widget_reply_time: DEFAULT_WIDGET_REPLY_TIME.into(),
+            chat_send_guard_ms: None,
+            send_guard_ms: None,
         }
     }
 }
@@ -119,6 +143,19 @@ pub struct Company {
     #[serde(flatten)]
     pub settings: CompanySettings,
     pub created_at: i64,
+    /// R33: how long replies are held now, the deployment's default filling what the company
+    /// did not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_guards_in_effect: Option<SendGuardsInEffect>,
+}
+
+/// R33: the send guards in effect, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SendGuardsInEffect {
+    /// In a chat (a conversation begun in the widget).
+    pub chat_ms: i64,
+    /// In every other conversation.
+    pub other_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -231,6 +268,9 @@ pub struct ConversationHeader {
     pub created_at: i64,
     pub last_activity_at: i64,
     pub message_count: i64,
+    /// R33: where it began (the channel of its first message); `None` before its first message.
+    #[serde(default)]
+    pub origin: Option<Channel>,
 }
 
 /// A conversation with its participants and followers.

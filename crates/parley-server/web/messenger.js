@@ -530,6 +530,12 @@ function marksOf(message) {
   return parts.join(' · ');
 }
 
+/** R33: how long until a held reply leaves for customers ("Sending in 3 s…"). */
+function sendingIn(until) {
+  const left = Math.ceil((until - Date.now()) / 1000);
+  return left > 0 ? `Sending in ${left} s…` : 'Sending…';
+}
+
 function isHeld(message) {
   return message.held_until && message.held_until > Date.now();
 }
@@ -577,7 +583,7 @@ function renderMessages() {
           m.visibility === 'internal' && state.current.visibility === 'public'
             ? el('span', { class: 'tag internal' }, 'Internal')
             : null,
-          held ? el('span', { class: 'tag sending' }, 'Sending…') : null,
+          held ? el('span', { class: 'tag sending', 'data-until': String(m.held_until) }, sendingIn(m.held_until)) : null,
           // Written by email: admins may download the original mail, as it arrived, for 72 hours.
           m.channel === 'email' && state.me.role === 'admin'
             ? el('a', { class: 'tag email', href: `/api/v1/messages/${m.id}/original`, download: `message-${m.number}.eml`, title: 'The original email' }, 'by email')
@@ -604,6 +610,13 @@ function renderMessages() {
   for (const { at, line } of lines) timeline.push({ at, order: 0, node: line });
   timeline.sort((a, b) => a.at - b.at || a.order - b.order);
   list.replaceChildren(...timeline.map((t) => t.node));
+  // The time left of each held reply, every second; a re-render when one's guard ends.
+  clearInterval(state.sendingTicker);
+  if (state.messages.some(isHeld)) {
+    state.sendingTicker = setInterval(() => {
+      for (const tag of list.querySelectorAll('.tag.sending[data-until]')) tag.textContent = sendingIn(Number(tag.dataset.until));
+    }, 1000);
+  }
   // Re-render when a held message's guard ends, so "Sending…" and Undo go away.
   const nextRelease = Math.min(...state.messages.filter(isHeld).map((m) => m.held_until));
   if (Number.isFinite(nextRelease)) {

@@ -60,6 +60,13 @@ async function loadCompany() {
   form.staff_display_name.value = company.staff_display_name || '';
   form.widget_greeting.value = company.widget_greeting;
   form.widget_reply_time.value = company.widget_reply_time;
+  // Empty where the company set nothing, the default in effect shown instead.
+  const seconds = (ms) => (ms == null ? '' : String(ms / 1000));
+  const inEffect = company.send_guards_in_effect || {};
+  form.chat_send_guard_s.value = seconds(company.chat_send_guard_ms);
+  form.chat_send_guard_s.placeholder = `${seconds(inEffect.chat_ms)} (default)`;
+  form.send_guard_s.value = seconds(company.send_guard_ms);
+  form.send_guard_s.placeholder = `${seconds(inEffect.other_ms)} (default)`;
 }
 
 async function loadPeople() {
@@ -215,17 +222,22 @@ async function boot() {
   $('saved-cancel').addEventListener('click', () => editSavedReply(null));
   await loadSavedReplies();
   if (!state.admin) return;
-  onSubmit($('company-form'), (values) => {
+  onSubmit($('company-form'), async ({ chat_send_guard_s: chatGuard, send_guard_s: guard, ...values }) => {
     const form = $('company-form');
     const project = (select) => (select.value ? Number(select.value) : null);
-    return api('PATCH', '/company', {
+    const ms = (text) => (String(text ?? '').trim() === '' ? null : Math.round(Number(text) * 1000));
+    const company = await api('PATCH', '/company', {
       ...values,
+      chat_send_guard_ms: ms(chatGuard),
+      send_guard_ms: ms(guard),
       email_ticket_project_id: project(form.email_ticket_project_id),
       portal_request_project_id: project(form.portal_request_project_id),
       // Emptied on purpose: back to each person's name, or no promise.
       staff_display_name: form.staff_display_name.value.trim() || null,
       widget_reply_time: form.widget_reply_time.value.trim(),
     });
+    await loadCompany();
+    return company;
   });
   onSubmit($('user-form'), async (values) => {
     await api('POST', '/users', values);

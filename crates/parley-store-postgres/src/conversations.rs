@@ -146,12 +146,14 @@ pub(crate) async fn insert_in(
     // a user's reply, which a bot's automatic one is not.
     let row = sqlx::query(
         "UPDATE conversations SET message_count = message_count + 1, last_activity_at = GREATEST(last_activity_at, $1),
-           last_author_kind = CASE WHEN $2 = 'bot' THEN last_author_kind ELSE $2 END
+           last_author_kind = CASE WHEN $2 = 'bot' THEN last_author_kind ELSE $2 END,
+           origin = COALESCE(origin, $4)
          WHERE id = $3 AND state <> 'locked' RETURNING message_count, state, visibility, last_author_kind",
     )
     .bind(m.created_at)
     .bind(m.author.kind().as_str())
     .bind(m.conversation_id.0)
+    .bind(m.channel.as_str())
     .fetch_optional(&mut *tx)
     .await
     .map_err(other)?;
@@ -415,7 +417,14 @@ impl ConversationStore for PgStore {
             .chain(poster.and_then(|p| p.user()))
             .collect();
         let profiles = crate::people::audience_profiles(&mut conn, &named).await?;
-        Ok(PostContext { people, relation, mentioned, profiles })
+        let (chat_ms, other_ms): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT chat_send_guard_ms, send_guard_ms FROM company WHERE id = 1")
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(other)?
+                .unwrap_or_default();
+        let send_guards = SendGuards { chat_ms, other_ms };
+        Ok(PostContext { people, relation, mentioned, profiles, send_guards })
     }
 
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>> {

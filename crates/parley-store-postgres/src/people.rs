@@ -164,8 +164,11 @@ impl PeopleStore for PgStore {
                     staff_display_name: get(&r, "staff_display_name")?,
                     widget_greeting: get(&r, "widget_greeting")?,
                     widget_reply_time: get(&r, "widget_reply_time")?,
+                    chat_send_guard_ms: get(&r, "chat_send_guard_ms")?,
+                    send_guard_ms: get(&r, "send_guard_ms")?,
                 },
                 created_at: get(&r, "created_at")?,
+                send_guards_in_effect: None,
             })
         })
         .transpose()
@@ -192,7 +195,7 @@ impl PeopleStore for PgStore {
         sqlx::query(
             "UPDATE company SET name = COALESCE($1, name), item_default_visibility = $2, project_default_visibility = $3,
                     email_ticket_project_id = $4, portal_request_project_id = $5, staff_display_name = $6,
-                    widget_greeting = $7, widget_reply_time = $8
+                    widget_greeting = $7, widget_reply_time = $8, chat_send_guard_ms = $9, send_guard_ms = $10
              WHERE id = 1",
         )
         .bind(name)
@@ -203,6 +206,8 @@ impl PeopleStore for PgStore {
         .bind(&settings.staff_display_name)
         .bind(&settings.widget_greeting)
         .bind(&settings.widget_reply_time)
+        .bind(settings.chat_send_guard_ms)
+        .bind(settings.send_guard_ms)
         .execute(&self.pool)
         .await
         .map_err(other)?;

@@ -165,8 +165,11 @@ impl PeopleStore for SqliteStore {
                     staff_display_name: get(&r, "staff_display_name")?,
                     widget_greeting: get(&r, "widget_greeting")?,
                     widget_reply_time: get(&r, "widget_reply_time")?,
+                    chat_send_guard_ms: get(&r, "chat_send_guard_ms")?,
+                    send_guard_ms: get(&r, "send_guard_ms")?,
                 },
                 created_at: get(&r, "created_at")?,
+                send_guards_in_effect: None,
             })
         })
         .transpose()
@@ -193,7 +196,7 @@ impl PeopleStore for SqliteStore {
         sqlx::query(
             "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ?,
                     email_ticket_project_id = ?, portal_request_project_id = ?, staff_display_name = ?,
-                    widget_greeting = ?, widget_reply_time = ?
+                    widget_greeting = ?, widget_reply_time = ?, chat_send_guard_ms = ?, send_guard_ms = ?
              WHERE id = 1",
         )
         .bind(name)
@@ -204,6 +207,8 @@ impl PeopleStore for SqliteStore {
         .bind(&settings.staff_display_name)
         .bind(&settings.widget_greeting)
         .bind(&settings.widget_reply_time)
+        .bind(settings.chat_send_guard_ms)
+        .bind(settings.send_guard_ms)
         .execute(&self.writer)
         .await
         .map_err(other)?;

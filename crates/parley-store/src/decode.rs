@@ -93,7 +93,7 @@ pub fn message(row: &impl Columns) -> StoreResult<Message> {
 
 /// The columns [`header`] reads, for a `conversations` table under the alias `c`.
 pub const HEADER_COLUMNS: &str = "c.id, c.subject, c.visibility, c.state, c.item_id, c.linked_project_id, \
-     c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count";
+     c.project_id, c.created_by_kind, c.created_by_id, c.created_at, c.last_activity_at, c.message_count, c.origin";
 
 pub fn header(row: &impl Columns) -> StoreResult<ConversationHeader> {
     let link = match (row.int_or_null("item_id")?, row.int_or_null("linked_project_id")?) {
@@ -112,6 +112,7 @@ pub fn header(row: &impl Columns) -> StoreResult<ConversationHeader> {
         created_at: row.int("created_at")?,
         last_activity_at: row.int("last_activity_at")?,
         message_count: row.int("message_count")?,
+        origin: row.text_or_null("origin")?.as_deref().and_then(Channel::parse),
     })
 }
 

@@ -108,6 +108,8 @@ pub struct PostContext {
     /// Profiles of the poster (if a user), of every user named around the conversation or
     /// mentioned, and of every user who asks for all customer messages or replies (R10).
     pub profiles: Vec<UserProfile>,
+    /// R33: the send guards the company set.
+    pub send_guards: SendGuards,
 }
 
 impl PostContext {

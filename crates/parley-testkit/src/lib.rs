@@ -86,7 +86,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.email_delay = std::time::Duration::from_millis(EMAIL_DELAY_MS as u64);
     config.delivery_poll = std::time::Duration::from_secs(3600);
     // Most tests look at customers receiving at once; the send-guard tests turn it on.
-    config.send_guard = std::time::Duration::ZERO;
+    config.send_guard = Some(std::time::Duration::ZERO);
     config.smtp_from = "Acme Support <support@acme.test>".into();
     // Webhook receivers in tests listen on loopback.
     config.allow_private_webhooks = true;

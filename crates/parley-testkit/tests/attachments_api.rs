@@ -109,7 +109,7 @@ async fn r7_r20_every_asker_fetches_exactly_the_files_of_messages_they_may_read(
 #[tokio::test]
 async fn r33_a_file_held_or_made_internal_with_its_message_is_never_served_to_a_customer() {
     const GUARD_MS: i64 = 10_000;
-    let app = spawn_app_with(|c| c.send_guard = Duration::from_millis(GUARD_MS as u64)).await;
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_millis(GUARD_MS as u64))).await;
     let admin = app.admin().await;
     let carla = app.customer(&admin, "carla@client.example").await;
     let project = app.project(&admin, "Support").await;

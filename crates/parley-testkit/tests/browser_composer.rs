@@ -70,7 +70,7 @@ async fn r7_each_conversation_keeps_its_own_draft() {
 
 #[tokio::test]
 async fn r33_the_newest_message_and_undo_are_in_view_and_undo_gives_the_text_back() {
-    let app = spawn_app_with(|c| c.send_guard = Duration::from_secs(600)).await;
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_secs(600))).await;
     let admin = app.admin().await;
     let carla = app.customer(&admin, "carla@client.example").await;
     let project = app.project(&admin, "Support").await;

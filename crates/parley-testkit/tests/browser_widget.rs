@@ -33,7 +33,7 @@ async fn frame_responses(page: &Page) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn r12_r33_r7_a_widget_chat_end_to_end() {
-    let app = spawn_app_with(|c| c.send_guard = Duration::from_millis(GUARD_MS as u64)).await;
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_millis(GUARD_MS as u64))).await;
     let admin = app.admin().await;
     // The agent takes every customer message (R10), as chat agents do.
     let path = format!("/api/v1/users/{}/preferences", admin.id);
@@ -65,7 +65,7 @@ async fn r12_r33_r7_a_widget_chat_end_to_end() {
     // A reply is held by the send guard; the visitor gets it once the guard has passed.
     agent.fill("#body", "Sorry! It ships today.").await;
     agent.click("#send").await;
-    agent.wait_for("#messages", |t| t.contains("Sending…")).await;
+    agent.wait_for("#messages", |t| t.contains("Sending in ")).await;
     // An internal remark: written, then turned internal within the guard.
     agent.fill("#body", INTERNAL).await;
     agent.click("#send").await;

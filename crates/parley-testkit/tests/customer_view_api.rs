@@ -87,7 +87,7 @@ async fn only_a_customer_with_a_proven_address_opens_requests() {
 
 #[tokio::test]
 async fn r7_r33_customers_see_the_team_by_name_or_by_the_companys_display_name_and_only_for_what_they_may_read() {
-    let app = spawn_app_with(|c| c.send_guard = Duration::from_secs(30)).await;
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_secs(30))).await;
     let admin = app.admin().await;
     let carla = app.customer(&admin, "carla@client.example").await;
     let dan = app.customer(&admin, "dan@other.example").await;

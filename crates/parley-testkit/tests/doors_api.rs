@@ -40,7 +40,7 @@ async fn guarded_desk() -> (TestApp, SmtpSink, Desk) {
     let smtp = SmtpSink::start().await;
     let url = smtp.url();
     let app = spawn_app_with(move |c| {
-        c.send_guard = Duration::from_millis(GUARD_MS as u64);
+        c.send_guard = Some(Duration::from_millis(GUARD_MS as u64));
         c.smtp_url = Some(url);
     })
     .await;

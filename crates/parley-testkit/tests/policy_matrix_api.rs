@@ -539,7 +539,7 @@ enum Expect {
 #[tokio::test]
 async fn r7_r20_r37_every_route_answers_every_asker_as_the_policy_table_says() {
     let app = spawn_app_with(|c| {
-        c.send_guard = Duration::from_secs(600);
+        c.send_guard = Some(Duration::from_secs(600));
         c.rate_limits = false;
     })
     .await;
@@ -660,7 +660,7 @@ async fn drain(socket: &mut Socket) -> Vec<Value> {
 #[tokio::test]
 async fn r7_r12_r33_every_asker_receives_exactly_the_events_the_event_table_allows() {
     let app = spawn_app_with(|c| {
-        c.send_guard = Duration::from_secs(600);
+        c.send_guard = Some(Duration::from_secs(600));
         c.rate_limits = false;
     })
     .await;

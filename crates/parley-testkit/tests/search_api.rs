@@ -26,7 +26,7 @@ struct World {
 
 async fn world() -> World {
     let app = spawn_app_with(|c| {
-        c.send_guard = Duration::from_secs(600);
+        c.send_guard = Some(Duration::from_secs(600));
         c.rate_limits = false;
     })
     .await;

@@ -23,7 +23,7 @@ async fn guarded() -> (TestApp, SmtpSink, Desk) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = spawn_app_with(move |c| {
-        c.send_guard = Duration::from_millis(GUARD_MS as u64);
+        c.send_guard = Some(Duration::from_millis(GUARD_MS as u64));
         c.smtp_url = Some(url);
     })
     .await;
@@ -238,5 +238,62 @@ async fn r7_customers_see_no_gap_where_a_reply_was_taken_back() {
     app.ok(&d.carla, &format!("/api/v1/conversations/{}/read", d.public), json!({"up_to": 2}), 200).await;
     let (_, views) = app.get(&d.carla, "/api/v1/views").await;
     assert!(views.as_array().unwrap().iter().all(|v| v["unread"] == 0), "{views}");
+    app.stop().await;
+}
+
+/// The guard of a message, as its author is told it.
+fn held_for(app: &TestApp, said: &Value) -> Option<i64> {
+    said["message"]["held_until"].as_i64().map(|until| until - app.clock.now_ms())
+}
+
+#[tokio::test]
+async fn r33_a_guard_per_channel_3s_in_a_chat_10s_elsewhere_and_an_admin_sets_each() {
+    // No --send-guard: the built-in defaults.
+    let app = spawn_app_with(|c| c.send_guard = None).await;
+    let d = app.desk().await;
+    let (status, visitor) = app.call(reqwest::Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+    assert_eq!(status, 200);
+    let vera =
+        Who { token: visitor["token"].as_str().unwrap().into(), id: visitor["customer"]["id"].as_i64().unwrap() };
+    let chat = app.ok(&vera, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
+    let chat = chat["id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{chat}/messages");
+    app.ok(&vera, &path, json!({"body": "Hello?", "channel": "widget"}), 201).await;
+    let (_, conversation) = app.get(&d.mia, &format!("/api/v1/conversations/{chat}")).await;
+    assert_eq!(conversation["origin"], "widget", "a chat remembers where it began");
+
+    assert_eq!(held_for(&app, &app.say(&d.mia, chat, "Hi!").await), Some(3_000), "a chat");
+    assert_eq!(held_for(&app, &app.say(&d.mia, d.public, "On it").await), Some(10_000), "the rest");
+    let (_, company) = app.get(&d.admin, "/api/v1/company").await;
+    assert_eq!(company["send_guards_in_effect"], json!({"chat_ms": 3000, "other_ms": 10000}));
+
+    // The admin's settings win; null gives the default back.
+    let body = json!({"chat_send_guard_ms": 0, "send_guard_ms": 20000});
+    let (status, company) = app.patch(&d.admin, "/api/v1/company", body).await;
+    assert_eq!(status, 200, "{company}");
+    assert_eq!(company["send_guards_in_effect"], json!({"chat_ms": 0, "other_ms": 20000}));
+    assert_eq!(held_for(&app, &app.say(&d.mia, chat, "Right away").await), None, "0 turns it off");
+    assert_eq!(held_for(&app, &app.say(&d.mia, d.public, "Later").await), Some(20_000));
+    assert_eq!(app.patch(&d.admin, "/api/v1/company", json!({"chat_send_guard_ms": null})).await.0, 200);
+    assert_eq!(held_for(&app, &app.say(&d.mia, chat, "Again").await), Some(3_000));
+
+    // Bad values change nothing; members may not change them.
+    for bad in [json!({"send_guard_ms": -1}), json!({"send_guard_ms": 300_001}), json!({"send_guard_ms": "10s"})] {
+        let (status, body) = app.patch(&d.admin, "/api/v1/company", bad.clone()).await;
+        assert!((400..500).contains(&status), "{bad}: {status} {body}");
+    }
+    assert_eq!(app.patch(&d.mia, "/api/v1/company", json!({"send_guard_ms": 0})).await.0, 403);
+    let (_, company) = app.get(&d.admin, "/api/v1/company").await;
+    assert_eq!((company["chat_send_guard_ms"].clone(), company["send_guard_ms"].clone()), (json!(null), json!(20000)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r33_the_deployments_send_guard_is_the_default_of_both() {
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_secs(5))).await;
+    let d = app.desk().await;
+    let (_, company) = app.get(&d.admin, "/api/v1/company").await;
+    assert_eq!(company["send_guards_in_effect"], json!({"chat_ms": 5000, "other_ms": 5000}));
+    assert_eq!(held_for(&app, &app.say(&d.mia, d.public, "On it").await), Some(5_000));
     app.stop().await;
 }

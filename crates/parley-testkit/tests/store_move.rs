@@ -32,7 +32,7 @@ async fn r14_r33_a_move_to_postgres_keeps_every_message_record_and_pending_email
     let mut app = spawn_app_with(move |c| {
         c.database_url = None;
         c.smtp_url = Some(url);
-        c.send_guard = Duration::from_millis(GUARD_MS as u64);
+        c.send_guard = Some(Duration::from_millis(GUARD_MS as u64));
     })
     .await;
     let d = app.desk().await;

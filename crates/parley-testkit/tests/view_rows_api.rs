@@ -73,7 +73,7 @@ async fn r26_a_row_shows_the_customer_the_latest_words_who_wrote_them_and_the_as
 /// else the conversation is with or who works on it.
 #[tokio::test]
 async fn r7_r33_a_customers_row_never_shows_internal_or_held_words_nor_the_assignees() {
-    let app = spawn_app_with(|c| c.send_guard = Duration::from_secs(600)).await;
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_secs(600))).await;
     let admin = app.admin().await;
     let carla = app.customer(&admin, "carla@client.example").await;
     let project = app.project(&admin, "Support").await;

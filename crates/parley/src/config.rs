@@ -94,9 +94,10 @@ pub struct Config {
     #[arg(long, env = "PARLEY_EMAIL_DELAY", default_value = "60s", value_parser = parse_duration)]
     pub email_delay: Duration,
     /// Send guard: how long a public message by a user is held from customers, during which its
-    /// author can undo it or make it internal; 0 turns it off.
-    #[arg(long, env = "PARLEY_SEND_GUARD", default_value = "10s", value_parser = parse_duration)]
-    pub send_guard: Duration,
+    /// author can undo it or make it internal; 0 turns it off. Without it, 3s in a live chat and
+    /// 10s elsewhere. An admin's setting in the company settings wins over either.
+    #[arg(long, env = "PARLEY_SEND_GUARD", value_parser = parse_duration)]
+    pub send_guard: Option<Duration>,
     /// SMTP server for outgoing email: smtp://host:port, smtp://user:pass@host:587?tls=required
     /// (STARTTLS) or smtps://user:pass@host (TLS). Without it, emails are written to
     /// <data-dir>/outbox/ and listed by the API.
@@ -175,7 +176,7 @@ impl Config {
             sqlite_synchronous: Synchronous::Normal,
             base_url: "http://127.0.0.1".into(),
             email_delay: Duration::from_secs(60),
-            send_guard: Duration::from_secs(10),
+            send_guard: None,
             smtp_url: None,
             smtp_from: "Parley <parley@parley.localhost>".into(),
             mail_domain: None,

@@ -37,6 +37,16 @@ pub struct CompanyPatch {
     /// The reply time the widget promises; blank: none.
     #[schema(schema_with = crate::schema::blank_or_name_or_null)]
     pub widget_reply_time: Option<String>,
+    /// R33: how long a reply is held in a chat (a conversation begun in the widget), in ms, at
+    /// most 300000; `null`: the deployment's default. Left out: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 0, maximum = 300000)]
+    pub chat_send_guard_ms: Option<Option<i64>>,
+    /// R33: how long a reply is held in every other conversation, in ms; `null`: the
+    /// deployment's default. Left out: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 0, maximum = 300000)]
+    pub send_guard_ms: Option<Option<i64>>,
 }
 
 /// A field that is present, `null` included (absent is `None` by `default`).
@@ -51,7 +61,7 @@ pub async fn get_company(State(app): State<App>, Auth(actor): Auth) -> ApiResult
 }
 
 /// Change the company's name, default visibilities, where email and portal requests open
-/// tickets, how staff are named to customers, and the widget's greeting (admins).
+/// tickets, how staff are named to customers, the widget's greeting and the send guards (admins).
 #[utoipa::path(patch, path = "/api/v1/company", request_body = CompanyPatch, tag = "company",
     responses((status = 200, body = Company), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn update_company(
@@ -68,6 +78,8 @@ pub async fn update_company(
         staff_display_name: patch.staff_display_name.unwrap_or(current.staff_display_name),
         widget_greeting: patch.widget_greeting.unwrap_or(current.widget_greeting),
         widget_reply_time: patch.widget_reply_time.unwrap_or(current.widget_reply_time),
+        chat_send_guard_ms: patch.chat_send_guard_ms.unwrap_or(current.chat_send_guard_ms),
+        send_guard_ms: patch.send_guard_ms.unwrap_or(current.send_guard_ms),
     };
     Ok(Json(app.update_company(actor, patch.name.as_deref(), settings).await?))
 }
