@@ -26,6 +26,7 @@ pub mod metrics;
 mod password_links;
 mod people;
 mod realtime;
+mod routing;
 mod saved_replies;
 pub mod search;
 mod setup;
@@ -193,10 +194,20 @@ impl App {
         party: parley_domain::Party,
         client: Option<std::net::IpAddr>,
     ) -> AppResult<realtime::SocketSlot> {
-        self.sockets.take(party, client, self.config.rate_limits).map_err(|full| {
+        let slot = self.sockets.take(party, client, self.config.rate_limits).map_err(|full| {
             tracing::info!(?party, ?client, ?full, "realtime connection refused: too many open");
             AppError::TooManyRequests { retry_after_secs: 30 }
-        })
+        })?;
+        // R42: a user who connects is available at once (`tell_who_is_connected` keeps it so).
+        if let parley_domain::Party::User(user) = party {
+            let (store, now) = (self.store.clone(), self.now());
+            tokio::spawn(async move {
+                if let Err(error) = store.mark_connected(&[user], Some(now)).await {
+                    tracing::warn!(%error, "a connection not recorded for routing");
+                }
+            });
+        }
+        Ok(slot)
     }
 
     /// The realtime hub connections subscribe to.

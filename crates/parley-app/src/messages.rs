@@ -80,7 +80,7 @@ impl App {
     /// The post after access: the locked check, the audience, one atomic write, the pushes.
     async fn post_in(
         &self,
-        context: PostContext,
+        mut context: PostContext,
         author: Author,
         body: String,
         attachments: &[AttachmentId],
@@ -92,11 +92,13 @@ impl App {
             let most = attachment::MAX_PER_MESSAGE;
             return Err(ValidationError::new("attachments", format!("at most {most} files a message")).into());
         }
-        let conversation = &context.people.conversation;
-        if conversation.header.state == ConversationState::Locked {
+        if context.people.conversation.header.state == ConversationState::Locked {
             return Err(crate::error::locked());
         }
-        let Addressed { audience, mentioned, silent } = address(&context, author);
+        // R42: a customer's conversation no one has yet is routed before it is addressed.
+        let routed = self.route(&mut context, author).await;
+        let conversation = &context.people.conversation;
+        let Addressed { audience, mentioned, silent } = address(&context, author, &routed);
         let people = &context.people;
         let new_followers = mentioned
             .into_iter()
@@ -161,7 +163,7 @@ impl App {
     pub async fn preview_recipients(&self, actor: Actor, id: ConversationId, body: &str) -> AppResult<Audience> {
         let context = self.postable(actor, id, &handles_in(actor.author(), body)).await?;
         Self::require_user(actor, "conversation")?;
-        Ok(address(&context, actor.author()).audience)
+        Ok(address(&context, actor.author(), &crate::routing::Routed::default()).audience)
     }
 
     /// Messages after `after_number`, oldest first.
@@ -269,7 +271,7 @@ fn handles_in(author: Author, body: &str) -> Vec<String> {
 
 /// The audience of a message by `author` (R7–R10, computed by `parley_domain::audience`), the
 /// users it mentions, and whose pushes are silent.
-pub(crate) fn address(context: &PostContext, author: Author) -> Addressed {
+pub(crate) fn address(context: &PostContext, author: Author, routed: &crate::routing::Routed) -> Addressed {
     let people = &context.people;
     let c = &people.conversation;
     let input = AudienceInput {
@@ -282,6 +284,8 @@ pub(crate) fn address(context: &PostContext, author: Author) -> Addressed {
         participants: c.participants.clone(),
         taking_part: c.taking_part.clone(),
         mentioned: context.mentioned.clone(),
+        routed: routed.everyone.clone(),
+        fallback: routed.fallback.clone(),
         profiles: context.profiles.clone(),
     };
     let silent = input.profiles.iter().filter(|p| !p.preferences.sound).map(|p| p.id).collect();

@@ -86,6 +86,9 @@ impl App {
                 return Err(ValidationError::new(field, "must be between 0 and 300000 ms (5 minutes)").into());
             }
         }
+        if !(1..=parley_domain::routing::MAX_CAP).contains(&settings.routing_cap) {
+            return Err(ValidationError::new("routing_cap", "must be between 1 and 1000").into());
+        }
         for (field, project) in [
             ("email_ticket_project_id", settings.email_ticket_project_id),
             ("portal_request_project_id", settings.portal_request_project_id),
@@ -155,12 +158,19 @@ impl App {
 
     pub async fn users(&self, actor: Actor) -> AppResult<Vec<User>> {
         Self::require_user(actor, "users")?;
-        Ok(self.store.users().await?)
+        let now = self.now();
+        let mut users = self.store.users().await?;
+        for user in &mut users {
+            user.available = parley_domain::routing::available(user.away, user.connected_at, now);
+        }
+        Ok(users)
     }
 
     pub async fn user(&self, actor: Actor, id: UserId) -> AppResult<User> {
         Self::require_user(actor, "user")?;
-        self.store.user(id).await.map_err(AppError::from_store("user"))
+        let mut user = self.store.user(id).await.map_err(AppError::from_store("user"))?;
+        user.available = parley_domain::routing::available(user.away, user.connected_at, self.now());
+        Ok(user)
     }
 
     pub async fn update_user(
@@ -193,6 +203,13 @@ impl App {
             if !active {
                 // Their sessions and tokens are gone; their open connections close now.
                 self.end_sessions_of(Party::User(id), None);
+                // R42: what was theirs to answer goes to someone else.
+                match self.reassign_from(id).await {
+                    Ok(routed) => tracing::info!(user = id.0, routed, "a deactivated user's conversations reassigned"),
+                    Err(error) => {
+                        tracing::warn!(user = id.0, %error, "a deactivated user's conversations not reassigned")
+                    }
+                }
             }
         }
         if user.role != before.role {

@@ -418,6 +418,8 @@ fn audience_rate(followers: usize) -> (f64, Duration) {
         participants: vec![Party::User(UserId(1))],
         taking_part: vec![UserId(1), UserId(3)],
         mentioned: vec![],
+        routed: vec![],
+        fallback: vec![],
         profiles,
     };
     let rounds = 100_000;

@@ -35,6 +35,11 @@ pub enum Reason {
     AllCustomerMessages,
     /// R10: asks for all replies to customers.
     AllRepliesToCustomers,
+    /// R42: the company routes a new customer conversation to everyone who may see it, and no
+    /// one takes part yet.
+    Routed,
+    /// R42: nobody else would hear of a customer's message: an admin does.
+    Fallback,
 }
 
 impl Reason {
@@ -48,6 +53,8 @@ impl Reason {
             Reason::Mention => "mention",
             Reason::AllCustomerMessages => "all_customer_messages",
             Reason::AllRepliesToCustomers => "all_replies_to_customers",
+            Reason::Routed => "routed",
+            Reason::Fallback => "fallback",
         }
     }
 
@@ -61,14 +68,22 @@ impl Reason {
             Reason::Mention,
             Reason::AllCustomerMessages,
             Reason::AllRepliesToCustomers,
+            Reason::Routed,
+            Reason::Fallback,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
     }
 
-    /// Reasons that mean the person follows or takes part in the conversation.
+    /// Reasons that mean the person follows or takes part in the conversation (or was given it
+    /// by routing, R42).
     fn is_following(self) -> bool {
-        !matches!(self, Reason::AllCustomerMessages | Reason::AllRepliesToCustomers)
+        !matches!(self, Reason::AllCustomerMessages | Reason::AllRepliesToCustomers | Reason::Fallback)
+    }
+
+    /// Reasons that were checked against what the person may see before they were given.
+    fn checked_by_scope(self) -> bool {
+        matches!(self, Reason::AllCustomerMessages | Reason::AllRepliesToCustomers)
     }
 }
 
@@ -88,6 +103,12 @@ pub struct AudienceInput {
     pub taking_part: Vec<UserId>,
     /// Users `@mentioned` in the message, already resolved.
     pub mentioned: Vec<UserId>,
+    /// R42: with routing "everyone", the users a customer's message goes to while no one takes
+    /// part in the conversation or is assigned it (`routing::eligible`).
+    pub routed: Vec<UserId>,
+    /// R42: who hears of a customer's public message when no user in its audience would be
+    /// notified: the admins.
+    pub fallback: Vec<UserId>,
     /// Profiles of the users named above and of every user whose preferences ask for all
     /// customer messages or all replies to customers (R10). A user without a profile here is
     /// treated with default preferences, except one who only takes part: taking part grants no
@@ -146,6 +167,9 @@ pub fn compute(input: &AudienceInput) -> Audience {
     input.taking_part.iter().for_each(|u| add(&mut reasons, Party::User(*u), Reason::TakingPart));
     input.requesters.iter().for_each(|c| add(&mut reasons, Party::Customer(*c), Reason::Requester));
     input.mentioned.iter().for_each(|u| add(&mut reasons, Party::User(*u), Reason::Mention));
+    if class == MessageClass::FromCustomer {
+        input.routed.iter().for_each(|u| add(&mut reasons, Party::User(*u), Reason::Routed));
+    }
 
     // R10: users who ask for every public message of this class, within what they may see.
     let profiles: HashMap<UserId, &UserProfile> = input.profiles.iter().map(|p| (p.id, p)).collect();
@@ -181,7 +205,7 @@ pub fn compute(input: &AudienceInput) -> Audience {
         // scope still shows them the conversation (R20, R37).
         .filter(|(party, reasons)| {
             let rel = relation_from(Some(reasons));
-            let granted = rel.grants_access() || reasons.iter().any(|r| !r.is_following());
+            let granted = rel.grants_access() || reasons.iter().any(|r| r.checked_by_scope());
             match party {
                 Party::User(id) if !granted => profiles
                     .get(id)
@@ -200,8 +224,31 @@ pub fn compute(input: &AudienceInput) -> Audience {
             };
             Recipient { party, reasons: reasons.into_iter().collect(), notify }
         })
-        .collect();
-    Audience { recipients }
+        .collect::<Vec<_>>();
+    let mut audience = Audience { recipients };
+    // R42: a customer's message always reaches someone: when no user would be notified, the
+    // admins who may see the conversation are, whatever their preferences.
+    let heard = audience.recipients.iter().any(|r| !r.party.is_customer() && r.notify);
+    if class == MessageClass::FromCustomer && !heard {
+        for admin in &input.fallback {
+            let sees = profiles.get(admin).is_some_and(|p| {
+                p.active && user_may_see(p.preferences.scope, &p.followed_projects, facts, Relation::default())
+            });
+            let party = Party::User(*admin);
+            if !sees || Some(party) == author_party {
+                continue;
+            }
+            match audience.recipients.iter_mut().find(|r| r.party == party) {
+                Some(r) => {
+                    r.reasons.push(Reason::Fallback);
+                    r.notify = true;
+                }
+                None => audience.recipients.push(Recipient { party, reasons: vec![Reason::Fallback], notify: true }),
+            }
+        }
+        audience.recipients.sort_by_key(|r| r.party);
+    }
+    audience
 }
 
 fn relation_from(reasons: Option<&BTreeSet<Reason>>) -> Relation {

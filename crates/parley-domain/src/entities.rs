@@ -100,6 +100,16 @@ pub struct CompanySettings {
     /// deployment's default.
     #[serde(default)]
     pub send_guard_ms: Option<i64>,
+    /// R42: how a new conversation from a customer finds its people.
+    #[serde(default)]
+    pub routing: crate::routing::Routing,
+    /// R42: open conversations a user is assigned before round-robin passes them by.
+    #[serde(default = "default_routing_cap")]
+    pub routing_cap: i64,
+}
+
+fn default_routing_cap() -> i64 {
+    crate::routing::DEFAULT_CAP
 }
 
 impl CompanySettings {
@@ -133,6 +143,8 @@ impl Default for CompanySettings {
             widget_reply_time: DEFAULT_WIDGET_REPLY_TIME.into(),
             chat_send_guard_ms: None,
             send_guard_ms: None,
+            routing: crate::routing::Routing::RoundRobin,
+            routing_cap: crate::routing::DEFAULT_CAP,
         }
     }
 }
@@ -171,6 +183,18 @@ pub struct User {
     /// be mentioned, assigned or added anywhere until reactivated.
     #[serde(default = "active_by_default")]
     pub active: bool,
+    /// R42: set "away" by the user: new conversations are not routed to them, and colleagues
+    /// see it.
+    #[serde(default)]
+    pub away: bool,
+    /// R42: when a node last said the user was connected; with `away`, whether they are
+    /// available (`routing::available`).
+    #[serde(default, skip_serializing)]
+    pub connected_at: Option<i64>,
+    /// R42: connected and not away, as colleagues are shown it (filled in where users are
+    /// listed).
+    #[serde(default)]
+    pub available: bool,
 }
 
 fn active_by_default() -> bool {
@@ -283,6 +307,10 @@ pub struct Conversation {
     /// R41: users who wrote in it. They count it among their conversations; it grants no access.
     #[serde(default)]
     pub taking_part: Vec<UserId>,
+    /// R42: who is assigned it: of an independent conversation its own, of a linked one its
+    /// item's.
+    #[serde(default)]
+    pub assignees: Vec<UserId>,
 }
 
 /// A conversation's state changed (R6): to what, by whom, when. A message that reopened a

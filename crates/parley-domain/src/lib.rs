@@ -23,6 +23,7 @@ pub mod party;
 pub mod preferences;
 pub mod redact;
 pub mod reply_token;
+pub mod routing;
 pub mod saved_reply;
 pub mod sealed;
 pub mod search;

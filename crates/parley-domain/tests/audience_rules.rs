@@ -24,6 +24,8 @@ fn input(visibility: Visibility, author: Author) -> AudienceInput {
         participants: vec![],
         taking_part: vec![],
         mentioned: vec![],
+        routed: vec![],
+        fallback: vec![],
         profiles: vec![],
     }
 }
@@ -88,6 +90,43 @@ fn r41_taking_part_grants_no_access_a_narrowed_scope_removes_it() {
     // Added some other way, the scope does not matter (someone with access put them there).
     i.conversation_followers.push(Party::User(ANA));
     assert!(compute(&i).contains(Party::User(ANA)));
+}
+
+#[test]
+fn r42_a_new_chat_reaches_the_admins_when_nobody_else_would_hear_of_it() {
+    // A visitor's first message: nobody follows, takes part or asks for everything.
+    let mut i = input(Visibility::Public, Author::Customer(CARLA));
+    (i.project_id, i.item_followers, i.requesters, i.conversation_followers) = (None, vec![], vec![], vec![]);
+    i.participants = vec![Party::Customer(CARLA)];
+    let quiet = Preferences { customer_messages: CustomerMessages::None, ..Preferences::default() };
+    i.profiles = vec![profile(ANA, quiet), profile(BO, Preferences::default())];
+    i.fallback = vec![ANA];
+    let a = compute(&i);
+    let ana = a.get(Party::User(ANA)).expect("the admin hears of it");
+    assert_eq!((ana.reasons.clone(), ana.notify), (vec![Reason::Fallback], true), "whatever their preferences");
+    // Someone asking for all customer messages comes first: then the admins are left alone.
+    i.profiles.push(profile(CY, Preferences { customer_messages: CustomerMessages::All, ..Preferences::default() }));
+    let a = compute(&i);
+    assert!(a.contains(Party::User(CY)) && !a.contains(Party::User(ANA)), "{a:?}");
+    // Never for a reply or an internal message.
+    let mut reply = i.clone();
+    reply.author = Author::User(BO);
+    reply.profiles.pop();
+    assert!(!compute(&reply).contains(Party::User(ANA)));
+}
+
+#[test]
+fn r42_routing_everyone_gives_a_customers_message_to_those_routed_notified_as_their_own() {
+    let mut i = input(Visibility::Public, Author::Customer(CARLA));
+    (i.project_id, i.item_followers, i.requesters, i.conversation_followers) = (None, vec![], vec![], vec![]);
+    i.routed = vec![ANA, BO];
+    let narrowed = Preferences { scope: Scope::FollowedProjects, ..Preferences::default() };
+    i.profiles = vec![profile(ANA, Preferences::default()), profile(BO, narrowed)];
+    let a = compute(&i);
+    assert_eq!(a.get(Party::User(ANA)).map(|r| (r.reasons.clone(), r.notify)), Some((vec![Reason::Routed], true)));
+    assert!(!a.contains(Party::User(BO)), "routing grants no access: the scope still decides");
+    i.author = Author::User(CY);
+    assert!(!compute(&i).contains(Party::User(ANA)), "only customers' messages are routed");
 }
 
 #[test]
@@ -242,6 +281,8 @@ fn audience_input() -> impl Strategy<Value = AudienceInput> {
                     participants,
                     taking_part,
                     mentioned,
+                    routed: vec![],
+                    fallback: vec![],
                     // One profile per user, as the store reads them.
                     profiles: profiles
                         .into_iter()

@@ -80,6 +80,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/me/tokens", STAFF),
     ("POST", "/api/v1/me/tokens", STAFF),
     ("DELETE", "/api/v1/me/tokens/{id}", STAFF),
+    ("PUT", "/api/v1/me/away", STAFF),
     ("GET", "/api/v1/company", STAFF),
     ("PATCH", "/api/v1/company", ADMIN),
     ("GET", "/api/v1/users", STAFF),

@@ -25,6 +25,9 @@ export function formValues(form) {
   for (const field of form.elements) {
     if (!field.name) continue;
     if (field.type === 'checkbox') values[field.name] = field.checked;
+    else if (field.type === 'radio') {
+      if (field.checked) values[field.name] = field.value;
+    }
     else if (field.value !== '') values[field.name] = field.value;
   }
   return values;

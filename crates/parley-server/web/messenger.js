@@ -898,6 +898,17 @@ async function boot() {
   }
   state.me = me.user;
   $('me').textContent = me.user.name;
+  // R42: away, new conversations pass me by; colleagues see it.
+  const showAway = (away) => {
+    $('away').setAttribute('aria-pressed', String(away));
+    $('away').textContent = away ? 'Away' : 'Available';
+  };
+  showAway(Boolean(me.user.away));
+  $('away').addEventListener('click', async () => {
+    const user = await api('PUT', '/me/away', { away: $('away').getAttribute('aria-pressed') !== 'true' });
+    showAway(user.away);
+    announce(user.away ? 'You are away: new conversations go to others.' : 'You are available.');
+  });
   $('logout').addEventListener('click', async () => {
     await api('POST', '/auth/logout', {});
     location.assign('/login');

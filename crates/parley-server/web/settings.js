@@ -60,6 +60,8 @@ async function loadCompany() {
   form.staff_display_name.value = company.staff_display_name || '';
   form.widget_greeting.value = company.widget_greeting;
   form.widget_reply_time.value = company.widget_reply_time;
+  form.routing.value = company.routing;
+  form.routing_cap.value = String(company.routing_cap);
   // Empty where the company set nothing, the default in effect shown instead.
   const seconds = (ms) => (ms == null ? '' : String(ms / 1000));
   const inEffect = company.send_guards_in_effect || {};
@@ -228,6 +230,7 @@ async function boot() {
     const ms = (text) => (String(text ?? '').trim() === '' ? null : Math.round(Number(text) * 1000));
     const company = await api('PATCH', '/company', {
       ...values,
+      routing_cap: Number(values.routing_cap),
       chat_send_guard_ms: ms(chatGuard),
       send_guard_ms: ms(guard),
       email_ticket_project_id: project(form.email_ticket_project_id),

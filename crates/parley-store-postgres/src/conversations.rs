@@ -23,15 +23,30 @@ async fn load_conversation(conn: &mut PgConnection, id: ConversationId) -> Store
         .await
         .map_err(other)?;
     let (mut participants, mut followers, mut taking_part) = (Vec::new(), Vec::new(), Vec::new());
+    let mut assignees = Vec::new();
     for (role, party) in people_with_roles(conn, "conversation_people", "conversation_id", id.0).await? {
         match (role.as_str(), party) {
             ("participant", party) => participants.push(party),
             ("follower", party) => followers.push(party),
             (TAKING_PART, Party::User(user)) => taking_part.push(user),
+            (ASSIGNEE, Party::User(user)) => assignees.push(user),
             _ => {}
         }
     }
-    Ok(Conversation { header: rows::header(&row)?, participants, followers, taking_part })
+    let header = rows::header(&row)?;
+    // R42: a linked conversation's assignees are its item's.
+    if let Some(Link::Item(item)) = header.link {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT party_id FROM item_people WHERE item_id = $1 AND role = 'assignee' AND party_kind = 'user'
+             ORDER BY party_id",
+        )
+        .bind(item.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+        assignees = ids.into_iter().map(UserId).collect();
+    }
+    Ok(Conversation { header, participants, followers, taking_part, assignees })
 }
 
 /// The conversation with the followers of what it hangs off (and the item's requesters).
@@ -316,6 +331,15 @@ impl PgStore {
                 set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
             }
         }
+        // R42: a linked conversation's assignees are its item's; the chat's go with it.
+        for user in &conv.assignees {
+            set_item_role(&mut tx, item.id, ItemRole::Assignee, Party::User(*user), true).await?;
+        }
+        sqlx::query(&format!("DELETE FROM conversation_people WHERE conversation_id = $1 AND role = '{ASSIGNEE}'"))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
         // The project decides who may see it now, so everyone's row is recomputed; its
         // participants now follow the item, and so see its other conversations too.
         inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
@@ -325,7 +349,8 @@ impl PgStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(other)?;
-        inbox::refresh(&mut tx, &siblings, Who::Only(conv.participants.clone()), &mut tallies).await?;
+        let moved = conv.participants.iter().copied().chain(conv.assignees.iter().map(|u| Party::User(*u)));
+        inbox::refresh(&mut tx, &siblings, Who::Only(moved.collect()), &mut tallies).await?;
         let conv = load_conversation(&mut tx, id).await?;
         let item = load_item(&mut tx, item.id).await?;
         self.commit(tx, tallies).await?;
@@ -751,6 +776,26 @@ impl ConversationStore for PgStore {
         now: i64,
     ) -> StoreResult<Vec<ConversationRow>> {
         self.rows_for_customer(customer, now).await
+    }
+
+    async fn set_conversation_assignee(&self, id: ConversationId, user: UserId, on: bool) -> StoreResult<Conversation> {
+        self.set_assignee(id, user, on).await?;
+        self.conversation(id).await
+    }
+
+    async fn route_conversation(
+        &self,
+        id: ConversationId,
+        eligible: &[UserId],
+        cap: i64,
+        now: i64,
+    ) -> StoreResult<Option<UserId>> {
+        self.route(id, eligible, cap, now).await
+    }
+
+    async fn open_assigned(&self, user: UserId) -> StoreResult<Vec<ConversationId>> {
+        let mut conn = self.pool.acquire().await.map_err(other)?;
+        crate::routing::open_assigned(&mut conn, user).await
     }
 
     async fn finish_background_rebuilds(&self) -> StoreResult<usize> {

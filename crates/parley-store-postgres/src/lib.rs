@@ -22,6 +22,7 @@ mod mail_in;
 mod people;
 mod posting;
 mod pushes;
+mod routing;
 mod row_details;
 mod rows;
 mod saved_replies;

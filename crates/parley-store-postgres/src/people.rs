@@ -11,7 +11,8 @@ use sqlx::{PgConnection, QueryBuilder};
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-pub(crate) const USER_COLUMNS: &str = "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active, away, connected_at";
 const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 
@@ -55,6 +56,9 @@ async fn insert_user(conn: &mut PgConnection, u: NewUser) -> StoreResult<(User, 
         role: u.role,
         created_at: u.created_at,
         active: true,
+        away: false,
+        connected_at: None,
+        available: false,
     };
     Ok((user, generation))
 }
@@ -166,6 +170,8 @@ impl PeopleStore for PgStore {
                     widget_reply_time: get(&r, "widget_reply_time")?,
                     chat_send_guard_ms: get(&r, "chat_send_guard_ms")?,
                     send_guard_ms: get(&r, "send_guard_ms")?,
+                    routing: rows::parse(&r, "routing", parley_domain::routing::Routing::parse)?,
+                    routing_cap: get(&r, "routing_cap")?,
                 },
                 created_at: get(&r, "created_at")?,
                 send_guards_in_effect: None,
@@ -195,7 +201,8 @@ impl PeopleStore for PgStore {
         sqlx::query(
             "UPDATE company SET name = COALESCE($1, name), item_default_visibility = $2, project_default_visibility = $3,
                     email_ticket_project_id = $4, portal_request_project_id = $5, staff_display_name = $6,
-                    widget_greeting = $7, widget_reply_time = $8, chat_send_guard_ms = $9, send_guard_ms = $10
+                    widget_greeting = $7, widget_reply_time = $8, chat_send_guard_ms = $9, send_guard_ms = $10,
+                    routing = $11, routing_cap = $12
              WHERE id = 1",
         )
         .bind(name)
@@ -208,6 +215,8 @@ impl PeopleStore for PgStore {
         .bind(&settings.widget_reply_time)
         .bind(settings.chat_send_guard_ms)
         .bind(settings.send_guard_ms)
+        .bind(settings.routing.as_str())
+        .bind(settings.routing_cap)
         .execute(&self.pool)
         .await
         .map_err(other)?;
@@ -259,6 +268,32 @@ impl PeopleStore for PgStore {
         .await
         .map_err(other)?;
         rows::user(&row)
+    }
+
+    async fn set_away(&self, id: UserId, away: bool) -> StoreResult<User> {
+        let row = sqlx::query(&format!("UPDATE users SET away = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
+            .bind(away)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(other)?
+            .ok_or(StoreError::NotFound)?;
+        rows::user(&row)
+    }
+
+    async fn mark_connected(&self, users: &[UserId], at: Option<i64>) -> StoreResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::new("UPDATE users SET connected_at = ");
+        query.push_bind(at).push(" WHERE id IN (");
+        let mut list = query.separated(", ");
+        for user in users {
+            list.push_bind(user.0);
+        }
+        query.push(")");
+        query.build().execute(&self.pool).await.map_err(other)?;
+        Ok(())
     }
 
     async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User> {

@@ -17,6 +17,7 @@ mod inbox_rebuild;
 mod mail_in;
 mod people;
 mod posting;
+mod routing;
 mod row_details;
 mod rows;
 mod saved_replies;

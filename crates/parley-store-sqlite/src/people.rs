@@ -11,7 +11,8 @@ use sqlx::{QueryBuilder, SqliteConnection};
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
-pub(crate) const USER_COLUMNS: &str = "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active, away, connected_at";
 const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages, replies_to_customers, \
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 
@@ -55,6 +56,9 @@ async fn insert_user(conn: &mut SqliteConnection, u: NewUser) -> StoreResult<(Us
         role: u.role,
         created_at: u.created_at,
         active: true,
+        away: false,
+        connected_at: None,
+        available: false,
     };
     Ok((user, generation))
 }
@@ -167,6 +171,8 @@ impl PeopleStore for SqliteStore {
                     widget_reply_time: get(&r, "widget_reply_time")?,
                     chat_send_guard_ms: get(&r, "chat_send_guard_ms")?,
                     send_guard_ms: get(&r, "send_guard_ms")?,
+                    routing: rows::parse(&r, "routing", parley_domain::routing::Routing::parse)?,
+                    routing_cap: get(&r, "routing_cap")?,
                 },
                 created_at: get(&r, "created_at")?,
                 send_guards_in_effect: None,
@@ -196,7 +202,8 @@ impl PeopleStore for SqliteStore {
         sqlx::query(
             "UPDATE company SET name = COALESCE(?, name), item_default_visibility = ?, project_default_visibility = ?,
                     email_ticket_project_id = ?, portal_request_project_id = ?, staff_display_name = ?,
-                    widget_greeting = ?, widget_reply_time = ?, chat_send_guard_ms = ?, send_guard_ms = ?
+                    widget_greeting = ?, widget_reply_time = ?, chat_send_guard_ms = ?, send_guard_ms = ?,
+                    routing = ?, routing_cap = ?
              WHERE id = 1",
         )
         .bind(name)
@@ -209,6 +216,8 @@ impl PeopleStore for SqliteStore {
         .bind(&settings.widget_reply_time)
         .bind(settings.chat_send_guard_ms)
         .bind(settings.send_guard_ms)
+        .bind(settings.routing.as_str())
+        .bind(settings.routing_cap)
         .execute(&self.writer)
         .await
         .map_err(other)?;
@@ -260,6 +269,32 @@ impl PeopleStore for SqliteStore {
         .await
         .map_err(other)?;
         rows::user(&row)
+    }
+
+    async fn set_away(&self, id: UserId, away: bool) -> StoreResult<User> {
+        let row = sqlx::query(&format!("UPDATE users SET away = ? WHERE id = ? RETURNING {USER_COLUMNS}"))
+            .bind(away)
+            .bind(id.0)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(other)?
+            .ok_or(StoreError::NotFound)?;
+        rows::user(&row)
+    }
+
+    async fn mark_connected(&self, users: &[UserId], at: Option<i64>) -> StoreResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::new("UPDATE users SET connected_at = ");
+        query.push_bind(at).push(" WHERE id IN (");
+        let mut list = query.separated(", ");
+        for user in users {
+            list.push_bind(user.0);
+        }
+        query.push(")");
+        query.build().execute(&self.writer).await.map_err(other)?;
+        Ok(())
     }
 
     async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User> {

@@ -79,7 +79,10 @@ impl SqliteStore {
         let assignees: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT c.id, ip.party_id FROM json_each(?1) ids CROSS JOIN conversations c ON c.id = ids.value
                CROSS JOIN item_people ip ON ip.item_id = c.item_id AND ip.role = 'assignee' AND ip.party_kind = 'user'
-              ORDER BY c.id, ip.party_id",
+             UNION SELECT p.conversation_id, p.party_id FROM json_each(?1) ids
+               CROSS JOIN conversation_people p ON p.conversation_id = ids.value AND p.role = 'assignee'
+                 AND p.party_kind = 'user'
+              ORDER BY 1, 2",
         )
         .bind(&ids)
         .fetch_all(&self.reader)

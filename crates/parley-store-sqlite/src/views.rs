@@ -371,13 +371,16 @@ impl SqliteStore {
 fn filter_condition(filter: InboxFilter) -> String {
     match filter {
         InboxFilter::Everything => "1 = 1".into(),
+        // R42: a linked conversation's assignees are its item's; an independent one has its own.
         InboxFilter::AssignedTo(user) => format!(
-            "c.item_id IN (SELECT ip.item_id FROM item_people ip WHERE ip.party_kind = 'user' AND ip.party_id = {}
-               AND ip.role = 'assignee')",
-            user.0
+            "(c.item_id IN (SELECT ip.item_id FROM item_people ip WHERE ip.party_kind = 'user' AND ip.party_id = {id}
+               AND ip.role = 'assignee')
+              OR c.id IN (SELECT p.conversation_id FROM conversation_people p WHERE p.party_kind = 'user'
+               AND p.party_id = {id} AND p.role = 'assignee'))",
+            id = user.0
         ),
-        InboxFilter::Unassigned => {
-            "NOT EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id AND ip.role = 'assignee')".into()
-        }
+        InboxFilter::Unassigned => "NOT EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = c.item_id AND ip.role = 'assignee')
+             AND NOT EXISTS (SELECT 1 FROM conversation_people p WHERE p.conversation_id = c.id AND p.role = 'assignee')"
+            .into(),
     }
 }

@@ -76,6 +76,23 @@ pub trait ConversationStore {
     /// R33: marks held messages whose time has come as released, and returns them.
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
 
+    /// R42: assigns (or unassigns) a user an independent conversation; assigned, they follow it.
+    async fn set_conversation_assignee(&self, id: ConversationId, user: UserId, on: bool) -> StoreResult<Conversation>;
+    /// R42: routes conversation `id` round-robin, in one write: unless someone is assigned it
+    /// already, the next of `eligible` (`routing::next`) that is available at `now` and has fewer
+    /// than `cap` open conversations assigned, after the one chosen last, is assigned it (the
+    /// conversation, or its item when linked; they then follow it) and remembered. Answers who
+    /// was; `None` when nobody is available with room, or someone was assigned already.
+    async fn route_conversation(
+        &self,
+        id: ConversationId,
+        eligible: &[UserId],
+        cap: i64,
+        now: i64,
+    ) -> StoreResult<Option<UserId>>;
+    /// R42: the open conversations assigned to `user`, their own and their items'.
+    async fn open_assigned(&self, user: UserId) -> StoreResult<Vec<ConversationId>>;
+
     /// Finishes the inbox rebuilds an upgrade left to do in the background (R41: the rows of
     /// conversations users wrote in before they took part by writing); answers how many people's
     /// inboxes it finished. Runs while the server serves; a node started later finds nothing left.

@@ -33,6 +33,9 @@ pub fn user(row: &impl Columns) -> StoreResult<User> {
         role: parse(row, "role", Role::parse)?,
         created_at: row.int("created_at")?,
         active: row.flag("active")?,
+        away: row.flag("away")?,
+        connected_at: row.int_or_null("connected_at")?,
+        available: false,
     })
 }
 

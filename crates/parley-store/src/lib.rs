@@ -19,6 +19,7 @@ mod mail_in;
 mod notices;
 pub mod people;
 mod records;
+pub mod routing;
 mod saved_replies;
 mod search;
 pub mod webhooks;
@@ -41,6 +42,10 @@ pub use webhooks::WebhookStore;
 /// The role in `conversation_people` of a user who wrote in the conversation (R41): it counts as
 /// following for notifications and views, never for access.
 pub const TAKING_PART: &str = "taking_part";
+
+/// The role in `conversation_people` of a user assigned an independent conversation (R42); a
+/// linked conversation's assignees are its item's.
+pub const ASSIGNEE: &str = "assignee";
 pub use work::WorkStore;
 
 /// Everything Parley keeps. One value of this is shared by the whole server.

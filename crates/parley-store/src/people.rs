@@ -21,6 +21,10 @@ pub trait PeopleStore {
     /// Deactivates (`active: false`, from `now` unless already) or reactivates a user. Deactivating
     /// deletes every session and API token of theirs in the same transaction.
     async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User>;
+    /// R42: the user set (or cleared) "away".
+    async fn set_away(&self, id: UserId, away: bool) -> StoreResult<User>;
+    /// R42: these users are connected to this node at `at`; `None`: their connections here closed.
+    async fn mark_connected(&self, users: &[UserId], at: Option<i64>) -> StoreResult<()>;
     async fn handle_taken(&self, handle: &str) -> StoreResult<bool>;
     async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>>;
     async fn preferences(&self, id: UserId) -> StoreResult<Preferences>;

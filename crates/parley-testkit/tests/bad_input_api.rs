@@ -156,3 +156,25 @@ async fn whole_numbers_written_as_decimals_are_taken_in_paths_and_queries() {
     assert_eq!(status, 400, "{body}");
     app.stop().await;
 }
+
+/// The company's numbers (send guards, the routing cap) are whole numbers however JSON writes them;
+/// a fraction is a 400 that changes nothing.
+#[tokio::test]
+async fn company_numbers_written_as_decimals_are_taken() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let patch = serde_json::json!({"chat_send_guard_ms": 452.0, "send_guard_ms": 2753, "routing_cap": 7.0});
+    let (status, company) = app.patch(&admin, "/api/v1/company", patch).await;
+    assert_eq!(status, 200, "{company}");
+    assert_eq!(
+        (company["chat_send_guard_ms"].as_i64(), company["send_guard_ms"].as_i64(), company["routing_cap"].as_i64()),
+        (Some(452), Some(2753), Some(7))
+    );
+    let (status, body) = app.patch(&admin, "/api/v1/company", serde_json::json!({"routing_cap": 2.5})).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app.patch(&admin, "/api/v1/company", serde_json::json!({"chat_send_guard_ms": 0.5})).await;
+    assert_eq!(status, 400, "{body}");
+    let (_, company) = app.get(&admin, "/api/v1/company").await;
+    assert_eq!(company["routing_cap"].as_i64(), Some(7));
+    app.stop().await;
+}

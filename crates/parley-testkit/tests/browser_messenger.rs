@@ -47,6 +47,13 @@ async fn r12_messenger_shows_a_customer_message_live_and_replies_to_the_customer
     let seen = messages_seen_by(&app, &carla, public).await;
     assert_eq!(seen.last().map(String::as_str), Some("Yes, a technician is on the way"));
     page.screenshot("messenger").await;
+    // R42: the away switch in the top bar; colleagues see it in the users list.
+    page.click("#away").await;
+    page.wait_for("#away", |t| t == "Away").await;
+    let (_, users) = app.get(&admin, "/api/v1/users").await;
+    assert_eq!(users[0]["away"], true, "{users}");
+    page.click("#away").await;
+    page.wait_for("#away", |t| t == "Available").await;
     page.close().await;
     app.stop().await;
 }

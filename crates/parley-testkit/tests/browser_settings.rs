@@ -60,6 +60,9 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     page.fill("#company-form input[name='widget_reply_time']", "We reply within an hour.").await;
     // R33: the send guard per kind of conversation; left empty, the default shown stays.
     page.fill("#company-form input[name='chat_send_guard_s']", "1.5").await;
+    // R42: routing to everyone, and a cap.
+    page.click("#company-form input[name='routing'][value='everyone']").await;
+    page.fill("#company-form input[name='routing_cap']", "4").await;
     page.click("#company-form button[type=submit]").await;
     page.wait_for("#company-form .form-status", |t| t.contains("Saved")).await;
     let company = app.get(&admin, "/api/v1/company").await.1;
@@ -72,6 +75,7 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
         (Some("Hello from ACME!"), Some("We reply within an hour."))
     );
     assert_eq!((company["chat_send_guard_ms"].as_i64(), company["send_guard_ms"].as_i64()), (Some(1500), None));
+    assert_eq!((company["routing"].as_str(), company["routing_cap"].as_i64()), (Some("everyone"), Some(4)));
     // Emptied: each by their own name again; a failed save says why under the same button.
     page.fill("#company-form input[name='staff_display_name']", "").await;
     page.click("#company-form button[type=submit]").await;

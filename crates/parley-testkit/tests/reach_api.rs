@@ -122,3 +122,150 @@ async fn r41_taking_part_grants_no_access_a_narrowed_scope_ends_it() {
     assert!(!parties(&said["audience"]).contains(&format!("user:{}", ben.id)), "{said}");
     app.stop().await;
 }
+
+/// Waits until the server counts `who` as available (their socket's connection is recorded in
+/// the background).
+async fn until_available(app: &TestApp, admin: &Who, who: &Who) {
+    for _ in 0..100 {
+        let (_, user) = app.get(admin, &format!("/api/v1/users/{}", who.id)).await;
+        if user["available"] == true {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("user {} never became available", who.id);
+}
+
+async fn assignees(app: &TestApp, who: &Who, conversation: i64) -> Vec<i64> {
+    let (_, c) = app.get(who, &format!("/api/v1/conversations/{conversation}")).await;
+    c["assignees"].as_array().unwrap().iter().map(|a| a.as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn r42_new_chats_are_assigned_round_robin_among_the_available_and_reach_them_live() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (ben, cy) = (app.user(&admin, "ben@acme.test").await, app.user(&admin, "cy@acme.test").await);
+    let mut ben_socket = app.socket(&ben).await;
+    let _cy_socket = app.socket(&cy).await;
+    until_available(&app, &admin, &ben).await;
+    until_available(&app, &admin, &cy).await;
+    // The admin is not connected: not available, passed by.
+    let mut routed = Vec::new();
+    for n in 0..3 {
+        let v = visitor(&app).await;
+        let id = chat(&app, &v, &format!("Question {n}")).await;
+        routed.push(assignees(&app, &admin, id).await);
+        if n == 0 {
+            let event = ben_socket.next_of("message", WAIT).await.expect("pushed to whom it was routed");
+            assert_eq!(event["message"]["body"], "Question 0");
+        }
+    }
+    assert_eq!(routed, vec![vec![ben.id], vec![cy.id], vec![ben.id]]);
+    // "Mine" finds them; the follow-up reaches Ben.
+    let (_, mine) = app.get(&ben, "/api/v1/views/open_with_customers?filter=assigned_to_me").await;
+    assert_eq!(mine["conversations"].as_array().unwrap().len(), 2, "{mine}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r42_the_away_the_full_and_those_asking_for_none_are_passed_by_then_the_admins_hear() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (ben, cy, di) = (
+        app.user(&admin, "ben@acme.test").await,
+        app.user(&admin, "cy@acme.test").await,
+        app.user(&admin, "di@acme.test").await,
+    );
+    let _sockets = [app.socket(&ben).await, app.socket(&cy).await, app.socket(&di).await];
+    for who in [&ben, &cy, &di] {
+        until_available(&app, &admin, who).await;
+    }
+    // Ben is away (colleagues see it), Cy asks for no customer messages, Di may hold one.
+    let me = app.call(Method::PUT, Some(&ben), "/api/v1/me/away", Some(json!({"away": true}))).await;
+    assert_eq!((me.0, me.1["away"].clone(), me.1["available"].clone()), (200, json!(true), json!(false)));
+    let (_, users) = app.get(&di, "/api/v1/users").await;
+    let shown = users.as_array().unwrap().iter().find(|u| u["id"] == ben.id).unwrap().clone();
+    assert_eq!((shown["away"].clone(), shown["available"].clone()), (json!(true), json!(false)));
+    let path = format!("/api/v1/users/{}/preferences", cy.id);
+    assert_eq!(app.patch(&cy, &path, json!({"customer_messages": "none"})).await.0, 200);
+    assert_eq!(app.patch(&admin, "/api/v1/company", json!({"routing_cap": 1})).await.0, 200);
+
+    let first = chat(&app, &visitor(&app).await, "One").await;
+    assert_eq!(assignees(&app, &admin, first).await, vec![di.id]);
+    // Di is full, the others are passed by: nobody is assigned, and the admin hears of it.
+    let v = visitor(&app).await;
+    let conversation =
+        app.ok(&v, "/api/v1/conversations", json!({"subject": "Live chat", "visibility": "public"}), 201).await;
+    let second = conversation["id"].as_i64().unwrap();
+    let reached = write(&app, &v, second, "Two").await;
+    assert!(assignees(&app, &admin, second).await.is_empty());
+    assert_eq!(reached, vec![format!("user:{}", admin.id)], "the admins are the last resort");
+    let (_, said) = app.get(&admin, &format!("/api/v1/conversations/{second}/messages")).await;
+    let (_, audience) = app.get(&admin, &format!("/api/v1/messages/{}/audience", said[0]["id"])).await;
+    assert_eq!(audience["recipients"][0]["reasons"], json!(["fallback"]), "{audience}");
+    assert_eq!(audience["recipients"][0]["notify"], true);
+    // Back from away, Ben gets the next one; a bad body is refused.
+    assert_eq!(app.call(Method::PUT, Some(&ben), "/api/v1/me/away", Some(json!({"away": false}))).await.0, 200);
+    assert_eq!(app.call(Method::PUT, Some(&ben), "/api/v1/me/away", Some(json!({"away": "no"}))).await.0, 400);
+    let third = chat(&app, &visitor(&app).await, "Three").await;
+    assert_eq!(assignees(&app, &admin, third).await, vec![ben.id]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r42_routing_everyone_reaches_all_who_may_see_it_until_someone_takes_part() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let ben = app.user(&admin, "ben@acme.test").await;
+    assert_eq!(app.patch(&admin, "/api/v1/company", json!({"routing": "everyone"})).await.0, 200);
+    let v = visitor(&app).await;
+    let conversation =
+        app.ok(&v, "/api/v1/conversations", json!({"subject": "Live chat", "visibility": "public"}), 201).await;
+    let id = conversation["id"].as_i64().unwrap();
+    let reached = write(&app, &v, id, "Hello all").await;
+    assert_eq!(reached, vec![format!("user:{}", admin.id), format!("user:{}", ben.id)]);
+    assert!(assignees(&app, &admin, id).await.is_empty(), "nobody is assigned");
+    app.say(&ben, id, "I have it").await;
+    assert_eq!(write(&app, &v, id, "Thanks").await, vec![format!("user:{}", ben.id)], "Ben took part");
+    assert_eq!(app.patch(&admin, "/api/v1/company", json!({"routing": "nobody"})).await.0, 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r42_an_independent_conversation_has_an_assignee_carried_to_its_ticket_and_a_deactivated_ones_are_rerouted() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (ben, cy) = (app.user(&admin, "ben@acme.test").await, app.user(&admin, "cy@acme.test").await);
+    let _sockets = [app.socket(&ben).await, app.socket(&cy).await];
+    until_available(&app, &admin, &ben).await;
+    until_available(&app, &admin, &cy).await;
+    let id = chat(&app, &visitor(&app).await, "Help").await;
+    assert_eq!(assignees(&app, &admin, id).await, vec![ben.id]);
+    // Deactivated, Ben's open conversations go to someone available.
+    assert_eq!(app.patch(&admin, &format!("/api/v1/users/{}", ben.id), json!({"active": false})).await.0, 200);
+    assert_eq!(assignees(&app, &admin, id).await, vec![cy.id]);
+    // Assigned by hand, then linked to a new ticket: the ticket's assignee is the chat's.
+    let people = format!("/api/v1/conversations/{id}/people");
+    let body = json!({"role": "assignee", "party": {"kind": "user", "id": admin.id}});
+    let c = app.ok(&admin, &people, body, 200).await;
+    assert_eq!(c["assignees"], json!([admin.id, cy.id]));
+    let (status, _) = app.delete(&admin, &format!("{people}/assignee/user/{}", cy.id)).await;
+    assert_eq!(status, 200);
+    let customer = json!({"role": "assignee", "party": {"kind": "customer", "id": 1}});
+    assert_eq!(app.post(&admin, &people, customer).await.0, 422);
+    let project = app.project(&admin, "Support").await;
+    let linked = app
+        .ok(
+            &admin,
+            &format!("/api/v1/conversations/{id}/link"),
+            json!({"new_item": {"kind": "ticket", "project_id": project, "title": "Help"}}),
+            200,
+        )
+        .await;
+    assert_eq!(linked["item"]["assignees"], json!([admin.id]), "{linked}");
+    assert_eq!(assignees(&app, &admin, id).await, vec![admin.id], "a linked conversation's are its item's");
+    let (_, unassigned) = app.get(&admin, "/api/v1/views/open_with_customers?filter=unassigned").await;
+    assert!(unassigned["conversations"].as_array().unwrap().iter().all(|c| c["id"] != id));
+    app.stop().await;
+}

@@ -40,6 +40,8 @@ pub struct Launched {
     cluster: AbortOnDrop,
     /// Inbox rebuilds an upgrade left to the background (R41).
     _rebuilds: AbortOnDrop,
+    /// Tells the store who is connected here, for routing (R42).
+    _connected: AbortOnDrop,
     smtp: Option<AbortOnDrop<std::io::Result<()>>>,
     /// An embedded store's lock, held while this node runs (see [`lock_embedded_store`]).
     _lock: Option<std::fs::File>,
@@ -210,6 +212,7 @@ pub async fn launch_with_listener(
     let cluster = AbortOnDrop(ClusterRelay::spawn(app.clone()));
     let worker = DeliveryWorker::spawn(app.clone(), config.delivery_poll, stop.clone());
     let rebuilds = AbortOnDrop(tokio::spawn(rebuild_in_background(app.clone())));
+    let connected = AbortOnDrop(tokio::spawn(tell_who_is_connected(app.clone())));
     let (metrics_addr, metrics) = match &config.metrics_listen {
         Some(at) => {
             let listener =
@@ -234,6 +237,7 @@ pub async fn launch_with_listener(
         relay,
         cluster,
         _rebuilds: rebuilds,
+        _connected: connected,
         smtp,
         _lock: lock,
     })
@@ -247,6 +251,17 @@ async fn rebuild_in_background(app: App) {
         Ok(0) => {}
         Ok(people) => tracing::info!(people, took = ?started.elapsed(), "inboxes rebuilt after the upgrade"),
         Err(error) => tracing::warn!(%error, "rebuilding inboxes after the upgrade stopped; the next start goes on"),
+    }
+}
+
+/// R42: every few seconds, the store hears who is connected to this node, so that routing on
+/// any node sees who is available.
+async fn tell_who_is_connected(app: App) {
+    let every = std::time::Duration::from_millis(parley_domain::routing::CONNECTED_EVERY_MS.unsigned_abs());
+    let mut connected = std::collections::BTreeSet::new();
+    loop {
+        tokio::time::sleep(every).await;
+        connected = app.tell_who_is_connected(&connected).await;
     }
 }
 

@@ -215,7 +215,7 @@ impl App {
     pub(super) async fn push_state(&self, conversation: Conversation, by: Party) -> AppResult<()> {
         let id = conversation.header.id;
         let context = self.store.post_context(id, Some(by), &[]).await?;
-        let audience = crate::messages::address(&context, Author::Bot).audience;
+        let audience = crate::messages::address(&context, Author::Bot, &Default::default()).audience;
         let body = EventBody::State { conversation_id: id, state: conversation.header.state };
         for party in audience.recipients.iter().map(|r| r.party).chain(std::iter::once(by)) {
             self.push(party, body.clone(), Some(conversation.header.visibility));

@@ -62,6 +62,13 @@ impl SocketSlots {
     }
 }
 
+impl SocketSlots {
+    /// The people with a connection open now.
+    pub fn connected(&self) -> Vec<Party> {
+        lock(&self.counts).people.keys().copied().collect()
+    }
+}
+
 impl Drop for SocketSlot {
     fn drop(&mut self) {
         let mut counts = lock(&self.counts);

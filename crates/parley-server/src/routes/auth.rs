@@ -175,6 +175,18 @@ pub async fn me(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Me>
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct AwayBody {
+    pub away: bool,
+}
+
+/// R42: set myself away (new conversations are not routed to me; colleagues see it) or back.
+#[utoipa::path(put, path = "/api/v1/me/away", request_body = AwayBody, tag = "auth", responses((status = 200, body = User)))]
+pub async fn set_away(State(app): State<App>, Auth(actor): Auth, Json(body): Json<AwayBody>) -> ApiResult<Json<User>> {
+    Ok(Json(app.set_away(actor, body.away).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     #[schema(schema_with = crate::schema::name)]
     pub name: String,

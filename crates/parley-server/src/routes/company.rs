@@ -39,20 +39,40 @@ pub struct CompanyPatch {
     pub widget_reply_time: Option<String>,
     /// R33: how long a reply is held in a chat (a conversation begun in the widget), in ms, at
     /// most 300000; `null`: the deployment's default. Left out: unchanged.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(value_type = Option<i64>, nullable, minimum = 0, maximum = 300000)]
     pub chat_send_guard_ms: Option<Option<i64>>,
     /// R33: how long a reply is held in every other conversation, in ms; `null`: the
     /// deployment's default. Left out: unchanged.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(value_type = Option<i64>, nullable, minimum = 0, maximum = 300000)]
     pub send_guard_ms: Option<Option<i64>>,
+    /// R42: a new conversation from a customer is assigned round-robin to an available user
+    /// (`round_robin`) or goes to everyone who may see it (`everyone`).
+    pub routing: Option<parley_domain::routing::Routing>,
+    /// R42: open conversations a user is assigned before round-robin passes them by (1 to 1000).
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    pub routing_cap: Option<i64>,
 }
 
 /// A field that is present, `null` included (absent is `None` by `default`).
 fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
+
+/// A whole number or `null`, present (`12.0` is read as 12, as JSON Schema's integers allow).
+fn present_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<Whole>::deserialize(d).map(|n| Some(n.map(|Whole(n)| n)))
+}
+
+/// A whole number when present.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Whole::deserialize(d).map(|Whole(n)| Some(n))
+}
+
+#[derive(Deserialize)]
+struct Whole(#[serde(deserialize_with = "parley_domain::ids::integral")] i64);
 
 /// The company and its settings.
 #[utoipa::path(get, path = "/api/v1/company", tag = "company", responses((status = 200, body = Company)))]
@@ -61,7 +81,8 @@ pub async fn get_company(State(app): State<App>, Auth(actor): Auth) -> ApiResult
 }
 
 /// Change the company's name, default visibilities, where email and portal requests open
-/// tickets, how staff are named to customers, the widget's greeting and the send guards (admins).
+/// tickets, how staff are named to customers, the widget's greeting, the send guards and how new
+/// conversations are routed (admins).
 #[utoipa::path(patch, path = "/api/v1/company", request_body = CompanyPatch, tag = "company",
     responses((status = 200, body = Company), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn update_company(
@@ -80,6 +101,8 @@ pub async fn update_company(
         widget_reply_time: patch.widget_reply_time.unwrap_or(current.widget_reply_time),
         chat_send_guard_ms: patch.chat_send_guard_ms.unwrap_or(current.chat_send_guard_ms),
         send_guard_ms: patch.send_guard_ms.unwrap_or(current.send_guard_ms),
+        routing: patch.routing.unwrap_or(current.routing),
+        routing_cap: patch.routing_cap.unwrap_or(current.routing_cap),
     };
     Ok(Json(app.update_company(actor, patch.name.as_deref(), settings).await?))
 }

@@ -72,6 +72,8 @@ pub struct ConversationPersonBody {
 pub enum ConversationRole {
     Participant,
     Follower,
+    /// R42: a user who is to answer it (of a linked conversation: its item's assignee).
+    Assignee,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,7 +157,7 @@ pub async fn link(
     Ok(Json(Linked { conversation, item }))
 }
 
-/// Add a participant or follower.
+/// Add a participant, follower or assignee (R42: of a linked conversation, its item's).
 #[utoipa::path(post, operation_id = "add_conversation_person", path = "/api/v1/conversations/{id}/people", request_body = ConversationPersonBody, tag = "conversations", params(("id" = i64, Path)),
     responses((status = 200, body = Conversation), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_person(
@@ -164,13 +166,30 @@ pub async fn add_person(
     Path(Id(id)): Path<Id>,
     Json(b): Json<ConversationPersonBody>,
 ) -> ApiResult<Json<Conversation>> {
-    Ok(Json(
-        app.set_conversation_party(actor, ConversationId(id), b.role == ConversationRole::Participant, b.party, true)
-            .await?,
-    ))
+    set_person(&app, actor, ConversationId(id), b.role, b.party, true).await
 }
 
-/// Remove a participant or follower.
+/// One person on or off a conversation, in the role named.
+async fn set_person(
+    app: &App,
+    actor: parley_app::Actor,
+    id: ConversationId,
+    role: ConversationRole,
+    party: Party,
+    on: bool,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(match (role, party) {
+        (ConversationRole::Assignee, Party::User(user)) => app.set_conversation_assignee(actor, id, user, on).await?,
+        (ConversationRole::Assignee, Party::Customer(_)) => {
+            return Err(parley_app::AppError::unprocessable("assignee_must_be_user", "assignees are users").into())
+        }
+        (role, party) => {
+            app.set_conversation_party(actor, id, role == ConversationRole::Participant, party, on).await?
+        }
+    }))
+}
+
+/// Remove a participant, follower or assignee.
 #[utoipa::path(delete, operation_id = "remove_conversation_person", path = "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", tag = "conversations",
     params(("id" = i64, Path), ("role" = ConversationRole, Path), ("kind" = PartyKind, Path), ("party_id" = i64, Path)), responses((status = 200, body = Conversation)))]
 pub async fn remove_person(
@@ -179,9 +198,7 @@ pub async fn remove_person(
     Path((id, role, kind, party_id)): Path<(Id, ConversationRole, PartyKind, Id)>,
 ) -> ApiResult<Json<Conversation>> {
     let (id, party_id) = (id.0, party_id.0);
-    let who = kind.party(party_id);
-    let participant = role == ConversationRole::Participant;
-    Ok(Json(app.set_conversation_party(actor, ConversationId(id), participant, who, false).await?))
+    set_person(&app, actor, ConversationId(id), role, kind.party(party_id), false).await
 }
 
 /// Record that the asker has read up to a message number.

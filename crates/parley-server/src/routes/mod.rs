@@ -42,6 +42,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(customer_view::message_author))
         .routes(routes!(customer_view::welcome))
         .routes(routes!(auth::change_password))
+        .routes(routes!(auth::set_away))
         .routes(routes!(auth::tokens, auth::create_token))
         .routes(routes!(auth::delete_token))
         .routes(routes!(company::get_company, company::update_company))
