@@ -13,6 +13,7 @@ mod fixtures;
 mod inbox;
 mod mail_in;
 mod people;
+mod routing;
 mod rows;
 mod saved_replies;
 
@@ -25,6 +26,7 @@ pub use fixtures::*;
 pub use inbox::*;
 pub use mail_in::*;
 pub use people::*;
+pub use routing::*;
 pub use rows::*;
 pub use saved_replies::*;
 
@@ -73,6 +75,7 @@ macro_rules! store_behaviour_tests {
             r26_each_write_announces_the_counts_it_changed,
             r26_r27_each_write_moves_a_conversation_between_views,
             r41_writing_takes_part_counts_as_mine_and_grants_no_access,
+            r42_routing_goes_round_skips_the_unavailable_and_holds_the_cap_under_concurrency,
             r20_a_narrow_scope_finds_its_few_conversations_behind_many_newer_ones,
             r33_a_held_reply_counts_for_the_customer_once_released,
             r26_rows_carry_the_latest_readable_words_customers_and_assignees_and_pages_filter,
