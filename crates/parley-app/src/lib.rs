@@ -55,8 +55,9 @@ pub use mailer::Mailer;
 pub use messages::PostRequest;
 pub use people::CustomerPage;
 pub use realtime::{
-    ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Next, SocketSlot, Subscription, HUB_BUFFER,
-    LIVE_BUFFER, MAX_PER_CLIENT as MAX_SOCKETS_PER_CLIENT, MAX_PER_PERSON as MAX_SOCKETS_PER_PERSON,
+    ClusterRelay, CountsRelay, EndNotice, Ending, Event, EventBody, Hub, Looking, LookingReport, Next, SocketSlot,
+    Subscription, HUB_BUFFER, LIVE_BUFFER, MAX_PER_CLIENT as MAX_SOCKETS_PER_CLIENT,
+    MAX_PER_PERSON as MAX_SOCKETS_PER_PERSON,
 };
 pub use setup::FirstAdmin;
 pub use system_emails::SystemEmailSetting;
@@ -144,6 +145,8 @@ pub struct App {
     hub: Arc<Hub>,
     /// Open realtime connections per person and per client (R40).
     sockets: realtime::SocketSlots,
+    /// R43: who has which conversation open on this node.
+    onlookers: realtime::Onlookers,
     limits: Arc<RateLimits>,
     journal: Arc<delivery::SentJournal>,
     metrics: Arc<metrics::Metrics>,
@@ -172,6 +175,7 @@ impl App {
             reply_secret: Arc::default(),
             hub,
             sockets: realtime::SocketSlots::default(),
+            onlookers: realtime::Onlookers::default(),
             limits,
             journal,
             metrics,

@@ -14,8 +14,16 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
-    /// A message was stored; its audience hears of it.
-    Posted { message: MessageId },
+    /// A message was stored; its audience hears of it, and whoever has its conversation open
+    /// (R43); when it `opens` a customer's conversation, every user who may see it (its arrival
+    /// in their list). Both are left out by nodes of an earlier version.
+    Posted {
+        message: MessageId,
+        #[serde(default)]
+        conversation: Option<ConversationId>,
+        #[serde(default)]
+        opens: bool,
+    },
     /// Held messages were released to customers (R33).
     Released { messages: Vec<MessageId> },
     /// A held message was taken back: `undone`, or else made internal (R33).

@@ -269,3 +269,110 @@ async fn r42_an_independent_conversation_has_an_assignee_carried_to_its_ticket_a
     assert!(unassigned["conversations"].as_array().unwrap().iter().all(|c| c["id"] != id));
     app.stop().await;
 }
+
+/// Carla's delivery record of message `message` in `conversation`: when she saw it, if she did.
+async fn seen_at(app: &TestApp, staff: &Who, conversation: i64, message: i64, carla: &Who) -> Option<i64> {
+    let (_, deliveries) = app.get(staff, &format!("/api/v1/conversations/{conversation}/deliveries?limit=200")).await;
+    let records = deliveries.as_array().unwrap().iter().find(|d| d["message_id"] == message)?["records"].clone();
+    let record =
+        records.as_array()?.iter().find(|r| r["party"]["kind"] == "customer" && r["party"]["id"] == carla.id)?.clone();
+    record["seen_at"].as_i64()
+}
+
+#[tokio::test]
+async fn r43_a_message_is_seen_only_when_a_visible_page_shows_it_and_is_emailed_otherwise() {
+    let (app, smtp) = spawn_app_with_smtp().await;
+    let desk = app.desk().await;
+    let id = desk.public;
+    let mut carla = app.socket(&desk.carla).await;
+    let said = app.say(&desk.mia, id, "Your printer is fixed").await;
+    let message = said["message"]["id"].as_i64().unwrap();
+    let pushed = carla.next_of("message", WAIT).await.expect("pushed to Carla's connection");
+    let number = pushed["message"]["number"].as_i64().unwrap();
+    // Received, and even open in a hidden tab: not seen, not read.
+    carla
+        .send_json(json!({"type": "looking", "conversation_id": id, "visible": false, "newest_in_view": number}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen_at(&app, &desk.mia, id, message, &desk.carla).await, None, "a hidden page sees nothing");
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert_eq!(smtp.mails_to(&Desk::CARLA).len(), 1, "what she did not see is emailed");
+
+    // Shown in a visible page: seen, and its email is never sent.
+    let said = app.say(&desk.mia, id, "And the toner too").await;
+    let message = said["message"]["id"].as_i64().unwrap();
+    let pushed = carla.next_of("message", WAIT).await.expect("pushed");
+    let number = pushed["message"]["number"].as_i64().unwrap();
+    carla.send_json(json!({"type": "looking", "conversation_id": id, "visible": true, "newest_in_view": number})).await;
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = seen_at(&app, &desk.mia, id, message, &desk.carla).await;
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen.is_some(), "a visible page showing it: seen");
+    app.advance_ms(EMAIL_DELAY_MS);
+    app.deliver().await;
+    assert_eq!(smtp.mails_to(&Desk::CARLA).len(), 1, "seen: no second email");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r43_whoever_has_a_conversation_open_gets_its_messages_live_if_they_may_see_it() {
+    let app = spawn_app().await;
+    let desk = app.desk().await;
+    let id = desk.public;
+    // Ben is in no audience of it ("only my conversations"), but may see it, and has it open.
+    let ben = app.user(&desk.admin, "ben@acme.test").await;
+    let mut socket = app.socket(&ben).await;
+    socket.send_json(json!({"type": "looking", "conversation_id": id, "visible": false})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let said = app.say(&desk.carla, id, "Still broken").await;
+    assert!(!parties(&said["audience"]).contains(&format!("user:{}", ben.id)), "not notified");
+    let event = socket.next_of("message", WAIT).await.expect("on the screen of whoever has it open");
+    assert_eq!((event["message"]["body"].as_str(), event["sound"].as_bool()), (Some("Still broken"), Some(false)));
+    // Looking elsewhere: no more.
+    socket.send_json(json!({"type": "looking", "conversation_id": null, "visible": true})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.say(&desk.carla, id, "Hello?").await;
+    assert!(socket.next_of("message", Duration::from_millis(500)).await.is_none());
+    // Out of his scope, the conversation is not his to look at: nothing comes.
+    socket.send_json(json!({"type": "looking", "conversation_id": id, "visible": true})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let narrow = json!({"scope": "followed_projects"});
+    assert_eq!(app.patch(&desk.admin, &format!("/api/v1/users/{}/preferences", ben.id), narrow).await.0, 200);
+    let mut socket = app.socket(&ben).await;
+    socket.send_json(json!({"type": "looking", "conversation_id": id, "visible": true})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.say(&desk.carla, id, "Anyone?").await;
+    assert!(socket.next_of("message", Duration::from_millis(500)).await.is_none(), "the door asks the scope");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn r43_a_new_customer_conversation_arrives_live_in_the_list_of_every_user_who_may_see_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (ben, cy, dan) = (
+        app.user(&admin, "ben@acme.test").await,
+        app.user(&admin, "cy@acme.test").await,
+        app.user(&admin, "dan@acme.test").await,
+    );
+    let narrow = json!({"scope": "followed_projects"});
+    assert_eq!(app.patch(&admin, &format!("/api/v1/users/{}/preferences", dan.id), narrow).await.0, 200);
+    let mut sockets = [app.socket(&ben).await, app.socket(&cy).await, app.socket(&dan).await];
+    until_available(&app, &admin, &ben).await;
+    let id = chat(&app, &visitor(&app).await, "Is anyone there?").await;
+    let routed = assignees(&app, &admin, id).await;
+    let [ben_socket, cy_socket, dan_socket] = &mut sockets;
+    for (who, socket) in [(&ben, ben_socket), (&cy, cy_socket)] {
+        let event = socket.next_of("message", WAIT).await.expect("the new chat, live");
+        assert_eq!(event["message"]["conversation_id"], id);
+        assert_eq!(event["sound"].as_bool(), Some(routed == vec![who.id]), "only whom it was routed to is notified");
+    }
+    assert!(dan_socket.next_of("message", Duration::from_millis(500)).await.is_none(), "outside Dan's scope");
+    app.stop().await;
+}

@@ -56,7 +56,7 @@ impl App {
 
     async fn hear(&self, notice: &Notice) -> AppResult<()> {
         match notice {
-            Notice::Posted { message } => self.push_posted(*message).await,
+            Notice::Posted { message, conversation, opens } => self.push_posted(*message, *conversation, *opens).await,
             Notice::Released { messages } => {
                 for id in messages {
                     let message = self.store.message(*id).await?;

@@ -28,6 +28,12 @@ impl PushOrder {
     }
 }
 
+/// Whether a message is a customer's first in a new conversation: its arrival belongs in the
+/// list of every user who may see it (R43).
+fn opens_customer_conversation(message: &Message) -> bool {
+    message.number == 1 && message.author.party().is_some_and(|p| p.is_customer())
+}
+
 impl App {
     /// The actor a connected party acts as, for computing their views.
     pub(super) async fn actor_of(&self, party: Party) -> AppResult<Actor> {
@@ -64,7 +70,8 @@ impl App {
         subject: String,
         silent: BTreeSet<UserId>,
     ) {
-        self.tell_others(Notice::Posted { message: message.id });
+        let opens = opens_customer_conversation(&message);
+        self.tell_others(Notice::Posted { message: message.id, conversation: Some(message.conversation_id), opens });
         let app = self.clone();
         let (before, pushed) = self.push_order.take_turn();
         tokio::spawn(async move {
@@ -80,15 +87,24 @@ impl App {
             if let Err(error) = recorded {
                 tracing::warn!(%error, "pushing a message failed");
             }
+            if let Err(error) = app.push_to_onlookers(&message, &audience, &subject, opens).await {
+                tracing::warn!(%error, "pushing a message to onlookers failed");
+            }
         });
     }
 
     /// A message another node stored, pushed to this node's connections: what the poster's node
     /// had at hand is read from the store.
-    pub(super) async fn push_posted(&self, id: MessageId) -> AppResult<()> {
+    pub(super) async fn push_posted(
+        &self,
+        id: MessageId,
+        conversation: Option<ConversationId>,
+        opens: bool,
+    ) -> AppResult<()> {
         let recipients = self.store.message_audience(id).await?;
-        // Most nodes hold nobody the message is for: they read nothing more.
-        if !recipients.iter().any(|r| self.hub.is_known(r.party)) {
+        // Most nodes hold nobody the message is for, nor anyone looking: they read nothing more.
+        let watched = opens || conversation.is_some_and(|c| self.onlookers.any(c));
+        if !recipients.iter().any(|r| self.hub.is_known(r.party)) && !watched {
             return Ok(());
         }
         let message = self.store.message(id).await?;
@@ -102,7 +118,40 @@ impl App {
             .map(|p| p.id)
             .collect();
         let subject = self.store.conversation(message.conversation_id).await?.header.subject;
-        self.push_message(message, Audience { recipients }, subject, &silent).await
+        let audience = Audience { recipients };
+        self.push_message(message.clone(), audience.clone(), subject.clone(), &silent).await?;
+        self.push_to_onlookers(&message, &audience, &subject, opens).await
+    }
+
+    /// R43, R10, R26: the users on this node who are not in a message's audience but have its
+    /// conversation open — and, when it opens a customer's conversation, every user connected
+    /// here — get it too, if they may see the conversation now (R44), without a sound: being
+    /// notified is the preferences' business, a right screen is everyone's. Customers are never
+    /// onlookers (the conversations they may see address them), nor is the author (R9).
+    async fn push_to_onlookers(
+        &self,
+        message: &Message,
+        audience: &Audience,
+        subject: &str,
+        opens: bool,
+    ) -> AppResult<()> {
+        let id = message.conversation_id;
+        let mut parties: BTreeSet<Party> = self.onlookers.of(id).into_iter().collect();
+        if opens {
+            parties.extend(self.sockets.connected());
+        }
+        let addressed: BTreeSet<Party> = audience.recipients.iter().map(|r| r.party).collect();
+        parties.retain(|p| !p.is_customer() && !addressed.contains(p) && message.author.party() != Some(*p));
+        if parties.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<(Party, ConversationId)> = parties.iter().map(|p| (*p, id)).collect();
+        let seeing = self.who_sees(&pairs).await?;
+        for party in parties.into_iter().filter(|p| seeing.contains(&(*p, id))) {
+            let body = EventBody::Message { message: message.clone(), subject: subject.to_owned(), sound: false };
+            self.push(party, body, None);
+        }
+        Ok(())
     }
 
     async fn push_message(

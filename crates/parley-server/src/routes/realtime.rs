@@ -3,7 +3,10 @@
 //! another origin, which cannot set headers on a WebSocket.
 //!
 //! Server → client: JSON events `{"id", "type", …}` (see `parley_app::EventBody`). Client → server:
-//! `{"type":"seen","message_ids":[…]}`. A connection that falls behind catches up from the
+//! `{"type":"looking","conversation_id":7,"visible":true,"newest_in_view":12}` (R43: what the page
+//! shows, sent when it changes; it marks read and seen what a visible page shows, and keeps the
+//! open conversation's new messages coming), or `{"type":"seen","message_ids":[…]}` (an API
+//! client's own word that it showed these). A connection that falls behind catches up from the
 //! person's replay buffer; one that falls further behind than that is closed with code 4008 and
 //! reconnects with `last_event_id` (and gets a `resync`). A connection whose session
 //! ends (logout, password change, token revoked, session expired) is closed with 4001; one whose
@@ -18,8 +21,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use parley_app::LookingReport;
 use parley_app::{App, AppError, Authenticated, Ending, Event, EventBody, Next};
-use parley_domain::MessageId;
+use parley_domain::{ConversationId, MessageId};
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -44,7 +48,16 @@ pub struct RealtimeQuery {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
-    Seen { message_ids: Vec<MessageId> },
+    Seen {
+        message_ids: Vec<MessageId>,
+    },
+    Looking {
+        conversation_id: Option<ConversationId>,
+        #[serde(default)]
+        visible: bool,
+        #[serde(default)]
+        newest_in_view: Option<i64>,
+    },
 }
 
 /// The realtime socket (WebSocket): events for the asker, seen reports from them.
@@ -127,6 +140,8 @@ async fn session(
             return;
         }
     }
+    // R43: what this connection's page has open.
+    let mut looking = app.looking(party);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut awaiting_pong = false;
@@ -150,10 +165,16 @@ async fn session(
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
-                    if let Ok(ClientMessage::Seen { message_ids }) = serde_json::from_str(&text) {
-                        if let Err(error) = Box::pin(app.mark_seen(actor, &message_ids)).await {
-                            tracing::debug!(%error, "seen report over the socket refused");
+                    let done = match serde_json::from_str(&text) {
+                        Ok(ClientMessage::Seen { message_ids }) => Box::pin(app.mark_seen(actor, &message_ids)).await.map(|_| ()),
+                        Ok(ClientMessage::Looking { conversation_id, visible, newest_in_view }) => {
+                            let report = LookingReport { conversation: conversation_id, visible, newest_in_view };
+                            Box::pin(app.report_looking(actor, &mut looking, report)).await
                         }
+                        Err(_) => Ok(()),
+                    };
+                    if let Err(error) = done {
+                        tracing::debug!(%error, "a report over the socket refused");
                     }
                 }
                 Some(Ok(WsMessage::Pong(_))) => awaiting_pong = false,
