@@ -42,6 +42,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("portal.js", "text/javascript; charset=utf-8", include_str!("../web/portal.js")),
     ("portal-login.js", "text/javascript; charset=utf-8", include_str!("../web/portal-login.js")),
     ("widget-frame.js", "text/javascript; charset=utf-8", include_str!("../web/widget-frame.js")),
+    ("looking.js", "text/javascript; charset=utf-8", include_str!("../web/looking.js")),
 ];
 
 /// Scripts and styles come only from Parley itself; message HTML is sanitized on the server and

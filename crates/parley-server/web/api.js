@@ -57,7 +57,8 @@ export function connectionBanner(banner) {
 /**
  * Keeps a WebSocket to `/api/v1/realtime` open, reconnecting with the last event id so nothing
  * is missed. `onEvent` gets every event, and `{type: 'connection', live}` when the connection is
- * lost and when it is back; `seen` reports seen messages.
+ * lost and when it is back; `send` sends a report (see `looking.js`) and answers whether the
+ * connection took it.
  */
 export function connectRealtime(onEvent) {
   let lastEventId = null;
@@ -106,10 +107,10 @@ export function connectRealtime(onEvent) {
   };
   open();
   return {
-    seen(messageIds) {
-      if (socket && socket.readyState === WebSocket.OPEN && messageIds.length) {
-        socket.send(JSON.stringify({ type: 'seen', message_ids: messageIds }));
-      }
+    send(message) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
     },
   };
 }

@@ -2,6 +2,7 @@
 // messages, delivery marks and the message box. Everything comes from the JSON API; live changes
 // come over the realtime socket.
 import { ago, api, chime, connectionBanner, connectRealtime, el, unreadBadge, when } from './api.js';
+import { watchLooking } from './looking.js';
 import { announce, setUpShortcuts } from './keyboard.js';
 import { setUpSearch } from './search.js';
 import { hideItem, itemName, renderItem, renderTabs, tabsOf } from './item-pane.js';
@@ -465,6 +466,7 @@ function closeConversation() {
   const was = state.current && state.current.id;
   state.current = null;
   state.item = null;
+  state.looking.show(null, []);
   showPane(false);
   history.replaceState(null, '', '/');
   renderList();
@@ -498,7 +500,6 @@ async function openConversation(id) {
   renderComposer();
   await loadMessages();
   renderList();
-  await markRead();
 }
 
 async function loadMessages() {
@@ -629,6 +630,8 @@ function renderMessages() {
   pane.scrollTop = pane.scrollHeight;
   // On a phone the page itself scrolls, not the pane.
   if (pane.scrollHeight <= pane.clientHeight) window.scrollTo(0, document.documentElement.scrollHeight);
+  // R43: what is in view now, once shown, is what the reader has seen.
+  state.looking.show(state.current.pending ? null : state.current.id, list.querySelectorAll('li.message[data-number]'));
 }
 
 async function retract(message, how) {
@@ -646,13 +649,6 @@ async function retract(message, how) {
   } catch (e) {
     $('send-error').textContent = e.message;
   }
-}
-
-async function markRead() {
-  if (state.current.pending) return;
-  const last = state.messages[state.messages.length - 1];
-  if (!last) return;
-  await api('POST', `/conversations/${state.current.id}/read`, { up_to: last.number });
 }
 
 const ACTIONS = { open: [['close', 'Close']], closed: [['lock', 'Lock'], ['reopen', 'Reopen']], locked: [['unlock', 'Unlock']] };
@@ -827,6 +823,7 @@ async function announceMessage(m, here) {
 async function onEvent(event) {
   switch (event.type) {
     case 'hello':
+      state.looking.reconnected();
       state.views = event.views;
       if (!state.view && state.views.length) state.view = state.views[0].view;
       renderSidebar();
@@ -848,9 +845,8 @@ async function onEvent(event) {
         await ensureNames([m.author]);
         if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
         state.freshNumber = m.number;
+        // Read and seen only once it is in view of a visible page (R43: `looking.js`).
         renderMessages();
-        state.realtime.seen([m.id]);
-        await markRead();
       }
       await loadList();
       await announceMessage(m, here);
@@ -898,6 +894,7 @@ async function boot() {
   }
   state.me = me.user;
   $('me').textContent = me.user.name;
+  state.looking = watchLooking((report) => (state.realtime ? state.realtime.send(report) : false));
   // R42: away, new conversations pass me by; colleagues see it.
   const showAway = (away) => {
     $('away').setAttribute('aria-pressed', String(away));

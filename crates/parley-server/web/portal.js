@@ -1,6 +1,7 @@
 // The customer portal: the customer's requests and public conversations, and replying to them.
 // It shows only what the API gives a customer, which never includes anything internal.
 import { ago, api, chime, connectionBanner, connectRealtime, el, sameOriginPath, unreadBadge, when } from './api.js';
+import { watchLooking } from './looking.js';
 import { announce } from './keyboard.js';
 import { authorNames } from './authors.js';
 import { setUpSearch } from './search.js';
@@ -89,6 +90,7 @@ function showPane(part, open = part !== 'empty') {
 function backToList() {
   const was = state.current && state.current.id;
   state.current = null;
+  state.looking.show(null, []);
   $('empty').textContent = 'Pick a conversation.';
   showPane('empty');
   const row = was && document.querySelector(`#conversations li[data-id='${was}'] button`);
@@ -161,8 +163,6 @@ async function openConversation(id) {
   await names.learn(state.messages);
   renderMessages();
   await loadConversations();
-  const last = state.messages[state.messages.length - 1];
-  if (last) await api('POST', `/conversations/${id}/read`, { up_to: last.number });
 }
 
 /** Opens a conversation someone picked, and moves the focus into it (to its subject). */
@@ -188,6 +188,8 @@ function renderMessages() {
   );
   const last = $('messages').lastElementChild;
   if (last) last.scrollIntoView({ block: 'end' });
+  // R43: read and seen once in view of a visible page.
+  state.looking.show(state.current ? state.current.id : null, $('messages').querySelectorAll('li[data-number]'));
 }
 
 async function send(event) {
@@ -225,13 +227,13 @@ async function onEvent(event) {
     if (here) {
       if (!state.messages.some((x) => x.id === m.id)) state.messages.push(m);
       renderMessages();
-      state.realtime.seen([m.id]);
-      await api('POST', `/conversations/${m.conversation_id}/read`, { up_to: m.number });
     }
     await Promise.all([loadConversations(), loadItems()]);
   } else if (event.type === 'state') {
     if (state.current && state.current.id === event.conversation_id) await openConversation(event.conversation_id);
     else await loadConversations();
+  } else if (event.type === 'hello') {
+    state.looking.reconnected();
   } else if (event.type === 'session_ended') {
     location.assign('/portal/login');
   } else if (event.type === 'resync') {
@@ -260,6 +262,7 @@ async function boot() {
   }
   state.me = me.customer;
   $('me').textContent = me.customer.name;
+  state.looking = watchLooking((report) => (state.realtime ? state.realtime.send(report) : false));
   $('logout').hidden = false;
   $('logout').addEventListener('click', async () => {
     await api('POST', '/auth/logout', {});

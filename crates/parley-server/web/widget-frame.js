@@ -4,15 +4,60 @@ import { api, chime, connectionBanner, el, when } from './api.js';
 import { announce } from './keyboard.js';
 import { authorNames } from './authors.js';
 import { acceptDrops, renderAttachments, Tray, uploadFile } from './attachments.js';
+import { watchLooking } from './looking.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'parley.widget';
 const saved = JSON.parse(localStorage.getItem(KEY) || '{}');
-const state = { token: saved.token || null, conversation: saved.conversation || null, me: null, messages: [], socket: null, lastEventId: null };
+const state = {
+  token: saved.token || null,
+  conversation: saved.conversation || null,
+  // The newest message the visitor was shown (R43), for the launcher's unread count.
+  readUpTo: saved.readUpTo || 0,
+  me: null,
+  messages: [],
+  socket: null,
+  lastEventId: null,
+};
 
 function save() {
-  localStorage.setItem(KEY, JSON.stringify({ token: state.token, conversation: state.conversation }));
+  localStorage.setItem(KEY, JSON.stringify({ token: state.token, conversation: state.conversation, readUpTo: state.readUpTo }));
 }
+
+// The frame sits on someone else's page, hidden until the visitor opens the chat: only the page
+// that embeds it (`widget.js`) knows whether the panel is open, and says so by `postMessage`.
+// Opened on its own, the frame is the panel.
+const embedded = window.parent !== window;
+let panelOpen = !embedded;
+
+/** Tells the embedding page how many replies wait unseen, and whether to ring for a new one. */
+function tellLauncher(ring = false) {
+  if (!embedded) return;
+  const mine = (m) => m.author.kind === 'customer' && state.me && m.author.id === state.me.id;
+  const unread = state.messages.filter((m) => !mine(m) && m.number > state.readUpTo).length;
+  // Nothing private: a count. The embedding page's origin is not known here, so any may hear it.
+  window.parent.postMessage({ parley: 'unread', count: unread, ring }, '*');
+}
+
+const looking = watchLooking((report) => {
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) return false;
+  state.socket.send(JSON.stringify(report));
+  return true;
+}, {
+  shown: () => panelOpen,
+  onRead: (_conversation, newest) => {
+    state.readUpTo = Math.max(state.readUpTo, newest);
+    save();
+    tellLauncher();
+  },
+});
+
+window.addEventListener('message', (event) => {
+  // Only the page that embeds this frame opens and closes its panel.
+  if (!embedded || event.source !== window.parent || !event.data || event.data.parley !== 'panel') return;
+  panelOpen = Boolean(event.data.open);
+  looking.changed();
+});
 
 const auth = () => (state.token ? { authorization: `Bearer ${state.token}` } : {});
 
@@ -56,11 +101,14 @@ function render() {
       // Rendered from Markdown and sanitized by the server.
       body.innerHTML = m.body_html;
       const who = mine ? null : el('strong', { class: 'author' }, names.of(m.author) || 'Support');
-      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}` }, who, body, renderAttachments(m.attachments, blob), el('time', {}, when(m.created_at)));
+      return el('li', { class: `bubble ${mine ? 'mine' : 'theirs'}`, 'data-number': m.number }, who, body, renderAttachments(m.attachments, blob), el('time', {}, when(m.created_at)));
     }),
   );
   const last = $('messages').lastElementChild;
   if (last) last.scrollIntoView({ block: 'end' });
+  // R43: seen once in view with the panel open in a visible page.
+  looking.show(state.conversation, $('messages').querySelectorAll('li[data-number]'));
+  tellLauncher();
   const needsContact = state.me && !state.me.email && state.messages.length;
   const pending = needsContact && state.me.unverified_email && !state.changingAddress;
   $('contact').hidden = !needsContact || pending;
@@ -83,7 +131,10 @@ function connect() {
   if (state.lastEventId) params.set('last_event_id', state.lastEventId);
   const socket = new WebSocket(`${scheme}//${location.host}/api/v1/realtime?${params}`);
   state.socket = socket;
-  socket.onopen = () => showConnection(true);
+  socket.onopen = () => {
+    showConnection(true);
+    looking.reconnected();
+  };
   socket.onmessage = async (frame) => {
     const event = JSON.parse(frame.data);
     if (event.id) state.lastEventId = event.id;
@@ -95,8 +146,9 @@ function connect() {
         if (m.author.kind !== 'customer') announce(`${names.of(m.author) || 'Support'}: ${(m.body || '').slice(0, 160) || 'a file'}`);
       }
       render();
-      if (event.sound) chime();
-      socket.send(JSON.stringify({ type: 'seen', message_ids: [event.message.id] }));
+      // Closed, the launcher rings; open, the chat does.
+      if (event.sound && panelOpen) chime();
+      else if (event.sound) tellLauncher(true);
     } else if (event.type === 'state' && event.conversation_id === state.conversation) {
       setLocked(event.state === 'locked');
     } else if (event.type === 'resync') {
@@ -129,7 +181,7 @@ async function load() {
     state.me = me.customer;
   } catch (e) {
     if (e.status === 401) {
-      Object.assign(state, { token: null, conversation: null, me: null, messages: [] });
+      Object.assign(state, { token: null, conversation: null, me: null, messages: [], readUpTo: 0 });
       save();
       render();
       return;
@@ -142,8 +194,6 @@ async function load() {
       setLocked(conversation.state === 'locked');
       state.messages = await call('GET', `/conversations/${state.conversation}/messages?limit=200`);
       await names.learn(state.messages);
-      const last = state.messages[state.messages.length - 1];
-      if (last) await call('POST', `/conversations/${state.conversation}/read`, { up_to: last.number });
     } catch (e) {
       if (e.status !== 404) throw e;
       state.conversation = null;
@@ -267,3 +317,5 @@ call('GET', '/welcome')
   })
   .catch(() => {});
 load().catch((e) => { $('send-error').textContent = e.message; });
+// Ask the embedding page whether the panel is open (it answers with a `panel` message).
+if (embedded) window.parent.postMessage({ parley: 'ready' }, '*');

@@ -160,6 +160,28 @@ impl TestApp {
         socket
     }
 
+    /// When `party` (`("customer", id)` or `("user", id)`) saw message `message` of
+    /// `conversation`, by its delivery record (R13), read as `staff`; `None`: not seen.
+    pub async fn seen_at(&self, staff: &Who, conversation: i64, message: i64, party: (&str, i64)) -> Option<i64> {
+        let path = format!("/api/v1/conversations/{conversation}/deliveries?limit=200");
+        let (_, deliveries) = self.get(staff, &path).await;
+        let delivery = deliveries.as_array()?.iter().find(|d| d["message_id"] == message)?;
+        let records = delivery["records"].as_array()?;
+        let record = records.iter().find(|r| r["party"]["kind"] == party.0 && r["party"]["id"] == party.1)?;
+        record["seen_at"].as_i64()
+    }
+
+    /// Waits up to five seconds for `party` to have seen the message (see [`TestApp::seen_at`]).
+    pub async fn until_seen(&self, staff: &Who, conversation: i64, message: i64, party: (&str, i64)) -> i64 {
+        for _ in 0..250 {
+            if let Some(at) = self.seen_at(staff, conversation, message, party).await {
+                return at;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("message {message} never seen by {party:?}");
+    }
+
     /// Moves the test clock forward.
     pub fn advance_ms(&self, ms: i64) {
         self.clock.advance_ms(ms);

@@ -281,3 +281,31 @@ async fn r26_a_row_names_the_customer_the_latest_words_and_the_assignee_and_the_
     page.close().await;
     app.stop().await;
 }
+
+/// R43: a message that arrives while the messenger's tab is in the background is not seen, and is
+/// seen once the tab is in front again with the message in view.
+#[tokio::test]
+async fn r43_the_messenger_sees_a_message_only_in_a_visible_tab() {
+    let app = spawn_app().await;
+    let desk = app.desk().await;
+    let browser = Browser::start().await;
+    let page = browser.session().await;
+    page.login(&app.base, Desk::MIA, PASSWORD).await;
+    page.goto(&format!("{}/c/{}", app.base, desk.public)).await;
+    page.wait_for("#subject", |t| !t.is_empty()).await;
+    let messenger = page.client.window().await.unwrap();
+    let behind = page.client.new_window(true).await.unwrap();
+    page.client.switch_to_window(behind.handle).await.unwrap();
+
+    let said = app.say(&desk.carla, desk.public, "Anyone there?").await;
+    let message = said["message"]["id"].as_i64().unwrap();
+    let mia = ("user", desk.mia.id);
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    assert_eq!(app.seen_at(&desk.admin, desk.public, message, mia).await, None, "pushed to a hidden tab: not seen");
+
+    page.client.switch_to_window(messenger).await.unwrap();
+    page.wait_for("#messages", |t| t.contains("Anyone there?")).await;
+    app.until_seen(&desk.admin, desk.public, message, mia).await;
+    page.close().await;
+    app.stop().await;
+}

@@ -180,3 +180,45 @@ async fn r36_once_proven_the_chat_moves_to_the_existing_customer_and_stays_live(
     visitor.close().await;
     app.stop().await;
 }
+
+/// R43: with the chat closed, a reply is not seen: the button counts it and rings; opening the
+/// chat shows it, and only then is it seen (and its email no longer due).
+#[tokio::test]
+async fn r43_a_closed_widget_counts_a_reply_on_its_button_and_sees_it_only_when_opened() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let shop = shop_page(&app.base).await;
+    let browser = Browser::start().await;
+    let visitor = browser.session().await;
+    visitor.goto(&shop).await;
+    visitor.click("#parley-chat-button").await;
+    enter_chat(&visitor).await;
+    visitor.fill("#body", "Do you ship to Norway?").await;
+    visitor.click("#send").await;
+    visitor.wait_for("#messages", |t| t.contains("Norway")).await;
+    let saved = visitor.client.execute("return localStorage.getItem('parley.widget')", vec![]).await.unwrap();
+    let saved: serde_json::Value = serde_json::from_str(saved.as_str().unwrap()).unwrap();
+    let chat = saved["conversation"].as_i64().unwrap();
+    let me = Who { token: saved["token"].as_str().unwrap().into(), id: 0 };
+    let (_, who) = app.get(&me, "/api/v1/me").await;
+    let vera = ("customer", who["customer"]["id"].as_i64().unwrap());
+    visitor.client.enter_parent_frame().await.unwrap();
+    visitor.click("#parley-chat-button").await;
+    visitor.wait_for("#parley-chat-button", |t| t.contains("Chat")).await;
+
+    let said = app.say(&admin, chat, "Yes, in three days").await;
+    let reply = said["message"]["id"].as_i64().unwrap();
+    visitor.wait_for_content("#parley-chat-badge", |t| t == "1").await;
+    let label = visitor.find("#parley-chat-button").await.attr("aria-label").await.unwrap();
+    assert_eq!(label.as_deref(), Some("Chat, 1 unread reply"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.seen_at(&admin, chat, reply, vera).await, None, "the chat is closed: not seen");
+
+    visitor.click("#parley-chat-button").await;
+    app.until_seen(&admin, chat, reply, vera).await;
+    let badge = visitor.find("#parley-chat-badge").await;
+    assert!(!badge.is_displayed().await.unwrap(), "open: no count");
+    visitor.screenshot("widget-open-after-a-reply").await;
+    visitor.close().await;
+    app.stop().await;
+}

@@ -270,15 +270,6 @@ async fn r42_an_independent_conversation_has_an_assignee_carried_to_its_ticket_a
     app.stop().await;
 }
 
-/// Carla's delivery record of message `message` in `conversation`: when she saw it, if she did.
-async fn seen_at(app: &TestApp, staff: &Who, conversation: i64, message: i64, carla: &Who) -> Option<i64> {
-    let (_, deliveries) = app.get(staff, &format!("/api/v1/conversations/{conversation}/deliveries?limit=200")).await;
-    let records = deliveries.as_array().unwrap().iter().find(|d| d["message_id"] == message)?["records"].clone();
-    let record =
-        records.as_array()?.iter().find(|r| r["party"]["kind"] == "customer" && r["party"]["id"] == carla.id)?.clone();
-    record["seen_at"].as_i64()
-}
-
 #[tokio::test]
 async fn r43_a_message_is_seen_only_when_a_visible_page_shows_it_and_is_emailed_otherwise() {
     let (app, smtp) = spawn_app_with_smtp().await;
@@ -294,10 +285,11 @@ async fn r43_a_message_is_seen_only_when_a_visible_page_shows_it_and_is_emailed_
         .send_json(json!({"type": "looking", "conversation_id": id, "visible": false, "newest_in_view": number}))
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(seen_at(&app, &desk.mia, id, message, &desk.carla).await, None, "a hidden page sees nothing");
+    let carla_party = ("customer", desk.carla.id);
+    assert_eq!(app.seen_at(&desk.mia, id, message, carla_party).await, None, "a hidden page sees nothing");
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;
-    assert_eq!(smtp.mails_to(&Desk::CARLA).len(), 1, "what she did not see is emailed");
+    assert_eq!(smtp.mails_to(Desk::CARLA).len(), 1, "what she did not see is emailed");
 
     // Shown in a visible page: seen, and its email is never sent.
     let said = app.say(&desk.mia, id, "And the toner too").await;
@@ -305,18 +297,10 @@ async fn r43_a_message_is_seen_only_when_a_visible_page_shows_it_and_is_emailed_
     let pushed = carla.next_of("message", WAIT).await.expect("pushed");
     let number = pushed["message"]["number"].as_i64().unwrap();
     carla.send_json(json!({"type": "looking", "conversation_id": id, "visible": true, "newest_in_view": number})).await;
-    let mut seen = None;
-    for _ in 0..50 {
-        seen = seen_at(&app, &desk.mia, id, message, &desk.carla).await;
-        if seen.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(seen.is_some(), "a visible page showing it: seen");
+    app.until_seen(&desk.mia, id, message, carla_party).await;
     app.advance_ms(EMAIL_DELAY_MS);
     app.deliver().await;
-    assert_eq!(smtp.mails_to(&Desk::CARLA).len(), 1, "seen: no second email");
+    assert_eq!(smtp.mails_to(Desk::CARLA).len(), 1, "seen: no second email");
     app.stop().await;
 }
 
