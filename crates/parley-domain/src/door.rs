@@ -30,10 +30,16 @@ str_enum!(
         OriginalMail => "original_mail",
         /// Out: the customer directory.
         CustomerDirectory => "customer_directory",
+        /// Out: a new message pushed to whoever has its conversation open, and a customer's new
+        /// conversation to every connected user who may see it (R43), outside its audience.
+        OnlookerPush => "onlooker_push",
         /// In: the HTTP API (the messenger, the portal, integrations).
         Http => "http",
-        /// In: the realtime socket (seen reports).
+        /// In: the realtime socket (the connection itself, and an API client's seen reports).
         Socket => "socket",
+        /// In: a page's looking report on the socket: the conversation it has open, and what a
+        /// visible page shows, read and seen (R43).
+        Looking => "looking",
         /// In: email, by reply token, threading headers or the support address (R16–R18).
         EmailIn => "email_in",
         /// In: the live-chat widget.

@@ -88,3 +88,34 @@ async fn r12_a_client_reconnecting_to_another_node_is_told_to_resync() {
     let first = if first["type"] == "hello" { on_b.next(WAIT).await.expect("after hello") } else { first };
     assert_eq!(first["type"], "resync", "ids of another node are not known here: {first}");
 }
+
+#[tokio::test]
+async fn r43_r42_a_conversation_open_on_one_node_and_a_new_chat_reach_screens_on_another() {
+    let (a, b, _c) = cluster().await;
+    let d = a.desk().await;
+    // Ben is in no audience of the ticket's conversation, but has it open on node B.
+    let ben = a.user(&d.admin, "ben@acme.test").await;
+    let mut ben_on_b = b.socket(&ben).await;
+    ben_on_b.send_json(json!({"type": "looking", "conversation_id": d.public, "visible": true})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.say(&d.carla, d.public, "Posted through node A").await;
+    let event = ben_on_b.next_of("message", WAIT).await.expect("on his screen, through another node");
+    assert_eq!(
+        (event["message"]["body"].as_str(), event["sound"].as_bool()),
+        (Some("Posted through node A"), Some(false))
+    );
+    // A visitor's new chat through node A arrives in the list of Mia, connected to node B; she is
+    // away, so it is not routed to her and she is not notified, but her list is right.
+    let away = a.call(reqwest::Method::PUT, Some(&d.mia), "/api/v1/me/away", Some(json!({"away": true}))).await;
+    assert_eq!(away.0, 200, "{away:?}");
+    let mut mia_on_b = b.socket(&d.mia).await;
+    let (_, session) = a.call(reqwest::Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+    let vera =
+        Who { token: session["token"].as_str().unwrap().into(), id: session["customer"]["id"].as_i64().unwrap() };
+    let chat = a.ok(&vera, "/api/v1/conversations", json!({"subject": "Live chat", "visibility": "public"}), 201).await;
+    let id = chat["id"].as_i64().unwrap();
+    a.ok(&vera, &format!("/api/v1/conversations/{id}/messages"), json!({"body": "Hi there", "channel": "widget"}), 201)
+        .await;
+    let event = mia_on_b.next_of("message", WAIT).await.expect("a new chat, live on another node");
+    assert_eq!((event["message"]["conversation_id"].as_i64(), event["sound"].as_bool()), (Some(id), Some(false)));
+}

@@ -118,6 +118,9 @@ impl App {
         };
         if let Err(refused) = self.visible_conversation(actor, id).await {
             looking.look_at(None);
+            if matches!(refused, crate::AppError::NotFound(_)) {
+                self.metrics.refused_at(parley_domain::door::Door::Looking, "may not see the conversation");
+            }
             return Err(refused);
         }
         looking.look_at(Some(id));

@@ -147,7 +147,16 @@ impl App {
         }
         let pairs: Vec<(Party, ConversationId)> = parties.iter().map(|p| (*p, id)).collect();
         let seeing = self.who_sees(&pairs).await?;
-        for party in parties.into_iter().filter(|p| seeing.contains(&(*p, id))) {
+        let onlookers: BTreeSet<Party> = self.onlookers.of(id).into_iter().collect();
+        for party in parties {
+            if !seeing.contains(&(party, id)) {
+                // Someone who had it open and may no longer see it; users merely connected when
+                // a conversation outside their reach opens are no refusal.
+                if onlookers.contains(&party) {
+                    self.metrics.refused_at(parley_domain::door::Door::OnlookerPush, "may not see the conversation");
+                }
+                continue;
+            }
             let body = EventBody::Message { message: message.clone(), subject: subject.to_owned(), sound: false };
             self.push(party, body, None);
         }
