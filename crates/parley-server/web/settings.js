@@ -73,6 +73,13 @@ async function loadCompany() {
 
 async function loadPeople() {
   const [users, teams] = await Promise.all([api('GET', '/users'), api('GET', '/teams')]);
+  // R42: whether new conversations may be routed to each: connected and not away.
+  const presence = (u) => {
+    const [label, hint] = u.away
+      ? ['away', 'Set away: new conversations pass them by']
+      : u.available ? ['available', 'Connected: new conversations may be routed to them'] : ['offline', 'Not connected'];
+    return el('span', { class: `tag presence ${label}`, 'data-presence': u.id, title: hint }, label);
+  };
   const scopes = await Promise.all(users.map((u) => api('GET', `/users/${u.id}/preferences`).then((p) => p.scope)));
   $('users').replaceChildren(
     ...users.map((u, i) => {
@@ -112,7 +119,7 @@ async function loadPeople() {
         }
       });
       return el('tr', { id: `user-${u.id}`, class: u.active ? '' : 'inactive' },
-        el('td', {}, name, u.active ? null : el('span', { class: 'tag state' }, 'deactivated')),
+        el('td', {}, name, u.active ? presence(u) : el('span', { class: 'tag state' }, 'deactivated')),
         el('td', {}, u.email), el('td', {}, role), el('td', {}, scope), el('td', {}, save, ' ', toggle));
     }),
   );

@@ -34,9 +34,13 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     assert_eq!((prefs["customer_messages"].as_str(), prefs["sound"].as_bool()), (Some("none"), Some(false)));
     member.close().await;
 
+    // R42: Mia sets herself away; colleagues see it beside her name.
+    let away = app.call(reqwest::Method::PUT, Some(&mia), "/api/v1/me/away", Some(serde_json::json!({"away": true}))).await;
+    assert_eq!(away.0, 200);
     let page = browser.session().await;
     page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     page.goto(&format!("{}/settings", app.base)).await;
+    page.wait_for(&format!("[data-presence='{}']", mia.id), |t| t == "away").await;
     let scope = page.find(&format!("select[data-user='{}']", mia.id)).await;
     scope.select_by_value("followed_projects").await.unwrap();
     // Said beside the control that was changed.
@@ -76,6 +80,11 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     );
     assert_eq!((company["chat_send_guard_ms"].as_i64(), company["send_guard_ms"].as_i64()), (Some(1500), None));
     assert_eq!((company["routing"].as_str(), company["routing_cap"].as_i64()), (Some("everyone"), Some(4)));
+    page.client
+        .execute("document.querySelector(\"#company-form input[name='routing']\").scrollIntoView({block: 'center'})", vec![])
+        .await
+        .unwrap();
+    page.screenshot("settings-routing").await;
     // Emptied: each by their own name again; a failed save says why under the same button.
     page.fill("#company-form input[name='staff_display_name']", "").await;
     page.click("#company-form button[type=submit]").await;

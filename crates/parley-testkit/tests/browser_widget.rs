@@ -211,6 +211,7 @@ async fn r43_a_closed_widget_counts_a_reply_on_its_button_and_sees_it_only_when_
     visitor.wait_for_content("#parley-chat-badge", |t| t == "1").await;
     let label = visitor.find("#parley-chat-button").await.attr("aria-label").await.unwrap();
     assert_eq!(label.as_deref(), Some("Chat, 1 unread reply"));
+    visitor.screenshot("widget-unread").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.seen_at(&admin, chat, reply, vera).await, None, "the chat is closed: not seen");
 
