@@ -35,7 +35,8 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     member.close().await;
 
     // R42: Mia sets herself away; colleagues see it beside her name.
-    let away = app.call(reqwest::Method::PUT, Some(&mia), "/api/v1/me/away", Some(serde_json::json!({"away": true}))).await;
+    let away =
+        app.call(reqwest::Method::PUT, Some(&mia), "/api/v1/me/away", Some(serde_json::json!({"away": true}))).await;
     assert_eq!(away.0, 200);
     let page = browser.session().await;
     page.login(&app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -81,7 +82,10 @@ async fn r22_r20_a_member_edits_notifications_and_an_admin_the_rest() {
     assert_eq!((company["chat_send_guard_ms"].as_i64(), company["send_guard_ms"].as_i64()), (Some(1500), None));
     assert_eq!((company["routing"].as_str(), company["routing_cap"].as_i64()), (Some("everyone"), Some(4)));
     page.client
-        .execute("document.querySelector(\"#company-form input[name='routing']\").scrollIntoView({block: 'center'})", vec![])
+        .execute(
+            "document.querySelector(\"#company-form input[name='routing']\").scrollIntoView({block: 'center'})",
+            vec![],
+        )
         .await
         .unwrap();
     page.screenshot("settings-routing").await;

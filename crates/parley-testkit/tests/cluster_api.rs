@@ -119,3 +119,49 @@ async fn r43_r42_a_conversation_open_on_one_node_and_a_new_chat_reach_screens_on
     let event = mia_on_b.next_of("message", WAIT).await.expect("a new chat, live on another node");
     assert_eq!((event["message"]["conversation_id"].as_i64(), event["sound"].as_bool()), (Some(id), Some(false)));
 }
+
+#[tokio::test]
+async fn r42_two_nodes_routing_at_once_never_break_a_cap() {
+    let (a, b, _c) = cluster().await;
+    let admin = a.admin().await;
+    a.patch(&admin, "/api/v1/company", json!({"routing_cap": 2})).await;
+    let (ben, cy) = (a.user(&admin, "ben@acme.test").await, a.user(&admin, "cy@acme.test").await);
+    let _sockets = [a.socket(&ben).await, b.socket(&cy).await];
+    for who in [&ben, &cy] {
+        let mut available = false;
+        for _ in 0..100 {
+            available = a.get(&admin, &format!("/api/v1/users/{}", who.id)).await.1["available"] == true;
+            if available {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(available, "user {} connected", who.id);
+    }
+    // Twelve visitors open chats at once, half through each node.
+    let chats = (0..12).map(|n| {
+        let node = if n % 2 == 0 { &a } else { &b };
+        async move {
+            let (_, session) = node.call(reqwest::Method::POST, None, "/api/v1/widget/visitors", Some(json!({}))).await;
+            let vera = Who {
+                token: session["token"].as_str().unwrap().into(),
+                id: session["customer"]["id"].as_i64().unwrap(),
+            };
+            let chat =
+                node.ok(&vera, "/api/v1/conversations", json!({"subject": "Chat", "visibility": "public"}), 201).await;
+            let id = chat["id"].as_i64().unwrap();
+            let path = format!("/api/v1/conversations/{id}/messages");
+            node.ok(&vera, &path, json!({"body": format!("Question {n}"), "channel": "widget"}), 201).await;
+            id
+        }
+    });
+    let ids = futures_util::future::join_all(chats).await;
+    let mut held = std::collections::BTreeMap::new();
+    for id in ids {
+        let (_, c) = a.get(&admin, &format!("/api/v1/conversations/{id}")).await;
+        for user in c["assignees"].as_array().unwrap() {
+            *held.entry(user.as_i64().unwrap()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(held, [(ben.id, 2), (cy.id, 2)].into_iter().collect(), "each holds the cap, no more");
+}
