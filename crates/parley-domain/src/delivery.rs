@@ -98,26 +98,44 @@ pub fn plan_email(
 pub const BURST_GAP_MS: i64 = 30_000;
 /// R34: the longest a burst's email waits after its first message fell due.
 pub const BURST_MAX_WAIT_MS: i64 = 120_000;
+/// R34: the most messages one burst's email carries. A flood (a script, a paste in many parts)
+/// is several emails rather than one of hundreds; it also bounds what joining one costs.
+pub const BURST_MAX_MESSAGES: i64 = 20;
 
-/// The unsent, unclaimed email jobs of one recipient in one conversation.
+/// The burst of one recipient in one conversation whose email is not due yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting {
-    /// When their email is due (they all wait for the same one).
+    /// When its email is due (its messages all wait for the same one).
     pub due_at: i64,
     /// When the first of them fell (or falls) due by its own delay.
     pub first_due_at: i64,
+    /// How many messages it holds.
+    pub messages: i64,
 }
 
 /// R34: when the email of a new job due at `due_at` goes, given the recipient's jobs already
 /// `waiting` in that conversation: a message falling due within [`BURST_GAP_MS`] of the waiting
 /// email joins it, and the whole email then goes when the later of the two falls due, unless that
-/// is more than [`BURST_MAX_WAIT_MS`] after the first fell due. `None` means it stands alone.
+/// is more than [`BURST_MAX_WAIT_MS`] after the first fell due or the burst holds
+/// [`BURST_MAX_MESSAGES`] already. `None` means it stands alone (and begins a burst of its own).
 /// Nothing is ever emailed before its own delay: a joined email only ever goes later.
 pub fn burst_due(due_at: i64, waiting: Option<Waiting>) -> Option<i64> {
     let w = waiting?;
     let together = due_at.max(w.due_at);
     let close = due_at.abs_diff(w.due_at) <= BURST_GAP_MS.unsigned_abs();
-    (close && together.saturating_sub(w.first_due_at) <= BURST_MAX_WAIT_MS).then_some(together)
+    let room = w.messages < BURST_MAX_MESSAGES;
+    (close && room && together.saturating_sub(w.first_due_at) <= BURST_MAX_WAIT_MS).then_some(together)
+}
+
+/// The burst a new email job due at `due_at` leaves waiting: the one it joined (`burst_due`
+/// answered `Some`), or a new one it begins.
+pub fn after_joining(due_at: i64, waiting: Option<Waiting>) -> Waiting {
+    match (burst_due(due_at, waiting), waiting) {
+        (Some(together), Some(w)) => {
+            Waiting { due_at: together, first_due_at: w.first_due_at, messages: w.messages + 1 }
+        }
+        _ => Waiting { due_at, first_due_at: due_at, messages: 1 },
+    }
 }
 
 /// The same rules again when a pending email falls due: anything that changed since (the
@@ -234,21 +252,37 @@ mod tests {
             let due = posted + delay;
             let goes = burst_due(due, waiting).unwrap_or(due);
             assert!(goes >= due, "never before its own delay");
-            waiting = Some(Waiting { due_at: goes, first_due_at: waiting.map_or(due, |w| w.first_due_at) });
+            waiting = Some(after_joining(due, waiting));
+            assert_eq!(waiting.map(|w| w.due_at), Some(goes));
         }
         assert_eq!(
             waiting,
-            Some(Waiting { due_at: 68_000, first_due_at: 60_000 }),
+            Some(Waiting { due_at: 68_000, first_due_at: 60_000, messages: 5 }),
             "all five go at the last one's time"
         );
     }
 
     #[test]
+    fn r34_a_flood_is_cut_into_emails_of_at_most_twenty() {
+        let mut waiting = None;
+        let mut emails = 0;
+        for n in 0..50 {
+            let due = 60_000 + n * 100;
+            if burst_due(due, waiting).is_none() {
+                emails += 1;
+            }
+            waiting = Some(after_joining(due, waiting));
+        }
+        assert_eq!(emails, 3, "20 + 20 + 10");
+        assert_eq!(waiting.map(|w| (w.messages, w.first_due_at)), Some((10, 64_000)));
+    }
+
+    #[test]
     fn r34_a_gap_longer_than_the_window_or_a_burst_past_two_minutes_stands_alone() {
-        let w = Waiting { due_at: 60_000, first_due_at: 60_000 };
+        let w = Waiting { due_at: 60_000, first_due_at: 60_000, messages: 1 };
         assert_eq!(burst_due(90_000, Some(w)), Some(90_000), "exactly the window joins");
         assert_eq!(burst_due(90_001, Some(w)), None, "a longer gap stands alone");
-        let long = Waiting { due_at: 170_000, first_due_at: 60_000 };
+        let long = Waiting { due_at: 170_000, first_due_at: 60_000, messages: 19 };
         assert_eq!(burst_due(180_000, Some(long)), Some(180_000), "two minutes in all");
         assert_eq!(burst_due(180_001, Some(long)), None, "never longer");
         assert_eq!(burst_due(60_000, None), None);

@@ -346,4 +346,24 @@ pub async fn r34_a_burst_falls_due_together_with_its_last_message<S: Store>(stor
     let alone = store.insert_message(new_message(&c, Author::User(w.admin.id), &[customer], later)).await.unwrap();
     let due = store.claim_due_emails(later + DELAY, later + 2 * DELAY, 10).await.unwrap();
     assert_eq!(digest_of(&due).messages, vec![alone.id]);
+
+    // A flood of 25 a few ms apart: a first email of 20 when the 20th falls due, the rest with
+    // the last.
+    use parley_domain::delivery::BURST_MAX_MESSAGES;
+    let start = later + 10 * BURST_GAP_MS;
+    let mut flood = Vec::new();
+    for n in 0..25 {
+        let m = new_message(&c, Author::User(w.admin.id), &[customer], start + 10 * n);
+        flood.push(store.insert_message(m).await.unwrap().id);
+    }
+    let twentieth = start + 10 * (BURST_MAX_MESSAGES - 1) + DELAY;
+    // (The earlier claims were never settled: their leases ran out, and they come again.)
+    let of_flood = |due: &[parley_domain::delivery::DueEmail]| -> Vec<MessageId> {
+        digest_of(due).messages.into_iter().filter(|m| flood.contains(m)).collect()
+    };
+    let first = store.claim_due_emails(twentieth, twentieth + DELAY, 100).await.unwrap();
+    assert_eq!(of_flood(&first), flood[..20].to_vec(), "twenty in the first email");
+    let last = start + 10 * 24 + DELAY;
+    let second = store.claim_due_emails(last, last + DELAY, 100).await.unwrap();
+    assert_eq!(of_flood(&second), flood[20..].to_vec(), "the rest with the last");
 }

@@ -732,7 +732,7 @@ mod plans {
         .unwrap_or_else(|e| panic!("{e}"));
         plans.push(("the grouped push records", pushes));
         // R14, R34: the claim reads the soonest due jobs through the index of pending jobs, then
-        // each digest's other jobs through the person's index.
+        // each digest's other jobs through the index of each person's pending jobs.
         let claim = sqlx::query(&format!("EXPLAIN {CLAIM_DUE}"))
             .bind(1_000i64)
             .bind(175i64)
@@ -742,7 +742,7 @@ mod plans {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let claim: Vec<String> = claim.iter().map(|row| get::<String>(row, "QUERY PLAN").unwrap_or_default()).collect();
-        for index in ["message_recipients_due", "message_recipients_party"] {
+        for index in ["message_recipients_due", "message_recipients_pending_burst"] {
             assert!(claim.iter().any(|step| step.contains(index)), "the claim: {claim:#?}");
         }
         assert!(!claim.iter().any(|step| step.contains("Seq Scan on message_recipients")), "the claim: {claim:#?}");

@@ -803,32 +803,42 @@ impl ConversationStore for SqliteStore {
 /// earlier messages of the conversation wait for, when they fall due close to them; those
 /// earlier jobs then fall due with the new one.
 async fn join_bursts(conn: &mut SqliteConnection, m: &NewMessage, plans: &mut [EmailPlan]) -> StoreResult<()> {
-    use parley_domain::delivery::{burst_due, Waiting};
+    use parley_domain::delivery::{after_joining, burst_due, Waiting};
     for (r, plan) in m.audience.recipients.iter().zip(plans.iter_mut()) {
         let EmailPlan::DueAt(due) = plan else { continue };
-        let (waiting_due, first_posted): (Option<i64>, Option<i64>) = sqlx::query_as(bursts::WAITING)
-            .bind(r.party.kind_str())
-            .bind(r.party.raw_id())
+        let (kind, party) = (r.party.kind_str(), r.party.raw_id());
+        let waiting: Option<(i64, i64, i64)> = sqlx::query_as(bursts::WAITING)
+            .bind(kind)
+            .bind(party)
             .bind(m.conversation_id.0)
             .bind(m.created_at)
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(other)?;
-        let waiting = waiting_due
-            .zip(first_posted)
-            .map(|(due_at, posted)| Waiting { due_at, first_due_at: posted.saturating_add(m.email_delay_ms) });
-        if let Some(together) = burst_due(*due, waiting) {
+        let waiting = waiting.map(|(due_at, first_due_at, messages)| Waiting { due_at, first_due_at, messages });
+        let burst = after_joining(*due, waiting);
+        if let (Some(together), Some(w)) = (burst_due(*due, waiting), waiting) {
             *due = together;
             sqlx::query(bursts::JOIN)
                 .bind(together)
-                .bind(r.party.kind_str())
-                .bind(r.party.raw_id())
+                .bind(kind)
+                .bind(party)
                 .bind(m.conversation_id.0)
-                .bind(m.created_at)
+                .bind(w.due_at)
                 .execute(&mut *conn)
                 .await
                 .map_err(other)?;
         }
+        sqlx::query(bursts::KEEP)
+            .bind(kind)
+            .bind(party)
+            .bind(m.conversation_id.0)
+            .bind(burst.due_at)
+            .bind(burst.first_due_at)
+            .bind(burst.messages)
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
     }
     Ok(())
 }

@@ -703,7 +703,8 @@ mod tests {
     }
 
     /// R14, R34: the claim finds the soonest due jobs through the index of pending jobs, then
-    /// each digest's other jobs through the person's index, never by reading the ledger.
+    /// each digest's other jobs through the index of each person's pending jobs, never by reading
+    /// the ledger.
     #[tokio::test]
     async fn r14_the_claim_reads_due_jobs_and_digests_through_indexes() {
         let dir = tempfile::tempdir().unwrap();
@@ -713,8 +714,9 @@ mod tests {
         assert!(plan.iter().all(|step| !step.starts_with("SCAN message_recipients")), "{plan:?}");
         assert!(plan.iter().any(|step| step.contains("USING INDEX message_recipients_due")), "{plan:?}");
         assert!(
-            plan.iter().any(|step| step
-                .contains("USING INDEX message_recipients_party (party_kind=? AND party_id=? AND conversation_id=?)")),
+            plan.iter().any(|step| step.contains(
+                "USING INDEX message_recipients_pending_burst (party_kind=? AND party_id=? AND conversation_id=?"
+            )),
             "{plan:?}"
         );
     }
