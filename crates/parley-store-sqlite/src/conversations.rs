@@ -804,42 +804,51 @@ impl ConversationStore for SqliteStore {
 /// earlier jobs then fall due with the new one.
 async fn join_bursts(conn: &mut SqliteConnection, m: &NewMessage, plans: &mut [EmailPlan]) -> StoreResult<()> {
     use parley_domain::delivery::{after_joining, burst_due, Waiting};
+    if !plans.iter().any(|p| matches!(p, EmailPlan::DueAt(_))) {
+        return Ok(());
+    }
+    let open: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(bursts::WAITING)
+        .bind(m.conversation_id.0)
+        .bind(m.created_at)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+    let mut kept = Vec::new();
     for (r, plan) in m.audience.recipients.iter().zip(plans.iter_mut()) {
         let EmailPlan::DueAt(due) = plan else { continue };
         let (kind, party) = (r.party.kind_str(), r.party.raw_id());
-        let waiting: Option<(i64, i64, i64)> = sqlx::query_as(bursts::WAITING)
-            .bind(kind)
-            .bind(party)
-            .bind(m.conversation_id.0)
-            .bind(m.created_at)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
-        let waiting = waiting.map(|(due_at, first_due_at, messages)| Waiting { due_at, first_due_at, messages });
-        let burst = after_joining(*due, waiting);
+        let waiting = open
+            .iter()
+            .find(|(k, p, ..)| k == kind && *p == party)
+            .map(|&(_, _, due_at, first_due_at, messages)| Waiting { due_at, first_due_at, messages });
+        kept.push((kind, party, after_joining(*due, waiting)));
         if let (Some(together), Some(w)) = (burst_due(*due, waiting), waiting) {
             *due = together;
-            sqlx::query(bursts::JOIN)
-                .bind(together)
-                .bind(kind)
-                .bind(party)
-                .bind(m.conversation_id.0)
-                .bind(w.due_at)
-                .execute(&mut *conn)
-                .await
-                .map_err(other)?;
+            // The burst's jobs move only when its email now goes later than it would have.
+            if together > w.due_at {
+                sqlx::query(bursts::JOIN)
+                    .bind(together)
+                    .bind(kind)
+                    .bind(party)
+                    .bind(m.conversation_id.0)
+                    .bind(w.due_at)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(other)?;
+            }
         }
-        sqlx::query(bursts::KEEP)
-            .bind(kind)
-            .bind(party)
-            .bind(m.conversation_id.0)
-            .bind(burst.due_at)
-            .bind(burst.first_due_at)
-            .bind(burst.messages)
-            .execute(&mut *conn)
-            .await
-            .map_err(other)?;
     }
+    let mut keep = QueryBuilder::<sqlx::Sqlite>::new(bursts::KEEP);
+    keep.push_values(&kept, |mut b, (kind, party, burst)| {
+        b.push_bind(m.conversation_id.0)
+            .push_bind(*kind)
+            .push_bind(*party)
+            .push_bind(burst.due_at)
+            .push_bind(burst.first_due_at)
+            .push_bind(burst.messages);
+    });
+    keep.push(bursts::KEEP_END);
+    keep.build().execute(&mut *conn).await.map_err(other)?;
     Ok(())
 }
 
