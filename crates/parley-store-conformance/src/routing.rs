@@ -55,7 +55,7 @@ pub async fn r42_routing_goes_round_skips_the_unavailable_and_holds_the_cap_unde
     }
     let routings = chats.iter().map(|id| store.route_conversation(*id, &staff, 3, later));
     let results = futures_util::future::join_all(routings).await;
-    let routed: Vec<UserId> = results.into_iter().map(|r| r.unwrap()).flatten().collect();
+    let routed: Vec<UserId> = results.into_iter().filter_map(|r| r.unwrap()).collect();
     for user in staff {
         assert_eq!(store.open_assigned(user).await.unwrap().len(), 3, "{user:?} holds the cap, no more");
     }
