@@ -24,7 +24,7 @@ use std::sync::Arc;
 const BATCH: usize = 1_000;
 
 /// Tables the PostgreSQL migrations fill themselves; the copy replaces their rows.
-const SEEDED: &[&str] = &["inbox_built"];
+const SEEDED: &[&str] = &["inbox_built", "routing"];
 
 /// SQLite tables with no PostgreSQL twin because PostgreSQL derives them: the full-text indexes
 /// (a generated `tsvector` column and GIN indexes there) and their shadow tables.
