@@ -80,6 +80,8 @@ const ALSO_ANSWERS: &[(&str, &str, &[u16])] = &[
     ("PUT", "/api/v1/saved-replies/{id}", &[403, 409, 422]),
     ("DELETE", "/api/v1/saved-replies/{id}", &[403]),
     ("POST", "/api/v1/items/{id}/people", &[422]),
+    // R42: only users are assignees.
+    ("DELETE", "/api/v1/conversations/{id}/people/{role}/{kind}/{party_id}", &[422]),
     ("POST", "/api/v1/messages/{id}/undo", &[403, 409]),
     ("POST", "/api/v1/messages/{id}/make-internal", &[403, 409]),
     ("POST", "/api/v1/auth/password-reset", &[429]),

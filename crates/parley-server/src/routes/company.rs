@@ -66,9 +66,9 @@ fn present_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
     Option::<Whole>::deserialize(d).map(|n| Some(n.map(|Whole(n)| n)))
 }
 
-/// A whole number when present.
+/// A whole number when present; `null` as if left out.
 fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Whole::deserialize(d).map(|Whole(n)| Some(n))
+    Option::<Whole>::deserialize(d).map(|n| n.map(|Whole(n)| n))
 }
 
 #[derive(Deserialize)]
