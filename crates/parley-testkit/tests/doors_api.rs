@@ -389,7 +389,7 @@ const ROWS: &[(Door, &str)] = &[
     (Door::DeliveryView, "r44_a_reply_taken_back_…: delivery view"),
     (Door::OriginalMail, "email_in_api r16_r17_…: admins only, reply tokens hidden"),
     (Door::CustomerDirectory, "r37_r44_a_member_limited_to_followed_projects_reaches_only_the_customers_of_their_scope"),
-    (Door::OnlookerPush, "reach_api r43_whoever_has_a_conversation_open_gets_its_messages_live_if_they_may_see_it: a narrowed scope gets nothing; r43_a_new_customer_conversation_arrives_live_…: outside the scope nothing; customers are never onlookers"),
+    (Door::OnlookerPush, "reach_api r43_whoever_has_a_conversation_open_gets_its_messages_live_if_they_may_see_it: a narrowed scope gets nothing; r43_a_new_customer_conversation_arrives_live_…: outside the scope nothing; r43_r44_an_onlooker_learns_of_a_reply_taken_back; customers are never onlookers"),
     (Door::Http, "policy_matrix_api: every route × every asker; customer's messages row here"),
     (Door::Socket, "sessions_end_api: an ended session or deactivation closes the socket; r40_a_person_holds_a_bounded_number_of_sockets"),
     (Door::Looking, "reach_api r43_a_message_is_seen_only_when_a_visible_page_shows_it_…: a hidden page sees nothing; r43_whoever_has_…: a conversation out of scope is not looked at; browser r43_ tests: messenger, widget"),

@@ -360,3 +360,20 @@ async fn r43_a_new_customer_conversation_arrives_live_in_the_list_of_every_user_
     assert!(dan_socket.next_of("message", Duration::from_millis(500)).await.is_none(), "outside Dan's scope");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn r43_r44_an_onlooker_learns_of_a_reply_taken_back() {
+    let app = spawn_app_with(|c| c.send_guard = Some(Duration::from_secs(10))).await;
+    let desk = app.desk().await;
+    let ben = app.user(&desk.admin, "ben@acme.test").await;
+    let mut socket = app.socket(&ben).await;
+    socket.send_json(json!({"type": "looking", "conversation_id": desk.public, "visible": true})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let said = app.say(&desk.mia, desk.public, "Oops, wrong customer").await;
+    let message = said["message"]["id"].as_i64().unwrap();
+    assert!(!parties(&said["audience"]).contains(&format!("user:{}", ben.id)), "an onlooker, not a recipient");
+    socket.next_of("message", WAIT).await.expect("on the onlooker's screen");
+    app.ok(&desk.mia, &format!("/api/v1/messages/{message}/undo"), json!({}), 200).await;
+    let taken = socket.next_of("retracted", WAIT).await.expect("the onlooker learns it was taken back");
+    assert_eq!((taken["message"]["id"].as_i64(), taken["how"].as_str()), (Some(message), Some("undone")));
+}

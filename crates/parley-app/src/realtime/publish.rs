@@ -251,8 +251,21 @@ impl App {
 
     pub(super) async fn push_retraction(&self, message: Message, undone: bool) -> AppResult<()> {
         let how = if undone { "undone" } else { "made_internal" };
-        let users = self.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
-        for party in users.filter(|p| !p.is_customer()).chain(message.author.party()) {
+        let audience = self.store.message_audience(message.id).await?.into_iter().map(|r| r.party);
+        let mut users: BTreeSet<Party> = audience.filter(|p| !p.is_customer()).chain(message.author.party()).collect();
+        // R43: those who had it on screen as onlookers learn it too, if they may still see it.
+        let id = message.conversation_id;
+        let onlookers: Vec<(Party, ConversationId)> = self
+            .onlookers
+            .of(id)
+            .into_iter()
+            .filter(|p| !p.is_customer() && !users.contains(p))
+            .map(|p| (p, id))
+            .collect();
+        if !onlookers.is_empty() {
+            users.extend(self.who_sees(&onlookers).await?.into_iter().map(|(p, _)| p));
+        }
+        for party in users {
             self.push(party, EventBody::Retracted { message: message.clone(), how }, None);
         }
         Ok(())
