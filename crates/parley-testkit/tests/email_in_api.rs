@@ -430,8 +430,24 @@ async fn r32_relays_post_raw_mail_with_their_token_and_only_admins_read_the_log(
     app.stop().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A loopback port that is bound now and, once `to` is known, forwards every connection to it.
+/// Two Parleys that mail each other each need the other's address at launch; holding the port
+/// from the start means no other test can take it between choosing it and listening on it.
+async fn forwarder() -> (u16, tokio::sync::oneshot::Sender<std::net::SocketAddr>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (send, target) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let Ok(to) = target.await else { return };
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (port, send)
 }
 
 /// Helpdesk A's customer is helpdesk B's support address, and B's customer is A's: each Parley
@@ -439,19 +455,19 @@ fn free_port() -> u16 {
 /// logged and answers nothing: the exchange stops at the emails people caused.
 #[tokio::test]
 async fn r19_two_parleys_mailing_each_other_answer_nothing_automatically() {
-    let (a_port, b_port) = (free_port(), free_port());
+    let (to_b, b_listens_on) = forwarder().await;
     let a = spawn_app_with(|c| {
         c.smtp_from = "Helpdesk A <support@a.test>".into();
-        c.smtp_listen = format!("127.0.0.1:{a_port}");
-        c.smtp_url = Some(format!("smtp://127.0.0.1:{b_port}"));
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{to_b}"));
     })
     .await;
+    let a_listener = a.smtp_in;
     let b = spawn_app_with(|c| {
         c.smtp_from = "Helpdesk B <support@b.test>".into();
-        c.smtp_listen = format!("127.0.0.1:{b_port}");
-        c.smtp_url = Some(format!("smtp://127.0.0.1:{a_port}"));
+        c.smtp_url = Some(format!("smtp://{a_listener}"));
     })
     .await;
+    b_listens_on.send(b.smtp_in).unwrap();
     let mut talks = Vec::new();
     for (app, other) in [(&a, "support@b.test"), (&b, "support@a.test")] {
         let admin = app.admin().await;
