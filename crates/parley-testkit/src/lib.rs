@@ -15,6 +15,7 @@ pub mod browser;
 mod mail_client;
 mod smtp;
 mod socket;
+mod statements;
 mod webhook_sink;
 
 pub use mail_client::{smtp_dialogue, smtp_send};
@@ -68,6 +69,7 @@ pub async fn spawn_app_with_smtp() -> (TestApp, SmtpSink) {
 /// Starts Parley with the test defaults changed by `adjust`. The email worker's own loop is slowed
 /// to once an hour, so tests run delivery rounds themselves with [`TestApp::deliver`].
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    statements::record_if_asked();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_data_dir(data_dir.path().to_path_buf());
     let postgres = match test_store() {

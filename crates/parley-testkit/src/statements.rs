@@ -1,0 +1,72 @@
+//! With `PARLEY_SQL_STATEMENTS=<file>`, every distinct SQL statement the store sends while tests
+//! run is appended to `<file>`, one per line with its whitespace collapsed. `.ci/store-statements`
+//! turns the lines into the normalised set a change to the store is compared by.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Starts recording once per test process, when asked to.
+pub(crate) fn record_if_asked() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let Some(path) = std::env::var_os("PARLEY_SQL_STATEMENTS") else { return };
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("statement log");
+        let recorder = Recorder { seen: Mutex::new(HashSet::new()), file: Mutex::new(file) };
+        let subscriber = tracing_subscriber::registry().with(recorder);
+        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in tests");
+    });
+}
+
+struct Recorder {
+    seen: Mutex<HashSet<String>>,
+    file: Mutex<std::fs::File>,
+}
+
+/// sqlx logs a statement's first words as `summary` and, when they are not all of it, the whole
+/// text as `db.statement`.
+#[derive(Default)]
+struct Statement {
+    summary: String,
+    whole: String,
+}
+
+impl Visit for Statement {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_owned(),
+            "db.statement" => self.whole = value.to_owned(),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "summary" => self.summary = format!("{value:?}").trim_matches('"').to_owned(),
+            "db.statement" => self.whole = format!("{value:?}").trim_matches('"').to_owned(),
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
+        metadata.target() == "sqlx::query"
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut statement = Statement::default();
+        event.record(&mut statement);
+        let text = if statement.whole.trim().is_empty() { statement.summary } else { statement.whole };
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || !self.seen.lock().unwrap().insert(text.clone()) {
+            return;
+        }
+        let _ = writeln!(self.file.lock().unwrap(), "{text}");
+    }
+}
