@@ -8,27 +8,44 @@
 //! writes to different conversations commit concurrently.
 
 mod accounts;
+#[path = "../../parley-store-sql/src/shared/attachments.rs"]
 mod attachments;
 mod automations;
 mod bus;
 mod claims;
 mod conversations;
+#[cfg(all(test, feature = "postgres-tests"))]
+mod deadlock;
 mod delivery;
+mod dialect;
+#[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
 mod digest_reads;
+#[path = "../../parley-store-sql/src/shared/errors.rs"]
 mod errors;
 mod inbox;
+#[path = "../../parley-store-sql/src/shared/inbox_rebuild.rs"]
 mod inbox_rebuild;
+#[path = "../../parley-store-sql/src/shared/mail_in.rs"]
 mod mail_in;
+#[path = "../../parley-store-sql/src/shared/names.rs"]
+mod names;
+#[path = "../../parley-store-sql/src/shared/people.rs"]
 mod people;
 mod posting;
 mod pushes;
+#[path = "../../parley-store-sql/src/shared/routing.rs"]
 mod routing;
+#[path = "../../parley-store-sql/src/shared/row_details.rs"]
 mod row_details;
+#[path = "../../parley-store-sql/src/shared/rows.rs"]
 mod rows;
+#[path = "../../parley-store-sql/src/shared/saved_replies.rs"]
 mod saved_replies;
 pub mod scratch;
 mod search;
+#[path = "../../parley-store-sql/src/shared/verification.rs"]
 mod verification;
+#[path = "../../parley-store-sql/src/shared/views.rs"]
 mod views;
 mod webhooks;
 mod work;
@@ -41,8 +58,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+/// The backend the shared store code (`parley-store-sql`) is compiled for here, and the store it
+/// implements the store traits on.
+pub(crate) type B = dialect::Postgres;
+pub(crate) type SqlStore = PgStore;
+
 pub struct PgStore {
     pool: PgPool,
+    /// The same pool under the names the shared store code reads and writes through.
+    reader: PgPool,
+    writer: PgPool,
     /// What this node tells the others and hears from them, the counts each write changed among
     /// it.
     bus: Arc<bus::Bus>,
@@ -130,6 +155,8 @@ impl PgStore {
         let pushes = pushes::Pushes::start(pool.clone());
         let announcer = bus::Announcer::start(pool.clone(), bus.notices_channel().to_owned());
         Ok(PgStore {
+            reader: pool.clone(),
+            writer: pool.clone(),
             pool,
             bus,
             posts,

@@ -5,25 +5,40 @@
 //! concurrently with the writer (WAL lets readers see the last commit).
 
 mod accounts;
+#[path = "../../parley-store-sql/src/shared/attachments.rs"]
 mod attachments;
 mod automations;
 mod checkpoint;
 mod conversations;
 mod delivery;
+mod dialect;
+#[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
 mod digest_reads;
+#[path = "../../parley-store-sql/src/shared/errors.rs"]
 mod errors;
 mod inbox;
+#[path = "../../parley-store-sql/src/shared/inbox_rebuild.rs"]
 mod inbox_rebuild;
+#[path = "../../parley-store-sql/src/shared/mail_in.rs"]
 mod mail_in;
+#[path = "../../parley-store-sql/src/shared/names.rs"]
+mod names;
+#[path = "../../parley-store-sql/src/shared/people.rs"]
 mod people;
 mod posting;
+#[path = "../../parley-store-sql/src/shared/routing.rs"]
 mod routing;
+#[path = "../../parley-store-sql/src/shared/row_details.rs"]
 mod row_details;
+#[path = "../../parley-store-sql/src/shared/rows.rs"]
 mod rows;
+#[path = "../../parley-store-sql/src/shared/saved_replies.rs"]
 mod saved_replies;
 mod search;
 mod urgent;
+#[path = "../../parley-store-sql/src/shared/verification.rs"]
 mod verification;
+#[path = "../../parley-store-sql/src/shared/views.rs"]
 mod views;
 mod webhooks;
 mod work;
@@ -36,6 +51,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
+
+/// The backend the shared store code (`parley-store-sql`) is compiled for here, and the store it
+/// implements the store traits on.
+pub(crate) type B = dialect::Sqlite;
+pub(crate) type SqlStore = SqliteStore;
 
 pub struct SqliteStore {
     writer: SqlitePool,

@@ -1,17 +1,17 @@
 //! Saved replies.
 
 use crate::errors::{other, unique};
+use crate::names::DbRow;
 use crate::rows::get;
-use crate::SqliteStore;
+use crate::SqlStore;
 use async_trait::async_trait;
 use parley_domain::saved_reply::SavedReply;
 use parley_domain::*;
 use parley_store::{SavedReplyStore, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
 
 const COLUMNS: &str = "id, title, body, created_by, updated_at";
 
-fn saved_reply(row: &SqliteRow) -> StoreResult<SavedReply> {
+fn saved_reply(row: &DbRow) -> StoreResult<SavedReply> {
     Ok(SavedReply {
         id: SavedReplyId(get(row, "id")?),
         title: get(row, "title")?,
@@ -27,7 +27,7 @@ fn key(title: &str) -> String {
 }
 
 #[async_trait]
-impl SavedReplyStore for SqliteStore {
+impl SavedReplyStore for SqlStore {
     async fn saved_replies(&self) -> StoreResult<Vec<SavedReply>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM saved_replies ORDER BY title_key, id"))
             .fetch_all(&self.reader)
@@ -37,7 +37,7 @@ impl SavedReplyStore for SqliteStore {
     }
 
     async fn saved_reply(&self, id: SavedReplyId) -> StoreResult<SavedReply> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM saved_replies WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM saved_replies WHERE id = $1"))
             .bind(id.0)
             .fetch_one(&self.reader)
             .await
@@ -48,7 +48,7 @@ impl SavedReplyStore for SqliteStore {
     async fn insert_saved_reply(&self, title: &str, body: &str, by: UserId, at: i64) -> StoreResult<SavedReply> {
         let row = sqlx::query(&format!(
             "INSERT INTO saved_replies (title, title_key, body, created_by, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
         ))
         .bind(title)
         .bind(key(title))
@@ -63,7 +63,7 @@ impl SavedReplyStore for SqliteStore {
 
     async fn update_saved_reply(&self, id: SavedReplyId, title: &str, body: &str, at: i64) -> StoreResult<SavedReply> {
         let row = sqlx::query(&format!(
-            "UPDATE saved_replies SET title = ?2, title_key = ?3, body = ?4, updated_at = ?5 WHERE id = ?1
+            "UPDATE saved_replies SET title = $2, title_key = $3, body = $4, updated_at = $5 WHERE id = $1
              RETURNING {COLUMNS}"
         ))
         .bind(id.0)
@@ -78,7 +78,7 @@ impl SavedReplyStore for SqliteStore {
     }
 
     async fn delete_saved_reply(&self, id: SavedReplyId) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM saved_replies WHERE id = ?")
+        let done = sqlx::query("DELETE FROM saved_replies WHERE id = $1")
             .bind(id.0)
             .execute(&self.writer)
             .await

@@ -3,15 +3,16 @@
 //! by `parley_domain::access` and `parley_domain::views`.
 
 use crate::errors::other;
+use crate::names::{DbConnection, DbRow};
 use crate::rows::{self, get, HEADER_COLUMNS};
-use crate::SqliteStore;
+use crate::SqlStore;
+use crate::B;
 use parley_domain::access::Relation;
 use parley_domain::inbox::{reach, Reach};
 use parley_domain::views::View;
 use parley_domain::*;
 use parley_store::{ConversationRow, InboxCursor, InboxEntry, InboxFilter, StoreResult, ViewTally, TAKING_PART};
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use parley_store_sql::Backend;
 
 /// Whose relation the columns compute: `id` and `org` are SQL expressions for the party's id and,
 /// for a customer, their organization's id (NULL or -1 when none).
@@ -23,8 +24,8 @@ pub(crate) struct Asker<'a> {
 
 /// The asker bound as parameters: `?1` is the party id and, for a customer, `?2` their
 /// organization id (or -1).
-const BOUND_USER: Asker = Asker { kind: "user", id: "?1", org: "?2" };
-const BOUND_CUSTOMER: Asker = Asker { kind: "customer", id: "?1", org: "?2" };
+const BOUND_USER: Asker = Asker { kind: "user", id: "$1", org: "$2" };
+const BOUND_CUSTOMER: Asker = Asker { kind: "customer", id: "$1", org: "$2" };
 
 /// The five facts of a party's relation to conversation `c`, each an SQL condition with its name.
 fn relation_facts(a: &Asker) -> [(String, &'static str); 5] {
@@ -98,8 +99,9 @@ pub(crate) fn row_columns(a: &Asker, customer_sees: &str) -> String {
     // they may read beyond it; a user's is a message number.
     let unread = if kind == "customer" {
         format!(
-            "MAX(0, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.withdrawn_at IS NULL
-                     {visible}) - {last_seen})"
+            "{greatest}(0, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.withdrawn_at IS NULL
+                     {visible}) - {last_seen})",
+            greatest = B::GREATEST
         )
     } else {
         format!(
@@ -124,7 +126,7 @@ pub(crate) fn row_columns(a: &Asker, customer_sees: &str) -> String {
     )
 }
 
-fn relation(row: &SqliteRow) -> StoreResult<Relation> {
+fn relation(row: &DbRow) -> StoreResult<Relation> {
     Ok(Relation {
         participant: get(row, "participant")?,
         conversation_follower: get(row, "conversation_follower")?,
@@ -134,7 +136,7 @@ fn relation(row: &SqliteRow) -> StoreResult<Relation> {
     })
 }
 
-pub(crate) fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> {
+pub(crate) fn conversation_row(row: &DbRow) -> StoreResult<ConversationRow> {
     let last_author: Option<String> = get(row, "last_author_kind")?;
     // Counts and times as the reader sees them: nothing withdrawn, and for customers nothing
     // internal or held (R7, R33).
@@ -154,11 +156,11 @@ pub(crate) fn conversation_row(row: &SqliteRow) -> StoreResult<ConversationRow> 
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(crate) async fn rows_for_user(&self, user: UserId) -> StoreResult<Vec<ConversationRow>> {
         let sql = format!(
             "SELECT {} FROM conversations c ORDER BY c.last_activity_at DESC, c.id DESC",
-            row_columns(&BOUND_USER, &rows::customer_sees("m.", "?3"))
+            row_columns(&BOUND_USER, &rows::customer_sees("m.", "$3"))
         );
         let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.reader).await.map_err(other)?;
         rows.iter().map(conversation_row).collect()
@@ -169,7 +171,7 @@ impl SqliteStore {
             "SELECT * FROM (SELECT {} FROM conversations c WHERE c.visibility = 'public') AS x
              WHERE participant OR conversation_follower OR item_follower OR project_follower
              ORDER BY COALESCE(visible_last_at, created_at) DESC, id DESC",
-            row_columns(&BOUND_CUSTOMER, &rows::customer_sees("m.", "?3"))
+            row_columns(&BOUND_CUSTOMER, &rows::customer_sees("m.", "$3"))
         );
         let org = self.organization_of(customer).await?;
         let rows =
@@ -189,13 +191,9 @@ impl SqliteStore {
 }
 
 /// How `party` stands to conversation `id`.
-pub(crate) async fn relation_on(
-    conn: &mut SqliteConnection,
-    id: ConversationId,
-    party: Party,
-) -> StoreResult<Relation> {
+pub(crate) async fn relation_on(conn: &mut DbConnection, id: ConversationId, party: Party) -> StoreResult<Relation> {
     let asker = if party.is_customer() { BOUND_CUSTOMER } else { BOUND_USER };
-    let sql = format!("SELECT {} FROM conversations c WHERE c.id = ?3", relation_columns(&asker));
+    let sql = format!("SELECT {} FROM conversations c WHERE c.id = $3", relation_columns(&asker));
     let org = match party {
         Party::Customer(c) => organization_of(conn, c).await?,
         Party::User(_) => -1,
@@ -204,8 +202,8 @@ pub(crate) async fn relation_on(
     relation(&row)
 }
 
-async fn organization_of(conn: &mut SqliteConnection, customer: CustomerId) -> StoreResult<i64> {
-    let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = ?")
+async fn organization_of(conn: &mut DbConnection, customer: CustomerId) -> StoreResult<i64> {
+    let org: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM customers WHERE id = $1")
         .bind(customer.0)
         .fetch_one(&mut *conn)
         .await
@@ -218,16 +216,16 @@ fn page_columns() -> String {
     format!("{HEADER_COLUMNS}, i.message_count AS inbox_count, i.unread AS inbox_unread, i.activity_at AS inbox_at")
 }
 
-fn inbox_entry(row: &SqliteRow) -> StoreResult<InboxEntry> {
+fn inbox_entry(row: &DbRow) -> StoreResult<InboxEntry> {
     let mut conversation = rows::header(row)?;
     conversation.message_count = get(row, "inbox_count")?;
     conversation.last_activity_at = get(row, "inbox_at")?;
     Ok(InboxEntry { conversation, unread: get(row, "inbox_unread")? })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(crate) async fn counts_of(&self, party: Party) -> StoreResult<Vec<ViewTally>> {
-        let found = sqlx::query("SELECT view, total, unread FROM inbox_counts WHERE party_kind = ? AND party_id = ?")
+        let found = sqlx::query("SELECT view, total, unread FROM inbox_counts WHERE party_kind = $1 AND party_id = $2")
             .bind(party.kind_str())
             .bind(party.raw_id())
             .fetch_all(&self.reader)
@@ -287,13 +285,13 @@ impl SqliteStore {
         (at, id): (i64, i64),
         limit: i64,
     ) -> StoreResult<Vec<InboxEntry>> {
-        // The literal condition lets SQLite use the partial index `inbox_involved`.
+        // The literal condition lets the planner use the partial index `inbox_involved` (SQLite's needs it).
         let involved = if involved { "AND i.involvement <> 0" } else { "" };
         let sql = format!(
             "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
-             WHERE i.party_kind = ?1 AND i.party_id = ?2 {involved} AND (i.views & ?3) <> 0
-               AND (i.activity_at, i.conversation_id) < (?4, ?5) AND {filter}
-             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT ?6",
+             WHERE i.party_kind = $1 AND i.party_id = $2 {involved} AND (i.views & $3) <> 0
+               AND (i.activity_at, i.conversation_id) < ($4, $5) AND {filter}
+             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT $6",
             page_columns()
         );
         let found = sqlx::query(&sql)
@@ -324,9 +322,9 @@ impl SqliteStore {
         let mut exhausted = true;
         for state in states {
             let found: Vec<(i64, i64)> = sqlx::query_as(&format!(
-                "SELECT c.last_activity_at, c.id FROM conversations c WHERE c.visibility = ?1 AND c.state = ?2
-                   AND (c.last_activity_at, c.id) < (?3, ?4) AND {filter}
-                 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?5"
+                "SELECT c.last_activity_at, c.id FROM conversations c WHERE c.visibility = $1 AND c.state = $2
+                   AND (c.last_activity_at, c.id) < ($3, $4) AND {filter}
+                 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $5"
             ))
             .bind(visibility.as_str())
             .bind(state.as_str())
@@ -346,13 +344,14 @@ impl SqliteStore {
         }
         let sql = format!(
             "SELECT {} FROM inbox i JOIN conversations c ON c.id = i.conversation_id
-             WHERE i.conversation_id IN (SELECT value FROM json_each(?1)) AND i.party_kind = ?2 AND i.party_id = ?3
-               AND (i.views & ?4) <> 0
-             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT ?5",
-            page_columns()
+             WHERE i.conversation_id IN ({}) AND i.party_kind = $2 AND i.party_id = $3
+               AND (i.views & $4) <> 0
+             ORDER BY i.activity_at DESC, i.conversation_id DESC LIMIT $5",
+            page_columns(),
+            B::id_set(1)
         );
         let found = sqlx::query(&sql)
-            .bind(crate::inbox::json_ids(candidates.iter().map(|(_, id)| *id)))
+            .bind(B::id_list(candidates.iter().map(|(_, id)| *id)))
             .bind(party.kind_str())
             .bind(party.raw_id())
             .bind(view.bit())

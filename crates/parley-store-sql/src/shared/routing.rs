@@ -4,19 +4,21 @@
 
 use crate::errors::{other, retrying};
 use crate::inbox::{self, Who};
+use crate::names::DbConnection;
 use crate::rows::set_person;
 use crate::work::set_item_role;
-use crate::PgStore;
+use crate::SqlStore;
+use crate::B;
 use parley_domain::routing::{self, Candidate};
 use parley_domain::*;
 use parley_store::routing::{AVAILABILITY, HAS_ASSIGNEE, LAST_ROUTED, OPEN_ASSIGNED, ROUTED};
 use parley_store::{ItemRole, StoreResult, ASSIGNEE};
-use sqlx::PgConnection;
+use parley_store_sql::Backend;
 
 /// Assigns `user` conversation `id` (its item when linked), or takes it back; assigned, they
 /// follow it. Their inbox rows of what changed are recomputed.
 pub(crate) async fn assign(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     id: ConversationId,
     user: UserId,
     on: bool,
@@ -49,12 +51,12 @@ pub(crate) async fn assign(
     inbox::refresh(conn, &conversations, Who::Only(vec![party]), tallies).await
 }
 
-pub(crate) async fn open_assigned(conn: &mut PgConnection, user: UserId) -> StoreResult<Vec<ConversationId>> {
+pub(crate) async fn open_assigned(conn: &mut DbConnection, user: UserId) -> StoreResult<Vec<ConversationId>> {
     let ids: Vec<i64> = sqlx::query_scalar(OPEN_ASSIGNED).bind(user.0).fetch_all(&mut *conn).await.map_err(other)?;
     Ok(ids.into_iter().map(ConversationId).collect())
 }
 
-impl PgStore {
+impl SqlStore {
     pub(crate) async fn route(
         &self,
         id: ConversationId,
@@ -72,10 +74,11 @@ impl PgStore {
         cap: i64,
         now: i64,
     ) -> StoreResult<Option<UserId>> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        // Taken first, held to the commit: routings on every node take turns.
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        // Taken first, held to the commit: routings on every node take turns (PostgreSQL; SQLite's
+        // one writer makes them take turns anyway).
         let last: Option<i64> =
-            sqlx::query_scalar(&format!("{LAST_ROUTED} FOR UPDATE")).fetch_one(&mut *tx).await.map_err(other)?;
+            sqlx::query_scalar(&format!("{LAST_ROUTED}{}", B::FOR_UPDATE)).fetch_one(&mut *tx).await.map_err(other)?;
         let assigned: bool = sqlx::query_scalar(HAS_ASSIGNEE).bind(id.0).fetch_one(&mut *tx).await.map_err(other)?;
         if assigned {
             return Ok(None);
@@ -104,7 +107,7 @@ impl PgStore {
 
     pub(crate) async fn set_assignee(&self, id: ConversationId, user: UserId, on: bool) -> StoreResult<()> {
         retrying(|| async move {
-            let mut tx = self.pool.begin().await.map_err(other)?;
+            let mut tx = self.writer.begin().await.map_err(other)?;
             let mut tallies = inbox::Tallies::default();
             assign(&mut tx, id, user, on, &mut tallies).await?;
             self.commit(tx, tallies).await

@@ -3,18 +3,19 @@
 //! item and each message read one by one per digest.
 
 use crate::errors::other;
-use crate::inbox::id_list;
+use crate::names::DbConnection;
 use crate::rows::{self, get};
+use crate::B;
 use parley_domain::delivery::Digest;
 use parley_domain::*;
 use parley_store::{DigestReads, StoreResult};
-use sqlx::PgConnection;
+use parley_store_sql::Backend;
 use std::collections::BTreeSet;
 
-pub(crate) async fn digest_reads(conn: &mut PgConnection, digests: &[Digest]) -> StoreResult<DigestReads> {
+pub(crate) async fn digest_reads(conn: &mut DbConnection, digests: &[Digest]) -> StoreResult<DigestReads> {
     let mut reads = DigestReads::default();
-    let message_ids = id_list(digests.iter().flat_map(|d| d.messages.iter().map(|m| m.0)));
-    let rows = sqlx::query("SELECT * FROM messages WHERE id IN (SELECT unnest($1::bigint[]))")
+    let message_ids = B::id_list(digests.iter().flat_map(|d| d.messages.iter().map(|m| m.0)));
+    let rows = sqlx::query(&format!("SELECT * FROM messages WHERE id IN ({})", B::id_set(1)))
         .bind(message_ids)
         .fetch_all(&mut *conn)
         .await
@@ -27,10 +28,11 @@ pub(crate) async fn digest_reads(conn: &mut PgConnection, digests: &[Digest]) ->
     let conversation_ids: BTreeSet<i64> = digests.iter().map(|d| d.conversation_id.0).collect();
     for row in sqlx::query(&format!(
         "SELECT {}, i.kind AS item_kind FROM conversations c LEFT JOIN items i ON i.id = c.item_id
-         WHERE c.id IN (SELECT unnest($1::bigint[]))",
-        rows::HEADER_COLUMNS
+         WHERE c.id IN ({})",
+        rows::HEADER_COLUMNS,
+        B::id_set(1)
     ))
-    .bind(id_list(conversation_ids))
+    .bind(B::id_list(conversation_ids))
     .fetch_all(&mut *conn)
     .await
     .map_err(other)?
@@ -43,21 +45,18 @@ pub(crate) async fn digest_reads(conn: &mut PgConnection, digests: &[Digest]) ->
     // Recipients and the authors of their messages.
     let people: BTreeSet<Party> =
         digests.iter().map(|d| d.party).chain(reads.messages.values().filter_map(|m| m.author.party())).collect();
-    let users = id_list(people.iter().filter_map(|p| p.user()).map(|u| u.0));
-    for row in sqlx::query(&format!(
-        "SELECT {} FROM users WHERE id IN (SELECT unnest($1::bigint[]))",
-        crate::people::USER_COLUMNS
-    ))
-    .bind(users)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?
+    let users = B::id_list(people.iter().filter_map(|p| p.user()).map(|u| u.0));
+    for row in sqlx::query(&format!("SELECT {} FROM users WHERE id IN ({})", crate::people::USER_COLUMNS, B::id_set(1)))
+        .bind(users)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?
     {
         let user = rows::user(&row)?;
         reads.users.insert(user.id, user);
     }
-    let customers = id_list(people.iter().filter_map(|p| p.customer()).map(|c| c.0));
-    for row in sqlx::query("SELECT * FROM customers WHERE id IN (SELECT unnest($1::bigint[]))")
+    let customers = B::id_list(people.iter().filter_map(|p| p.customer()).map(|c| c.0));
+    for row in sqlx::query(&format!("SELECT * FROM customers WHERE id IN ({})", B::id_set(1)))
         .bind(customers)
         .fetch_all(&mut *conn)
         .await

@@ -1,19 +1,19 @@
-//! The incoming log and relay tokens on SQLite.
+//! The incoming log and relay tokens.
 
 use crate::errors::{other, unique};
+use crate::names::DbRow;
 use crate::rows::{get, parse};
-use crate::SqliteStore;
+use crate::SqlStore;
 use async_trait::async_trait;
 use parley_domain::inbound::IncomingStatus;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::sqlite::SqliteRow;
 
 /// Every column but the raw bytes.
 const COLUMNS: &str = "id, received_at, via, from_address, to_addresses, subject, message_id, status, reason,
      conversation_id, posted_message_id, party_kind, party_id, size";
 
-fn incoming(row: &SqliteRow) -> StoreResult<IncomingEmail> {
+fn incoming(row: &DbRow) -> StoreResult<IncomingEmail> {
     let kind: Option<String> = get(row, "party_kind")?;
     let party_id: Option<i64> = get(row, "party_id")?;
     Ok(IncomingEmail {
@@ -33,7 +33,7 @@ fn incoming(row: &SqliteRow) -> StoreResult<IncomingEmail> {
     })
 }
 
-fn token(row: &SqliteRow) -> StoreResult<InboundToken> {
+fn token(row: &DbRow) -> StoreResult<InboundToken> {
     Ok(InboundToken {
         id: InboundTokenId(get(row, "id")?),
         name: get(row, "name")?,
@@ -44,12 +44,12 @@ fn token(row: &SqliteRow) -> StoreResult<InboundToken> {
 }
 
 #[async_trait]
-impl MailInStore for SqliteStore {
+impl MailInStore for SqlStore {
     async fn insert_incoming_email(&self, mail: NewIncomingEmail) -> StoreResult<IncomingEmailId> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incoming_emails
                (received_at, via, from_address, to_addresses, subject, message_id, status, size, raw)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(mail.received_at)
         .bind(&mail.via)
@@ -68,9 +68,9 @@ impl MailInStore for SqliteStore {
 
     async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<IncomingEmail> {
         let row = sqlx::query(&format!(
-            "UPDATE incoming_emails SET status = ?, reason = ?, conversation_id = ?, posted_message_id = ?,
-                    party_kind = ?, party_id = ?
-             WHERE id = ? RETURNING {COLUMNS}"
+            "UPDATE incoming_emails SET status = $1, reason = $2, conversation_id = $3, posted_message_id = $4,
+                    party_kind = $5, party_id = $6
+             WHERE id = $7 RETURNING {COLUMNS}"
         ))
         .bind(outcome.status.unwrap_or(IncomingStatus::Received).as_str())
         .bind(&outcome.reason)
@@ -88,7 +88,7 @@ impl MailInStore for SqliteStore {
     async fn handled_incoming_email(&self, message_id: &str) -> StoreResult<Option<IncomingEmail>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM incoming_emails
-             WHERE message_id = ? AND status IN ('posted', 'started') ORDER BY id LIMIT 1"
+             WHERE message_id = $1 AND status IN ('posted', 'started') ORDER BY id LIMIT 1"
         ))
         .bind(message_id)
         .fetch_optional(&self.reader)
@@ -99,7 +99,7 @@ impl MailInStore for SqliteStore {
 
     async fn incoming_emails(&self, since: i64, limit: i64) -> StoreResult<Vec<IncomingEmail>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM incoming_emails WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM incoming_emails WHERE received_at >= $1 ORDER BY received_at DESC, id DESC LIMIT $2"
         ))
         .bind(since)
         .bind(limit)
@@ -110,7 +110,7 @@ impl MailInStore for SqliteStore {
     }
 
     async fn incoming_email(&self, id: IncomingEmailId) -> StoreResult<IncomingEmail> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incoming_emails WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incoming_emails WHERE id = $1"))
             .bind(id.0)
             .fetch_one(&self.reader)
             .await
@@ -119,7 +119,7 @@ impl MailInStore for SqliteStore {
     }
 
     async fn incoming_email_raw(&self, id: IncomingEmailId) -> StoreResult<Vec<u8>> {
-        sqlx::query_scalar("SELECT raw FROM incoming_emails WHERE id = ?")
+        sqlx::query_scalar("SELECT raw FROM incoming_emails WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.reader)
             .await
@@ -128,7 +128,7 @@ impl MailInStore for SqliteStore {
 
     async fn incoming_email_of_message(&self, message: MessageId) -> StoreResult<Option<IncomingEmail>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM incoming_emails WHERE posted_message_id = ? AND status IN ('posted', 'started')
+            "SELECT {COLUMNS} FROM incoming_emails WHERE posted_message_id = $1 AND status IN ('posted', 'started')
              ORDER BY id LIMIT 1"
         ))
         .bind(message.0)
@@ -139,7 +139,7 @@ impl MailInStore for SqliteStore {
     }
 
     async fn prune_incoming(&self, before: i64) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM incoming_emails WHERE received_at < ?")
+        let done = sqlx::query("DELETE FROM incoming_emails WHERE received_at < $1")
             .bind(before)
             .execute(&self.writer)
             .await
@@ -155,7 +155,7 @@ impl MailInStore for SqliteStore {
         created_at: i64,
     ) -> StoreResult<InboundToken> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inbound_tokens (name, token_hash, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO inbound_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(token_hash)
@@ -176,7 +176,7 @@ impl MailInStore for SqliteStore {
     }
 
     async fn delete_inbound_token(&self, id: InboundTokenId) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM inbound_tokens WHERE id = ?")
+        let done = sqlx::query("DELETE FROM inbound_tokens WHERE id = $1")
             .bind(id.0)
             .execute(&self.writer)
             .await
@@ -188,14 +188,14 @@ impl MailInStore for SqliteStore {
     }
 
     async fn use_inbound_token(&self, token_hash: &str, now: i64) -> StoreResult<InboundTokenId> {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_tokens WHERE token_hash = ?")
+        let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         // As with API tokens: the last use is informative, one write a minute is plenty.
         sqlx::query(
-            "UPDATE inbound_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            "UPDATE inbound_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(now)
         .bind(id)

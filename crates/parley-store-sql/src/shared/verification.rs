@@ -1,21 +1,21 @@
-//! Proving a visitor's address (R36) on PostgreSQL: the unverified address and its codes, and the
+//! Proving a visitor's address (R36): the unverified address and its codes, and the
 //! move of a visitor's chat to the customer who owns the proven address.
 
 use crate::errors::{other, unique};
+use crate::names::DbConnection;
 use crate::rows;
-use crate::PgStore;
+use crate::SqlStore;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::PgConnection;
 
 pub(crate) async fn set_unverified_contact(
-    store: &PgStore,
+    store: &SqlStore,
     id: CustomerId,
     email: &EmailAddress,
     name: Option<&str>,
     v: NewVerification,
 ) -> StoreResult<Customer> {
-    let mut tx = store.pool.begin().await.map_err(other)?;
+    let mut tx = store.writer.begin().await.map_err(other)?;
     let row = sqlx::query(
         "UPDATE customers SET unverified_email = $1, name = COALESCE($2, name) WHERE id = $3 AND email IS NULL RETURNING *",
     )
@@ -52,23 +52,23 @@ pub(crate) async fn set_unverified_contact(
     Ok(customer)
 }
 
-pub(crate) async fn verifications_since(store: &PgStore, customer: CustomerId, since: i64) -> StoreResult<i64> {
+pub(crate) async fn verifications_since(store: &SqlStore, customer: CustomerId, since: i64) -> StoreResult<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM email_verifications WHERE customer_id = $1 AND created_at >= $2")
         .bind(customer.0)
         .bind(since)
-        .fetch_one(&store.pool)
+        .fetch_one(&store.reader)
         .await
         .map_err(other)
 }
 
 pub(crate) async fn use_verification_code(
-    store: &PgStore,
+    store: &SqlStore,
     customer: CustomerId,
     code_hash: &str,
     now: i64,
     max_attempts: i64,
 ) -> StoreResult<EmailAddress> {
-    let mut tx = store.pool.begin().await.map_err(other)?;
+    let mut tx = store.writer.begin().await.map_err(other)?;
     // Every try counts, right or wrong, so a code cannot be guessed by trying them all.
     let row: Option<(i64, String, String, i64)> = sqlx::query_as(
         "UPDATE email_verifications SET attempts = attempts + 1
@@ -112,7 +112,7 @@ const PARTY_TABLES: [(&str, &str); 5] = [
 
 /// Moves every row naming customer `from` to customer `to`; where `to` has the same row already,
 /// the one of `from` is dropped.
-async fn move_customer(conn: &mut PgConnection, from: CustomerId, to: CustomerId) -> StoreResult<()> {
+async fn move_customer(conn: &mut DbConnection, from: CustomerId, to: CustomerId) -> StoreResult<()> {
     for (table, same) in PARTY_TABLES {
         sqlx::query(&format!(
             "UPDATE {table} AS t SET party_id = $1 WHERE party_kind = 'customer' AND party_id = $2
@@ -145,12 +145,12 @@ async fn move_customer(conn: &mut PgConnection, from: CustomerId, to: CustomerId
 }
 
 pub(crate) async fn verify_customer_email(
-    store: &PgStore,
+    store: &SqlStore,
     visitor: CustomerId,
     email: &EmailAddress,
     organization: Option<OrganizationId>,
 ) -> StoreResult<Customer> {
-    let mut tx = store.pool.begin().await.map_err(other)?;
+    let mut tx = store.writer.begin().await.map_err(other)?;
     let mut tallies = crate::inbox::Tallies::default();
     let owner: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1")
         .bind(email.as_str())

@@ -1,19 +1,21 @@
 //! Attachment records: uploads, the messages that take them, and the files of listed messages.
 
 use crate::errors::other;
-use crate::inbox::id_list;
+use crate::names::DbRow;
+use crate::names::{Db, DbConnection};
 use crate::rows::{self, get};
-use crate::PgStore;
+use crate::SqlStore;
+use crate::B;
 use async_trait::async_trait;
 use parley_domain::access::MessageFacts;
 use parley_domain::attachment::Attachment;
 use parley_domain::*;
 use parley_store::{AttachmentStore, NewAttachment, StoreError, StoreResult, StoredAttachment};
-use sqlx::postgres::PgRow;
-use sqlx::{Executor, PgConnection, Postgres};
+use parley_store_sql::Backend;
+use sqlx::Executor;
 use std::collections::HashMap;
 
-fn attachment(row: &PgRow) -> StoreResult<Attachment> {
+fn attachment(row: &DbRow) -> StoreResult<Attachment> {
     Ok(Attachment {
         id: AttachmentId(get(row, "id")?),
         name: get(row, "name")?,
@@ -23,15 +25,17 @@ fn attachment(row: &PgRow) -> StoreResult<Attachment> {
 }
 
 /// Fills in the files of `messages` with one read.
-pub(crate) async fn fill<'e>(db: impl Executor<'e, Database = Postgres>, messages: &mut [Message]) -> StoreResult<()> {
+pub(crate) async fn fill<'e>(db: impl Executor<'e, Database = Db>, messages: &mut [Message]) -> StoreResult<()> {
     if messages.is_empty() {
         return Ok(());
     }
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT a.id, a.message_id, a.name, a.content_type, a.size
-         FROM unnest($1::bigint[]) AS ids(value) JOIN attachments a ON a.message_id = ids.value ORDER BY a.id",
-    )
-    .bind(id_list(messages.iter().map(|m| m.id.0)))
+         FROM {ids} {join} attachments a ON a.message_id = ids.value ORDER BY a.id",
+        ids = B::id_table(1),
+        join = B::THEN_JOIN
+    ))
+    .bind(B::id_list(messages.iter().map(|m| m.id.0)))
     .fetch_all(db)
     .await
     .map_err(other)?;
@@ -50,16 +54,18 @@ pub(crate) async fn fill<'e>(db: impl Executor<'e, Database = Postgres>, message
 
 /// Before anything of a post is written: every file it names must be an upload of its author into
 /// its conversation that no message has taken yet.
-pub(crate) async fn check_unsent(tx: &mut PgConnection, m: &parley_store::NewMessage) -> StoreResult<()> {
+pub(crate) async fn check_unsent(tx: &mut DbConnection, m: &parley_store::NewMessage) -> StoreResult<()> {
     if m.attachments.is_empty() {
         return Ok(());
     }
     let Some(author) = m.author.party() else { return Err(StoreError::Conflict("attachment")) };
-    let found: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM unnest($1::bigint[]) AS ids(value) JOIN attachments a ON a.id = ids.value
+    let found: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {ids} {join} attachments a ON a.id = ids.value
          WHERE a.message_id IS NULL AND a.conversation_id = $2 AND a.uploader_kind = $3 AND a.uploader_id = $4",
-    )
-    .bind(id_list(m.attachments.iter().map(|a| a.0)))
+        ids = B::id_table(1),
+        join = B::THEN_JOIN
+    ))
+    .bind(B::id_list(m.attachments.iter().map(|a| a.0)))
     .bind(m.conversation_id.0)
     .bind(author.kind_str())
     .bind(author.raw_id())
@@ -76,19 +82,20 @@ pub(crate) async fn check_unsent(tx: &mut PgConnection, m: &parley_store::NewMes
 /// Gives the checked uploads to the message, and answers them in the order they were uploaded
 /// (the order every read lists them in).
 pub(crate) async fn take(
-    tx: &mut PgConnection,
+    tx: &mut DbConnection,
     message: MessageId,
     ids: &[AttachmentId],
 ) -> StoreResult<Vec<Attachment>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let rows = sqlx::query(
-        "UPDATE attachments SET message_id = $1 WHERE id IN (SELECT unnest($2::bigint[]))
+    let rows = sqlx::query(&format!(
+        "UPDATE attachments SET message_id = $1 WHERE id IN ({ids})
          RETURNING id, name, content_type, size",
-    )
+        ids = B::id_set(2)
+    ))
     .bind(message.0)
-    .bind(id_list(ids.iter().map(|a| a.0)))
+    .bind(B::id_list(ids.iter().map(|a| a.0)))
     .fetch_all(&mut *tx)
     .await
     .map_err(other)?;
@@ -98,7 +105,7 @@ pub(crate) async fn take(
 }
 
 #[async_trait]
-impl AttachmentStore for PgStore {
+impl AttachmentStore for SqlStore {
     async fn insert_attachment(&self, a: NewAttachment) -> StoreResult<Attachment> {
         let row = sqlx::query(
             "INSERT INTO attachments (conversation_id, uploader_kind, uploader_id, name, content_type, size, sha256,
@@ -113,7 +120,7 @@ impl AttachmentStore for PgStore {
         .bind(a.size)
         .bind(&a.sha256)
         .bind(a.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(other)?;
         attachment(&row)
@@ -126,7 +133,7 @@ impl AttachmentStore for PgStore {
              FROM attachments a LEFT JOIN messages m ON m.id = a.message_id WHERE a.id = $1",
         )
         .bind(id.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await
         .map_err(other)?;
         let message_id = get::<Option<i64>>(&row, "message_id")?.map(MessageId);
@@ -149,7 +156,7 @@ impl AttachmentStore for PgStore {
     }
 
     async fn prune_unattached(&self, before: i64) -> StoreResult<Vec<String>> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let gone: Vec<String> =
             sqlx::query_scalar("DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING sha256")
                 .bind(before)
@@ -158,11 +165,12 @@ impl AttachmentStore for PgStore {
                 .map_err(other)?;
         let mut unused = Vec::new();
         for sha in gone {
-            let used: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM attachments WHERE sha256 = $1 LIMIT 1")
-                .bind(&sha)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(other)?;
+            let used: Option<i64> =
+                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM attachments WHERE sha256 = $1 LIMIT 1")
+                    .bind(&sha)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(other)?;
             if used.is_none() && !unused.contains(&sha) {
                 unused.push(sha);
             }
@@ -172,11 +180,12 @@ impl AttachmentStore for PgStore {
     }
 
     async fn bytes_in_use(&self, sha256: &str) -> StoreResult<bool> {
-        let used: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM attachments WHERE sha256 = $1 LIMIT 1")
-            .bind(sha256)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let used: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM attachments WHERE sha256 = $1 LIMIT 1")
+                .bind(sha256)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(other)?;
         Ok(used.is_some())
     }
 }

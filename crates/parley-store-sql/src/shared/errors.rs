@@ -1,16 +1,15 @@
 //! Turning sqlx errors into the store's small error set.
 
+use crate::B;
 use parley_store::{StoreError, StoreResult};
+use parley_store_sql::Backend;
 
-/// PostgreSQL's codes for a transaction rolled back because of concurrent ones: a deadlock and a
-/// serialization failure. Nothing of it was written; it may be run again.
-const CONTENDED: [&str; 2] = ["40P01", "40001"];
-
-/// Any failure; a missing row becomes `NotFound`, a deadlock `Contended`.
+/// Any failure; a missing row becomes `NotFound`, a write rolled back by concurrent ones
+/// (`Backend::CONTENDED`) `Contended`.
 pub fn other(e: impl Into<sqlx::Error>) -> StoreError {
     match e.into() {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.code().is_some_and(|code| CONTENDED.contains(&code.as_ref())) => {
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| B::CONTENDED.contains(&code.as_ref())) => {
             tracing::info!(cause = %db, "a write was rolled back by concurrent ones");
             StoreError::Contended
         }
@@ -22,8 +21,8 @@ pub fn other(e: impl Into<sqlx::Error>) -> StoreError {
 /// the caller.
 const RETRIES: u32 = 4;
 
-/// Runs `write` (a whole transaction, begun and committed inside it) again while PostgreSQL rolls
-/// it back for a deadlock, after a short pause that grows and varies, so that the writes that met
+/// Runs `write` (a whole transaction, begun and committed inside it) again while the database
+/// rolls it back for a deadlock (PostgreSQL; on SQLite it runs once), after a short pause that grows and varies, so that the writes that met
 /// do not meet again in step.
 pub async fn retrying<T, F: std::future::Future<Output = StoreResult<T>>>(
     mut write: impl FnMut() -> F,
@@ -91,35 +90,5 @@ mod tests {
         .await;
         assert!(matches!(done, Err(StoreError::Locked)));
         assert_eq!(runs.get(), 1);
-    }
-}
-
-#[cfg(all(test, feature = "postgres-tests"))]
-mod on_postgres {
-    use super::*;
-    use crate::scratch::{test_database_url, ScratchSchema};
-    use sqlx::{Executor, PgPool};
-
-    #[tokio::test]
-    async fn a_deadlock_is_contended_and_leaves_the_other_write_to_finish() {
-        let schema = ScratchSchema::create(&test_database_url()).await.unwrap_or_else(|e| panic!("{e}"));
-        let pool = PgPool::connect(&schema.url()).await.unwrap_or_else(|e| panic!("{e}"));
-        pool.execute("CREATE TABLE pair (id INT PRIMARY KEY, n INT); INSERT INTO pair VALUES (1, 0), (2, 0)")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let (mut a, mut b) = (
-            pool.begin().await.unwrap_or_else(|e| panic!("{e}")),
-            pool.begin().await.unwrap_or_else(|e| panic!("{e}")),
-        );
-        a.execute("UPDATE pair SET n = 1 WHERE id = 1").await.unwrap_or_else(|e| panic!("{e}"));
-        b.execute("UPDATE pair SET n = 2 WHERE id = 2").await.unwrap_or_else(|e| panic!("{e}"));
-        // Each now waits for the row the other holds: PostgreSQL rolls one of them back.
-        let (first, second) = tokio::join!(
-            a.execute("UPDATE pair SET n = 1 WHERE id = 2"),
-            b.execute("UPDATE pair SET n = 2 WHERE id = 1")
-        );
-        let outcomes = [first.map(|_| ()).map_err(other), second.map(|_| ()).map_err(other)];
-        assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(StoreError::Contended))).count(), 1, "{outcomes:?}");
-        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
     }
 }

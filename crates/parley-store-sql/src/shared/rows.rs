@@ -1,27 +1,25 @@
 //! Reading rows into domain values, and the shared loaders for people lists.
 
 use crate::errors::other;
+use crate::names::DbConnection;
+use crate::names::{Db, DbRow};
 use parley_domain::*;
 use parley_store::decode;
 pub use parley_store::decode::HEADER_COLUMNS;
 use parley_store::StoreResult;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-pub fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
-    row: &'r PgRow,
-    col: &str,
-) -> StoreResult<T> {
+pub fn get<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(row: &'r DbRow, col: &str) -> StoreResult<T> {
     row.try_get(col).map_err(other)
 }
 
 /// Parses a stored name with `parse`.
-pub fn parse<T>(row: &PgRow, col: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+pub fn parse<T>(row: &DbRow, col: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
     decode::parse(&Cols(row), col, parse)
 }
 
 /// A row of this backend, as the shared decoders (`parley_store::decode`) read it.
-struct Cols<'r>(&'r PgRow);
+struct Cols<'r>(&'r DbRow);
 
 impl decode::Columns for Cols<'_> {
     fn int(&self, column: &str) -> StoreResult<i64> {
@@ -41,36 +39,36 @@ impl decode::Columns for Cols<'_> {
     }
 }
 
-pub fn user(row: &PgRow) -> StoreResult<User> {
+pub fn user(row: &DbRow) -> StoreResult<User> {
     decode::user(&Cols(row))
 }
 
-pub fn preferences(row: &PgRow) -> StoreResult<Preferences> {
+pub fn preferences(row: &DbRow) -> StoreResult<Preferences> {
     decode::preferences(&Cols(row))
 }
 
 /// The `reasons` column of an audience row: why the person receives the message.
-pub fn reasons(row: &PgRow) -> StoreResult<Vec<parley_domain::audience::Reason>> {
+pub fn reasons(row: &DbRow) -> StoreResult<Vec<parley_domain::audience::Reason>> {
     decode::reasons(&Cols(row))
 }
 
-pub fn customer(row: &PgRow) -> StoreResult<Customer> {
+pub fn customer(row: &DbRow) -> StoreResult<Customer> {
     decode::customer(&Cols(row))
 }
 
-pub fn party(row: &PgRow) -> StoreResult<Party> {
+pub fn party(row: &DbRow) -> StoreResult<Party> {
     decode::party(&Cols(row))
 }
 
-pub fn author(row: &PgRow, kind_col: &str, id_col: &str) -> StoreResult<Author> {
+pub fn author(row: &DbRow, kind_col: &str, id_col: &str) -> StoreResult<Author> {
     decode::author(&Cols(row), kind_col, id_col)
 }
 
-pub fn message(row: &PgRow) -> StoreResult<Message> {
+pub fn message(row: &DbRow) -> StoreResult<Message> {
     decode::message(&Cols(row))
 }
 
-pub fn header(row: &PgRow) -> StoreResult<ConversationHeader> {
+pub fn header(row: &DbRow) -> StoreResult<ConversationHeader> {
     decode::header(&Cols(row))
 }
 
@@ -97,7 +95,7 @@ pub fn customer_numbered(conversation: &str, now: &str) -> String {
 /// Every user and customer of one row of a `*_people` table with their role, in one statement
 /// (teams and organizations left out), ordered by party.
 pub async fn people_with_roles(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     table: &str,
     key: &str,
     id: i64,
@@ -116,7 +114,7 @@ pub async fn people_with_roles(
 
 /// The parties holding `role` in one row of a `*_people` table.
 pub async fn people(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     table: &str,
     key: &str,
     id: i64,
@@ -131,7 +129,7 @@ pub async fn people(
 
 /// Adds (`on`) or removes a party in a role of a `*_people` table; repeating either is harmless.
 pub async fn set_person(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     table: &str,
     key: &str,
     id: i64,
@@ -158,24 +156,24 @@ pub fn ids_of<T>(list: &[(String, i64)], kind: &str, wrap: fn(i64) -> T) -> Vec<
     list.iter().filter(|(k, _)| k == kind).map(|(_, id)| wrap(*id)).collect()
 }
 
-pub fn invitation(row: &PgRow) -> StoreResult<parley_domain::system_email::Invitation> {
+pub fn invitation(row: &DbRow) -> StoreResult<parley_domain::system_email::Invitation> {
     decode::invitation(&Cols(row))
 }
 
-pub fn automation(row: &PgRow) -> StoreResult<parley_domain::automation::Automation> {
+pub fn automation(row: &DbRow) -> StoreResult<parley_domain::automation::Automation> {
     decode::automation(&Cols(row))
 }
 
-pub fn webhook(row: &PgRow) -> StoreResult<parley_domain::webhook::Webhook> {
+pub fn webhook(row: &DbRow) -> StoreResult<parley_domain::webhook::Webhook> {
     decode::webhook(&Cols(row))
 }
 
-pub fn webhook_delivery(row: &PgRow) -> StoreResult<parley_store::webhooks::WebhookDelivery> {
+pub fn webhook_delivery(row: &DbRow) -> StoreResult<parley_store::webhooks::WebhookDelivery> {
     decode::webhook_delivery(&Cols(row))
 }
 
 pub fn webhook_attempt(
-    row: &PgRow,
+    row: &DbRow,
 ) -> StoreResult<(parley_domain::WebhookDeliveryId, parley_store::webhooks::WebhookAttempt)> {
     decode::webhook_attempt(&Cols(row))
 }

@@ -1,15 +1,17 @@
-//! Company, users, teams, organizations, customers, sessions and API tokens on PostgreSQL.
+//! Company, users, teams, organizations, customers, sessions and API tokens .
 
 use crate::errors::{other, unique};
+use crate::names::{Db, DbConnection};
 use crate::rows::{self, get};
-use crate::PgStore;
+use crate::SqlStore;
+use crate::B;
 use async_trait::async_trait;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::postgres::{PgArguments, Postgres};
-use sqlx::{PgConnection, QueryBuilder};
+use parley_store_sql::Backend;
+use sqlx::QueryBuilder;
 
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 pub(crate) const USER_COLUMNS: &str =
     "id, email, name, handle, role, created_at, deactivated_at IS NULL AS active, away, connected_at";
@@ -17,7 +19,7 @@ const PREFERENCE_COLUMNS: &str = "scope, show_from_customers, customer_messages,
      followed_internal, sound, email_assignment_changes, email_new_members, auto_accept_invitations";
 
 /// Binds a user's preferences in the order of [`PREFERENCE_COLUMNS`].
-fn bind_preferences<'q>(query: PgQuery<'q>, p: &'q Preferences) -> PgQuery<'q> {
+fn bind_preferences<'q>(query: DbQuery<'q>, p: &'q Preferences) -> DbQuery<'q> {
     query
         .bind(p.scope.as_str())
         .bind(p.show_from_customers)
@@ -32,7 +34,7 @@ fn bind_preferences<'q>(query: PgQuery<'q>, p: &'q Preferences) -> PgQuery<'q> {
 
 /// Inserts a user and marks their inbox to be built (`finish_rebuild` once committed); answers the
 /// rebuild's generation too.
-async fn insert_user(conn: &mut PgConnection, u: NewUser) -> StoreResult<(User, i64)> {
+async fn insert_user(conn: &mut DbConnection, u: NewUser) -> StoreResult<(User, i64)> {
     let p = &u.preferences;
     let sql = format!(
         "INSERT INTO users (email, name, handle, role, password_hash, created_at, {PREFERENCE_COLUMNS})
@@ -63,7 +65,7 @@ async fn insert_user(conn: &mut PgConnection, u: NewUser) -> StoreResult<(User, 
     Ok((user, generation))
 }
 
-async fn load_team(conn: &mut PgConnection, id: TeamId) -> StoreResult<Team> {
+async fn load_team(conn: &mut DbConnection, id: TeamId) -> StoreResult<Team> {
     let name: String = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
         .bind(id.0)
         .fetch_one(&mut *conn)
@@ -77,13 +79,13 @@ async fn load_team(conn: &mut PgConnection, id: TeamId) -> StoreResult<Team> {
     Ok(Team { id, name, members: members.into_iter().map(UserId).collect() })
 }
 
-fn organization(row: &sqlx::postgres::PgRow) -> StoreResult<Organization> {
+fn organization(row: &crate::names::DbRow) -> StoreResult<Organization> {
     Ok(Organization { id: OrganizationId(get(row, "id")?), name: get(row, "name")?, domain: get(row, "domain")? })
 }
 
 /// The profiles of `ids` and of every user who asks for all customer messages or all replies
 /// (R10), ordered by id.
-pub(crate) async fn audience_profiles(conn: &mut PgConnection, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
+pub(crate) async fn audience_profiles(conn: &mut DbConnection, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
     // Two queries whatever the audience's size: the preferences of everyone concerned, then the
     // projects they follow (directly or through a team).
     let mut query = QueryBuilder::new(format!(
@@ -136,7 +138,7 @@ pub(crate) async fn audience_profiles(conn: &mut PgConnection, ids: &[UserId]) -
 }
 
 /// The users with these handles, in the order asked (one query); unknown handles are left out.
-pub(crate) async fn users_by_handle(conn: &mut PgConnection, handles: &[String]) -> StoreResult<Vec<User>> {
+pub(crate) async fn users_by_handle(conn: &mut DbConnection, handles: &[String]) -> StoreResult<Vec<User>> {
     if handles.is_empty() {
         return Ok(Vec::new());
     }
@@ -154,9 +156,10 @@ pub(crate) async fn users_by_handle(conn: &mut PgConnection, handles: &[String])
 }
 
 #[async_trait]
-impl PeopleStore for PgStore {
+impl PeopleStore for SqlStore {
     async fn company(&self) -> StoreResult<Option<Company>> {
-        let row = sqlx::query("SELECT * FROM company WHERE id = 1").fetch_optional(&self.pool).await.map_err(other)?;
+        let row =
+            sqlx::query("SELECT * FROM company WHERE id = 1").fetch_optional(&self.reader).await.map_err(other)?;
         row.map(|r| {
             Ok(Company {
                 name: get(&r, "name")?,
@@ -181,7 +184,7 @@ impl PeopleStore for PgStore {
     }
 
     async fn create_company(&self, name: &str, created_at: i64, admin: NewUser) -> StoreResult<User> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let defaults = CompanySettings::default();
         sqlx::query("INSERT INTO company (id, name, item_default_visibility, project_default_visibility, created_at) VALUES (1, $1, $2, $3, $4)")
             .bind(name)
@@ -217,14 +220,14 @@ impl PeopleStore for PgStore {
         .bind(settings.send_guard_ms)
         .bind(settings.routing.as_str())
         .bind(settings.routing_cap)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(other)?;
         self.company().await?.ok_or(StoreError::NotFound)
     }
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let (user, generation) = insert_user(&mut tx, user).await?;
         tx.commit().await.map_err(other)?;
         self.finish_rebuild(Party::User(user.id), generation).await?;
@@ -234,7 +237,7 @@ impl PeopleStore for PgStore {
     async fn user(&self, id: UserId) -> StoreResult<User> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         rows::user(&row)
@@ -243,7 +246,7 @@ impl PeopleStore for PgStore {
     async fn user_credentials(&self, email: &EmailAddress) -> StoreResult<(User, String)> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"))
             .bind(email.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         Ok((rows::user(&row)?, get(&row, "password_hash")?))
@@ -251,7 +254,7 @@ impl PeopleStore for PgStore {
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(other)?;
         rows.iter().map(rows::user).collect()
@@ -264,7 +267,7 @@ impl PeopleStore for PgStore {
         .bind(name)
         .bind(role.map(Role::as_str))
         .bind(id.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(other)?;
         rows::user(&row)
@@ -274,7 +277,7 @@ impl PeopleStore for PgStore {
         let row = sqlx::query(&format!("UPDATE users SET away = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
             .bind(away)
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(other)?
             .ok_or(StoreError::NotFound)?;
@@ -292,12 +295,12 @@ impl PeopleStore for PgStore {
             list.push_bind(user.0);
         }
         query.push(")");
-        query.build().execute(&self.pool).await.map_err(other)?;
+        query.build().execute(&self.writer).await.map_err(other)?;
         Ok(())
     }
 
     async fn set_user_active(&self, id: UserId, active: bool, now: i64) -> StoreResult<User> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let row = sqlx::query(&format!(
             "UPDATE users SET deactivated_at = CASE WHEN $1 THEN NULL ELSE COALESCE(deactivated_at, $2) END
              WHERE id = $3 RETURNING {USER_COLUMNS}"
@@ -329,28 +332,28 @@ impl PeopleStore for PgStore {
     async fn handle_taken(&self, handle: &str) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE handle = $1")
             .bind(handle)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         Ok(n > 0)
     }
 
     async fn users_by_handle(&self, handles: &[String]) -> StoreResult<Vec<User>> {
-        let mut conn = self.pool.acquire().await.map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
         users_by_handle(&mut conn, handles).await
     }
 
     async fn preferences(&self, id: UserId) -> StoreResult<Preferences> {
         let row = sqlx::query(&format!("SELECT {PREFERENCE_COLUMNS} FROM users WHERE id = $1"))
             .bind(id.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         rows::preferences(&row)
     }
 
     async fn set_preferences(&self, id: UserId, p: &Preferences) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM users WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -373,7 +376,7 @@ impl PeopleStore for PgStore {
     }
 
     async fn audience_profiles(&self, ids: &[UserId]) -> StoreResult<Vec<UserProfile>> {
-        let mut conn = self.pool.acquire().await.map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
         audience_profiles(&mut conn, ids).await
     }
 
@@ -381,7 +384,7 @@ impl PeopleStore for PgStore {
         let preferences = self.preferences(id).await?;
         let active: bool = sqlx::query_scalar("SELECT deactivated_at IS NULL FROM users WHERE id = $1")
             .bind(id.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         let followed: Vec<i64> = sqlx::query_scalar(
@@ -391,7 +394,7 @@ impl PeopleStore for PgStore {
              ORDER BY project_id",
         )
         .bind(id.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(other)?;
         Ok(UserProfile { id, active, preferences, followed_projects: followed.into_iter().map(ProjectId).collect() })
@@ -400,7 +403,7 @@ impl PeopleStore for PgStore {
     async fn insert_team(&self, name: &str) -> StoreResult<Team> {
         let id: i64 = sqlx::query_scalar("INSERT INTO teams (name) VALUES ($1) RETURNING id")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(unique("name"))?;
         Ok(Team { id: TeamId(id), name: name.to_string(), members: vec![] })
@@ -408,8 +411,8 @@ impl PeopleStore for PgStore {
 
     async fn teams(&self) -> StoreResult<Vec<Team>> {
         let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM teams ORDER BY name").fetch_all(&self.pool).await.map_err(other)?;
-        let mut conn = self.pool.acquire().await.map_err(other)?;
+            sqlx::query_scalar("SELECT id FROM teams ORDER BY name").fetch_all(&self.reader).await.map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
         let mut teams = Vec::with_capacity(ids.len());
         for id in ids {
             teams.push(load_team(&mut conn, TeamId(id)).await?);
@@ -418,12 +421,12 @@ impl PeopleStore for PgStore {
     }
 
     async fn team(&self, id: TeamId) -> StoreResult<Team> {
-        let mut conn = self.pool.acquire().await.map_err(other)?;
+        let mut conn = self.reader.acquire().await.map_err(other)?;
         load_team(&mut conn, id).await
     }
 
     async fn set_team_member(&self, team: TeamId, user: UserId, member: bool) -> StoreResult<Team> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         load_team(&mut tx, team).await?;
         let sql = if member {
             "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -443,7 +446,7 @@ impl PeopleStore for PgStore {
         let id: i64 = sqlx::query_scalar("INSERT INTO organizations (name, domain) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(domain)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(unique("domain"))?;
         Ok(Organization { id: OrganizationId(id), name: name.to_string(), domain: domain.to_string() })
@@ -451,7 +454,7 @@ impl PeopleStore for PgStore {
 
     async fn organizations(&self) -> StoreResult<Vec<Organization>> {
         let rows = sqlx::query("SELECT id, name, domain FROM organizations ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(other)?;
         rows.iter().map(organization).collect()
@@ -460,14 +463,14 @@ impl PeopleStore for PgStore {
     async fn organization_by_domain(&self, domain: &str) -> StoreResult<Option<Organization>> {
         let row = sqlx::query("SELECT id, name, domain FROM organizations WHERE domain = $1")
             .bind(domain)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(other)?;
         row.as_ref().map(organization).transpose()
     }
 
     async fn insert_customer(&self, c: NewCustomer) -> StoreResult<Customer> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = crate::inbox::Tallies::default();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (email, name, organization_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -504,7 +507,7 @@ impl PeopleStore for PgStore {
     async fn customer(&self, id: CustomerId) -> StoreResult<Customer> {
         let row = sqlx::query("SELECT * FROM customers WHERE id = $1")
             .bind(id.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         rows::customer(&row)
@@ -513,7 +516,7 @@ impl PeopleStore for PgStore {
     async fn customer_credentials(&self, email: &EmailAddress) -> StoreResult<(Customer, Option<String>)> {
         let row = sqlx::query("SELECT * FROM customers WHERE email = $1")
             .bind(email.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         Ok((rows::customer(&row)?, get(&row, "password_hash")?))
@@ -529,14 +532,14 @@ impl PeopleStore for PgStore {
         // Keyset pagination: the page after (name, id), so each page costs the same.
         let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let (after_name, after_id) = after.map(|(n, id)| (Some(n), Some(id.0))).unwrap_or((None, None));
-        let rows = sqlx::query(&parley_store::people::sql::customers_page(ID_LIST))
+        let rows = sqlx::query(&parley_store::people::sql::customers_page(B::id_set))
             .bind(after_name)
             .bind(after_id)
             .bind(pattern)
             .bind(limit)
             .bind(reach.map(|r| r.user.0))
-            .bind(id_list(reach.map_or(&[][..], |r| r.projects).iter().map(|p| p.0)))
-            .fetch_all(&self.pool)
+            .bind(B::id_list(reach.map_or(&[][..], |r| r.projects).iter().map(|p| p.0)))
+            .fetch_all(&self.reader)
             .await
             .map_err(other)?;
         rows.iter().map(rows::customer).collect()
@@ -547,11 +550,11 @@ impl PeopleStore for PgStore {
         reach: CustomerReach<'_>,
         customers: &[CustomerId],
     ) -> StoreResult<Vec<CustomerId>> {
-        let ids: Vec<i64> = sqlx::query_scalar(&parley_store::people::sql::customers_within(ID_LIST))
+        let ids: Vec<i64> = sqlx::query_scalar(&parley_store::people::sql::customers_within(B::id_set))
             .bind(reach.user.0)
-            .bind(id_list(reach.projects.iter().map(|p| p.0)))
-            .bind(id_list(customers.iter().map(|c| c.0)))
-            .fetch_all(&self.pool)
+            .bind(B::id_list(reach.projects.iter().map(|p| p.0)))
+            .bind(B::id_list(customers.iter().map(|c| c.0)))
+            .fetch_all(&self.reader)
             .await
             .map_err(other)?;
         Ok(ids.into_iter().map(CustomerId).collect())
@@ -604,7 +607,7 @@ impl PeopleStore for PgStore {
         .bind(customer.0)
         .bind(created_at)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(other)?;
         Ok(())
@@ -614,7 +617,7 @@ impl PeopleStore for PgStore {
         sqlx::query_scalar("SELECT COUNT(*) FROM login_links WHERE customer_id = $1 AND created_at >= $2")
             .bind(customer.0)
             .bind(since)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)
     }
@@ -626,7 +629,7 @@ impl PeopleStore for PgStore {
         )
         .bind(now)
         .bind(token_hash)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(other)?;
         Ok(CustomerId(id))
@@ -638,7 +641,7 @@ impl PeopleStore for PgStore {
             .bind(record.party.kind_str())
             .bind(record.party.raw_id())
             .bind(record.expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unique("session"))?;
         Ok(())
@@ -647,7 +650,7 @@ impl PeopleStore for PgStore {
     async fn session(&self, token_hash: &str) -> StoreResult<SessionRecord> {
         let row = sqlx::query("SELECT party_kind, party_id, expires_at FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(other)?;
         Ok(SessionRecord { party: rows::party(&row)?, expires_at: get(&row, "expires_at")? })
@@ -656,7 +659,7 @@ impl PeopleStore for PgStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(other)?;
         Ok(())
@@ -676,7 +679,7 @@ impl PeopleStore for PgStore {
         .bind(name)
         .bind(token_hash)
         .bind(created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(unique("token"))?;
         Ok(ApiToken { id: ApiTokenId(id), name: name.to_string(), created_at, last_used_at: None })
@@ -686,7 +689,7 @@ impl PeopleStore for PgStore {
         let rows =
             sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
                 .bind(user.0)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await
                 .map_err(other)?;
         rows.iter()
@@ -705,7 +708,7 @@ impl PeopleStore for PgStore {
         let (user, last_used): (i64, Option<i64>) =
             sqlx::query_as("SELECT user_id, last_used_at FROM api_tokens WHERE token_hash = $1")
                 .bind(token_hash)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reader)
                 .await
                 .map_err(other)?;
         // Recording the last use is informative only; one write a minute per token is plenty.
@@ -716,7 +719,7 @@ impl PeopleStore for PgStore {
             .bind(now)
             .bind(token_hash)
             .bind(now - 60_000)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(other)?;
         Ok(UserId(user))
@@ -726,13 +729,13 @@ impl PeopleStore for PgStore {
         sqlx::query_scalar("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash")
             .bind(id.0)
             .bind(user.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(other)
     }
 
     async fn set_password(&self, party: Party, password_hash: &str, keep: Option<&str>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
+        let mut tx = self.writer.begin().await.map_err(other)?;
         replace_password(&mut tx, party, password_hash, keep).await?;
         tx.commit().await.map_err(other)?;
         Ok(())
@@ -741,7 +744,7 @@ impl PeopleStore for PgStore {
 
 /// R38: sets a party's password and ends every session of theirs but `keep`, and every API token.
 pub(crate) async fn replace_password(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     party: Party,
     password_hash: &str,
     keep: Option<&str>,
@@ -774,11 +777,4 @@ pub(crate) async fn replace_password(
             .map_err(other)?;
     }
     Ok(())
-}
-
-/// How this backend reads a list of ids bound as `$n`: a `bigint[]`.
-const ID_LIST: fn(u8) -> String = |n| format!("SELECT unnest(${n}::bigint[])");
-
-fn id_list(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
-    ids.into_iter().collect()
 }

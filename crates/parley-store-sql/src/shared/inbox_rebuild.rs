@@ -1,29 +1,30 @@
 //! Rebuilding one user's whole inbox (a new user, a changed scope or team) a range of
 //! conversations at a time, each range in a transaction of its own. On a large install a user with
 //! scope "all projects" has a row for nearly every conversation; one transaction writing them all
-//! would hold the one writer — and every post — for as long. The mark in `inbox_rebuilds` says how
+//! would hold every post back for as long (SQLite's one writer, PostgreSQL's conversation locks). The mark in `inbox_rebuilds` says how
 //! far it got, so a restart finishes it. Each range is recomputed from the facts in its own
 //! transaction, so a post stored between two ranges is never undone; and every write after the
 //! mark already treats the user by their new scope or team.
 
 use crate::errors::other;
 use crate::inbox::{self, Tallies};
-use crate::SqliteStore;
+use crate::names::DbConnection;
+use crate::SqlStore;
 use parley_domain::Party;
 use parley_store::StoreResult;
-use sqlx::SqliteConnection;
 
-/// Conversation ids per transaction: for a user who sees them all, about 25 ms of the writer's time
-/// on this project's 2-core test machine, which is the longest a post waits for a rebuild.
+/// Conversation ids per transaction: a range holds the writer (SQLite) or its conversations' locks
+/// (PostgreSQL) while it is rebuilt, so this bounds how long a post waits for a rebuild: about
+/// 25 ms on SQLite on a 2-core machine for a user who sees every conversation.
 pub(crate) const RANGE: i64 = 500;
 
 /// Records, inside the transaction that changes what `party` may see, that their inbox is to be
 /// rebuilt from the first conversation on; answers the rebuild's generation for `finish`.
-pub(crate) async fn mark(conn: &mut SqliteConnection, party: Party) -> StoreResult<i64> {
+pub(crate) async fn mark(conn: &mut DbConnection, party: Party) -> StoreResult<i64> {
     sqlx::query_scalar(
-        "INSERT INTO inbox_rebuilds (party_kind, party_id, generation, next_conversation_id) VALUES (?, ?, 1, 0)
+        "INSERT INTO inbox_rebuilds (party_kind, party_id, generation, next_conversation_id) VALUES ($1, $2, 1, 0)
          ON CONFLICT (party_kind, party_id) DO UPDATE SET generation = inbox_rebuilds.generation + 1,
-             next_conversation_id = 0, background = 0
+             next_conversation_id = 0, background = FALSE
          RETURNING generation",
     )
     .bind(party.kind_str())
@@ -33,7 +34,7 @@ pub(crate) async fn mark(conn: &mut SqliteConnection, party: Party) -> StoreResu
     .map_err(other)
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Rebuilds `party`'s inbox from where the mark of `generation` stands to the last
     /// conversation, one range per transaction, then removes the mark. Stops early when a newer
     /// rebuild of the same person took over (it does the whole of it).
@@ -41,7 +42,7 @@ impl SqliteStore {
         loop {
             let mut tx = self.writer.begin().await.map_err(other)?;
             let mark: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT generation, next_conversation_id FROM inbox_rebuilds WHERE party_kind = ? AND party_id = ?",
+                "SELECT generation, next_conversation_id FROM inbox_rebuilds WHERE party_kind = $1 AND party_id = $2",
             )
             .bind(party.kind_str())
             .bind(party.raw_id())
@@ -56,7 +57,7 @@ impl SqliteStore {
                 .await
                 .map_err(other)?;
             if from > last {
-                sqlx::query("DELETE FROM inbox_rebuilds WHERE party_kind = ? AND party_id = ? AND generation = ?")
+                sqlx::query("DELETE FROM inbox_rebuilds WHERE party_kind = $1 AND party_id = $2 AND generation = $3")
                     .bind(party.kind_str())
                     .bind(party.raw_id())
                     .bind(current)
@@ -68,7 +69,7 @@ impl SqliteStore {
             let mut tallies = Tallies::default();
             let to = from + RANGE;
             inbox::rebuild(&mut tx, party, (from, to), &mut tallies).await?;
-            sqlx::query("UPDATE inbox_rebuilds SET next_conversation_id = ? WHERE party_kind = ? AND party_id = ?")
+            sqlx::query("UPDATE inbox_rebuilds SET next_conversation_id = $1 WHERE party_kind = $2 AND party_id = $3")
                 .bind(to)
                 .bind(party.kind_str())
                 .bind(party.raw_id())
@@ -92,7 +93,7 @@ impl SqliteStore {
 
     async fn finish_marked(&self, background: bool) -> StoreResult<usize> {
         let marks: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT party_kind, party_id, generation FROM inbox_rebuilds WHERE background = ?
+            "SELECT party_kind, party_id, generation FROM inbox_rebuilds WHERE background = $1
              ORDER BY party_kind, party_id",
         )
         .bind(background)

@@ -1,0 +1,53 @@
+//! Parley's store, written once for SQLite and PostgreSQL.
+//!
+//! The store's SQL lives in [`shared`](../src/shared): plain Rust modules that each backend crate
+//! (`parley-store-sqlite`, `parley-store-postgres`) compiles as its own, against its own
+//! [`Backend`]. sqlx's generic bounds over a database (an executor for every connection and
+//! transaction, an encoding for every bound type) would have to be spelled out on every function
+//! of the store; compiled into each backend, the same source meets concrete types instead, and the
+//! compiler checks it once per backend.
+//!
+//! # The rule
+//! 1. SQL is written once, with `$n` parameters (SQLite reads `$1` as PostgreSQL does).
+//! 2. A *spelling* difference is an item of [`Backend`], never a second copy of a function:
+//!    `GREATEST`/`MAX`, how a list of ids is bound, join-order hints.
+//! 3. A difference in the *concurrency model* is a hook that does nothing on the other backend:
+//!    row locks in id order, `FOR UPDATE [SKIP LOCKED]`, retrying a deadlocked write.
+//! 4. An *engine feature* (full-text search, group commit, notices between nodes, WAL checkpoints)
+//!    is implemented in the backend crate, with a behaviour test as its contract.
+//! 5. Migrations stay per backend.
+
+pub mod placeholders;
+
+/// What differs between the engines the shared store runs on: the explicit, compiler-checked list.
+/// Each backend crate implements it once and names the implementation `crate::B`.
+pub trait Backend: 'static {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+
+    /// Spelling: the larger of two values (`MAX(a, b)` on SQLite, `GREATEST(a, b)` on PostgreSQL).
+    const GREATEST: &'static str;
+    /// Spelling: the smaller of two values.
+    const LEAST: &'static str;
+
+    /// A list of ids bound as one parameter.
+    type IdList: Send;
+    /// Binds `ids` as one parameter, read back by [`Backend::id_set`] and [`Backend::id_table`].
+    fn id_list(ids: impl IntoIterator<Item = i64>) -> Self::IdList;
+    /// Spelling: a subquery of the ids bound as `$n`, for `x IN (…)`.
+    fn id_set(n: u8) -> String;
+    /// Spelling: the ids bound as `$n` as a table `ids` of one column `value`, for `FROM`.
+    fn id_table(n: u8) -> String;
+    /// Spelling: a join that keeps the table before it outermost. SQLite's planner may start a
+    /// plain join from either side and walk a whole table; `CROSS JOIN` fixes the order there.
+    /// PostgreSQL plans these well and spells it `JOIN`.
+    const THEN_JOIN: &'static str;
+
+    /// Concurrency: what a read that is about to be written ends with to lock its rows until the
+    /// commit (` FOR UPDATE`); nothing where one writer runs at a time.
+    const FOR_UPDATE: &'static str;
+
+    /// Concurrency: SQLState codes of a transaction rolled back because of concurrent ones, which
+    /// may be run again ([`parley_store::StoreError::Contended`]). None where writes never run side by side.
+    const CONTENDED: &'static [&'static str];
+}
