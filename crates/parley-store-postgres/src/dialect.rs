@@ -27,6 +27,8 @@ impl Backend for Postgres {
 
     const THEN_JOIN: &'static str = "JOIN";
 
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
     const FOR_UPDATE: &'static str = " FOR UPDATE";
 
     /// A deadlock and a serialization failure: nothing of the write was written.

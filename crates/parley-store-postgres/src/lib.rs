@@ -7,9 +7,11 @@
 //! in id order), so its inbox rows and counts change one write at a time, as on SQLite, while
 //! writes to different conversations commit concurrently.
 
+#[path = "../../parley-store-sql/src/shared/accounts.rs"]
 mod accounts;
 #[path = "../../parley-store-sql/src/shared/attachments.rs"]
 mod attachments;
+#[path = "../../parley-store-sql/src/shared/automations.rs"]
 mod automations;
 mod bus;
 mod claims;
@@ -47,6 +49,7 @@ mod search;
 mod verification;
 #[path = "../../parley-store-sql/src/shared/views.rs"]
 mod views;
+#[path = "../../parley-store-sql/src/shared/webhooks.rs"]
 mod webhooks;
 mod work;
 

@@ -46,6 +46,9 @@ pub trait Backend: 'static {
     /// Concurrency: what a read that is about to be written ends with to lock its rows until the
     /// commit (` FOR UPDATE`); nothing where one writer runs at a time.
     const FOR_UPDATE: &'static str;
+    /// Concurrency: what the inner select of a claim ends with to pass over rows another claim
+    /// holds (` FOR UPDATE SKIP LOCKED`); nothing where one writer runs at a time.
+    const SKIP_LOCKED: &'static str;
 
     /// Concurrency: SQLState codes of a transaction rolled back because of concurrent ones, which
     /// may be run again ([`parley_store::StoreError::Contended`]). None where writes never run side by side.

@@ -28,6 +28,8 @@ impl Backend for Sqlite {
 
     const THEN_JOIN: &'static str = "CROSS JOIN";
 
+    const SKIP_LOCKED: &'static str = "";
+
     const FOR_UPDATE: &'static str = "";
 
     /// One writer at a time: writes never meet.

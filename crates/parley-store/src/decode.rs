@@ -119,7 +119,7 @@ pub fn header(row: &impl Columns) -> StoreResult<ConversationHeader> {
     })
 }
 
-/// A row of [`crate::accounts::sql::INVITATION`].
+/// A row of the invitation statements (`project_invitations`, with the project's name).
 pub fn invitation(row: &impl Columns) -> StoreResult<parley_domain::system_email::Invitation> {
     use parley_domain::system_email::{Invitation, InvitationState};
     Ok(Invitation {
