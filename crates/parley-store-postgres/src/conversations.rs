@@ -309,7 +309,7 @@ impl PgStore {
             touched.extend(siblings);
         }
         touched.sort_unstable();
-        inbox::lock_conversations(&mut tx, &touched).await?;
+        <crate::B as parley_store_sql::Backend>::lock_conversations(&mut tx, &touched).await?;
         let conv = load_conversation(&mut tx, id).await?;
         if conv.header.link.is_some() {
             return Err(StoreError::Conflict("link"));

@@ -303,7 +303,7 @@ impl DeliveryStore for PgStore {
             "SELECT id, number, author_kind, author_id, visibility FROM messages
              WHERE id IN (SELECT unnest($1::bigint[]))",
         )
-        .bind(crate::inbox::id_list(ids.iter().copied()))
+        .bind(<crate::B as parley_store_sql::Backend>::id_list(ids.iter().copied()))
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
@@ -483,7 +483,7 @@ impl DeliveryStore for PgStore {
         if !emails.is_empty() {
             sqlx::query("UPDATE outgoing_emails SET attempt_started_at = $1 WHERE id IN (SELECT unnest($2::bigint[]))")
                 .bind(now)
-                .bind(crate::inbox::id_list(emails.iter().map(|e| e.id.0)))
+                .bind(<crate::B as parley_store_sql::Backend>::id_list(emails.iter().map(|e| e.id.0)))
                 .execute(&mut *tx)
                 .await
                 .map_err(other)?;
@@ -496,7 +496,7 @@ impl DeliveryStore for PgStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let ids = crate::inbox::id_list(ids.iter().map(|id| id.0));
+        let ids = <crate::B as parley_store_sql::Backend>::id_list(ids.iter().map(|id| id.0));
         let mut tx = self.pool.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE outgoing_emails SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, secret = NULL,

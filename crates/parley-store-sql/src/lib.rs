@@ -19,6 +19,11 @@
 
 pub mod placeholders;
 
+use parley_store::StoreResult;
+
+/// A connection of backend `B`'s database.
+pub type Connection<B> = <<B as Backend>::Db as sqlx::Database>::Connection;
+
 /// What differs between the engines the shared store runs on: the explicit, compiler-checked list.
 /// Each backend crate implements it once and names the implementation `crate::B`.
 pub trait Backend: 'static {
@@ -49,6 +54,15 @@ pub trait Backend: 'static {
     /// Concurrency: what the inner select of a claim ends with to pass over rows another claim
     /// holds (` FOR UPDATE SKIP LOCKED`); nothing where one writer runs at a time.
     const SKIP_LOCKED: &'static str;
+
+    /// Concurrency: locks the rows of these conversations until the transaction ends, in id order
+    /// (so that two writes locking several never wait on each other in a circle). Their inbox rows
+    /// are then changed by one write at a time, each reading the facts once the lock is held. A
+    /// backend whose writes run one at a time does nothing.
+    fn lock_conversations(
+        conn: &mut Connection<Self>,
+        conversations: &[i64],
+    ) -> impl std::future::Future<Output = StoreResult<()>> + Send;
 
     /// Concurrency: SQLState codes of a transaction rolled back because of concurrent ones, which
     /// may be run again ([`parley_store::StoreError::Contended`]). None where writes never run side by side.

@@ -305,7 +305,7 @@ impl DeliveryStore for SqliteStore {
             "SELECT id, number, author_kind, author_id, visibility FROM messages
              WHERE id IN (SELECT value FROM json_each(?))",
         )
-        .bind(crate::inbox::json_ids(ids.iter().copied()))
+        .bind(<crate::B as parley_store_sql::Backend>::id_list(ids.iter().copied()))
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
@@ -491,7 +491,7 @@ impl DeliveryStore for SqliteStore {
                 "UPDATE outgoing_emails SET attempt_started_at = ? WHERE id IN (SELECT value FROM json_each(?))",
             )
             .bind(now)
-            .bind(crate::inbox::json_ids(emails.iter().map(|e| e.id.0)))
+            .bind(<crate::B as parley_store_sql::Backend>::id_list(emails.iter().map(|e| e.id.0)))
             .execute(&mut *tx)
             .await
             .map_err(other)?;
@@ -504,7 +504,7 @@ impl DeliveryStore for SqliteStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let ids = crate::inbox::json_ids(ids.iter().map(|id| id.0));
+        let ids = <crate::B as parley_store_sql::Backend>::id_list(ids.iter().map(|id| id.0));
         let _urgent = self.urgent.enter();
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(

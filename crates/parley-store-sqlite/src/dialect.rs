@@ -1,5 +1,6 @@
 //! What SQLite spells or does differently, for the shared store code (`parley-store-sql`).
 
+use parley_store::StoreResult;
 use parley_store_sql::Backend;
 
 pub(crate) struct Sqlite;
@@ -31,6 +32,11 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
 
     const FOR_UPDATE: &'static str = "";
+
+    /// The one writer holds the whole file for the transaction.
+    async fn lock_conversations(_: &mut sqlx::SqliteConnection, _: &[i64]) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// One writer at a time: writes never meet.
     const CONTENDED: &'static [&'static str] = &[];

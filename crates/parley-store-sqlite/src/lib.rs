@@ -18,6 +18,7 @@ mod dialect;
 mod digest_reads;
 #[path = "../../parley-store-sql/src/shared/errors.rs"]
 mod errors;
+#[path = "../../parley-store-sql/src/shared/inbox.rs"]
 mod inbox;
 #[path = "../../parley-store-sql/src/shared/inbox_rebuild.rs"]
 mod inbox_rebuild;

@@ -4,13 +4,14 @@
 //! common a word is in a year of history.
 
 use crate::errors::other;
-use crate::inbox::json_ids;
 use crate::rows::{self, get};
 use crate::SqliteStore;
+use crate::B;
 use async_trait::async_trait;
 use parley_domain::search::Query;
 use parley_domain::*;
 use parley_store::{CustomerHit, ItemReach, MessageHit, Reader, SearchAsk, SearchHits, SearchStore, StoreResult};
+use parley_store_sql::Backend;
 
 /// Matches read before ranking, per kind.
 const NEWEST: i64 = 200;
@@ -109,9 +110,9 @@ impl SearchStore for SqliteStore {
         let (every, projects, user, only) = match &ask.items {
             ItemReach::Every => (true, None, None, None),
             ItemReach::Projects { projects, user } => {
-                (false, Some(json_ids(projects.iter().map(|p| p.0))), Some(user.0), None)
+                (false, Some(B::id_list(projects.iter().map(|p| p.0))), Some(user.0), None)
             }
-            ItemReach::Only(ids) => (false, None, None, Some(json_ids(ids.iter().map(|i| i.0)))),
+            ItemReach::Only(ids) => (false, None, None, Some(B::id_list(ids.iter().map(|i| i.0)))),
         };
         let sql = format!(
             "SELECT id, excerpt FROM (
