@@ -30,6 +30,8 @@ impl Backend for Postgres {
 
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    const UNINDEXED: &'static str = "";
+
     const FOR_UPDATE: &'static str = " FOR UPDATE";
 
     /// A post locks its conversation by counting the message, so it waits for a read-position

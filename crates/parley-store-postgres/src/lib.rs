@@ -15,6 +15,7 @@ mod attachments;
 mod automations;
 mod bus;
 mod claims;
+#[path = "../../parley-store-sql/src/shared/conversations.rs"]
 mod conversations;
 #[cfg(all(test, feature = "postgres-tests"))]
 mod deadlock;
@@ -52,6 +53,7 @@ mod verification;
 mod views;
 #[path = "../../parley-store-sql/src/shared/webhooks.rs"]
 mod webhooks;
+#[path = "../../parley-store-sql/src/shared/work.rs"]
 mod work;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};

@@ -47,6 +47,9 @@ pub trait Backend: 'static {
     /// plain join from either side and walk a whole table; `CROSS JOIN` fixes the order there.
     /// PostgreSQL plans these well and spells it `JOIN`.
     const THEN_JOIN: &'static str;
+    /// Spelling: what goes before a column to keep the planner off its index, where reading the
+    /// index first would be the slower way (`+` on SQLite; PostgreSQL chooses well without it).
+    const UNINDEXED: &'static str;
 
     /// Concurrency: what a read that is about to be written ends with to lock its rows until the
     /// commit (` FOR UPDATE`); nothing where one writer runs at a time.

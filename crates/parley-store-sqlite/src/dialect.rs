@@ -31,6 +31,8 @@ impl Backend for Sqlite {
 
     const SKIP_LOCKED: &'static str = "";
 
+    const UNINDEXED: &'static str = "+";
+
     const FOR_UPDATE: &'static str = "";
 
     /// The one writer holds the whole file for the transaction.

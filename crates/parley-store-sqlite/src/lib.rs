@@ -11,6 +11,7 @@ mod attachments;
 #[path = "../../parley-store-sql/src/shared/automations.rs"]
 mod automations;
 mod checkpoint;
+#[path = "../../parley-store-sql/src/shared/conversations.rs"]
 mod conversations;
 mod delivery;
 mod dialect;
@@ -45,6 +46,7 @@ mod verification;
 mod views;
 #[path = "../../parley-store-sql/src/shared/webhooks.rs"]
 mod webhooks;
+#[path = "../../parley-store-sql/src/shared/work.rs"]
 mod work;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};

@@ -1,4 +1,4 @@
-//! Company, users, teams, organizations, customers, sessions and API tokens .
+//! Company, users, teams, organizations, customers, sessions and API tokens.
 
 use crate::errors::{other, unique};
 use crate::names::{Db, DbConnection};

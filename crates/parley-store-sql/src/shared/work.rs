@@ -1,15 +1,15 @@
-//! Projects and items on SQLite.
+//! Projects and items.
 
-use crate::errors::other;
+use crate::errors::{other, retrying};
+use crate::names::DbConnection;
 use crate::rows::{self, get, ids_of, parties, people, set_person};
-use crate::SqliteStore;
+use crate::SqlStore;
 use async_trait::async_trait;
 use parley_domain::*;
 use parley_store::*;
-use sqlx::SqliteConnection;
 
-pub(crate) async fn load_project(conn: &mut SqliteConnection, id: ProjectId) -> StoreResult<Project> {
-    let row = sqlx::query("SELECT id, name, created_at FROM projects WHERE id = ?")
+pub(crate) async fn load_project(conn: &mut DbConnection, id: ProjectId) -> StoreResult<Project> {
+    let row = sqlx::query("SELECT id, name, created_at FROM projects WHERE id = $1")
         .bind(id.0)
         .fetch_one(&mut *conn)
         .await
@@ -28,8 +28,8 @@ pub(crate) async fn load_project(conn: &mut SqliteConnection, id: ProjectId) -> 
     })
 }
 
-pub(crate) async fn load_item(conn: &mut SqliteConnection, id: ItemId) -> StoreResult<Item> {
-    let row = sqlx::query("SELECT * FROM items WHERE id = ?").bind(id.0).fetch_one(&mut *conn).await.map_err(other)?;
+pub(crate) async fn load_item(conn: &mut DbConnection, id: ItemId) -> StoreResult<Item> {
+    let row = sqlx::query("SELECT * FROM items WHERE id = $1").bind(id.0).fetch_one(&mut *conn).await.map_err(other)?;
     let requesters = people(conn, "item_people", "item_id", id.0, "requester").await?;
     let assignees = people(conn, "item_people", "item_id", id.0, "assignee").await?;
     let followers = people(conn, "item_people", "item_id", id.0, "follower").await?;
@@ -49,10 +49,10 @@ pub(crate) async fn load_item(conn: &mut SqliteConnection, id: ItemId) -> StoreR
 }
 
 /// Inserts an item whose creator, requesters and assignees follow it.
-pub(crate) async fn insert_item(conn: &mut SqliteConnection, item: NewItem) -> StoreResult<Item> {
+pub(crate) async fn insert_item(conn: &mut DbConnection, item: NewItem) -> StoreResult<Item> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO items (project_id, kind, title, status, created_by_kind, created_by_id, created_at)
-         VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, 'open', $4, $5, $6) RETURNING id",
     )
     .bind(item.project_id.0)
     .bind(item.kind.as_str())
@@ -75,7 +75,7 @@ pub(crate) async fn insert_item(conn: &mut SqliteConnection, item: NewItem) -> S
 }
 
 pub(crate) async fn set_item_role(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     id: ItemId,
     role: ItemRole,
     party: Party,
@@ -95,7 +95,7 @@ pub(crate) async fn set_item_role(
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// The items with these ids, in the order given.
     async fn load_items(&self, ids: Vec<i64>) -> StoreResult<Vec<Item>> {
         let mut conn = self.reader.acquire().await.map_err(other)?;
@@ -108,10 +108,10 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl WorkStore for SqliteStore {
+impl WorkStore for SqlStore {
     async fn insert_project(&self, name: &str, creator: UserId, created_at: i64) -> StoreResult<Project> {
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO projects (name, created_at) VALUES (?, ?) RETURNING id")
+        let id: i64 = sqlx::query_scalar("INSERT INTO projects (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(created_at)
             .fetch_one(&mut *tx)
@@ -144,27 +144,31 @@ impl WorkStore for SqliteStore {
     }
 
     async fn set_project_role(&self, project: ProjectId, role: ProjectRole, on: bool) -> StoreResult<Project> {
-        let (role_name, who) = match role {
-            ProjectRole::MemberUser(u) => ("member", ("user", u.0)),
-            ProjectRole::MemberTeam(t) => ("member", ("team", t.0)),
-            ProjectRole::FollowerUser(u) => ("follower", ("user", u.0)),
-            ProjectRole::FollowerCustomer(c) => ("follower", ("customer", c.0)),
-            ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
-        };
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
-        load_project(&mut tx, project).await?;
-        set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
-        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = ?")
-            .bind(project.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        let people = crate::inbox::members_of(&mut tx, who).await?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people), &mut tallies).await?;
-        let p = load_project(&mut tx, project).await?;
-        self.commit(tx, tallies).await?;
-        Ok(p)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let (role_name, who) = match role {
+                ProjectRole::MemberUser(u) => ("member", ("user", u.0)),
+                ProjectRole::MemberTeam(t) => ("member", ("team", t.0)),
+                ProjectRole::FollowerUser(u) => ("follower", ("user", u.0)),
+                ProjectRole::FollowerCustomer(c) => ("follower", ("customer", c.0)),
+                ProjectRole::FollowerOrganization(o) => ("follower", ("organization", o.0)),
+            };
+            let mut tx = self.writer.begin().await.map_err(other)?;
+            let mut tallies = crate::inbox::Tallies::default();
+            load_project(&mut tx, project).await?;
+            set_person(&mut tx, "project_people", "project_id", project.0, role_name, who, on).await?;
+            let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE project_id = $1")
+                .bind(project.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            let people = crate::inbox::members_of(&mut tx, who).await?;
+            crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(people), &mut tallies).await?;
+            let p = load_project(&mut tx, project).await?;
+            self.commit(tx, tallies).await?;
+            Ok(p)
+        })
+        .await
     }
 
     async fn insert_item(&self, item: NewItem) -> StoreResult<Item> {
@@ -180,7 +184,7 @@ impl WorkStore for SqliteStore {
     }
 
     async fn items(&self, project: ProjectId) -> StoreResult<Vec<Item>> {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM items WHERE project_id = ? ORDER BY id DESC")
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM items WHERE project_id = $1 ORDER BY id DESC")
             .bind(project.0)
             .fetch_all(&self.reader)
             .await
@@ -192,11 +196,11 @@ impl WorkStore for SqliteStore {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT i.id FROM items i WHERE
                EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = i.id
-                       AND ip.party_kind = 'customer' AND ip.party_id = ?1)
+                       AND ip.party_kind = 'customer' AND ip.party_id = $1)
                OR EXISTS (SELECT 1 FROM project_people pp WHERE pp.project_id = i.project_id AND pp.role = 'follower'
-                       AND ((pp.party_kind = 'customer' AND pp.party_id = ?1)
+                       AND ((pp.party_kind = 'customer' AND pp.party_id = $1)
                          OR (pp.party_kind = 'organization'
-                             AND pp.party_id = (SELECT organization_id FROM customers WHERE id = ?1))))
+                             AND pp.party_id = (SELECT organization_id FROM customers WHERE id = $1))))
              ORDER BY i.id DESC",
         )
         .bind(customer.0)
@@ -209,7 +213,7 @@ impl WorkStore for SqliteStore {
     async fn update_item(&self, id: ItemId, patch: ItemPatch) -> StoreResult<Item> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let done =
-            sqlx::query("UPDATE items SET title = COALESCE(?, title), status = COALESCE(?, status) WHERE id = ?")
+            sqlx::query("UPDATE items SET title = COALESCE($1, title), status = COALESCE($2, status) WHERE id = $3")
                 .bind(patch.title)
                 .bind(patch.status.map(ItemStatus::as_str))
                 .bind(id.0)
@@ -225,18 +229,22 @@ impl WorkStore for SqliteStore {
     }
 
     async fn set_item_role(&self, id: ItemId, role: ItemRole, party: Party, on: bool) -> StoreResult<Item> {
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = crate::inbox::Tallies::default();
-        load_item(&mut tx, id).await?;
-        set_item_role(&mut tx, id, role, party, on).await?;
-        let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ?")
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party]), &mut tallies).await?;
-        let item = load_item(&mut tx, id).await?;
-        self.commit(tx, tallies).await?;
-        Ok(item)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let mut tx = self.writer.begin().await.map_err(other)?;
+            let mut tallies = crate::inbox::Tallies::default();
+            load_item(&mut tx, id).await?;
+            set_item_role(&mut tx, id, role, party, on).await?;
+            let conversations: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            crate::inbox::refresh(&mut tx, &conversations, crate::inbox::Who::Only(vec![party]), &mut tallies).await?;
+            let item = load_item(&mut tx, id).await?;
+            self.commit(tx, tallies).await?;
+            Ok(item)
+        })
+        .await
     }
 }

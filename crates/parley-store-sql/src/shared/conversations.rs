@@ -1,11 +1,13 @@
-//! Conversations and messages on SQLite.
+//! Conversations and messages.
 
 use crate::attachments;
-use crate::errors::other;
+use crate::errors::{other, retrying};
 use crate::inbox::{self, Who};
+use crate::names::DbConnection;
 use crate::rows::{self, get, parties, people, people_with_roles, set_person, HEADER_COLUMNS};
 use crate::work::{insert_item, load_item, set_item_role};
-use crate::SqliteStore;
+use crate::SqlStore;
+use crate::B;
 use async_trait::async_trait;
 use parley_domain::audience::Recipient;
 use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
@@ -13,11 +15,13 @@ use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
 use parley_store::inbox_rows::Posted;
 use parley_store::*;
-use sqlx::{QueryBuilder, SqliteConnection};
+use parley_store_sql::Backend;
+use sqlx::QueryBuilder;
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> StoreResult<Conversation> {
-    let row = sqlx::query(&format!("SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.id = ?"))
+async fn load_conversation(conn: &mut DbConnection, id: ConversationId) -> StoreResult<Conversation> {
+    let row = sqlx::query(&format!("SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.id = $1"))
         .bind(id.0)
         .fetch_one(&mut *conn)
         .await
@@ -37,7 +41,7 @@ async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> S
     // R42: a linked conversation's assignees are its item's.
     if let Some(Link::Item(item)) = header.link {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT party_id FROM item_people WHERE item_id = ? AND role = 'assignee' AND party_kind = 'user'
+            "SELECT party_id FROM item_people WHERE item_id = $1 AND role = 'assignee' AND party_kind = 'user'
              ORDER BY party_id",
         )
         .bind(item.0)
@@ -50,7 +54,7 @@ async fn load_conversation(conn: &mut SqliteConnection, id: ConversationId) -> S
 }
 
 /// The conversation with the followers of what it hangs off (and the item's requesters).
-async fn people_of(conn: &mut SqliteConnection, id: ConversationId) -> StoreResult<ConversationPeople> {
+async fn people_of(conn: &mut DbConnection, id: ConversationId) -> StoreResult<ConversationPeople> {
     let conversation = load_conversation(conn, id).await?;
     let (item_followers, requesters) = match conversation.header.link {
         Some(Link::Item(item)) => {
@@ -68,7 +72,7 @@ async fn people_of(conn: &mut SqliteConnection, id: ConversationId) -> StoreResu
             let direct = parties(people(conn, "project_people", "project_id", project.0, "follower").await?);
             let via_org: Vec<i64> = sqlx::query_scalar(
                 "SELECT cu.id FROM customers cu JOIN project_people pp ON pp.party_id = cu.organization_id
-                 WHERE pp.project_id = ? AND pp.role = 'follower' AND pp.party_kind = 'organization'",
+                 WHERE pp.project_id = $1 AND pp.role = 'follower' AND pp.party_kind = 'organization'",
             )
             .bind(project.0)
             .fetch_all(&mut *conn)
@@ -82,8 +86,8 @@ async fn people_of(conn: &mut SqliteConnection, id: ConversationId) -> StoreResu
     Ok(ConversationPeople { conversation, item_followers, requesters })
 }
 
-async fn project_of_item(conn: &mut SqliteConnection, item: ItemId) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT project_id FROM items WHERE id = ?").bind(item.0).fetch_one(conn).await.map_err(other)
+async fn project_of_item(conn: &mut DbConnection, item: ItemId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT project_id FROM items WHERE id = $1").bind(item.0).fetch_one(conn).await.map_err(other)
 }
 
 fn conversation_role(participant: bool) -> &'static str {
@@ -95,7 +99,7 @@ fn conversation_role(participant: bool) -> &'static str {
 }
 
 async fn mark_read(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     id: ConversationId,
     party: Party,
     number: i64,
@@ -104,19 +108,21 @@ async fn mark_read(
     // A customer's position counts the messages they may read (their numbers, R7, R33): never past
     // one still held.
     let last = if party.is_customer() {
-        format!("(SELECT COUNT(*) FROM {})", rows::customer_numbered("?1", "?5"))
+        format!("(SELECT COUNT(*) FROM {} AS numbered)", rows::customer_numbered("$1", "$5"))
     } else {
         // Walks the numbers backwards from the latest: no scan of the whole conversation.
-        "COALESCE((SELECT number FROM messages WHERE conversation_id = ?1 AND withdrawn_at IS NULL
+        "COALESCE((SELECT number FROM messages WHERE conversation_id = $1 AND withdrawn_at IS NULL
                    ORDER BY number DESC LIMIT 1), 0)"
             .into()
     };
     let position: i64 = sqlx::query_scalar(&format!(
         "INSERT INTO conversation_reads (conversation_id, party_kind, party_id, last_seen_number)
-         VALUES (?1, ?2, ?3, MIN(?4, {last}))
+         VALUES ($1, $2, $3, {least}($4, {last}))
          ON CONFLICT (conversation_id, party_kind, party_id)
-         DO UPDATE SET last_seen_number = MAX(last_seen_number, excluded.last_seen_number)
-         RETURNING last_seen_number"
+         DO UPDATE SET last_seen_number = {greatest}(conversation_reads.last_seen_number, excluded.last_seen_number)
+         RETURNING last_seen_number",
+        least = B::LEAST,
+        greatest = B::GREATEST
     ))
     .bind(id.0)
     .bind(party.kind_str())
@@ -132,12 +138,15 @@ async fn mark_read(
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
         q.push("conversation_id = ").push_bind(id.0).push(" AND ");
         if party.is_customer() {
-            // Literal numbers here: the builder numbers its own parameters. The `+` keeps SQLite
-            // on the person's rows rather than listing the conversation's messages first.
+            // Literal numbers here: the builder numbers its own parameters. `UNINDEXED` keeps
+            // SQLite on the person's rows rather than listing the conversation's messages first.
             let numbered = rows::customer_numbered(&id.0.to_string(), &now.to_string());
-            q.push(format!("+message_id IN (SELECT id FROM {numbered} WHERE customer_number <= "))
-                .push_bind(position)
-                .push(")");
+            q.push(format!(
+                "{}message_id IN (SELECT id FROM {numbered} AS numbered WHERE customer_number <= ",
+                B::UNINDEXED
+            ))
+            .push_bind(position)
+            .push(")");
         } else {
             q.push("(SELECT m.number FROM messages m WHERE m.id = message_recipients.message_id) <= ")
                 .push_bind(position);
@@ -151,7 +160,7 @@ async fn mark_read(
 /// locked or missing conversation is refused before anything is written, so the transaction
 /// stays usable for the other posts of its group.
 pub(crate) async fn insert_in(
-    tx: &mut SqliteConnection,
+    tx: &mut DbConnection,
     m: &NewMessage,
     tallies: &mut inbox::Tallies,
 ) -> StoreResult<Message> {
@@ -160,21 +169,26 @@ pub(crate) async fn insert_in(
     // R6: a locked conversation keeps nothing of this message; the update leaves it alone, and
     // `state` comes back as it was. The last author is a person's: R26's "unanswered" waits for
     // a user's reply, which a bot's automatic one is not.
-    let row = sqlx::query(
-        "UPDATE conversations SET message_count = message_count + 1, last_activity_at = MAX(last_activity_at, ?1),
-           last_author_kind = CASE WHEN ?2 = 'bot' THEN last_author_kind ELSE ?2 END,
-           origin = COALESCE(origin, ?4)
-         WHERE id = ?3 AND state <> 'locked' RETURNING message_count, state, visibility, last_author_kind",
-    )
-    .bind(m.created_at)
-    .bind(m.author.kind().as_str())
-    .bind(m.conversation_id.0)
-    .bind(m.channel.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    static COUNT_MESSAGE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE conversations SET message_count = message_count + 1,
+               last_activity_at = {}(last_activity_at, $1),
+               last_author_kind = CASE WHEN $2 = 'bot' THEN last_author_kind ELSE $2 END,
+               origin = COALESCE(origin, $4)
+             WHERE id = $3 AND state <> 'locked' RETURNING message_count, state, visibility, last_author_kind",
+            B::GREATEST
+        )
+    });
+    let row = sqlx::query(&COUNT_MESSAGE)
+        .bind(m.created_at)
+        .bind(m.author.kind().as_str())
+        .bind(m.conversation_id.0)
+        .bind(m.channel.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let Some(row) = row else {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1")
             .bind(m.conversation_id.0)
             .fetch_optional(&mut *tx)
             .await
@@ -188,7 +202,7 @@ pub(crate) async fn insert_in(
     let last_author = last_author.as_deref().and_then(AuthorKind::parse);
     let new_state = state::on_new_message(state, m.author).map_err(|_| StoreError::Locked)?;
     if new_state != state {
-        sqlx::query("UPDATE conversations SET state = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET state = $1 WHERE id = $2")
             .bind(new_state.as_str())
             .bind(m.conversation_id.0)
             .execute(&mut *tx)
@@ -199,7 +213,7 @@ pub(crate) async fn insert_in(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (conversation_id, number, author_kind, author_id, visibility, body, body_html, channel,
            created_at, held_until)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(m.conversation_id.0)
     .bind(number)
@@ -293,8 +307,74 @@ pub(crate) async fn insert_in(
     })
 }
 
+impl SqlStore {
+    /// Links a conversation to an item in one transaction. It refreshes the item's other
+    /// conversations too, so every conversation it touches is locked first, in id order, as every
+    /// other write locks them.
+    async fn link_once(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        let mut tallies = inbox::Tallies::default();
+        let mut touched = vec![id.0];
+        if let LinkTarget::Existing(item) = &target {
+            let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1")
+                .bind(item.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+            touched.extend(siblings);
+        }
+        touched.sort_unstable();
+        B::lock_conversations(&mut tx, &touched).await?;
+        let conv = load_conversation(&mut tx, id).await?;
+        if conv.header.link.is_some() {
+            return Err(StoreError::Conflict("link"));
+        }
+        let (item, is_new) = match target {
+            LinkTarget::Existing(item) => (load_item(&mut tx, item).await?, false),
+            LinkTarget::New(new) => (insert_item(&mut tx, new).await?, true),
+        };
+        sqlx::query("UPDATE conversations SET item_id = $1, project_id = $2 WHERE id = $3")
+            .bind(item.id.0)
+            .bind(item.project_id.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        for p in &conv.participants {
+            set_item_role(&mut tx, item.id, ItemRole::Follower, *p, true).await?;
+            if is_new && p.is_customer() {
+                set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
+            }
+        }
+        // R42: a linked conversation's assignees are its item's; the chat's go with it.
+        for user in &conv.assignees {
+            set_item_role(&mut tx, item.id, ItemRole::Assignee, Party::User(*user), true).await?;
+        }
+        sqlx::query(&format!("DELETE FROM conversation_people WHERE conversation_id = $1 AND role = '{ASSIGNEE}'"))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        // The project decides who may see it now, so everyone's row is recomputed; its
+        // participants now follow the item, and so see its other conversations too.
+        inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
+        let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = $1 AND id <> $2")
+            .bind(item.id.0)
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        let moved = conv.participants.iter().copied().chain(conv.assignees.iter().map(|u| Party::User(*u)));
+        inbox::refresh(&mut tx, &siblings, Who::Only(moved.collect()), &mut tallies).await?;
+        let conv = load_conversation(&mut tx, id).await?;
+        let item = load_item(&mut tx, item.id).await?;
+        self.commit(tx, tallies).await?;
+        Ok((conv, item))
+    }
+}
+
 #[async_trait]
-impl ConversationStore for SqliteStore {
+impl ConversationStore for SqlStore {
     async fn insert_conversation(&self, c: NewConversation) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = inbox::Tallies::default();
@@ -306,7 +386,7 @@ impl ConversationStore for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conversations (subject, visibility, state, item_id, linked_project_id, project_id,
                  created_by_kind, created_by_id, created_at, last_activity_at)
-             VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&c.subject)
         .bind(c.visibility.as_str())
@@ -389,7 +469,7 @@ impl ConversationStore for SqliteStore {
 
     async fn item_conversations(&self, item: ItemId) -> StoreResult<Vec<ConversationHeader>> {
         let rows = sqlx::query(&format!(
-            "SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.item_id = ? ORDER BY c.last_activity_at DESC, c.id DESC"
+            "SELECT {HEADER_COLUMNS} FROM conversations c WHERE c.item_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC"
         ))
         .bind(item.0)
         .fetch_all(&self.reader)
@@ -408,7 +488,7 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<Conversation> {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = inbox::Tallies::default();
-        let done = sqlx::query("UPDATE conversations SET state = ? WHERE id = ? AND state = ?")
+        let done = sqlx::query("UPDATE conversations SET state = $1 WHERE id = $2 AND state = $3")
             .bind(to.as_str())
             .bind(id.0)
             .bind(from.as_str())
@@ -427,7 +507,7 @@ impl ConversationStore for SqliteStore {
 
     async fn state_changes(&self, id: ConversationId) -> StoreResult<Vec<StateChange>> {
         let rows = sqlx::query(
-            "SELECT state, by_kind, by_id, at FROM conversation_state_changes WHERE conversation_id = ? ORDER BY id",
+            "SELECT state, by_kind, by_id, at FROM conversation_state_changes WHERE conversation_id = $1 ORDER BY id",
         )
         .bind(id.0)
         .fetch_all(&self.reader)
@@ -465,53 +545,7 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn link_conversation(&self, id: ConversationId, target: LinkTarget) -> StoreResult<(Conversation, Item)> {
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = inbox::Tallies::default();
-        let conv = load_conversation(&mut tx, id).await?;
-        if conv.header.link.is_some() {
-            return Err(StoreError::Conflict("link"));
-        }
-        let (item, is_new) = match target {
-            LinkTarget::Existing(item) => (load_item(&mut tx, item).await?, false),
-            LinkTarget::New(new) => (insert_item(&mut tx, new).await?, true),
-        };
-        sqlx::query("UPDATE conversations SET item_id = ?, project_id = ? WHERE id = ?")
-            .bind(item.id.0)
-            .bind(item.project_id.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        for p in &conv.participants {
-            set_item_role(&mut tx, item.id, ItemRole::Follower, *p, true).await?;
-            if is_new && p.is_customer() {
-                set_item_role(&mut tx, item.id, ItemRole::Requester, *p, true).await?;
-            }
-        }
-        // R42: a linked conversation's assignees are its item's; the chat's go with it.
-        for user in &conv.assignees {
-            set_item_role(&mut tx, item.id, ItemRole::Assignee, Party::User(*user), true).await?;
-        }
-        sqlx::query(&format!("DELETE FROM conversation_people WHERE conversation_id = ? AND role = '{ASSIGNEE}'"))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        // The project decides who may see it now, so everyone's row is recomputed; its
-        // participants now follow the item, and so see its other conversations too.
-        inbox::refresh(&mut tx, &[id.0], Who::Everyone, &mut tallies).await?;
-        let siblings: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE item_id = ? AND id <> ?")
-            .bind(item.id.0)
-            .bind(id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        let moved = conv.participants.iter().copied().chain(conv.assignees.iter().map(|u| Party::User(*u)));
-        inbox::refresh(&mut tx, &siblings, Who::Only(moved.collect()), &mut tallies).await?;
-        let conv = load_conversation(&mut tx, id).await?;
-        let item = load_item(&mut tx, item.id).await?;
-        self.commit(tx, tallies).await?;
-        Ok((conv, item))
+        retrying(|| self.link_once(id, target.clone())).await
     }
 
     async fn insert_message(&self, m: NewMessage) -> StoreResult<Message> {
@@ -527,8 +561,8 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<Vec<Message>> {
         let Reader::Customer { now } = reader else {
             let rows = sqlx::query(
-                "SELECT * FROM messages WHERE conversation_id = ?1 AND number > ?2 AND withdrawn_at IS NULL
-                 ORDER BY number LIMIT ?3",
+                "SELECT * FROM messages WHERE conversation_id = $1 AND number > $2 AND withdrawn_at IS NULL
+                 ORDER BY number LIMIT $3",
             )
             .bind(conversation.0)
             .bind(after_number)
@@ -542,8 +576,8 @@ impl ConversationStore for SqliteStore {
         };
         // Customers page by, and are shown, their own numbers (R7, R33).
         let rows = sqlx::query(&format!(
-            "SELECT * FROM {} AS v WHERE customer_number > ?2 ORDER BY customer_number LIMIT ?3",
-            rows::customer_numbered("?1", "?4")
+            "SELECT * FROM {} AS v WHERE customer_number > $2 ORDER BY customer_number LIMIT $3",
+            rows::customer_numbered("$1", "$4")
         ))
         .bind(conversation.0)
         .bind(after_number)
@@ -562,8 +596,8 @@ impl ConversationStore for SqliteStore {
 
     async fn customer_number(&self, id: MessageId, now: i64) -> StoreResult<Option<i64>> {
         sqlx::query_scalar(&format!(
-            "SELECT v.customer_number FROM {} AS v WHERE v.id = ?2",
-            rows::customer_numbered("(SELECT conversation_id FROM messages WHERE id = ?2)", "?3")
+            "SELECT v.customer_number FROM {} AS v WHERE v.id = $2",
+            rows::customer_numbered("(SELECT conversation_id FROM messages WHERE id = $2)", "$3")
         ))
         .bind(0_i64)
         .bind(id.0)
@@ -579,9 +613,9 @@ impl ConversationStore for SqliteStore {
             Reader::Customer { now } => Some(now),
         };
         let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n, MAX(created_at) AS last_at FROM messages WHERE conversation_id = ?1
-               AND withdrawn_at IS NULL AND (?2 IS NULL OR ({}))",
-            rows::customer_sees("", "?2")
+            "SELECT COUNT(*) AS n, MAX(created_at) AS last_at FROM messages WHERE conversation_id = $1
+               AND withdrawn_at IS NULL AND ($2 IS NULL OR ({}))",
+            rows::customer_sees("", "$2")
         ))
         .bind(id.0)
         .bind(customer_now)
@@ -595,12 +629,12 @@ impl ConversationStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(other)?;
         let mut tallies = inbox::Tallies::default();
         let change = match how {
-            Retraction::Undo => "withdrawn_at = ?1",
+            Retraction::Undo => "withdrawn_at = $1",
             Retraction::MakeInternal => "visibility = 'internal'",
         };
         let row = sqlx::query(&format!(
-            "UPDATE messages SET {change} WHERE id = ?2 AND withdrawn_at IS NULL AND released_at IS NULL
-               AND held_until > ?1 AND visibility = 'public' RETURNING *"
+            "UPDATE messages SET {change} WHERE id = $2 AND withdrawn_at IS NULL AND released_at IS NULL
+               AND held_until > $1 AND visibility = 'public' RETURNING *"
         ))
         .bind(now)
         .bind(id.0)
@@ -613,8 +647,8 @@ impl ConversationStore for SqliteStore {
             Retraction::MakeInternal => ("internal_to_customer", " AND party_kind = 'customer'"),
         };
         sqlx::query(&format!(
-            "UPDATE message_recipients SET email_state = 'suppressed', email_reason = ?, email_at = ?
-             WHERE message_id = ? AND email_state = 'pending'{who}"
+            "UPDATE message_recipients SET email_state = 'suppressed', email_reason = $1, email_at = $2
+             WHERE message_id = $3 AND email_state = 'pending'{who}"
         ))
         .bind(reason)
         .bind(now)
@@ -630,10 +664,10 @@ impl ConversationStore for SqliteStore {
             sqlx::query(
                 "UPDATE conversations SET
                    last_activity_at = COALESCE((SELECT MAX(created_at) FROM messages
-                       WHERE conversation_id = ?1 AND withdrawn_at IS NULL), created_at),
-                   last_author_kind = (SELECT author_kind FROM messages WHERE conversation_id = ?1
+                       WHERE conversation_id = $1 AND withdrawn_at IS NULL), created_at),
+                   last_author_kind = (SELECT author_kind FROM messages WHERE conversation_id = $1
                        AND withdrawn_at IS NULL AND author_kind <> 'bot' ORDER BY number DESC LIMIT 1)
-                 WHERE id = ?1",
+                 WHERE id = $1",
             )
             .bind(message.conversation_id.0)
             .execute(&mut *tx)
@@ -646,42 +680,47 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn release_held(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut tallies = inbox::Tallies::default();
-        // Withdrawn messages are settled without being returned: there is nothing to release.
-        sqlx::query(
-            "UPDATE messages SET released_at = ?1
-             WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= ?1 AND withdrawn_at IS NOT NULL",
-        )
-        .bind(now)
-        .execute(&mut *tx)
+        // It refreshes several conversations: run again if it meets a concurrent write in a deadlock.
+        retrying(|| async move {
+            let mut tx = self.writer.begin().await.map_err(other)?;
+            let mut tallies = inbox::Tallies::default();
+            // Withdrawn messages are settled without being returned: there is nothing to release.
+            sqlx::query(
+                "UPDATE messages SET released_at = $1
+                 WHERE held_until IS NOT NULL AND released_at IS NULL AND held_until <= $1 AND withdrawn_at IS NOT NULL",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+            let rows = sqlx::query(&format!(
+                "UPDATE messages SET released_at = $1
+                 WHERE id IN (SELECT id FROM messages WHERE held_until IS NOT NULL AND released_at IS NULL
+                              AND held_until <= $1 ORDER BY held_until LIMIT $2{skip_locked})
+                 RETURNING *",
+                skip_locked = B::SKIP_LOCKED
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+            let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
+            messages.sort_by_key(|m| m.id);
+            attachments::fill(&mut *tx, &mut messages).await?;
+            // Customers count a held reply once it is released.
+            let conversations: BTreeSet<i64> =
+                messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
+            let conversations: Vec<i64> = conversations.into_iter().collect();
+            inbox::refresh(&mut tx, &conversations, Who::Customers, &mut tallies).await?;
+            self.commit(tx, tallies).await?;
+            Ok(messages)
+        })
         .await
-        .map_err(other)?;
-        let rows = sqlx::query(
-            "UPDATE messages SET released_at = ?1
-             WHERE id IN (SELECT id FROM messages WHERE held_until IS NOT NULL AND released_at IS NULL
-                          AND held_until <= ?1 ORDER BY held_until LIMIT ?2)
-             RETURNING *",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
-        let mut messages: Vec<Message> = rows.iter().map(rows::message).collect::<StoreResult<_>>()?;
-        messages.sort_by_key(|m| m.id);
-        attachments::fill(&mut *tx, &mut messages).await?;
-        // Customers count a held reply once it is released.
-        let conversations: BTreeSet<i64> =
-            messages.iter().filter(|m| m.visibility == Visibility::Public).map(|m| m.conversation_id.0).collect();
-        let conversations: Vec<i64> = conversations.into_iter().collect();
-        inbox::refresh(&mut tx, &conversations, Who::Customers, &mut tallies).await?;
-        self.commit(tx, tallies).await?;
-        Ok(messages)
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Message> {
-        let row = sqlx::query("SELECT * FROM messages WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.reader)
             .await
@@ -696,7 +735,7 @@ impl ConversationStore for SqliteStore {
         let row = sqlx::query(
             "SELECT conversation_id, author_kind, author_id, visibility, held_until,
                     withdrawn_at IS NOT NULL AS withdrawn
-             FROM messages WHERE id = ?",
+             FROM messages WHERE id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.reader)
@@ -713,7 +752,7 @@ impl ConversationStore for SqliteStore {
 
     async fn message_audience(&self, id: MessageId) -> StoreResult<Vec<Recipient>> {
         let rows = sqlx::query(
-            "SELECT party_kind, party_id, reasons, notify FROM message_recipients WHERE message_id = ? ORDER BY party_kind DESC, party_id",
+            "SELECT party_kind, party_id, reasons, notify FROM message_recipients WHERE message_id = $1 ORDER BY party_kind DESC, party_id",
         )
         .bind(id.0)
         .fetch_all(&self.reader)
@@ -802,7 +841,7 @@ impl ConversationStore for SqliteStore {
 /// R34: the email jobs of a new message planned in `plans` join the emails their recipients'
 /// earlier messages of the conversation wait for, when they fall due close to them; those
 /// earlier jobs then fall due with the new one.
-async fn join_bursts(conn: &mut SqliteConnection, m: &NewMessage, plans: &mut [EmailPlan]) -> StoreResult<()> {
+async fn join_bursts(conn: &mut DbConnection, m: &NewMessage, plans: &mut [EmailPlan]) -> StoreResult<()> {
     use parley_domain::delivery::{after_joining, burst_due, Waiting};
     if !plans.iter().any(|p| matches!(p, EmailPlan::DueAt(_))) {
         return Ok(());
@@ -838,7 +877,7 @@ async fn join_bursts(conn: &mut SqliteConnection, m: &NewMessage, plans: &mut [E
             }
         }
     }
-    let mut keep = QueryBuilder::<sqlx::Sqlite>::new(bursts::KEEP);
+    let mut keep = QueryBuilder::<crate::names::Db>::new(bursts::KEEP);
     keep.push_values(&kept, |mut b, (kind, party, burst)| {
         b.push_bind(m.conversation_id.0)
             .push_bind(*kind)
@@ -853,14 +892,14 @@ async fn join_bursts(conn: &mut SqliteConnection, m: &NewMessage, plans: &mut [E
 }
 
 async fn record_state_change(
-    tx: &mut SqliteConnection,
+    tx: &mut DbConnection,
     id: ConversationId,
     state: ConversationState,
     by: Author,
     at: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO conversation_state_changes (conversation_id, state, by_kind, by_id, at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO conversation_state_changes (conversation_id, state, by_kind, by_id, at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id.0)
     .bind(state.as_str())
