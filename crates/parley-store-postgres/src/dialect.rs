@@ -3,7 +3,7 @@
 use parley_store::StoreResult;
 use parley_store_sql::Backend;
 
-pub(crate) struct Postgres;
+pub struct Postgres;
 
 impl Backend for Postgres {
     type Db = sqlx::Postgres;

@@ -19,10 +19,12 @@ mod claims;
 mod conversations;
 #[cfg(all(test, feature = "postgres-tests"))]
 mod deadlock;
+#[path = "../../parley-store-sql/src/shared/delivery.rs"]
 mod delivery;
 mod dialect;
 #[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
 mod digest_reads;
+mod engine;
 #[path = "../../parley-store-sql/src/shared/errors.rs"]
 mod errors;
 #[path = "../../parley-store-sql/src/shared/inbox.rs"]

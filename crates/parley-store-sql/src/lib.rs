@@ -19,10 +19,14 @@
 
 pub mod placeholders;
 
+use parley_domain::{MessageId, Party};
 use parley_store::StoreResult;
+use std::future::Future;
 
 /// A connection of backend `B`'s database.
 pub type Connection<B> = <<B as Backend>::Db as sqlx::Database>::Connection;
+/// A row of backend `B`'s database.
+pub type Row<B> = <<B as Backend>::Db as sqlx::Database>::Row;
 
 /// What differs between the engines the shared store runs on: the explicit, compiler-checked list.
 /// Each backend crate implements it once and names the implementation `crate::B`.
@@ -65,9 +69,49 @@ pub trait Backend: 'static {
     fn lock_conversations(
         conn: &mut Connection<Self>,
         conversations: &[i64],
-    ) -> impl std::future::Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Concurrency: SQLState codes of a transaction rolled back because of concurrent ones, which
     /// may be run again ([`parley_store::StoreError::Contended`]). None where writes never run side by side.
     const CONTENDED: &'static [&'static str];
+}
+
+/// What a backend's store does its own way with state of its own: the parts of the concurrency
+/// model that need this node's name, its writer lane or its batched writers. The shared store code
+/// calls these on the backend's store type (`crate::SqlStore`).
+pub trait Engine: Sync {
+    type B: Backend;
+    /// Held while an email write waits for the writer or holds it.
+    type Lane<'a>
+    where
+        Self: 'a;
+
+    /// Concurrency: the lane an email write takes, so that due email work is not starved by
+    /// posts. SQLite's one writer lets such a write go before the next group of posts; PostgreSQL
+    /// runs writes side by side and needs none.
+    fn writer_lane(&self) -> Self::Lane<'_>;
+
+    /// Concurrency: claims the email jobs of the soonest due digests (a person and a
+    /// conversation, each taken whole) until `lease_until`, answering the claimed rows (message_id,
+    /// conversation_id, party_kind, party_id, notify, seen_at). Several nodes each take other
+    /// digests.
+    fn claim_due_jobs(
+        &self,
+        conn: &mut Connection<Self::B>,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<Row<Self::B>>>> + Send;
+
+    /// Concurrency: what an outgoing email's claim sets besides `claimed_until`, which it is given
+    /// as `lease` (SQL): nothing, or this node as the claim's owner.
+    fn outgoing_claim_owned(&self, lease: &str) -> String;
+
+    /// Concurrency: takes back the claims a stopped node left: all of them where one process
+    /// holds the database, only those of nodes that are gone where nodes share it.
+    fn take_back(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Records when messages were pushed to people who are connected; one write per call, or
+    /// writes grouped across calls.
+    fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -3,7 +3,7 @@
 use parley_store::StoreResult;
 use parley_store_sql::Backend;
 
-pub(crate) struct Sqlite;
+pub struct Sqlite;
 
 impl Backend for Sqlite {
     type Db = sqlx::Sqlite;

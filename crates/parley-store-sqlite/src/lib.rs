@@ -13,10 +13,12 @@ mod automations;
 mod checkpoint;
 #[path = "../../parley-store-sql/src/shared/conversations.rs"]
 mod conversations;
+#[path = "../../parley-store-sql/src/shared/delivery.rs"]
 mod delivery;
 mod dialect;
 #[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
 mod digest_reads;
+mod engine;
 #[path = "../../parley-store-sql/src/shared/errors.rs"]
 mod errors;
 #[path = "../../parley-store-sql/src/shared/inbox.rs"]

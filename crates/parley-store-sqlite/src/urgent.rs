@@ -16,7 +16,7 @@ pub(crate) struct Urgent {
 }
 
 /// An urgent write under way: posts wait until it is dropped.
-pub(crate) struct UrgentWrite<'a>(&'a Urgent);
+pub struct UrgentWrite<'a>(&'a Urgent);
 
 impl Urgent {
     pub(crate) fn enter(&self) -> UrgentWrite<'_> {

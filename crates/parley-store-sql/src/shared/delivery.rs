@@ -1,18 +1,21 @@
-//! The delivery ledger, email jobs, the outgoing queue, secrets and templates on SQLite.
+//! The delivery ledger, email jobs, the outgoing queue, secrets and templates.
 
 use crate::errors::{other, unique};
+use crate::names::DbRow;
+use crate::names::{Db, DbConnection};
 use crate::rows::{self, get, parse};
-use crate::SqliteStore;
+use crate::SqlStore;
+use crate::B;
 use async_trait::async_trait;
 use parley_domain::delivery::{Digest, DueEmail, EmailState, SuppressReason};
 use parley_domain::*;
 use parley_store::*;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use parley_store_sql::{Backend, Engine};
+use sqlx::QueryBuilder;
 use std::collections::{HashMap, HashSet};
 
 /// `(message_id, party_kind, party_id) IN (VALUES …)` for a list of jobs: looked up by the key.
-fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Sqlite>, jobs: impl Iterator<Item = (MessageId, Party)>) {
+pub(crate) fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Db>, jobs: impl Iterator<Item = (MessageId, Party)>) {
     query.push("(message_id, party_kind, party_id) IN (VALUES ");
     let mut list = query.separated(", ");
     for (message, party) in jobs {
@@ -27,7 +30,7 @@ fn push_job_keys<'a>(query: &mut QueryBuilder<'a, Sqlite>, jobs: impl Iterator<I
     query.push(")");
 }
 
-fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
+fn outgoing(row: &DbRow) -> StoreResult<OutgoingEmail> {
     let kind: Option<String> = get(row, "party_kind")?;
     let party_id: Option<i64> = get(row, "party_id")?;
     Ok(OutgoingEmail {
@@ -56,12 +59,12 @@ fn outgoing(row: &SqliteRow) -> StoreResult<OutgoingEmail> {
     })
 }
 
-async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> StoreResult<i64> {
+async fn insert_outgoing(conn: &mut DbConnection, e: &NewOutgoingEmail) -> StoreResult<i64> {
     sqlx::query_scalar(
         "INSERT INTO outgoing_emails (created_at, conversation_id, party_kind, party_id, to_address, to_name,
            subject, body_text, body_html, message_id_header, in_reply_to, references_header, reply_to, status,
            next_attempt_at, secret, claimed_until)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'queued', $14, $15, $16) RETURNING id",
     )
     .bind(e.created_at)
     .bind(e.conversation_id.map(|c| c.0))
@@ -84,14 +87,14 @@ async fn insert_outgoing(conn: &mut SqliteConnection, e: &NewOutgoingEmail) -> S
     .map_err(unique("message_id_header"))
 }
 
-/// Rows written by one multi-row statement (each row binds at most 16 values; SQLite allows
-/// 32,766 per statement).
+/// Rows written by one multi-row statement (each row binds at most 16 values; PostgreSQL allows
+/// 65,535 per statement).
 const INSERT_ROWS: usize = 500;
 
 /// Inserts queued emails in one statement, adding each one's id to `ids` by its Message-ID. One
 /// whose Message-ID is queued already is left out (the same digest, queued before).
 async fn insert_outgoing_rows<'e>(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     emails: impl Iterator<Item = &'e NewOutgoingEmail>,
     ids: &mut HashMap<String, i64>,
 ) -> StoreResult<()> {
@@ -132,9 +135,9 @@ async fn insert_outgoing_rows<'e>(
 }
 
 /// Moves the jobs of email `id` from `queued` to `state`.
-async fn settle_jobs(conn: &mut SqliteConnection, id: OutgoingEmailId, state: EmailState, now: i64) -> StoreResult<()> {
+async fn settle_jobs(conn: &mut DbConnection, id: OutgoingEmailId, state: EmailState, now: i64) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE message_recipients SET email_state = ?, email_at = ? WHERE email_id = ? AND email_state = 'queued'",
+        "UPDATE message_recipients SET email_state = $1, email_at = $2 WHERE email_id = $3 AND email_state = 'queued'",
     )
     .bind(state.as_str())
     .bind(now)
@@ -148,10 +151,10 @@ async fn settle_jobs(conn: &mut SqliteConnection, id: OutgoingEmailId, state: Em
 /// R13: marks ledger rows seen and suppresses their pending emails. `filter` narrows the rows of
 /// `party` (by message ids or by read position).
 pub(crate) async fn mark_seen_where(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     party: Party,
     now: i64,
-    filter: impl FnOnce(&mut QueryBuilder<'_, Sqlite>),
+    filter: impl FnOnce(&mut QueryBuilder<'_, Db>),
 ) -> StoreResult<Vec<SeenReceipt>> {
     let mut query = QueryBuilder::new("UPDATE message_recipients SET seen_at = ");
     query.push_bind(now);
@@ -188,32 +191,8 @@ pub(crate) async fn mark_seen_where(
     Ok(seen)
 }
 
-/// What a restart takes back. Only unsettled work is ever claimed: each statement reads its
-/// queue's partial index, not the whole history.
-const TAKE_BACK: [&str; 3] = [
-    "UPDATE message_recipients SET claimed_until = NULL
-     WHERE email_state = 'pending' AND email_due_at IS NOT NULL AND claimed_until IS NOT NULL",
-    // A sealed email stays sealed (see `SEALED_LEASE`, 2^62).
-    "UPDATE outgoing_emails
-       SET claimed_until = CASE WHEN claimed_until >= 4611686018427387904 THEN 4611686018427387904 END
-     WHERE status = 'queued' AND next_attempt_at IS NOT NULL AND claimed_until IS NOT NULL
-       AND claimed_until <> 4611686018427387904",
-    "UPDATE webhook_deliveries SET leased_until = NULL WHERE state = 'pending' AND leased_until IS NOT NULL",
-];
-
-/// The soonest due jobs name the digests (a person and a conversation); each is taken
-/// whole, so that a digest is never split between two rounds.
-const CLAIM_DUE: &str = "UPDATE message_recipients SET claimed_until = ?1
-    WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
-      AND (party_kind, party_id, conversation_id) IN (
-        SELECT DISTINCT party_kind, party_id, conversation_id FROM (
-          SELECT party_kind, party_id, conversation_id FROM message_recipients
-          WHERE email_state = 'pending' AND email_due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
-          ORDER BY email_due_at LIMIT ?3))
-    RETURNING message_id, conversation_id, party_kind, party_id, notify, seen_at";
-
 #[async_trait]
-impl DeliveryStore for SqliteStore {
+impl DeliveryStore for SqlStore {
     async fn mark_seen(&self, party: Party, messages: &[MessageId], now: i64) -> StoreResult<Vec<SeenReceipt>> {
         if messages.is_empty() {
             return Ok(Vec::new());
@@ -239,14 +218,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn mark_pushed(&self, pushed: &[(MessageId, Party)], now: i64) -> StoreResult<()> {
-        // Three bound values a pair, well under SQLite's limit.
-        for chunk in pushed.chunks(2000) {
-            let mut query = QueryBuilder::new("UPDATE message_recipients SET pushed_at = ");
-            query.push_bind(now).push(" WHERE pushed_at IS NULL AND ");
-            push_job_keys(&mut query, chunk.iter().copied());
-            query.build().execute(&self.writer).await.map_err(other)?;
-        }
-        Ok(())
+        Engine::mark_pushed(self, pushed, now).await
     }
 
     async fn email_queues(&self) -> StoreResult<EmailQueues> {
@@ -267,7 +239,7 @@ impl DeliveryStore for SqliteStore {
     async fn delivery_timeline(&self, message: MessageId) -> StoreResult<Vec<DeliveryRecord>> {
         let rows = sqlx::query(
             "SELECT r.*, e.last_error FROM message_recipients r LEFT JOIN outgoing_emails e ON e.id = r.email_id
-             WHERE r.message_id = ? ORDER BY r.party_kind DESC, r.party_id",
+             WHERE r.message_id = $1 ORDER BY r.party_kind DESC, r.party_id",
         )
         .bind(message.0)
         .fetch_all(&self.reader)
@@ -294,18 +266,18 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueEmail>> {
-        let _urgent = self.urgent.enter();
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        let rows =
-            sqlx::query(CLAIM_DUE).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.map_err(other)?;
+        let rows = self.claim_due_jobs(&mut tx, now, lease_until, limit).await?;
         // What the rules ask of the claimed jobs' messages, in one read (bodies are read later,
-        // off the writer, for those that are sent).
+        // for those that are sent).
         let ids = rows.iter().map(|r| get::<i64>(r, "message_id")).collect::<StoreResult<Vec<_>>>()?;
-        let found = sqlx::query(
+        let found = sqlx::query(&format!(
             "SELECT id, number, author_kind, author_id, visibility FROM messages
-             WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(<crate::B as parley_store_sql::Backend>::id_list(ids.iter().copied()))
+             WHERE id IN ({})",
+            B::id_set(1)
+        ))
+        .bind(B::id_list(ids.iter().copied()))
         .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
@@ -345,12 +317,12 @@ impl DeliveryStore for SqliteStore {
         if jobs.is_empty() {
             return Ok(());
         }
-        let _urgent = self.urgent.enter();
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
         for (message, party, reason) in jobs {
             sqlx::query(
-                "UPDATE message_recipients SET email_state = 'suppressed', email_reason = ?, email_at = ?
-                 WHERE message_id = ? AND party_kind = ? AND party_id = ? AND email_state = 'pending'",
+                "UPDATE message_recipients SET email_state = 'suppressed', email_reason = $1, email_at = $2
+                 WHERE message_id = $3 AND party_kind = $4 AND party_id = $5 AND email_state = 'pending'",
             )
             .bind(reason.as_str())
             .bind(now)
@@ -368,11 +340,11 @@ impl DeliveryStore for SqliteStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        // A handful of statements for the whole batch, however many digests it holds: each
-        // statement is a round trip to the writer's thread, and the writer is shared with posting.
-        // The one writer runs them in one transaction, so nothing changes between the check and
-        // the writes.
-        let _urgent = self.urgent.enter();
+        // A handful of statements for the whole batch, however many digests it holds: each is a
+        // round trip to the database (on SQLite, to the writer's thread, shared with posting). The check
+        // locks the jobs it reads (`FOR_UPDATE` below; SQLite's one writer holds them anyway), so
+        // nothing changes them between the check and the writes.
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
         let jobs = || batch.iter().flat_map(|(d, _)| d.messages.iter().map(|m| (*m, d.party)));
         let mut open = QueryBuilder::new(
@@ -380,6 +352,7 @@ impl DeliveryStore for SqliteStore {
              WHERE email_state = 'pending' AND seen_at IS NULL AND ",
         );
         push_job_keys(&mut open, jobs());
+        open.push(B::FOR_UPDATE);
         let open: HashSet<(MessageId, Party)> = open
             .build()
             .fetch_all(&mut *tx)
@@ -454,29 +427,25 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn take_back_claims(&self) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await.map_err(other)?;
-        let mut taken = 0;
-        for statement in TAKE_BACK {
-            taken += sqlx::query(statement).execute(&mut *tx).await.map_err(other)?.rows_affected();
-        }
-        tx.commit().await.map_err(other)?;
-        Ok(taken)
+        self.take_back().await
     }
 
     async fn claim_outgoing(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<OutgoingEmail>> {
-        let _urgent = self.urgent.enter();
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
         // RETURNING shows `attempt_started_at` as the last claim left it: whether that try ended.
-        let rows = sqlx::query(
-            "UPDATE outgoing_emails
-               SET claimed_until = CASE WHEN claimed_until >= ?4 THEN ?4 + ?1 ELSE ?1 END
+        const LEASE: &str = "CASE WHEN claimed_until >= $4 THEN $4 + $1 ELSE $1 END";
+        let rows = sqlx::query(&format!(
+            "UPDATE outgoing_emails SET claimed_until = {LEASE}{owned}
              WHERE id IN (SELECT id FROM outgoing_emails
-                          WHERE status = 'queued' AND next_attempt_at <= ?2
-                            AND (claimed_until IS NULL OR claimed_until <= ?2
-                                 OR claimed_until BETWEEN ?4 AND ?4 + ?2)
-                          ORDER BY next_attempt_at, id LIMIT ?3)
+                          WHERE status = 'queued' AND next_attempt_at <= $2
+                            AND (claimed_until IS NULL OR claimed_until <= $2
+                                 OR claimed_until BETWEEN $4 AND $4 + $2)
+                          ORDER BY next_attempt_at, id LIMIT $3{skip_locked})
              RETURNING *",
-        )
+            owned = self.outgoing_claim_owned(LEASE),
+            skip_locked = B::SKIP_LOCKED
+        ))
         .bind(lease_until)
         .bind(now)
         .bind(limit)
@@ -487,14 +456,12 @@ impl DeliveryStore for SqliteStore {
         let mut emails: Vec<OutgoingEmail> = rows.iter().map(outgoing).collect::<StoreResult<_>>()?;
         emails.sort_by_key(|e| e.id);
         if !emails.is_empty() {
-            sqlx::query(
-                "UPDATE outgoing_emails SET attempt_started_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(now)
-            .bind(<crate::B as parley_store_sql::Backend>::id_list(emails.iter().map(|e| e.id.0)))
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+            sqlx::query(&format!("UPDATE outgoing_emails SET attempt_started_at = $1 WHERE id IN ({})", B::id_set(2)))
+                .bind(now)
+                .bind(B::id_list(emails.iter().map(|e| e.id.0)))
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
         }
         tx.commit().await.map_err(other)?;
         Ok(emails)
@@ -504,23 +471,25 @@ impl DeliveryStore for SqliteStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let ids = <crate::B as parley_store_sql::Backend>::id_list(ids.iter().map(|id| id.0));
-        let _urgent = self.urgent.enter();
+        let ids = B::id_list(ids.iter().map(|id| id.0));
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
-        sqlx::query(
-            "UPDATE outgoing_emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL, secret = NULL,
+        sqlx::query(&format!(
+            "UPDATE outgoing_emails SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, secret = NULL,
                attempt_started_at = NULL
-             WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'",
-        )
+             WHERE id IN ({}) AND status = 'queued'",
+            B::id_set(2)
+        ))
         .bind(now)
         .bind(&ids)
         .execute(&mut *tx)
         .await
         .map_err(other)?;
-        sqlx::query(
-            "UPDATE message_recipients SET email_state = 'sent', email_at = ?
-             WHERE email_id IN (SELECT value FROM json_each(?)) AND email_state = 'queued'",
-        )
+        sqlx::query(&format!(
+            "UPDATE message_recipients SET email_state = 'sent', email_at = $1
+             WHERE email_id IN ({}) AND email_state = 'queued'",
+            B::id_set(2)
+        ))
         .bind(now)
         .bind(&ids)
         .execute(&mut *tx)
@@ -536,18 +505,19 @@ impl DeliveryStore for SqliteStore {
         retry_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
-        let _urgent = self.urgent.enter();
+        let _lane = self.writer_lane();
         let mut tx = self.writer.begin().await.map_err(other)?;
         // A sealed email stays sealed when released (see `SEALED_LEASE`).
         sqlx::query(
-            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = ?1, attempt_started_at = NULL,
-               claimed_until = CASE WHEN claimed_until >= ?4 THEN ?4 END,
-               secret = CASE WHEN ?2 IS NULL THEN NULL ELSE secret END,
-               status = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'queued' END,
-               next_attempt_at = COALESCE(?2, next_attempt_at)
-             WHERE id = ?3 AND status = 'queued'",
+            "UPDATE outgoing_emails SET attempts = attempts + 1, last_error = $1, attempt_started_at = NULL,
+               claimed_until = CASE WHEN claimed_until >= $5 THEN $5 END,
+               secret = CASE WHEN $2 IS NULL THEN NULL ELSE secret END,
+               status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'queued' END,
+               next_attempt_at = COALESCE($3, next_attempt_at)
+             WHERE id = $4 AND status = 'queued'",
         )
         .bind(error)
+        .bind(retry_at)
         .bind(retry_at)
         .bind(id.0)
         .bind(parley_store::SEALED_LEASE)
@@ -561,7 +531,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn outgoing_email(&self, id: OutgoingEmailId) -> StoreResult<OutgoingEmail> {
-        let row = sqlx::query("SELECT * FROM outgoing_emails WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM outgoing_emails WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.reader)
             .await
@@ -574,12 +544,12 @@ impl DeliveryStore for SqliteStore {
             "SELECT * FROM (
                SELECT created_at AS at, status, last_error AS reason, party_kind, party_id, to_address, subject,
                       conversation_id, id AS email_id, NULL AS message_id, attempts
-               FROM outgoing_emails WHERE created_at >= ?1
+               FROM outgoing_emails WHERE created_at >= $1
                UNION ALL
                SELECT r.email_at AS at, 'suppressed' AS status, r.email_reason AS reason, r.party_kind, r.party_id,
                       NULL AS to_address, NULL AS subject, r.conversation_id, NULL AS email_id, r.message_id, 0
-               FROM message_recipients r WHERE r.email_state = 'suppressed' AND r.email_at >= ?1)
-             ORDER BY at DESC, email_id DESC, message_id DESC LIMIT ?2",
+               FROM message_recipients r WHERE r.email_state = 'suppressed' AND r.email_at >= $1) AS log
+             ORDER BY at DESC, email_id DESC NULLS LAST, message_id DESC NULLS LAST LIMIT $2",
         )
         .bind(since)
         .bind(limit)
@@ -610,13 +580,13 @@ impl DeliveryStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(
             "UPDATE message_recipients SET email_id = NULL
-             WHERE email_id IN (SELECT id FROM outgoing_emails WHERE created_at < ? AND status <> 'queued')",
+             WHERE email_id IN (SELECT id FROM outgoing_emails WHERE created_at < $1 AND status <> 'queued')",
         )
         .bind(before)
         .execute(&mut *tx)
         .await
         .map_err(other)?;
-        let done = sqlx::query("DELETE FROM outgoing_emails WHERE created_at < ? AND status <> 'queued'")
+        let done = sqlx::query("DELETE FROM outgoing_emails WHERE created_at < $1 AND status <> 'queued'")
             .bind(before)
             .execute(&mut *tx)
             .await
@@ -626,13 +596,13 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+        sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(fresh)
             .execute(&self.writer)
             .await
             .map_err(other)?;
-        sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+        sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
             .bind(name)
             .fetch_one(&self.writer)
             .await
@@ -640,7 +610,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn template(&self, name: &str) -> StoreResult<Option<Template>> {
-        let row = sqlx::query("SELECT * FROM templates WHERE name = ?")
+        let row = sqlx::query("SELECT * FROM templates WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.reader)
             .await
@@ -657,7 +627,7 @@ impl DeliveryStore for SqliteStore {
         };
         let mut tx = self.writer.begin().await.map_err(other)?;
         sqlx::query(&format!(
-            "INSERT INTO templates (name, subject, body_text, body_html, updated_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO templates (name, subject, body_text, body_html, updated_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (name) {on_conflict}"
         ))
         .bind(&t.name)
@@ -668,7 +638,7 @@ impl DeliveryStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(other)?;
-        let row = sqlx::query("SELECT * FROM templates WHERE name = ?")
+        let row = sqlx::query("SELECT * FROM templates WHERE name = $1")
             .bind(&t.name)
             .fetch_one(&mut *tx)
             .await
@@ -678,7 +648,7 @@ impl DeliveryStore for SqliteStore {
     }
 }
 
-fn template(r: &SqliteRow) -> StoreResult<Template> {
+fn template(r: &DbRow) -> StoreResult<Template> {
     Ok(Template {
         name: get(r, "name")?,
         subject: get(r, "subject")?,
@@ -686,76 +656,4 @@ fn template(r: &SqliteRow) -> StoreResult<Template> {
         body_html: get(r, "body_html")?,
         updated_at: get(r, "updated_at")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    /// The steps of an `EXPLAIN QUERY PLAN` statement.
-    async fn plan_of<'q>(
-        store: &SqliteStore,
-        explain: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> Vec<String> {
-        let rows = explain.fetch_all(&store.reader).await.unwrap();
-        rows.iter().map(|row| get::<String>(row, "detail").unwrap()).collect()
-    }
-
-    /// R14, R34: the claim finds the soonest due jobs through the index of pending jobs, then
-    /// each digest's other jobs through the index of each person's pending jobs, never by reading
-    /// the ledger.
-    #[tokio::test]
-    async fn r14_the_claim_reads_due_jobs_and_digests_through_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
-        let explain = format!("EXPLAIN QUERY PLAN {CLAIM_DUE}");
-        let plan = plan_of(&store, sqlx::query(&explain).bind(1_i64).bind(1_i64).bind(10_i64)).await;
-        assert!(plan.iter().all(|step| !step.starts_with("SCAN message_recipients")), "{plan:?}");
-        assert!(plan.iter().any(|step| step.contains("USING INDEX message_recipients_due")), "{plan:?}");
-        assert!(
-            plan.iter().any(|step| step.contains(
-                "USING INDEX message_recipients_pending_burst (party_kind=? AND party_id=? AND conversation_id=?"
-            )),
-            "{plan:?}"
-        );
-    }
-
-    /// A restart's take-back reads the queues of unsettled work, never a table's whole history.
-    #[tokio::test]
-    async fn r14_a_restart_takes_back_its_claims_through_the_queues_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
-        for statement in TAKE_BACK {
-            let plan = plan_of(&store, sqlx::query(&format!("EXPLAIN QUERY PLAN {statement}"))).await;
-            assert!(
-                plan.iter().all(|step| !step.starts_with("SCAN") || step.contains("USING")),
-                "{statement}: {plan:?}"
-            );
-        }
-    }
-
-    /// The statements that name jobs by key find them through the whole key, never by reading
-    /// the ledger (a million rows on a large install) or a person's part of it.
-    #[tokio::test]
-    async fn r12_r14_jobs_named_by_key_are_looked_up_not_scanned() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
-        let jobs = [(MessageId(1), Party::User(UserId(2))), (MessageId(3), Party::Customer(CustomerId(4)))];
-        for statement in [
-            "UPDATE message_recipients SET pushed_at = 1 WHERE pushed_at IS NULL AND ",
-            "UPDATE message_recipients SET claimed_until = NULL WHERE ",
-            "SELECT message_id FROM message_recipients WHERE email_state = 'pending' AND seen_at IS NULL AND ",
-        ] {
-            let mut query = QueryBuilder::new(format!("EXPLAIN QUERY PLAN {statement}"));
-            push_job_keys(&mut query, jobs.iter().copied());
-            let plan = plan_of(&store, query.build()).await;
-            // By the whole key (the table's primary key).
-            let by_key = "INDEX sqlite_autoindex_message_recipients_1 (message_id=? AND party_kind=? AND party_id=?)";
-            assert!(
-                plan.iter().any(|step| step.starts_with("SEARCH message_recipients USING") && step.ends_with(by_key)),
-                "{statement}: {plan:?}"
-            );
-        }
-    }
 }
