@@ -5,10 +5,11 @@
 use crate::errors::other;
 use crate::PgStore;
 use parley_domain::{MessageId, Party};
+use parley_store::inbox_rows::Tallies;
 use parley_store::StoreResult;
 use parley_store_sql::Engine;
 use sqlx::postgres::PgRow;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
 
 /// The soonest due jobs name the digests (a person and a conversation); each is taken
 /// whole, so that a digest is never split between two rounds or two nodes. A digest
@@ -40,6 +41,18 @@ impl Engine for PgStore {
 
     /// Writes run side by side: an email write waits for no one.
     fn writer_lane(&self) {}
+
+    async fn commit(&self, tx: Transaction<'static, Postgres>, tallies: Tallies) -> StoreResult<()> {
+        crate::commit(tx, &self.bus, tallies).await
+    }
+
+    /// This node as the owner, so that its claims are taken back only once it is gone.
+    fn claim_owned(&self) -> String {
+        match self.owner() {
+            Some(id) => format!(", claim_owner = {id}, owner_claimed_until = $1"),
+            None => String::new(),
+        }
+    }
 
     async fn claim_due_jobs(
         &self,

@@ -137,14 +137,6 @@ impl PgStore {
         self.node.get().map(|n| n.id)
     }
 
-    /// What the shared webhook claim sets besides its lease: this node as the claim's owner.
-    pub(crate) fn claim_owned(&self) -> String {
-        match self.owner() {
-            Some(id) => format!(", claim_owner = {id}, owner_claimed_until = $1"),
-            None => String::new(),
-        }
-    }
-
     /// Connects without touching the schema.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         // PostgreSQL's notices ("relation already exists, skipping") are not worth a log line.
@@ -186,11 +178,6 @@ impl PgStore {
     /// The connection pool, for the parts of a node that speak to the database themselves.
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// Commits a write transaction with the count changes it made (see [`commit`]).
-    async fn commit(&self, tx: Transaction<'static, Postgres>, tallies: inbox::Tallies) -> StoreResult<()> {
-        commit(tx, &self.bus, tallies).await
     }
 }
 

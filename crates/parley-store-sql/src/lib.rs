@@ -20,6 +20,7 @@
 pub mod placeholders;
 
 use parley_domain::{MessageId, Party};
+use parley_store::inbox_rows::Tallies;
 use parley_store::StoreResult;
 use std::future::Future;
 
@@ -90,6 +91,19 @@ pub trait Engine: Sync {
     /// posts. SQLite's one writer lets such a write go before the next group of posts; PostgreSQL
     /// runs writes side by side and needs none.
     fn writer_lane(&self) -> Self::Lane<'_>;
+
+    /// Commits a write transaction with the count changes it made (after writing them, the
+    /// transaction's last statement), then tells this node's listeners, and on PostgreSQL the
+    /// other nodes, in commit order.
+    fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, <Self::B as Backend>::Db>,
+        tallies: Tallies,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Concurrency: what a webhook delivery's claim sets besides its lease (`$1`): nothing, or
+    /// this node as the claim's owner.
+    fn claim_owned(&self) -> String;
 
     /// Concurrency: claims the email jobs of the soonest due digests (a person and a
     /// conversation, each taken whole) until `lease_until`, answering the claimed rows (message_id,

@@ -2,20 +2,39 @@
 //! SQLite numbers an anonymous `?` from 1 whatever `$n` precede it, so a mix binds the wrong values
 //! without an error.
 
-/// Whether `sql` mixes literal `$n` parameters with anonymous `?` ones. Quoted text is skipped.
+/// Whether `sql` mixes literal `$n` parameters with anonymous `?` ones. Quoted text, `$$` bodies
+/// and comments are skipped.
 pub fn mixed(sql: &str) -> bool {
     let (mut numbered, mut anonymous) = (false, false);
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => numbered = true,
-            (None, '?') => anonymous = true,
+    // What ends the text being skipped, if any.
+    let mut skipping: Option<&str> = None;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        if let Some(end) = skipping {
+            if rest.starts_with(end) {
+                rest = &rest[end.len()..];
+                skipping = None;
+            } else {
+                rest = &rest[c.len_utf8()..];
+            }
+            continue;
+        }
+        let opens = ["'", "\"", "$$", "--", "/*"].into_iter().find(|open| rest.starts_with(open));
+        if let Some(open) = opens {
+            skipping = Some(match open {
+                "--" => "\n",
+                "/*" => "*/",
+                quote => quote,
+            });
+            rest = &rest[open.len()..];
+            continue;
+        }
+        match c {
+            '$' if rest[1..].starts_with(|d: char| d.is_ascii_digit()) => numbered = true,
+            '?' => anonymous = true,
             _ => {}
         }
+        rest = &rest[c.len_utf8()..];
     }
     numbered && anonymous
 }
@@ -31,5 +50,7 @@ mod tests {
         assert!(!mixed("UPDATE t SET a = ? WHERE id = ?"));
         assert!(!mixed("SELECT '$1?' FROM t WHERE id = $1"), "quoted text is not a parameter");
         assert!(!mixed("SELECT $ FROM t WHERE a = ?"), "a dollar without a number is not one");
+        assert!(!mixed("-- who? \nSELECT a FROM t WHERE id = $1"), "nor a comment");
+        assert!(!mixed("CREATE FUNCTION f() AS $$ SELECT $1 $$; SELECT ?"), "nor a function body");
     }
 }

@@ -6,9 +6,10 @@ use crate::errors::other;
 use crate::names::DbRow;
 use crate::{urgent, SqliteStore};
 use parley_domain::{MessageId, Party};
+use parley_store::inbox_rows::Tallies;
 use parley_store::StoreResult;
 use parley_store_sql::Engine;
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
 /// What a restart takes back. Only unsettled work is ever claimed: each statement reads its
 /// queue's partial index, not the whole history.
@@ -40,6 +41,16 @@ impl Engine for SqliteStore {
 
     fn writer_lane(&self) -> urgent::UrgentWrite<'_> {
         self.urgent.enter()
+    }
+
+    /// Announces the count changes after the commit, in commit order (see `Announcer`).
+    async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: Tallies) -> StoreResult<()> {
+        self.tallies.commit(tx, tallies).await
+    }
+
+    /// Nothing: one process holds the file and takes back everything claimed when it starts again.
+    fn claim_owned(&self) -> String {
+        String::new()
     }
 
     async fn claim_due_jobs(

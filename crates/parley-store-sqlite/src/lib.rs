@@ -166,17 +166,6 @@ impl SqliteStore {
         store.resume_rebuilds().await?;
         Ok(store)
     }
-
-    /// What a claim sets besides its lease: nothing, for one process holds the file and takes back
-    /// everything claimed when it starts again.
-    pub(crate) fn claim_owned(&self) -> String {
-        String::new()
-    }
-
-    /// Commits a write transaction, then announces the count changes it made.
-    async fn commit(&self, tx: Transaction<'static, Sqlite>, tallies: inbox::Tallies) -> StoreResult<()> {
-        self.tallies.commit(tx, tallies).await
-    }
 }
 
 impl Announcer {

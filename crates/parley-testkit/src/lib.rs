@@ -69,7 +69,7 @@ pub async fn spawn_app_with_smtp() -> (TestApp, SmtpSink) {
 /// Starts Parley with the test defaults changed by `adjust`. The email worker's own loop is slowed
 /// to once an hour, so tests run delivery rounds themselves with [`TestApp::deliver`].
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    statements::record_if_asked();
+    statements::watch();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_data_dir(data_dir.path().to_path_buf());
     let postgres = match test_store() {
@@ -314,6 +314,7 @@ impl TestApp {
         if let Some(l) = self.launched.take() {
             l.stop().await.expect("stop");
         }
+        statements::watch();
     }
 
     /// Sends a request; answers the status and the JSON body (`Null` when empty).

@@ -1,6 +1,10 @@
-//! With `PARLEY_SQL_STATEMENTS=<file>`, every distinct SQL statement the store sends while tests
-//! run is appended to `<file>`, one per line with its whitespace collapsed. `.ci/store-statements`
-//! turns the lines into the normalised set a change to the store is compared by.
+//! Every SQL statement the store sends while tests run is checked: one that mixes literal `$n`
+//! parameters with builder binds (`?`) would bind the wrong values on SQLite without an error
+//! (`parley_store_sql::placeholders`), and fails the test that next starts or stops a server.
+//!
+//! With `PARLEY_SQL_STATEMENTS=<file>`, every distinct statement is also appended to `<file>`,
+//! one per line with its whitespace collapsed. `.ci/store-statements` turns the lines into the
+//! normalised set a change to the store is compared by.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -8,21 +12,28 @@ use std::sync::{Mutex, OnceLock};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
-/// Starts recording once per test process, when asked to.
-pub(crate) fn record_if_asked() {
+/// Statements that mixed the two kinds of parameter, since the process started.
+static MIXED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Starts watching once per test process, and recording when asked to; panics if a statement
+/// sent so far mixed parameters.
+pub(crate) fn watch() {
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
-        let Some(path) = std::env::var_os("PARLEY_SQL_STATEMENTS") else { return };
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("statement log");
-        let recorder = Recorder { seen: Mutex::new(HashSet::new()), file: Mutex::new(file) };
+        let file = std::env::var_os("PARLEY_SQL_STATEMENTS").map(|path| {
+            Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(path).expect("statement log"))
+        });
+        let recorder = Recorder { seen: Mutex::new(HashSet::new()), file };
         let subscriber = tracing_subscriber::registry().with(recorder);
         tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in tests");
     });
+    let mixed = MIXED.lock().unwrap();
+    assert!(mixed.is_empty(), "statements mixing $n parameters with builder binds: {mixed:#?}");
 }
 
 struct Recorder {
     seen: Mutex<HashSet<String>>,
-    file: Mutex<std::fs::File>,
+    file: Option<Mutex<std::fs::File>>,
 }
 
 /// sqlx logs a statement's first words as `summary` and, when they are not all of it, the whole
@@ -62,11 +73,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
         }
         let mut statement = Statement::default();
         event.record(&mut statement);
-        let text = if statement.whole.trim().is_empty() { statement.summary } else { statement.whole };
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let raw = if statement.whole.trim().is_empty() { statement.summary } else { statement.whole };
+        let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() || !self.seen.lock().unwrap().insert(text.clone()) {
             return;
         }
-        let _ = writeln!(self.file.lock().unwrap(), "{text}");
+        if parley_store_sql::placeholders::mixed(&raw) {
+            MIXED.lock().unwrap().push(text.clone());
+        }
+        if let Some(file) = &self.file {
+            let _ = writeln!(file.lock().unwrap(), "{text}");
+        }
     }
 }

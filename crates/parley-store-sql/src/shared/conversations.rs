@@ -15,7 +15,7 @@ use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
 use parley_store::inbox_rows::Posted;
 use parley_store::*;
-use parley_store_sql::Backend;
+use parley_store_sql::{Backend, Engine};
 use sqlx::QueryBuilder;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;

@@ -12,6 +12,7 @@ use crate::names::DbConnection;
 use crate::SqlStore;
 use parley_domain::Party;
 use parley_store::StoreResult;
+use parley_store_sql::Engine;
 
 /// Conversation ids per transaction: a range holds the writer (SQLite) or its conversations' locks
 /// (PostgreSQL) while it is rebuilt, so this bounds how long a post waits for a rebuild: about

@@ -8,7 +8,7 @@ use crate::B;
 use async_trait::async_trait;
 use parley_domain::*;
 use parley_store::*;
-use parley_store_sql::Backend;
+use parley_store_sql::{Backend, Engine};
 use sqlx::QueryBuilder;
 
 type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;

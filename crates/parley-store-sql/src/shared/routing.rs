@@ -13,7 +13,7 @@ use parley_domain::routing::{self, Candidate};
 use parley_domain::*;
 use parley_store::routing::{AVAILABILITY, HAS_ASSIGNEE, LAST_ROUTED, OPEN_ASSIGNED, ROUTED};
 use parley_store::{ItemRole, StoreResult, ASSIGNEE};
-use parley_store_sql::Backend;
+use parley_store_sql::{Backend, Engine};
 
 /// Assigns `user` conversation `id` (its item when linked), or takes it back; assigned, they
 /// follow it. Their inbox rows of what changed are recomputed.

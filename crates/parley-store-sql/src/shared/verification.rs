@@ -7,6 +7,7 @@ use crate::rows;
 use crate::SqlStore;
 use parley_domain::*;
 use parley_store::*;
+use parley_store_sql::Engine;
 
 pub(crate) async fn set_unverified_contact(
     store: &SqlStore,

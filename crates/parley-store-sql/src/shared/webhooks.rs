@@ -10,7 +10,7 @@ use parley_store::decode::list_text;
 use parley_store::webhooks::WebhookDelivery;
 use parley_store::webhooks::{DueWebhookDelivery, NewWebhookDelivery, TryOutcome, WebhookAttempt};
 use parley_store::{StoreError, StoreResult};
-use parley_store_sql::Backend;
+use parley_store_sql::{Backend, Engine};
 
 #[async_trait::async_trait]
 impl parley_store::WebhookStore for crate::SqlStore {

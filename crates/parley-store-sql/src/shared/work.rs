@@ -7,6 +7,7 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use parley_domain::*;
 use parley_store::*;
+use parley_store_sql::Engine;
 
 pub(crate) async fn load_project(conn: &mut DbConnection, id: ProjectId) -> StoreResult<Project> {
     let row = sqlx::query("SELECT id, name, created_at FROM projects WHERE id = $1")
