@@ -1,8 +1,9 @@
 //! Parley's store, written once for SQLite and PostgreSQL.
 //!
-//! The store's SQL lives in [`shared`](../src/shared): plain Rust modules that each backend crate
-//! (`parley-store-sqlite`, `parley-store-postgres`) compiles as its own, against its own
-//! [`Backend`]. sqlx's generic bounds over a database (an executor for every connection and
+//! The store's SQL lives in `src/shared/`: plain Rust modules that each backend crate
+//! (`parley-store-sqlite`, `parley-store-postgres`) compiles as its own (`#[path]`), against its
+//! own [`Backend`] (`crate::B`) and store type (`crate::SqlStore`, an [`Engine`]). ARCHITECTURE.md
+//! describes how a store method is added. sqlx's generic bounds over a database (an executor for every connection and
 //! transaction, an encoding for every bound type) would have to be spelled out on every function
 //! of the store; compiled into each backend, the same source meets concrete types instead, and the
 //! compiler checks it once per backend.
