@@ -7,56 +7,21 @@
 //! in id order), so its inbox rows and counts change one write at a time, as on SQLite, while
 //! writes to different conversations commit concurrently.
 
-#[path = "../../parley-store-sql/src/shared/accounts.rs"]
-mod accounts;
-#[path = "../../parley-store-sql/src/shared/attachments.rs"]
-mod attachments;
-#[path = "../../parley-store-sql/src/shared/automations.rs"]
-mod automations;
 mod bus;
 mod claims;
-#[path = "../../parley-store-sql/src/shared/conversations.rs"]
-mod conversations;
 #[cfg(all(test, feature = "postgres-tests"))]
 mod deadlock;
-#[path = "../../parley-store-sql/src/shared/delivery.rs"]
-mod delivery;
 mod dialect;
-#[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
-mod digest_reads;
 mod engine;
-#[path = "../../parley-store-sql/src/shared/errors.rs"]
-mod errors;
-#[path = "../../parley-store-sql/src/shared/inbox.rs"]
-mod inbox;
-#[path = "../../parley-store-sql/src/shared/inbox_rebuild.rs"]
-mod inbox_rebuild;
-#[path = "../../parley-store-sql/src/shared/mail_in.rs"]
-mod mail_in;
-#[path = "../../parley-store-sql/src/shared/names.rs"]
-mod names;
-#[path = "../../parley-store-sql/src/shared/people.rs"]
-mod people;
 mod posting;
 mod pushes;
-#[path = "../../parley-store-sql/src/shared/routing.rs"]
-mod routing;
-#[path = "../../parley-store-sql/src/shared/row_details.rs"]
-mod row_details;
-#[path = "../../parley-store-sql/src/shared/rows.rs"]
-mod rows;
-#[path = "../../parley-store-sql/src/shared/saved_replies.rs"]
-mod saved_replies;
 pub mod scratch;
 mod search;
-#[path = "../../parley-store-sql/src/shared/verification.rs"]
-mod verification;
-#[path = "../../parley-store-sql/src/shared/views.rs"]
-mod views;
-#[path = "../../parley-store-sql/src/shared/webhooks.rs"]
-mod webhooks;
-#[path = "../../parley-store-sql/src/shared/work.rs"]
-mod work;
+
+/// The store's modules, written once (`parley-store-sql`), at this crate's root.
+#[path = "../../parley-store-sql/src/shared/mod.rs"]
+mod shared;
+use shared::*;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -4,14 +4,11 @@
 //! control characters `parley_domain::search` splits on.
 
 use crate::errors::other;
-use crate::rows::{self, get};
+use crate::search_rows::Statements;
 use crate::PgStore;
-use crate::B;
 use async_trait::async_trait;
 use parley_domain::search::Query;
-use parley_domain::*;
-use parley_store::{CustomerHit, ItemReach, MessageHit, Reader, SearchAsk, SearchHits, SearchStore, StoreResult};
-use parley_store_sql::Backend;
+use parley_store::{SearchAsk, SearchHits, SearchStore, StoreResult};
 
 /// Matches read before ranking, per kind.
 const NEWEST: i64 = 200;
@@ -54,15 +51,16 @@ impl SearchStore for PgStore {
             return Ok(SearchHits::default());
         }
         let expression = tsquery_text(ask.query);
-        let mut conn = self.pool.acquire().await.map_err(other)?;
-        let (kind, id) = (ask.party.kind_str(), ask.party.raw_id());
-        // What of a conversation's messages the asker may read (R7, R33).
-        let (readable, now) = match ask.reader {
-            Reader::User => (String::new(), 0),
-            Reader::Customer { now } => (format!("AND {}", rows::customer_sees("m.", "$5")), now),
-        };
+        let mut conn = self.reader.acquire().await.map_err(other)?;
+        crate::search_rows::search(&mut conn, &ask, &expression, statements).await
+    }
+}
 
-        let sql = format!(
+/// The statements of a search (`search_rows::Statements`), with `readable` the condition on what
+/// of a conversation's messages the asker may read.
+fn statements(readable: &str) -> Statements {
+    Statements {
+        conversations: format!(
             "SELECT id, {excerpt} AS excerpt FROM (
                SELECT c.id, c.subject, ts_rank(search_words(c.subject), q) AS rank
                FROM {QUERY} AS q, conversations c
@@ -70,18 +68,8 @@ impl SearchStore for PgStore {
                WHERE search_words(c.subject) @@ q ORDER BY c.id DESC LIMIT {NEWEST}) AS newest, {QUERY} AS q
              ORDER BY rank DESC, id DESC LIMIT $4",
             excerpt = marked("subject")
-        );
-        let found: Vec<(i64, String)> = sqlx::query_as(&sql)
-            .bind(&expression)
-            .bind(kind)
-            .bind(id)
-            .bind(ask.limit)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let conversations = found.into_iter().map(|(id, e)| (ConversationId(id), e)).collect();
-
-        let sql = format!(
+        ),
+        messages: format!(
             "SELECT newest.*, {excerpt} AS excerpt FROM (
                SELECT m.id, m.conversation_id, m.number, m.author_kind, m.author_id, m.created_at, m.body,
                       ts_rank(m.body_search, q) AS rank
@@ -91,40 +79,8 @@ impl SearchStore for PgStore {
                ORDER BY m.id DESC LIMIT {NEWEST}) AS newest, {QUERY} AS q
              ORDER BY rank DESC, id DESC LIMIT $4",
             excerpt = excerpt("body")
-        );
-        let found = sqlx::query(&sql)
-            .bind(&expression)
-            .bind(kind)
-            .bind(id)
-            .bind(ask.limit)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let messages = found
-            .iter()
-            .map(|r| {
-                Ok(MessageHit {
-                    id: MessageId(get(r, "id")?),
-                    conversation_id: ConversationId(get(r, "conversation_id")?),
-                    number: get(r, "number")?,
-                    author: rows::author(r, "author_kind", "author_id")?,
-                    created_at: get(r, "created_at")?,
-                    excerpt: get(r, "excerpt")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        // $2: every item; $3: the projects; $4: the user whose own items count; $5: the only
-        // items.
-        let (every, projects, user, only) = match &ask.items {
-            ItemReach::Every => (true, None, None, None),
-            ItemReach::Projects { projects, user } => {
-                (false, Some(B::id_list(projects.iter().map(|p| p.0))), Some(user.0), None)
-            }
-            ItemReach::Only(ids) => (false, None, None, Some(B::id_list(ids.iter().map(|i| i.0)))),
-        };
-        let sql = format!(
+        ),
+        items: format!(
             "SELECT id, {excerpt} AS excerpt FROM (
                SELECT it.id, it.title, ts_rank(search_words(it.title), q) AS rank FROM {QUERY} AS q, items it
                WHERE search_words(it.title) @@ q AND ($2
@@ -135,40 +91,17 @@ impl SearchStore for PgStore {
                ORDER BY it.id DESC LIMIT {NEWEST}) AS newest, {QUERY} AS q
              ORDER BY rank DESC, id DESC LIMIT $6",
             excerpt = marked("title")
-        );
-        let found: Vec<(i64, String)> = sqlx::query_as(&sql)
-            .bind(&expression)
-            .bind(every)
-            .bind(projects)
-            .bind(user)
-            .bind(only)
-            .bind(ask.limit)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let items = found.into_iter().map(|(id, e)| (ItemId(id), e)).collect();
-
-        let customers = if ask.customers {
-            let sql = format!(
-                "SELECT id, {excerpt} AS name, email FROM (
-                   SELECT cu.id, cu.name, cu.email,
-                          ts_rank(search_words(cu.name || ' ' || COALESCE(cu.email, '')), q) AS rank
-                   FROM {QUERY} AS q, customers cu
-                   WHERE search_words(cu.name || ' ' || COALESCE(cu.email, '')) @@ q
-                   ORDER BY cu.id DESC LIMIT {NEWEST}) AS newest, {QUERY} AS q
-                 ORDER BY rank DESC, id DESC LIMIT $2",
-                excerpt = marked("name")
-            );
-            let found: Vec<(i64, String, Option<String>)> =
-                sqlx::query_as(&sql).bind(&expression).bind(ask.limit).fetch_all(&mut *conn).await.map_err(other)?;
-            found
-                .into_iter()
-                .map(|(id, name, email)| CustomerHit { id: CustomerId(id), name, email: email.unwrap_or_default() })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(SearchHits { conversations, messages, items, customers })
+        ),
+        customers: format!(
+            "SELECT id, {excerpt} AS name, email FROM (
+               SELECT cu.id, cu.name, cu.email,
+                      ts_rank(search_words(cu.name || ' ' || COALESCE(cu.email, '')), q) AS rank
+               FROM {QUERY} AS q, customers cu
+               WHERE search_words(cu.name || ' ' || COALESCE(cu.email, '')) @@ q
+               ORDER BY cu.id DESC LIMIT {NEWEST}) AS newest, {QUERY} AS q
+             ORDER BY rank DESC, id DESC LIMIT $2",
+            excerpt = marked("name")
+        ),
     }
 }
 

@@ -4,52 +4,17 @@
 //! process instead of failing on SQLite's single-writer lock; reads use a separate pool and run
 //! concurrently with the writer (WAL lets readers see the last commit).
 
-#[path = "../../parley-store-sql/src/shared/accounts.rs"]
-mod accounts;
-#[path = "../../parley-store-sql/src/shared/attachments.rs"]
-mod attachments;
-#[path = "../../parley-store-sql/src/shared/automations.rs"]
-mod automations;
 mod checkpoint;
-#[path = "../../parley-store-sql/src/shared/conversations.rs"]
-mod conversations;
-#[path = "../../parley-store-sql/src/shared/delivery.rs"]
-mod delivery;
 mod dialect;
-#[path = "../../parley-store-sql/src/shared/digest_reads.rs"]
-mod digest_reads;
 mod engine;
-#[path = "../../parley-store-sql/src/shared/errors.rs"]
-mod errors;
-#[path = "../../parley-store-sql/src/shared/inbox.rs"]
-mod inbox;
-#[path = "../../parley-store-sql/src/shared/inbox_rebuild.rs"]
-mod inbox_rebuild;
-#[path = "../../parley-store-sql/src/shared/mail_in.rs"]
-mod mail_in;
-#[path = "../../parley-store-sql/src/shared/names.rs"]
-mod names;
-#[path = "../../parley-store-sql/src/shared/people.rs"]
-mod people;
 mod posting;
-#[path = "../../parley-store-sql/src/shared/routing.rs"]
-mod routing;
-#[path = "../../parley-store-sql/src/shared/row_details.rs"]
-mod row_details;
-#[path = "../../parley-store-sql/src/shared/rows.rs"]
-mod rows;
-#[path = "../../parley-store-sql/src/shared/saved_replies.rs"]
-mod saved_replies;
 mod search;
 mod urgent;
-#[path = "../../parley-store-sql/src/shared/verification.rs"]
-mod verification;
-#[path = "../../parley-store-sql/src/shared/views.rs"]
-mod views;
-#[path = "../../parley-store-sql/src/shared/webhooks.rs"]
-mod webhooks;
-#[path = "../../parley-store-sql/src/shared/work.rs"]
-mod work;
+
+/// The store's modules, written once (`parley-store-sql`), at this crate's root.
+#[path = "../../parley-store-sql/src/shared/mod.rs"]
+mod shared;
+use shared::*;
 
 use parley_store::{Notice, NoticeBoard, Store, StoreError, StoreResult, TallyChange};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

@@ -4,14 +4,11 @@
 //! common a word is in a year of history.
 
 use crate::errors::other;
-use crate::rows::{self, get};
+use crate::search_rows::Statements;
 use crate::SqliteStore;
-use crate::B;
 use async_trait::async_trait;
 use parley_domain::search::Query;
-use parley_domain::*;
-use parley_store::{CustomerHit, ItemReach, MessageHit, Reader, SearchAsk, SearchHits, SearchStore, StoreResult};
-use parley_store_sql::Backend;
+use parley_store::{SearchAsk, SearchHits, SearchStore, StoreResult};
 
 /// Matches read before ranking, per kind.
 const NEWEST: i64 = 200;
@@ -44,116 +41,55 @@ impl SearchStore for SqliteStore {
     async fn search(&self, ask: SearchAsk<'_>) -> StoreResult<SearchHits> {
         let expression = fts_expression(ask.query);
         let mut conn = self.reader.acquire().await.map_err(other)?;
-        let (kind, id) = (ask.party.kind_str(), ask.party.raw_id());
-        // What of a conversation's messages the asker may read (R7, R33).
-        let (readable, now) = match ask.reader {
-            Reader::User => (String::new(), 0),
-            Reader::Customer { now } => (format!("AND {}", rows::customer_sees("m.", "?5")), now),
-        };
+        crate::search_rows::search(&mut conn, &ask, &expression, statements).await
+    }
+}
 
-        let sql = format!(
+/// The statements of a search (`search_rows::Statements`), with `readable` the condition on what
+/// of a conversation's messages the asker may read.
+fn statements(readable: &str) -> Statements {
+    Statements {
+        conversations: format!(
             "SELECT id, excerpt FROM (
                SELECT c.id, {excerpt} AS excerpt, f.rank AS rank FROM conversations_fts f
                JOIN conversations c ON c.id = f.rowid
-               JOIN inbox i ON i.conversation_id = c.id AND i.party_kind = ?2 AND i.party_id = ?3
-               WHERE conversations_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT {NEWEST})
-             ORDER BY rank LIMIT ?4",
+               JOIN inbox i ON i.conversation_id = c.id AND i.party_kind = $2 AND i.party_id = $3
+               WHERE conversations_fts MATCH $1 ORDER BY f.rowid DESC LIMIT {NEWEST})
+             ORDER BY rank LIMIT $4",
             excerpt = marked("conversations_fts", 0)
-        );
-        let found: Vec<(i64, String)> = sqlx::query_as(&sql)
-            .bind(&expression)
-            .bind(kind)
-            .bind(id)
-            .bind(ask.limit)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let conversations = found.into_iter().map(|(id, e)| (ConversationId(id), e)).collect();
-
-        let sql = format!(
+        ),
+        messages: format!(
             "SELECT * FROM (
                SELECT m.id, m.conversation_id, m.number, m.author_kind, m.author_id, m.created_at,
                       {excerpt} AS excerpt, f.rank AS rank
                FROM messages_fts f
                JOIN messages m ON m.id = f.rowid
-               JOIN inbox i ON i.conversation_id = m.conversation_id AND i.party_kind = ?2 AND i.party_id = ?3
-               WHERE messages_fts MATCH ?1 AND m.withdrawn_at IS NULL {readable}
+               JOIN inbox i ON i.conversation_id = m.conversation_id AND i.party_kind = $2 AND i.party_id = $3
+               WHERE messages_fts MATCH $1 AND m.withdrawn_at IS NULL {readable}
                ORDER BY f.rowid DESC LIMIT {NEWEST})
-             ORDER BY rank LIMIT ?4",
+             ORDER BY rank LIMIT $4",
             excerpt = excerpt("messages_fts", 0)
-        );
-        let found = sqlx::query(&sql)
-            .bind(&expression)
-            .bind(kind)
-            .bind(id)
-            .bind(ask.limit)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let messages = found
-            .iter()
-            .map(|r| {
-                Ok(MessageHit {
-                    id: MessageId(get(r, "id")?),
-                    conversation_id: ConversationId(get(r, "conversation_id")?),
-                    number: get(r, "number")?,
-                    author: rows::author(r, "author_kind", "author_id")?,
-                    created_at: get(r, "created_at")?,
-                    excerpt: get(r, "excerpt")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-
-        // ?2: every item; ?3: the projects (JSON); ?4: the user whose own items count; ?5: the
-        // only items (JSON).
-        let (every, projects, user, only) = match &ask.items {
-            ItemReach::Every => (true, None, None, None),
-            ItemReach::Projects { projects, user } => {
-                (false, Some(B::id_list(projects.iter().map(|p| p.0))), Some(user.0), None)
-            }
-            ItemReach::Only(ids) => (false, None, None, Some(B::id_list(ids.iter().map(|i| i.0)))),
-        };
-        let sql = format!(
+        ),
+        items: format!(
             "SELECT id, excerpt FROM (
                SELECT it.id, {excerpt} AS excerpt, f.rank AS rank FROM items_fts f JOIN items it ON it.id = f.rowid
-               WHERE items_fts MATCH ?1 AND (?2
-                  OR it.project_id IN (SELECT value FROM json_each(?3))
+               WHERE items_fts MATCH $1 AND ($2
+                  OR it.project_id IN (SELECT value FROM json_each($3))
                   OR EXISTS (SELECT 1 FROM item_people ip WHERE ip.item_id = it.id AND ip.party_kind = 'user'
-                             AND ip.party_id = ?4)
-                  OR it.id IN (SELECT value FROM json_each(?5)))
+                             AND ip.party_id = $4)
+                  OR it.id IN (SELECT value FROM json_each($5)))
                ORDER BY f.rowid DESC LIMIT {NEWEST})
-             ORDER BY rank LIMIT ?6",
+             ORDER BY rank LIMIT $6",
             excerpt = marked("items_fts", 0)
-        );
-        let found: Vec<(i64, String)> = sqlx::query_as(&sql)
-            .bind(&expression)
-            .bind(every)
-            .bind(projects)
-            .bind(user)
-            .bind(only)
-            .bind(ask.limit)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
-        let items = found.into_iter().map(|(id, e)| (ItemId(id), e)).collect();
-
-        let customers = if ask.customers {
-            let sql = format!(
-                "SELECT id, name, email FROM (
-                   SELECT cu.id, {excerpt} AS name, cu.email, f.rank AS rank FROM customers_fts f
-                   JOIN customers cu ON cu.id = f.rowid
-                   WHERE customers_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT {NEWEST})
-                 ORDER BY rank LIMIT ?2",
-                excerpt = marked("customers_fts", 0)
-            );
-            let found: Vec<(i64, String, String)> =
-                sqlx::query_as(&sql).bind(&expression).bind(ask.limit).fetch_all(&mut *conn).await.map_err(other)?;
-            found.into_iter().map(|(id, name, email)| CustomerHit { id: CustomerId(id), name, email }).collect()
-        } else {
-            Vec::new()
-        };
-        Ok(SearchHits { conversations, messages, items, customers })
+        ),
+        customers: format!(
+            "SELECT id, name, email FROM (
+               SELECT cu.id, {excerpt} AS name, cu.email, f.rank AS rank FROM customers_fts f
+               JOIN customers cu ON cu.id = f.rowid
+               WHERE customers_fts MATCH $1 ORDER BY f.rowid DESC LIMIT {NEWEST})
+             ORDER BY rank LIMIT $2",
+            excerpt = marked("customers_fts", 0)
+        ),
     }
 }
 
