@@ -74,7 +74,11 @@ impl AppError {
                 "other changes to the same conversations got in the way; nothing was written: try again",
             ),
             StoreError::Other(cause) => {
-                tracing::error!(%cause, what, "storage failure");
+                // The whole chain: what failed, and what it failed on.
+                let chain: Vec<String> = std::iter::successors(Some(&cause as &dyn std::error::Error), |e| e.source())
+                    .map(ToString::to_string)
+                    .collect();
+                tracing::error!(cause = %chain.join(": "), what, "storage failure");
                 AppError::Internal
             }
         }

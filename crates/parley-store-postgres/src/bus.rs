@@ -188,9 +188,9 @@ impl Announcer {
                 .execute(&pool)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string());
+                .map_err(StoreError::other);
                 for (_, reply) in group.drain(..) {
-                    let _ = reply.send(sent.clone().map_err(StoreError::Other));
+                    let _ = reply.send(sent.clone());
                 }
             }
         });
@@ -202,7 +202,7 @@ impl Announcer {
         if payloads.is_empty() {
             return Ok(());
         }
-        let closed = || StoreError::Other("the store is shutting down".into());
+        let closed = || StoreError::message("the store is shutting down");
         let (reply, answer) = oneshot::channel();
         self.queue.send((payloads, reply)).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
@@ -271,7 +271,7 @@ fn tally_change((kind, id, view, total, unread): &CountRow) -> Option<TallyChang
 }
 
 fn other_json(error: serde_json::Error) -> parley_store::StoreError {
-    parley_store::StoreError::Other(error.to_string())
+    parley_store::StoreError::other(error)
 }
 
 /// A name no other node has: the host's process id and the time it started.

@@ -136,7 +136,7 @@ impl PgStore {
     /// Runs the migrations not yet run. Several nodes starting at once run each migration once
     /// (sqlx holds an advisory lock while it migrates).
     pub async fn migrate(&self) -> StoreResult<()> {
-        migrator().run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        migrator().run(&self.pool).await.map_err(StoreError::other)?;
         inbox::build_if_missing(&self.pool).await
     }
 

@@ -59,7 +59,7 @@ impl Posts {
 
     /// Stores a message and answers once its transaction has committed.
     pub(crate) async fn post(&self, message: NewMessage) -> StoreResult<Message> {
-        let closed = || StoreError::Other("the store is shutting down".into());
+        let closed = || StoreError::message("the store is shutting down");
         let (reply, answer) = oneshot::channel();
         let writer = message.conversation_id.0.rem_euclid(WRITERS as i64) as usize;
         self.queues[writer].send(Job { message, reply }).await.map_err(|_| closed())?;

@@ -32,7 +32,7 @@ impl Pushes {
             while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let result = retrying(|| write(&pool, &group)).await;
                 for job in group.drain(..) {
-                    let _ = job.reply.send(result.as_ref().map(|_| ()).map_err(|e| StoreError::Other(e.to_string())));
+                    let _ = job.reply.send(result.as_ref().map(|_| ()).map_err(Clone::clone));
                 }
             }
         });
@@ -44,7 +44,7 @@ impl Pushes {
         if pushed.is_empty() {
             return Ok(());
         }
-        let closed = || StoreError::Other("the store is shutting down".into());
+        let closed = || StoreError::message("the store is shutting down");
         let (reply, answer) = oneshot::channel();
         self.queue.send(Job { pushed: pushed.to_vec(), at, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?

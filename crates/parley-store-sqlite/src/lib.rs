@@ -111,10 +111,7 @@ impl SqliteStore {
             )
             .await
             .map_err(errors::other)?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        sqlx::migrate!("./migrations").run(&writer).await.map_err(StoreError::other)?;
         inbox::build_if_missing(&writer).await?;
         let checkpointer = checkpoint::start(options.clone()).await?;
         let reader = SqlitePoolOptions::new()

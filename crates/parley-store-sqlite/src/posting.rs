@@ -66,7 +66,7 @@ impl Posts {
 
     /// Stores a message and answers once its transaction has committed.
     pub(crate) async fn post(&self, message: NewMessage) -> StoreResult<Message> {
-        let closed = || StoreError::Other("the store is shutting down".into());
+        let closed = || StoreError::message("the store is shutting down");
         let (reply, answer) = oneshot::channel();
         self.queue.send(Job { message, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?

@@ -16,7 +16,7 @@ pub trait Columns {
 
 /// A stored value that does not read as what its column holds.
 pub fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(format!("unreadable stored value: {what}"))
+    StoreError::message(format!("unreadable stored value: {what}"))
 }
 
 /// Parses a stored name with `parse`.

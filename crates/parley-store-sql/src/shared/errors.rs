@@ -13,7 +13,7 @@ pub fn other(e: impl Into<sqlx::Error>) -> StoreError {
             tracing::info!(cause = %db, "a write was rolled back by concurrent ones");
             StoreError::Contended
         }
-        e => StoreError::Other(e.to_string()),
+        e => StoreError::other(e),
     }
 }
 
