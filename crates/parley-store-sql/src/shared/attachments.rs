@@ -29,16 +29,17 @@ pub(crate) async fn fill<'e>(db: impl Executor<'e, Database = Db>, messages: &mu
     if messages.is_empty() {
         return Ok(());
     }
-    let rows = sqlx::query(&format!(
-        "SELECT a.id, a.message_id, a.name, a.content_type, a.size
-         FROM {ids} {join} attachments a ON a.message_id = ids.value ORDER BY a.id",
-        ids = B::id_table(1),
-        join = B::THEN_JOIN
-    ))
-    .bind(B::id_list(messages.iter().map(|m| m.id.0)))
-    .fetch_all(db)
-    .await
-    .map_err(other)?;
+    // Every page of messages reads its files: the statement is spelled once.
+    static FILES_OF: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT a.id, a.message_id, a.name, a.content_type, a.size
+             FROM {ids} {join} attachments a ON a.message_id = ids.value ORDER BY a.id",
+            ids = B::id_table(1),
+            join = B::THEN_JOIN
+        )
+    });
+    let rows =
+        sqlx::query(&FILES_OF).bind(B::id_list(messages.iter().map(|m| m.id.0))).fetch_all(db).await.map_err(other)?;
     if rows.is_empty() {
         return Ok(());
     }
