@@ -125,10 +125,21 @@ impl App {
             channel,
             created_at: now,
             audience,
-            email_delay_ms: i64::try_from(self.config.email_delay.as_millis()).unwrap_or(i64::MAX),
+            email_plans: Vec::new(),
             new_followers,
             attachments: attachments.to_vec(),
         };
+        // R14: the email plans are decided here, once: the store writes them, the metrics count them.
+        let delay_ms = i64::try_from(self.config.email_delay.as_millis()).unwrap_or(i64::MAX);
+        let message = message.planned(conversation.header.visibility, delay_ms);
+        let suppressed: Vec<_> = message
+            .email_plans
+            .iter()
+            .filter_map(|plan| match plan {
+                delivery::EmailPlan::Suppressed(reason) => Some(*reason),
+                delivery::EmailPlan::DueAt(_) => None,
+            })
+            .collect();
         let audience = message.audience.clone();
         let message = self.store.insert_message(message).await.map_err(|e| match e {
             StoreError::Locked => crate::error::locked(),
@@ -138,11 +149,8 @@ impl App {
             ),
             e => AppError::from_store("conversation")(e),
         })?;
-        for r in &audience.recipients {
-            let plan = delivery::plan_email(r, message.author, message.visibility, now, 0, None);
-            if let delivery::EmailPlan::Suppressed(reason) = plan {
-                self.metrics.emails("suppressed", reason.as_str(), 1);
-            }
+        for reason in suppressed {
+            self.metrics.emails("suppressed", reason.as_str(), 1);
         }
         self.publish_message(message.clone(), audience.clone(), conversation.header.subject.clone(), silent);
         self.announce(crate::webhooks::Announcement::message_created(&message, &conversation.header)).await;

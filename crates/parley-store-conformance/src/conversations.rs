@@ -138,6 +138,18 @@ pub async fn read_position_never_moves_back_nor_past_the_end<S: Store>(store: &S
     assert_eq!(store.mark_read(c.header.id, member, 99, T0).await.unwrap().0, 3);
 }
 
+/// R14: the app plans each recipient's email; a message that comes without a plan for each of
+/// its recipients is refused and writes nothing, rather than leaving someone with no email job.
+pub async fn r14_a_message_without_each_recipients_plan_writes_nothing<S: Store>(store: &S) {
+    let w = World::new(store).await;
+    let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
+    let mut m = new_message(&c, Author::User(w.admin.id), &[Party::Customer(w.customer.id)], T0);
+    m.email_plans.clear();
+    assert!(matches!(store.insert_message(m).await, Err(StoreError::Other(_))));
+    assert!(store.messages(c.header.id, 0, 10, Reader::User).await.unwrap().is_empty());
+    assert_eq!(store.conversation(c.header.id).await.unwrap().header.message_count, 0);
+}
+
 pub async fn mentioned_users_start_following<S: Store>(store: &S) {
     let w = World::new(store).await;
     let c = w.conversation(store, Visibility::Internal, None, vec![]).await;
@@ -156,8 +168,7 @@ pub async fn r33_held_message_reaches_customers_only_when_released<S: Store>(sto
     let customer = Party::Customer(w.customer.id);
     let mut m = new_message(&c, Author::User(w.admin.id), &[customer, Party::User(w.member.id)], T0);
     m.held_until = Some(T0 + 10_000);
-    m.email_delay_ms = 1_000;
-    let m = store.insert_message(m).await.unwrap();
+    let m = store.insert_message(m.planned(c.header.visibility, 1_000)).await.unwrap();
     assert_eq!(m.held_until, Some(T0 + 10_000));
 
     let as_customer = |now| Reader::Customer { now };
@@ -328,6 +339,7 @@ pub async fn r6_r8_concurrent_posts_are_numbered_once_and_fail_alone<S: Store>(s
     let member = Author::User(w.member.id);
     let mut twice = new_message(&open, member, &to, T0 + 1);
     twice.audience.recipients.extend(twice.audience.recipients.clone());
+    let twice = twice.planned(open.header.visibility, DELAY);
     let posts = (0..40).map(|i| match i % 10 {
         3 => new_message(&locked, member, &[], T0 + i),
         7 => NewMessage { created_at: T0 + i, ..twice.clone() },

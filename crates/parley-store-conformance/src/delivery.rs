@@ -29,8 +29,8 @@ fn digest_of(due: &[parley_domain::delivery::DueEmail]) -> Digest {
     digests.into_iter().next().unwrap()
 }
 
-/// R14: posting stores a pending email per notified recipient, due one delay later, in the same
-/// write; recipients whose preferences say no are suppressed at once.
+/// R14: posting stores the planned email of each recipient in the same write: a pending one due
+/// one delay later, or, for recipients whose preferences say no, suppressed at once.
 pub async fn r14_email_job_is_stored_with_the_message<S: Store>(store: &S) {
     let w = World::new(store).await;
     let c = w.conversation(store, Visibility::Public, Some(Link::Item(w.ticket.id)), vec![]).await;
@@ -40,7 +40,7 @@ pub async fn r14_email_job_is_stored_with_the_message<S: Store>(store: &S) {
         reasons: vec![parley_domain::audience::Reason::ItemFollower],
         notify: false,
     });
-    let m = store.insert_message(m).await.unwrap();
+    let m = store.insert_message(m.planned(c.header.visibility, DELAY)).await.unwrap();
     let timeline = store.delivery_timeline(m.id).await.unwrap();
     let customer = timeline.iter().find(|r| r.party == Party::Customer(w.customer.id)).unwrap();
     assert_eq!(customer.email_state, EmailState::Pending);
@@ -286,7 +286,7 @@ pub async fn r32_outgoing_log_lists_and_prunes<S: Store>(store: &S) {
         reasons: vec![parley_domain::audience::Reason::ItemFollower],
         notify: false,
     });
-    let quiet = store.insert_message(other).await.unwrap();
+    let quiet = store.insert_message(other.planned(c.header.visibility, DELAY)).await.unwrap();
 
     let log = store.outgoing_log(T0, 10).await.unwrap();
     assert_eq!(log.len(), 2, "{log:?}");

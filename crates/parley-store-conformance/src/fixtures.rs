@@ -93,7 +93,7 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
         body_html: "<p>Hi</p>".into(),
         channel: Channel::App,
         created_at: at,
-        email_delay_ms: DELAY,
+        email_plans: Vec::new(),
         held_until: None,
         audience: Audience {
             recipients: to
@@ -104,9 +104,11 @@ pub fn new_message(conversation: &Conversation, author: Author, to: &[Party], at
         new_followers: Vec::new(),
         attachments: Vec::new(),
     }
+    .planned(conversation.header.visibility, DELAY)
 }
 
 /// A reply by `author` held by the send guard for 10 s (R33).
 pub fn held_message(conversation: &Conversation, author: Author, to: &[Party], at: i64) -> NewMessage {
     NewMessage { held_until: Some(at + 10_000), ..new_message(conversation, author, to, at) }
+        .planned(conversation.header.visibility, DELAY)
 }

@@ -148,6 +148,8 @@ struct Scene {
     team: TeamId,
     organization: OrganizationId,
     conversations: Vec<ConversationId>,
+    /// R1: each conversation's visibility, fixed when it was made; its messages' email plans need it.
+    visibility: std::collections::HashMap<ConversationId, Visibility>,
     held: Vec<MessageId>,
 }
 
@@ -176,6 +178,7 @@ async fn scene<S: Store>(store: &S) -> Scene {
         team: team.id,
         organization: org.id,
         conversations: Vec::new(),
+        visibility: Default::default(),
         held: Vec::new(),
     }
 }
@@ -210,6 +213,7 @@ async fn random_write<S: Store>(store: &S, s: &mut Scene, dice: &mut Dice, now: 
                 .await
                 .unwrap();
             s.conversations.push(c.header.id);
+            s.visibility.insert(c.header.id, visibility);
             format!("new {visibility:?} conversation {link:?} by {created_by:?}")
         }
         2..=5 => {
@@ -227,19 +231,22 @@ async fn random_write<S: Store>(store: &S, s: &mut Scene, dice: &mut Dice, now: 
                 .collect();
             let users: Vec<Party> = s.users.iter().map(|u| Party::User(*u)).collect();
             let posted = store
-                .insert_message(NewMessage {
-                    conversation_id: conversation,
-                    author,
-                    body: "Hi".into(),
-                    body_html: "<p>Hi</p>".into(),
-                    channel: Channel::App,
-                    created_at: now,
-                    email_delay_ms: DELAY,
-                    held_until: held.then_some(now + 5_000),
-                    audience: Audience { recipients },
-                    new_followers: dice.some(&users, 15),
-                    attachments: vec![],
-                })
+                .insert_message(
+                    NewMessage {
+                        conversation_id: conversation,
+                        author,
+                        body: "Hi".into(),
+                        body_html: "<p>Hi</p>".into(),
+                        channel: Channel::App,
+                        created_at: now,
+                        email_plans: Vec::new(),
+                        held_until: held.then_some(now + 5_000),
+                        audience: Audience { recipients },
+                        new_followers: dice.some(&users, 15),
+                        attachments: vec![],
+                    }
+                    .planned(s.visibility[&conversation], DELAY),
+                )
                 .await;
             if let (Ok(m), true) = (&posted, held) {
                 s.held.push(m.id);

@@ -52,6 +52,7 @@ macro_rules! store_behaviour_tests {
             r6_r8_concurrent_posts_are_numbered_once_and_fail_alone,
             read_position_never_moves_back_nor_past_the_end,
             mentioned_users_start_following,
+            r14_a_message_without_each_recipients_plan_writes_nothing,
             r14_email_job_is_stored_with_the_message,
             r14_due_email_is_claimed_once_until_its_lease_runs_out,
             r14_r34_a_claim_takes_a_digest_whole,

@@ -2,6 +2,7 @@
 
 use parley_domain::access::Relation;
 use parley_domain::audience::Audience;
+use parley_domain::delivery::{plan_email, EmailPlan};
 use parley_domain::*;
 
 pub struct NewUser {
@@ -138,8 +139,9 @@ pub struct NewMessage {
     pub channel: Channel,
     pub created_at: i64,
     pub audience: Audience,
-    /// R14: how long after posting an unseen message is emailed.
-    pub email_delay_ms: i64,
+    /// R14: the email plan of each of `audience.recipients`, in order. The app decides it (see
+    /// [`NewMessage::planned`]); the store only joins the due ones into bursts (R34).
+    pub email_plans: Vec<EmailPlan>,
     /// R33: customers see it from then on.
     pub held_until: Option<i64>,
     /// People who start following the conversation with this message (mentioned users).
@@ -147,6 +149,21 @@ pub struct NewMessage {
     /// Files the author uploaded into the conversation for it; the post is refused
     /// (`Conflict("attachment")`, nothing written) unless each is theirs and on no message yet.
     pub attachments: Vec<AttachmentId>,
+}
+
+impl NewMessage {
+    /// The message with the email plan of each recipient, in a conversation of `visibility`
+    /// (R1: fixed when it was made, so the plan holds when the message is written), for an
+    /// email delay of `delay_ms` (R14).
+    pub fn planned(mut self, visibility: Visibility, delay_ms: i64) -> Self {
+        self.email_plans = self
+            .audience
+            .recipients
+            .iter()
+            .map(|r| plan_email(r, self.author, visibility, self.created_at, delay_ms, self.held_until))
+            .collect();
+        self
+    }
 }
 
 /// What linking an independent conversation does (R5).

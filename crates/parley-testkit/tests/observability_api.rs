@@ -62,6 +62,13 @@ async fn metrics_count_requests_posts_sockets_events_and_emails_on_their_own_lis
     assert_eq!(sample(&text, r#"parley_email_queue_depth{queue="jobs"}"#), 0.0);
     drop(mia);
 
+    // An email the post itself decides against is counted with its reason, once.
+    let path = format!("/api/v1/users/{}/preferences", d.mia.id);
+    assert_eq!(app.patch(&d.mia, &path, serde_json::json!({"customer_messages": "none"})).await.0, 200);
+    app.say(&d.carla, d.public, "Still on fire").await;
+    let text = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(sample(&text, r#"parley_emails_total{outcome="suppressed",reason="preference"}"#), 1.0, "{text}");
+
     // Never on the public address.
     let public = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(public.status(), 404);

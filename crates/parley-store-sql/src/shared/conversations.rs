@@ -10,7 +10,7 @@ use crate::SqlStore;
 use crate::B;
 use async_trait::async_trait;
 use parley_domain::audience::Recipient;
-use parley_domain::delivery::{plan_email, EmailPlan, EmailState};
+use parley_domain::delivery::{EmailPlan, EmailState};
 use parley_domain::inbox::SharedFacts;
 use parley_domain::*;
 use parley_store::inbox_rows::Posted;
@@ -229,14 +229,13 @@ pub(crate) async fn insert_in(
     .await
     .map_err(other)?;
     if !m.audience.recipients.is_empty() {
-        // R14: the email jobs are stored with the message, in the same transaction; R34: each
-        // joins the email its recipient's earlier messages of the conversation wait for, if close.
-        let mut plans: Vec<EmailPlan> = m
-            .audience
-            .recipients
-            .iter()
-            .map(|r| plan_email(r, m.author, visibility, m.created_at, m.email_delay_ms, m.held_until))
-            .collect();
+        // R14: the email jobs the app planned are stored with the message, in the same
+        // transaction; R34: each joins the email its recipient's earlier messages of the
+        // conversation wait for, if close.
+        if m.email_plans.len() != m.audience.recipients.len() {
+            return Err(StoreError::message("a new message needs one email plan for each recipient"));
+        }
+        let mut plans = m.email_plans.clone();
         join_bursts(tx, m, &mut plans).await?;
         let mut insert = QueryBuilder::new(
             "INSERT INTO message_recipients (message_id, conversation_id, party_kind, party_id, reasons, notify,
