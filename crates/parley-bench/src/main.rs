@@ -108,6 +108,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    parley_testkit::leave_statements_unwatched();
     if let Some(db) = &args.seed_into {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
         let seeded = large::seed_file(db, now, args.scale).await?;

@@ -21,6 +21,7 @@ mod webhook_sink;
 pub use mail_client::{smtp_dialogue, smtp_send};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use socket::{Refused, Socket};
+pub use statements::leave_statements_unwatched;
 pub use webhook_sink::{Hook, WebhookSink};
 
 use parley::{Config, Launched};

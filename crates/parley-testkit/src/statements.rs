@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -15,9 +16,21 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 /// Statements that mixed the two kinds of parameter, since the process started.
 static MIXED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Set by load generators: nothing is watched.
+static UNWATCHED: AtomicBool = AtomicBool::new(false);
+
+/// For load generators, called before the first server starts: statements go unwatched. Watching
+/// has every statement logged and looked at, which is not part of what they measure.
+pub fn leave_statements_unwatched() {
+    UNWATCHED.store(true, Ordering::Relaxed);
+}
+
 /// Starts watching once per test process, and recording when asked to; panics if a statement
 /// sent so far mixed parameters.
 pub(crate) fn watch() {
+    if UNWATCHED.load(Ordering::Relaxed) {
+        return;
+    }
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
         let file = std::env::var_os("PARLEY_SQL_STATEMENTS").map(|path| {
