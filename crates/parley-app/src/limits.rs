@@ -35,9 +35,13 @@ pub enum Attempt {
     Contact,
     /// A visitor trying a code.
     Verify,
-    /// An incoming email (R19): per sender address, so a runaway exchange with another robot
-    /// stops; per SMTP client, so one host cannot flood the listener.
+    /// An incoming email (R19, R45): per envelope sender (the From of a relayed mail), so a
+    /// runaway exchange with another robot stops; per SMTP client, so one host cannot flood the
+    /// listener.
     InboundMail,
+    /// An incoming mail with the null reverse-path (`MAIL FROM:<>`: bounces and auto-replies,
+    /// R45): a bucket of its own per client, since there is no sender to count it against.
+    InboundBounce,
 }
 
 /// A bucket: `burst` at once, then one more every `every`.
@@ -53,7 +57,7 @@ const fn rule(burst: u32, every_secs: u64) -> Rule {
 
 impl Attempt {
     /// Every attempt, in declaration order: `ALL[a as usize] == a`.
-    pub const ALL: [Attempt; 8] = [
+    pub const ALL: [Attempt; 9] = [
         Attempt::Login,
         Attempt::LoginLink,
         Attempt::PasswordChange,
@@ -62,6 +66,7 @@ impl Attempt {
         Attempt::Contact,
         Attempt::Verify,
         Attempt::InboundMail,
+        Attempt::InboundBounce,
     ];
 
     /// Per client IP address. A whole office behind one address must still get through, so these
@@ -76,6 +81,7 @@ impl Attempt {
             Attempt::Contact => rule(10, 30),
             Attempt::Verify => rule(20, 10),
             Attempt::InboundMail => rule(200, 1),
+            Attempt::InboundBounce => rule(30, 10),
         }
     }
 
@@ -89,12 +95,12 @@ impl Attempt {
             Attempt::Contact => Some(rule(3, 300)),
             // 20 mails at once, then one every 30 s: 20 in ten minutes, as a person never writes.
             Attempt::InboundMail => Some(rule(20, 30)),
-            Attempt::Visitor | Attempt::Verify => None,
+            Attempt::Visitor | Attempt::Verify | Attempt::InboundBounce => None,
         }
     }
 
     /// The name settings use: `login`, `login_link`, `password_change`, `password_reset`, `visitor`, `contact`, `verify`,
-    /// `inbound_mail`.
+    /// `inbound_mail`, `inbound_bounce`.
     pub fn name(self) -> &'static str {
         match self {
             Attempt::Login => "login",
@@ -105,6 +111,7 @@ impl Attempt {
             Attempt::Contact => "contact",
             Attempt::Verify => "verify",
             Attempt::InboundMail => "inbound_mail",
+            Attempt::InboundBounce => "inbound_bounce",
         }
     }
 }
@@ -112,8 +119,8 @@ impl Attempt {
 /// Every limit: the defaults above, some changed by settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
-    per_client: [Rule; 8],
-    per_address: [Option<Rule>; 8],
+    per_client: [Rule; 9],
+    per_address: [Option<Rule>; 9],
 }
 
 impl Default for LimitSettings {

@@ -317,18 +317,152 @@ async fn r19_automatic_mail_is_logged_and_never_answered() {
     app.stop().await;
 }
 
+/// R19, R45: a bounce comes with the null reverse-path (`MAIL FROM:<>`), as mail servers send them:
+/// the listener takes it, and it is logged as automatic and answered by nothing.
 #[tokio::test]
-async fn r19_a_sender_writing_too_often_is_refused_for_a_while() {
+async fn r19_r45_a_bounce_from_the_null_reverse_path_arrives_and_is_never_answered() {
+    let app = spawn_app().await;
+    let replies = smtp_dialogue(
+        app.smtp_in,
+        &[
+            "EHLO mx.client.example",
+            "MAIL FROM:<> SIZE=400",
+            "RCPT TO:<support@acme.test>",
+            "DATA",
+            "From: Mail Delivery System <MAILER-DAEMON@client.example>",
+            "To: support@acme.test",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Auto-Submitted: auto-replied",
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=b",
+            "",
+            "--b",
+            "Content-Type: text/plain",
+            "",
+            "No such user",
+            "--b--",
+            ".",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(replies[2].starts_with("250"), "the null reverse-path is taken: {replies:?}");
+    assert!(replies[5].starts_with("250"), "{replies:?}");
+    assert_eq!(replies[5], "250 2.0.0 Ok: queued", "the answer names nothing of what came before");
+    let admin = app.admin().await;
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "automatic", "{log:?}");
+    app.stop().await;
+}
+
+/// R45: a line ends at CRLF alone: a bare LF inside a message's data never ends it, so a second
+/// mail written after `\n.\n` is only words of the first, and starts nothing.
+#[tokio::test]
+async fn r45_no_second_mail_hides_inside_one_behind_a_bare_lf() {
+    let app = spawn_app().await;
+    let smuggled = "From: erin@client.example\r\nTo: support@acme.test\r\nSubject: One\r\n\r\nHello\n.\n\
+                    MAIL FROM:<mallory@evil.example>\nRCPT TO:<support@acme.test>\nDATA\n\
+                    From: ceo@acme.test\nSubject: Two\n\nPay this invoice\n.\n\r\n.\r\n";
+    let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut read = tokio::io::BufReader::new(read);
+    let mut answers = Vec::new();
+    let mut line = String::new();
+    read.read_line(&mut line).await.unwrap();
+    for command in [
+        "HELO client.example\r\n",
+        "MAIL FROM:<erin@client.example>\r\n",
+        "RCPT TO:<support@acme.test>\r\n",
+        "DATA\r\n",
+    ] {
+        write.write_all(command.as_bytes()).await.unwrap();
+        line.clear();
+        read.read_line(&mut line).await.unwrap();
+        answers.push(line.clone());
+    }
+    write.write_all(smuggled.as_bytes()).await.unwrap();
+    write.write_all(b"QUIT\r\n").await.unwrap();
+    loop {
+        line.clear();
+        if read.read_line(&mut line).await.unwrap() == 0 {
+            break;
+        }
+        answers.push(line.clone());
+    }
+    let codes: Vec<&str> = answers.iter().map(|a| &a[..3]).collect();
+    assert_eq!(codes, ["250", "250", "250", "354", "250", "221"], "one mail, one answer: {answers:?}");
+    let admin = app.admin().await;
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!((log[0]["subject"].as_str(), log[0]["status"].as_str()), (Some("One"), Some("started")));
+    app.stop().await;
+}
+
+/// R45: one client cannot take every connection: past its own share it is told to come back later,
+/// while the listener still has room for others.
+#[tokio::test]
+async fn r45_one_client_holds_at_most_ten_connections() {
+    let app = spawn_app().await;
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
+        let mut read = tokio::io::BufReader::new(stream);
+        let mut greeting = String::new();
+        tokio::io::AsyncBufReadExt::read_line(&mut read, &mut greeting).await.unwrap();
+        assert!(greeting.starts_with("220"), "{greeting}");
+        held.push(read);
+    }
+    let refused = smtp_dialogue(app.smtp_in, &[]).await;
+    assert!(refused[0].starts_with("421"), "the eleventh: {refused:?}");
+    held.pop();
+    // The freed slot is the client's again (the count goes down once the connection ends).
+    let mut greeted = Vec::new();
+    for _ in 0..50 {
+        greeted = smtp_dialogue(app.smtp_in, &["QUIT"]).await;
+        if greeted[0].starts_with("220") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(greeted[0].starts_with("220"), "{greeted:?}");
+    app.stop().await;
+}
+
+/// R19, R45: a sender writing too often is told to come back later at MAIL time (450), before
+/// its mail is read, and nothing of it is kept; a relay's mail is answered 429 the same way.
+#[tokio::test]
+async fn r19_r45_a_sender_writing_too_often_is_refused_for_a_while_before_anything_is_kept() {
     let app = spawn_app_with(|c| c.rate_limit = vec!["inbound_mail.address=2/1h".into()]).await;
     let admin = app.admin().await;
-    for n in 0..3 {
-        let raw = format!("From: bot@loop.example\r\nTo: {SUPPORT}\r\nSubject: Ping {n}\r\nMessage-ID: <p{n}@loop.example>\r\n\r\nPing\r\n");
-        smtp_send(app.smtp_in, "bot@loop.example", &[SUPPORT], raw.as_bytes()).await.expect("accepted");
+    let ping = |n: i32| {
+        format!("From: bot@loop.example\r\nTo: {SUPPORT}\r\nSubject: Ping {n}\r\nMessage-ID: <p{n}@loop.example>\r\n\r\nPing\r\n")
+    };
+    for n in 0..2 {
+        smtp_send(app.smtp_in, "bot@loop.example", &[SUPPORT], ping(n).as_bytes()).await.expect("accepted");
     }
+    let refused = smtp_send(app.smtp_in, "bot@loop.example", &[SUPPORT], ping(2).as_bytes()).await.unwrap_err();
+    assert!(refused.contains("450") || refused.contains("Too many mails"), "{refused}");
+    // Another envelope sender from the same client still gets through.
+    smtp_send(app.smtp_in, "person@loop.example", &[SUPPORT], ping(3).as_bytes()).await.expect("accepted");
     let log = incoming(&app, &admin).await;
-    assert_eq!(log[0]["status"], "refused");
-    assert!(log[0]["reason"].as_str().unwrap().starts_with("rate_limited"), "{log:?}");
-    assert_eq!(log[1]["status"], "started");
+    assert_eq!(log.len(), 3, "the refused mail left nothing: {log:?}");
+    assert!(log.iter().all(|m| m["status"] == "started"), "{log:?}");
+
+    let token = app.ok(&admin, "/api/v1/inbound-tokens", json!({"name": "Relay"}), 201).await;
+    let token = token["token"].as_str().unwrap().to_string();
+    let relayed = |n: i32| {
+        let url = format!("{}/api/v1/inbound/email", app.base);
+        let body = ping(n).replace("bot@loop.example", "relayed@loop.example");
+        app.client.post(url).bearer_auth(&token).header("content-type", "message/rfc822").body(body).send()
+    };
+    for n in 10..12 {
+        assert_eq!(relayed(n).await.unwrap().status(), 200);
+    }
+    let res = relayed(12).await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(incoming(&app, &admin).await.len(), 5);
     app.stop().await;
 }
 

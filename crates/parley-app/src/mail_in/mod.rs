@@ -58,10 +58,31 @@ impl App {
             || inbound::reply_token_of(address, &self.config.mail_domain).is_some()
     }
 
+    /// R19, R45: may `client` begin a mail from the envelope sender `from` (`None`: the null
+    /// reverse-path of bounces and auto-replies) now? Asked by the SMTP listener at MAIL time,
+    /// before anything is read or kept; `Err` holds the seconds to wait.
+    pub fn may_send_mail(&self, client: Option<IpAddr>, from: Option<&str>) -> Result<(), u64> {
+        let waited = |result: AppResult<()>| match result {
+            Err(AppError::TooManyRequests { retry_after_secs }) => Err(retry_after_secs),
+            _ => Ok(()),
+        };
+        let checked = match from {
+            Some(from) => self.limits.check(Attempt::InboundMail, client, Some(from)),
+            None => self.limits.check(Attempt::InboundBounce, client, None),
+        };
+        if let Err(wait) = waited(checked) {
+            let what = if from.is_some() { "rate_limited" } else { "rate_limited_bounces" };
+            self.metrics.refused_at(parley_domain::door::Door::EmailIn, what);
+            return Err(wait);
+        }
+        Ok(())
+    }
+
     /// Receives one raw mail: logs it, handles it, and answers its log entry. `envelope_to` are the
     /// SMTP envelope's recipients (empty for a relay, which posts the message alone); `client` is
-    /// the sending host, for the per-client limit. An error means nothing was decided (the store
-    /// failed): the sender should try again later.
+    /// the sending host. The listener checked the sender's limits at MAIL time; a relay's mail is
+    /// checked here, by its From, before anything is kept (`TooManyRequests`). An error means
+    /// nothing was decided (the store failed): the sender should try again later.
     pub async fn receive_email(
         &self,
         raw: Vec<u8>,
@@ -70,6 +91,9 @@ impl App {
         client: Option<IpAddr>,
     ) -> AppResult<IncomingEmail> {
         let parsed = parse(&raw);
+        if let (Via::Http, Ok(mail)) = (via, &parsed) {
+            self.limits.check(Attempt::InboundMail, client, Some(&mail.from))?;
+        }
         let (from, mut to, subject, message_id) = match &parsed {
             Ok(m) => (m.from.clone(), m.to.clone(), m.subject.clone(), m.message_id.clone()),
             Err(_) => (String::new(), Vec::new(), String::new(), None),
@@ -91,7 +115,7 @@ impl App {
         let id = self.store.insert_incoming_email(logged).await?;
         let outcome = match parsed {
             Err(e) => refused(format!("unreadable: {e}")),
-            Ok(mail) => self.handle_email(&mail, &to, client).await?,
+            Ok(mail) => self.handle_email(&mail, &to).await?,
         };
         if outcome.status == Some(IncomingStatus::Refused) {
             let why = outcome.reason.as_deref().and_then(|r| r.split(':').next()).unwrap_or("refused");
@@ -106,12 +130,7 @@ impl App {
         Ok(self.store.finish_incoming_email(id, outcome).await?)
     }
 
-    async fn handle_email(
-        &self,
-        mail: &InboundMail,
-        recipients: &[String],
-        client: Option<IpAddr>,
-    ) -> AppResult<IncomingOutcome> {
+    async fn handle_email(&self, mail: &InboundMail, recipients: &[String]) -> AppResult<IncomingOutcome> {
         let domain = &self.config.mail_domain;
         // R19: automatic mail is logged and never answered, whatever it is addressed to.
         if let Some(reason) = inbound::automatic(&mail.automatic_signs(), domain) {
@@ -132,11 +151,6 @@ impl App {
                     party: earlier.party,
                 });
             }
-        }
-        if let Err(AppError::TooManyRequests { retry_after_secs }) =
-            self.limits.check(Attempt::InboundMail, client, Some(&mail.from))
-        {
-            return Ok(refused(format!("rate_limited: too many mails from this sender; next in {retry_after_secs} s")));
         }
         let Ok(sender) = EmailAddress::parse("from", &mail.from) else {
             return Ok(refused("bad_sender: the From address does not parse"));

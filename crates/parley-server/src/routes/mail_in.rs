@@ -22,10 +22,11 @@ pub const MAX_MAIL_BYTES: usize = 10 * 1024 * 1024;
 /// Post one incoming email as the raw RFC 5322 message (`Content-Type: message/rfc822`), for mail
 /// relays and providers that post inbound mail. Authenticated by a relay token
 /// (`POST /api/v1/inbound-tokens`). The answer is the mail's entry in the incoming log: what it
-/// did (posted, started a conversation, refused and why, ignored as automatic, duplicate).
+/// did (posted, started a conversation, refused and why, ignored as automatic, duplicate). A From
+/// address writing too often (R19) is answered 429, with `Retry-After`, and nothing is kept.
 #[utoipa::path(post, path = "/api/v1/inbound/email", tag = "email in",
     request_body(content = String, content_type = "message/rfc822", description = "The raw message, at most 10 MiB"),
-    responses((status = 200, body = IncomingEmail)))]
+    responses((status = 200, body = IncomingEmail), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn receive_email(
     State(app): State<App>,
     Extension(relay): Extension<Relay>,

@@ -1,20 +1,29 @@
-//! The SMTP listener for incoming mail (R16–R19): mailin speaks the protocol, this file does the
-//! I/O. It takes mail only for the support address and reply addresses (550 for any other
-//! recipient, so it never relays), limits message size, connections and idle time, offers STARTTLS
-//! when given a certificate, and hands each message to `App::receive_email` — the same function
-//! the relay endpoint uses — before answering 250, so an accepted mail is logged.
+//! The SMTP listener for incoming mail (R16–R19, R45): `session.rs` is the protocol and its
+//! limits, this file the I/O. It takes mail only for the support address and reply addresses (550
+//! for any other recipient, so it never relays), checks the sender's rate limits at MAIL time
+//! before anything is kept, bounds connections (in all and per client), a session's length and
+//! idle time, offers STARTTLS when given a certificate, and hands each message to
+//! `App::receive_email` — the same function the relay endpoint uses — before answering 250, so
+//! an accepted mail is logged.
+
+mod lines;
+mod session;
 
 use crate::routes::mail_in::MAX_MAIL_BYTES;
-use mailin::{Action, Handler, Response, SessionBuilder};
+use lines::{Lines, Read};
 use parley_app::{App, Via};
+pub use session::Limits;
+use session::{Gate, Reply, Session, Step};
+use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
@@ -23,12 +32,17 @@ use tokio_rustls::TlsAcceptor;
 pub struct SmtpInConfig {
     /// The name the listener greets with.
     pub hostname: String,
-    /// Largest message accepted (552 beyond).
-    pub max_bytes: usize,
+    /// What one session may use: message size, recipients, lines, commands, bytes.
+    pub limits: Limits,
     /// Connections served at once; more are told to come back later (421).
     pub max_connections: usize,
+    /// Connections one client address may hold at once (421 beyond), so that no one client
+    /// takes every slot.
+    pub max_connections_per_client: usize,
     /// How long a client may stay silent.
     pub idle_timeout: Duration,
+    /// How long one session may last, however busy.
+    pub max_session: Duration,
     /// STARTTLS, when a certificate was given.
     pub tls: Option<TlsAcceptor>,
 }
@@ -37,9 +51,11 @@ impl SmtpInConfig {
     pub fn new(hostname: impl Into<String>) -> Self {
         SmtpInConfig {
             hostname: hostname.into(),
-            max_bytes: MAX_MAIL_BYTES,
+            limits: Limits::new(MAX_MAIL_BYTES),
             max_connections: 100,
+            max_connections_per_client: 10,
             idle_timeout: Duration::from_secs(120),
+            max_session: Duration::from_secs(600),
             tls: None,
         }
     }
@@ -64,10 +80,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
 /// Serves SMTP on `listener` until the task is dropped.
 pub async fn serve_smtp(listener: TcpListener, app: App, config: SmtpInConfig) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(config.max_connections));
-    let mut builder = SessionBuilder::new(config.hostname.clone());
-    if config.tls.is_some() {
-        builder.enable_start_tls();
-    }
+    let clients = Arc::new(ClientSlots { max: config.max_connections_per_client, open: Mutex::default() });
     loop {
         let (mut stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -78,100 +91,80 @@ pub async fn serve_smtp(listener: TcpListener, app: App, config: SmtpInConfig) -
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let slot = slots.clone().try_acquire_owned().ok();
+        let client = clients.take(peer.ip());
+        let (Some(slot), Some(client)) = (slot, client) else {
             tokio::spawn(async move {
                 let _ = stream.write_all(b"421 4.7.0 Too many connections, try again later\r\n").await;
             });
             continue;
         };
-        let (app, config, builder) = (app.clone(), config.clone(), builder.clone());
+        let (app, config) = (app.clone(), config.clone());
         tokio::spawn(async move {
-            let _slot = slot;
-            if let Err(error) = serve_connection(stream, peer.ip(), app, config, builder).await {
+            let _slots = (slot, client);
+            if let Err(error) = serve_connection(stream, peer.ip(), app, config).await {
                 tracing::debug!(%error, %peer, "SMTP connection ended");
             }
         });
     }
 }
 
-/// What the protocol handler collected for one message.
-#[derive(Default)]
-struct Envelope {
-    recipients: Vec<String>,
-    data: Vec<u8>,
-    too_large: bool,
-    /// A message whose data ended, waiting for the I/O loop.
-    complete: Option<Complete>,
+/// How many connections each client address holds now.
+struct ClientSlots {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
 }
 
-enum Complete {
-    Message { raw: Vec<u8>, recipients: Vec<String> },
-    TooLarge,
+/// One client's connection; its count goes down when it is dropped.
+struct ClientSlot {
+    slots: Arc<ClientSlots>,
+    ip: IpAddr,
 }
 
-/// mailin's callbacks: decide recipients and collect data. The handing over happens in the I/O
-/// loop, which can wait for the store.
-struct Collector {
-    app: App,
-    max_bytes: usize,
-    envelope: Arc<Mutex<Envelope>>,
-}
-
-impl Collector {
-    fn with<T>(&self, f: impl FnOnce(&mut Envelope) -> T) -> T {
-        // A poisoned lock only means another callback of this same connection panicked.
-        let mut envelope = self.envelope.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut envelope)
-    }
-}
-
-impl Handler for Collector {
-    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
-        self.with(|e| *e = Envelope::default());
-        mailin::response::OK
-    }
-
-    fn rcpt(&mut self, to: &str) -> Response {
-        let to = to.trim().trim_start_matches('<').trim_end_matches('>');
-        if !self.app.takes_mail_for(to) {
-            return mailin::response::NO_MAILBOX;
+impl ClientSlots {
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= self.max {
+            return None;
         }
-        self.with(|e| e.recipients.push(to.to_string()));
-        mailin::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> io::Result<()> {
-        let max = self.max_bytes;
-        self.with(|e| {
-            if e.data.len() + buf.len() > max {
-                // Read to the end and refuse then: an error now would answer every further line.
-                e.too_large = true;
-                e.data = Vec::new();
-            } else if !e.too_large {
-                e.data.extend_from_slice(buf);
-            }
-        });
-        Ok(())
-    }
-
-    /// Always OK to mailin: it stays in its data state after an error answer here, so the I/O
-    /// loop gives the real answer (250, 451 or 552) instead.
-    fn data_end(&mut self) -> Response {
-        self.with(|e| {
-            let complete = if e.too_large {
-                Complete::TooLarge
-            } else {
-                Complete::Message { raw: std::mem::take(&mut e.data), recipients: std::mem::take(&mut e.recipients) }
-            };
-            *e = Envelope { complete: Some(complete), ..Envelope::default() };
-        });
-        mailin::response::OK
+        *count += 1;
+        Some(ClientSlot { slots: self.clone(), ip })
     }
 }
 
-/// The longest line read at once: commands are at most 512 bytes and text lines 1,000 (RFC 5321),
-/// but some clients write longer ones; beyond this the client is cut off.
-const MAX_LINE: u64 = 64 * 1024;
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The app's answers to MAIL and RCPT, for one client.
+struct AppGate<'a> {
+    app: &'a App,
+    client: IpAddr,
+}
+
+impl Gate for AppGate<'_> {
+    fn sender(&mut self, from: Option<&str>) -> Result<(), Reply> {
+        self.app.may_send_mail(Some(self.client), from).map_err(|retry_after_secs| {
+            Reply::new(450, format!("4.7.1 Too many mails from this sender; try again in {retry_after_secs} s"))
+        })
+    }
+
+    fn recipient(&mut self, to: &str) -> Result<(), Reply> {
+        match self.app.takes_mail_for(to) {
+            true => Ok(()),
+            false => Err(Reply::new(550, "5.1.1 No such mailbox here")),
+        }
+    }
+}
 
 enum Ended {
     Closed,
@@ -179,87 +172,78 @@ enum Ended {
 }
 
 async fn serve_connection(
-    stream: tokio::net::TcpStream,
+    mut stream: tokio::net::TcpStream,
     peer: IpAddr,
     app: App,
     config: SmtpInConfig,
-    builder: SessionBuilder,
 ) -> io::Result<()> {
-    let envelope = Arc::new(Mutex::new(Envelope::default()));
-    let collector = Collector { app: app.clone(), max_bytes: config.max_bytes, envelope: envelope.clone() };
-    let mut session = builder.build(peer, collector);
-    let mut stream = stream;
-    stream.write_all(&session.greeting().buffer()?).await?;
-    match converse(&mut stream, &mut session, &envelope, &app, &config, peer).await? {
+    let deadline = Instant::now() + config.max_session;
+    let mut session = Session::new(config.hostname.clone(), config.limits.clone(), config.tls.is_some());
+    stream.write_all(&session.greeting().to_wire()).await?;
+    match converse(&mut stream, &mut session, &app, &config, peer, deadline).await? {
         Ended::Closed => Ok(()),
         Ended::StartTls => {
             let Some(acceptor) = config.tls.clone() else { return Ok(()) };
-            let mut tls = acceptor.accept(stream).await?;
-            session.tls_active();
-            converse(&mut tls, &mut session, &envelope, &app, &config, peer).await.map(|_| ())
+            let mut tls = tokio::time::timeout_at(deadline, acceptor.accept(stream)).await??;
+            session.tls_started();
+            converse(&mut tls, &mut session, &app, &config, peer, deadline).await.map(|_| ())
         }
     }
 }
 
-/// Reads lines and answers them until the client quits, goes quiet, or asks for TLS. Nothing read
-/// before a STARTTLS is kept after it (the reader is dropped with its buffer).
+/// Reads lines and answers them until the client quits, goes quiet, runs out of time, or asks
+/// for TLS. Nothing read before a STARTTLS is kept after it (the reader is dropped with its
+/// buffer).
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
-    session: &mut mailin::Session<Collector>,
-    envelope: &Arc<Mutex<Envelope>>,
+    session: &mut Session,
     app: &App,
     config: &SmtpInConfig,
     peer: IpAddr,
+    deadline: Instant,
 ) -> io::Result<Ended> {
-    let mut reader = BufReader::new(stream);
+    let mut reader = Lines::new(stream);
     let mut line = Vec::with_capacity(1024);
     loop {
-        line.clear();
-        let mut limited = (&mut reader).take(MAX_LINE);
-        let n = match tokio::time::timeout(config.idle_timeout, limited.read_until(b'\n', &mut line)).await {
-            Ok(result) => result?,
+        let wait = (Instant::now() + config.idle_timeout).min(deadline);
+        let read = match tokio::time::timeout_at(wait, reader.read(&mut line, session.max_line())).await {
+            Ok(read) => read?,
             Err(_) => {
-                reader.get_mut().write_all(b"421 4.4.2 Idle too long, closing\r\n").await?;
+                let why: &[u8] = match Instant::now() >= deadline {
+                    true => b"421 4.4.2 Session too long, closing\r\n",
+                    false => b"421 4.4.2 Idle too long, closing\r\n",
+                };
+                reader.stream().write_all(why).await?;
                 return Ok(Ended::Closed);
             }
         };
-        if n == 0 {
-            return Ok(Ended::Closed);
-        }
-        if !line.ends_with(b"\n") {
-            reader.get_mut().write_all(b"500 5.5.2 Line too long\r\n").await?;
-            return Ok(Ended::Closed);
-        }
-        // mailin expects CRLF; a bare LF from a lenient client is read as one.
-        if !line.ends_with(b"\r\n") {
-            line.pop();
-            line.extend_from_slice(b"\r\n");
-        }
-        let mut response = session.process(&line);
-        let complete = envelope.lock().unwrap_or_else(|p| p.into_inner()).complete.take();
-        match complete {
-            None => {}
-            Some(Complete::TooLarge) => response = Response::custom(552, "5.3.4 Message too large".to_string()),
-            Some(Complete::Message { raw, recipients }) => {
-                response = match app.receive_email(raw, Via::Smtp, &recipients, Some(peer)).await {
-                    Ok(logged) => Response::custom(250, format!("2.0.0 Ok: logged as incoming email {}", logged.id)),
-                    Err(error) => {
-                        tracing::error!(%error, "an incoming email could not be handled");
-                        Response::custom(451, "4.3.0 Temporary failure, try again later".to_string())
-                    }
-                };
-            }
-        }
-        match response.action {
-            Action::NoReply => {}
-            Action::Reply => reader.get_mut().write_all(&response.buffer()?).await?,
-            Action::Close => {
-                reader.get_mut().write_all(&response.buffer()?).await?;
+        let ended = match read {
+            Read::Closed => return Ok(Ended::Closed),
+            Read::Line { ended } => ended,
+        };
+        let step = session.line(&line, ended, &mut AppGate { app, client: peer });
+        let out = reader.stream();
+        match step {
+            Step::Quiet => {}
+            Step::Reply(reply) => out.write_all(&reply.to_wire()).await?,
+            Step::Close(reply) => {
+                out.write_all(&reply.to_wire()).await?;
                 return Ok(Ended::Closed);
             }
-            Action::UpgradeTls => {
-                reader.get_mut().write_all(&response.buffer()?).await?;
+            Step::StartTls(reply) => {
+                out.write_all(&reply.to_wire()).await?;
                 return Ok(Ended::StartTls);
+            }
+            Step::Deliver(mail) => {
+                let reply = match app.receive_email(mail.data, Via::Smtp, &mail.to, Some(peer)).await {
+                    // The answer names nothing of what is inside: not how many mails came before.
+                    Ok(_) => Reply::new(250, "2.0.0 Ok: queued"),
+                    Err(error) => {
+                        tracing::error!(%error, "an incoming email could not be handled");
+                        Reply::new(451, "4.3.0 Temporary failure, try again later")
+                    }
+                };
+                out.write_all(&reply.to_wire()).await?;
             }
         }
     }
