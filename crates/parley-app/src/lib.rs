@@ -108,6 +108,9 @@ pub struct AppConfig {
     /// §10: whether webhooks may point inside the server's own network (loopback, private,
     /// link-local). Off: such endpoints are refused when registered and when sent to.
     pub allow_private_webhooks: bool,
+    /// R45: the most bytes of raw mail the incoming log keeps; past it, new mails keep their
+    /// headers only.
+    pub incoming_log_max_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -128,6 +131,7 @@ impl Default for AppConfig {
             attachments_dir: "parley-data/attachments".into(),
             attachment_max_bytes: parley_domain::attachment::DEFAULT_MAX_BYTES,
             allow_private_webhooks: false,
+            incoming_log_max_bytes: mail_in::DEFAULT_INCOMING_LOG_BYTES,
         }
     }
 }
@@ -157,6 +161,8 @@ pub struct App {
     webhook_sender: Arc<tokio::sync::OnceCell<webhooks::Sender>>,
     /// Told when webhook deliveries were queued, so the worker sends them at once.
     webhooks_queued: Arc<tokio::sync::Notify>,
+    /// R45: how much raw mail the incoming log may keep.
+    incoming_log: Arc<mail_in::LogBudget>,
 }
 
 impl App {
@@ -165,6 +171,7 @@ impl App {
         let journal = Arc::new(delivery::SentJournal::new(config.sent_journal.clone()));
         let (hub, metrics) = (Arc::new(Hub::new()), Arc::default());
         let files = Arc::new(file_store::FileStore::new(config.attachments_dir.clone()));
+        let incoming_log = Arc::new(mail_in::LogBudget::new(config.incoming_log_max_bytes));
         let config = Arc::new(config);
         let push_order = Arc::default();
         App {
@@ -183,6 +190,7 @@ impl App {
             push_order,
             webhook_sender: Arc::default(),
             webhooks_queued: Arc::default(),
+            incoming_log,
         }
     }
 

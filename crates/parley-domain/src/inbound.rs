@@ -272,9 +272,34 @@ pub fn fit_line(text: &str, max: usize) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect()
 }
 
+/// The most of a mail's headers the incoming log keeps when it keeps its headers only (R45).
+pub const MAX_KEPT_HEADERS: usize = 64 * 1024;
+
+/// R45: a raw mail's header section with the blank line that ends it (all of the mail when it
+/// has no body), at most [`MAX_KEPT_HEADERS`] bytes: what the incoming log keeps of a refused
+/// mail, or of any mail once the log is over its budget.
+pub fn headers_of(raw: &[u8]) -> &[u8] {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    let end = match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(raw.len()),
+    };
+    &raw[..end.min(MAX_KEPT_HEADERS)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r45_a_mails_headers_end_at_the_first_blank_line() {
+        assert_eq!(headers_of(b"From: a\r\nTo: b\r\n\r\nBody\r\n\r\nMore"), b"From: a\r\nTo: b\r\n\r\n");
+        assert_eq!(headers_of(b"From: a\nTo: b\n\nBody"), b"From: a\nTo: b\n\n");
+        assert_eq!(headers_of(b"From: a\r\n"), b"From: a\r\n", "no body: all of it");
+        let huge = vec![b'x'; MAX_KEPT_HEADERS * 2];
+        assert_eq!(headers_of(&huge).len(), MAX_KEPT_HEADERS);
+    }
 
     #[test]
     fn r16_reply_addresses_and_message_ids_name_their_target() {

@@ -44,6 +44,7 @@ pub async fn r32_incoming_log_keeps_what_each_mail_did_and_prunes<S: Store>(stor
         conversation_id: Some(conversation.header.id),
         posted_message_id: None,
         party: Some(Party::Customer(world.customer.id)),
+        keep: None,
     };
     let finished = store.finish_incoming_email(first, outcome).await.unwrap();
     assert_eq!((finished.id, finished.status), (first, IncomingStatus::Started), "the entry as it now is");
@@ -53,13 +54,20 @@ pub async fn r32_incoming_log_keeps_what_each_mail_did_and_prunes<S: Store>(stor
     assert_eq!(handled.party, Some(Party::Customer(world.customer.id)));
 
     let refused = store.insert_incoming_email(mail(T0 + 10, "b@client.test")).await.unwrap();
+    assert_eq!(store.incoming_log_bytes(T0).await.unwrap(), 64);
     let why = IncomingOutcome {
         status: Some(IncomingStatus::Refused),
         reason: Some("sender_mismatch".into()),
+        keep: Some(b"From: cora@client.test\r\n\r\n".to_vec()),
         ..IncomingOutcome::default()
     };
-    store.finish_incoming_email(refused, why).await.unwrap();
+    let finished = store.finish_incoming_email(refused, why).await.unwrap();
     assert_eq!(store.handled_incoming_email("b@client.test").await.unwrap(), None, "a refusal handled nothing");
+    // R45: what the outcome keeps replaces the mail; its size stays the size it arrived with.
+    assert_eq!(store.incoming_email_raw(refused).await.unwrap(), b"From: cora@client.test\r\n\r\n".to_vec());
+    assert_eq!(finished.size, 32);
+    assert_eq!(store.incoming_log_bytes(T0).await.unwrap(), 32 + 26);
+    assert_eq!(store.incoming_log_bytes(T0 + 5).await.unwrap(), 26);
 
     let log = store.incoming_emails(T0, 10).await.unwrap();
     assert_eq!(log.iter().map(|m| m.id).collect::<Vec<_>>(), vec![refused, first], "newest first");

@@ -10,7 +10,8 @@ use parley_domain::*;
 pub trait MailInStore {
     /// Logs a mail as received, before it is handled, with its raw bytes.
     async fn insert_incoming_email(&self, mail: NewIncomingEmail) -> StoreResult<IncomingEmailId>;
-    /// Records what the mail did; answers its log entry.
+    /// Records what the mail did (and, when the outcome says so, keeps less of it); answers its
+    /// log entry.
     async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<IncomingEmail>;
     /// An earlier mail with this Message-ID that posted or started something, if any.
     async fn handled_incoming_email(&self, message_id: &str) -> StoreResult<Option<IncomingEmail>>;
@@ -22,6 +23,8 @@ pub trait MailInStore {
     async fn incoming_email_of_message(&self, message: MessageId) -> StoreResult<Option<IncomingEmail>>;
     /// Forgets mails received before `before`; answers how many.
     async fn prune_incoming(&self, before: i64) -> StoreResult<u64>;
+    /// R45: the bytes of raw mail the log keeps for mails received since `since`.
+    async fn incoming_log_bytes(&self, since: i64) -> StoreResult<i64>;
 
     async fn insert_inbound_token(
         &self,
@@ -61,6 +64,9 @@ pub struct IncomingOutcome {
     pub posted_message_id: Option<MessageId>,
     /// Who it was posted as.
     pub party: Option<Party>,
+    /// What the log keeps of the mail from now on, when less than all of it (R45: a refused
+    /// mail keeps its headers only).
+    pub keep: Option<Vec<u8>>,
 }
 
 /// One row of the incoming log (R32).

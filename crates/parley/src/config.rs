@@ -123,6 +123,10 @@ pub struct Config {
     /// The PEM private key of --smtp-listen-cert.
     #[arg(long, env = "PARLEY_SMTP_LISTEN_KEY", requires = "smtp_listen_cert")]
     pub smtp_listen_key: Option<PathBuf>,
+    /// The most raw mail, in MiB, the incoming log keeps (for 72 hours). Past it, new mails are
+    /// still handled but keep their headers only.
+    #[arg(long, env = "PARLEY_INCOMING_LOG_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub incoming_log_mb: u64,
     /// The address customers write to for new requests; defaults to the address of --smtp-from.
     #[arg(long, env = "PARLEY_SUPPORT_ADDRESS")]
     pub support_address: Option<String>,
@@ -146,8 +150,8 @@ pub struct Config {
     pub rate_limits: bool,
     /// Change one abuse limit: `<attempt>.<client|address>=<burst>/<period>`, e.g.
     /// `login.address=5/1m` (5 at once, then one a minute). Attempts: login, login_link,
-    /// password_change, password_reset, visitor, contact, verify. Repeat, or separate with commas. The defaults are
-    /// in SECURITY.md
+    /// password_change, password_reset, visitor, contact, verify, inbound_mail, inbound_bounce.
+    /// Repeat, or separate with commas. The defaults are in SECURITY.md
     #[arg(long = "rate-limit", env = "PARLEY_RATE_LIMIT", value_delimiter = ',')]
     pub rate_limit: Vec<String>,
     /// The largest file that may be attached to a message, in MiB. Files are kept in
@@ -184,6 +188,7 @@ impl Config {
             smtp_listen: "127.0.0.1:0".into(),
             smtp_listen_cert: None,
             smtp_listen_key: None,
+            incoming_log_mb: 1024,
             support_address: None,
             delivery_poll: Duration::from_millis(250),
             delivery_lease: Duration::from_secs(60),
@@ -238,6 +243,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_listen_cert", &self.smtp_listen_cert)
             .field("smtp_listen_key", &self.smtp_listen_key)
+            .field("incoming_log_mb", &self.incoming_log_mb)
             .field("support_address", &self.support_address)
             .field("delivery_poll", &self.delivery_poll)
             .field("delivery_lease", &self.delivery_lease)

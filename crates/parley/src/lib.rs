@@ -196,6 +196,7 @@ pub async fn launch_with_listener(
         attachments_dir: config.data_dir.join("attachments"),
         attachment_max_bytes: config.attachment_max_mb * 1024 * 1024,
         allow_private_webhooks: config.allow_private_webhooks,
+        incoming_log_max_bytes: config.incoming_log_mb.saturating_mul(1024 * 1024),
         ..AppConfig::default()
     };
     let app = App::new(store, clock, app_config, open_mailer(config)?);

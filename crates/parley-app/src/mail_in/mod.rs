@@ -4,8 +4,11 @@
 //! or threading headers name, as the recipient that email went to, or as a new request from a
 //! customer to the support address.
 
+mod budget;
 mod parse;
 mod tokens;
+
+pub(crate) use budget::LogBudget;
 
 pub use parse::{parse, InboundError, InboundMail, MailAttachment};
 pub use tokens::RELAY_TOKEN_PREFIX;
@@ -40,6 +43,9 @@ impl Via {
 
 /// How long the incoming log keeps a mail (R32).
 pub const INCOMING_LOG_MS: i64 = 72 * 3600 * 1000;
+
+/// R45: the raw mail the incoming log keeps at most, out of the box: 1 GiB.
+pub const DEFAULT_INCOMING_LOG_BYTES: u64 = 1 << 30;
 
 fn refused(reason: impl Into<String>) -> IncomingOutcome {
     IncomingOutcome { status: Some(IncomingStatus::Refused), reason: Some(reason.into()), ..IncomingOutcome::default() }
@@ -103,6 +109,9 @@ impl App {
                 to.push(address.clone());
             }
         }
+        // R45: what the log keeps of a refused mail, or of every mail past the log's budget.
+        let headers = inbound::headers_of(&raw).to_vec();
+        let fits = self.incoming_log.fits(&*self.store, self.now(), raw.len()).await?;
         let logged = NewIncomingEmail {
             received_at: self.now(),
             via: via.as_str().to_string(),
@@ -110,13 +119,24 @@ impl App {
             to_addresses: to.join(", "),
             subject,
             message_id,
-            raw,
+            raw: if fits { raw } else { headers.clone() },
         };
         let id = self.store.insert_incoming_email(logged).await?;
-        let outcome = match parsed {
+        let mut outcome = match parsed {
             Err(e) => refused(format!("unreadable: {e}")),
             Ok(mail) => self.handle_email(&mail, &to).await?,
         };
+        if outcome.status == Some(IncomingStatus::Refused) && fits {
+            outcome.keep = Some(headers);
+        }
+        if !fits {
+            tracing::warn!(incoming = %id, "the incoming log is over its budget: only the mail's headers are kept");
+            let note = "the incoming log is over its budget: only the headers are kept";
+            outcome.reason = Some(match outcome.reason.take() {
+                Some(more) => format!("{more}; {note}"),
+                None => note.to_string(),
+            });
+        }
         if outcome.status == Some(IncomingStatus::Refused) {
             let why = outcome.reason.as_deref().and_then(|r| r.split(':').next()).unwrap_or("refused");
             self.metrics.refused_at(parley_domain::door::Door::EmailIn, why);
@@ -149,6 +169,7 @@ impl App {
                     conversation_id: earlier.conversation_id,
                     posted_message_id: earlier.posted_message_id,
                     party: earlier.party,
+                    keep: None,
                 });
             }
         }
@@ -408,6 +429,7 @@ impl App {
                 conversation_id: Some(conversation),
                 posted_message_id: Some(message.id),
                 party: Some(actor.party()),
+                keep: None,
             }),
             Err(AppError::NotFound(_)) => Ok(not_in_audience()),
             Err(AppError::Conflict { code, message }) => Ok(IncomingOutcome {

@@ -69,7 +69,7 @@ impl MailInStore for SqlStore {
     async fn finish_incoming_email(&self, id: IncomingEmailId, outcome: IncomingOutcome) -> StoreResult<IncomingEmail> {
         let row = sqlx::query(&format!(
             "UPDATE incoming_emails SET status = $1, reason = $2, conversation_id = $3, posted_message_id = $4,
-                    party_kind = $5, party_id = $6
+                    party_kind = $5, party_id = $6, raw = COALESCE($8, raw)
              WHERE id = $7 RETURNING {COLUMNS}"
         ))
         .bind(outcome.status.unwrap_or(IncomingStatus::Received).as_str())
@@ -79,6 +79,7 @@ impl MailInStore for SqlStore {
         .bind(outcome.party.map(Party::kind_str))
         .bind(outcome.party.map(Party::raw_id))
         .bind(id.0)
+        .bind(outcome.keep.as_deref())
         .fetch_optional(&self.writer)
         .await
         .map_err(other)?;
@@ -145,6 +146,16 @@ impl MailInStore for SqlStore {
             .await
             .map_err(other)?;
         Ok(done.rows_affected())
+    }
+
+    async fn incoming_log_bytes(&self, since: i64) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(LENGTH(raw)), 0) AS BIGINT) FROM incoming_emails WHERE received_at >= $1",
+        )
+        .bind(since)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(other)
     }
 
     async fn insert_inbound_token(
