@@ -13,7 +13,7 @@ use crate::routes::mail_in::MAX_MAIL_BYTES;
 use lines::{Lines, Read};
 use parley_app::{App, Via};
 pub use session::Limits;
-use session::{Gate, Reply, Session, Step};
+use session::{Gate, Reply, Session, Step, Transaction};
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
@@ -145,24 +145,53 @@ impl Drop for ClientSlot {
     }
 }
 
-/// The app's answers to MAIL and RCPT, for one client.
-struct AppGate<'a> {
-    app: &'a App,
-    client: IpAddr,
+/// What the listener asks of Parley: whether a sender may begin a mail and a recipient is taken
+/// (asked at MAIL and RCPT), and the hand-over of a complete mail, answered with its reply.
+trait Mailroom: Sync {
+    fn sender(&self, client: IpAddr, from: Option<&str>) -> Result<(), Reply>;
+    fn recipient(&self, to: &str) -> Result<(), Reply>;
+    fn deliver(&self, mail: Transaction, client: IpAddr) -> impl std::future::Future<Output = Reply> + Send;
 }
 
-impl Gate for AppGate<'_> {
-    fn sender(&mut self, from: Option<&str>) -> Result<(), Reply> {
-        self.app.may_send_mail(Some(self.client), from).map_err(|retry_after_secs| {
+impl Mailroom for App {
+    fn sender(&self, client: IpAddr, from: Option<&str>) -> Result<(), Reply> {
+        self.may_send_mail(Some(client), from).map_err(|retry_after_secs| {
             Reply::new(450, format!("4.7.1 Too many mails from this sender; try again in {retry_after_secs} s"))
         })
     }
 
-    fn recipient(&mut self, to: &str) -> Result<(), Reply> {
-        match self.app.takes_mail_for(to) {
+    fn recipient(&self, to: &str) -> Result<(), Reply> {
+        match self.takes_mail_for(to) {
             true => Ok(()),
             false => Err(Reply::new(550, "5.1.1 No such mailbox here")),
         }
+    }
+
+    async fn deliver(&self, mail: Transaction, client: IpAddr) -> Reply {
+        match self.receive_email(mail.data, Via::Smtp, &mail.to, Some(client)).await {
+            // The answer names nothing of what is inside: not how many mails came before.
+            Ok(_) => Reply::new(250, "2.0.0 Ok: queued"),
+            Err(error) => {
+                tracing::error!(%error, "an incoming email could not be handled");
+                Reply::new(451, "4.3.0 Temporary failure, try again later")
+            }
+        }
+    }
+}
+
+/// The mailroom's answers to MAIL and RCPT, for one client.
+struct ClientGate<'a, M> {
+    room: &'a M,
+    client: IpAddr,
+}
+
+impl<M: Mailroom> Gate for ClientGate<'_, M> {
+    fn sender(&mut self, from: Option<&str>) -> Result<(), Reply> {
+        self.room.sender(self.client, from)
+    }
+
+    fn recipient(&mut self, to: &str) -> Result<(), Reply> {
+        self.room.recipient(to)
     }
 }
 
@@ -194,10 +223,10 @@ async fn serve_connection(
 /// Reads lines and answers them until the client quits, goes quiet, runs out of time, or asks
 /// for TLS. Nothing read before a STARTTLS is kept after it (the reader is dropped with its
 /// buffer).
-async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+async fn converse<S: AsyncRead + AsyncWrite + Unpin, M: Mailroom>(
     stream: &mut S,
     session: &mut Session,
-    app: &App,
+    room: &M,
     config: &SmtpInConfig,
     peer: IpAddr,
     deadline: Instant,
@@ -221,7 +250,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             Read::Closed => return Ok(Ended::Closed),
             Read::Line { ended } => ended,
         };
-        let step = session.line(&line, ended, &mut AppGate { app, client: peer });
+        let step = session.line(&line, ended, &mut ClientGate { room, client: peer });
         let out = reader.stream();
         match step {
             Step::Quiet => {}
@@ -235,16 +264,88 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 return Ok(Ended::StartTls);
             }
             Step::Deliver(mail) => {
-                let reply = match app.receive_email(mail.data, Via::Smtp, &mail.to, Some(peer)).await {
-                    // The answer names nothing of what is inside: not how many mails came before.
-                    Ok(_) => Reply::new(250, "2.0.0 Ok: queued"),
-                    Err(error) => {
-                        tracing::error!(%error, "an incoming email could not be handled");
-                        Reply::new(451, "4.3.0 Temporary failure, try again later")
-                    }
-                };
+                let reply = room.deliver(mail, peer).await;
                 out.write_all(&reply.to_wire()).await?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    /// Takes every mail.
+    struct Open;
+
+    impl Mailroom for Open {
+        fn sender(&self, _: IpAddr, _: Option<&str>) -> Result<(), Reply> {
+            Ok(())
+        }
+
+        fn recipient(&self, _: &str) -> Result<(), Reply> {
+            Ok(())
+        }
+
+        async fn deliver(&self, _: Transaction, _: IpAddr) -> Reply {
+            Reply::new(250, "2.0.0 Ok: queued")
+        }
+    }
+
+    /// A session over an in-memory connection, on a clock that moves only when every task waits;
+    /// the task answers when the session ended.
+    fn start(config: SmtpInConfig) -> (tokio::task::JoinHandle<io::Result<Instant>>, tokio::io::DuplexStream) {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let task = tokio::spawn(async move {
+            let deadline = Instant::now() + config.max_session;
+            let mut session = Session::new("mx", config.limits.clone(), false);
+            let peer = IpAddr::from([192, 0, 2, 1]);
+            converse(&mut server, &mut session, &Open, &config, peer, deadline).await.map(|_| Instant::now())
+        });
+        (task, client)
+    }
+
+    fn config() -> SmtpInConfig {
+        SmtpInConfig {
+            idle_timeout: Duration::from_secs(20),
+            max_session: Duration::from_secs(60),
+            ..SmtpInConfig::new("mx")
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn r45_a_silent_client_is_closed_after_the_idle_time() {
+        let (task, client) = start(config());
+        let started = Instant::now();
+        let mut lines = BufReader::new(client).lines();
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "421 4.4.2 Idle too long, closing");
+        assert_eq!(task.await.unwrap().unwrap() - started, Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn r45_a_session_ends_after_its_length_however_busy_the_client_keeps_it() {
+        let (task, client) = start(config());
+        let started = Instant::now();
+        let (read, mut write) = tokio::io::split(client);
+        let mut lines = BufReader::new(read).lines();
+        let mut answers = Vec::new();
+        write.write_all(b"EHLO client\r\n").await.unwrap();
+        loop {
+            let line = lines.next_line().await.unwrap().unwrap();
+            if line.starts_with("421") {
+                answers.push(line);
+                break;
+            }
+            if line.starts_with("250 ") {
+                // A NOOP every 15 s: never idle for long.
+                tokio::time::sleep(Duration::from_secs(15)).await;
+                // The last one may meet a connection the server has just closed.
+                let _ = write.write_all(b"NOOP\r\n").await;
+            }
+        }
+        assert_eq!(answers, ["421 4.4.2 Session too long, closing"]);
+        assert_eq!(task.await.unwrap().unwrap() - started, Duration::from_secs(60));
     }
 }
