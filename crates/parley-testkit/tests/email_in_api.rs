@@ -399,6 +399,23 @@ async fn r45_no_second_mail_hides_inside_one_behind_a_bare_lf() {
     app.stop().await;
 }
 
+/// R45: a relay in front of Parley (out of the box, one on this machine) is held by the listener's
+/// own limit only, not by one client's share.
+#[tokio::test]
+async fn r45_a_relay_may_hold_more_connections_than_one_client() {
+    let app = spawn_app().await;
+    let mut held = Vec::new();
+    for _ in 0..15 {
+        let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
+        let mut read = tokio::io::BufReader::new(stream);
+        let mut greeting = String::new();
+        tokio::io::AsyncBufReadExt::read_line(&mut read, &mut greeting).await.unwrap();
+        assert!(greeting.starts_with("220"), "{greeting}");
+        held.push(read);
+    }
+    app.stop().await;
+}
+
 /// R45: a refused mail keeps its headers only; past the incoming log's byte budget, a mail is still
 /// handled but keeps its headers only, so that a flood of large mails cannot fill the disk.
 #[tokio::test]
@@ -434,10 +451,10 @@ async fn r45_a_refused_mail_keeps_its_headers_only_and_the_log_keeps_at_most_its
 }
 
 /// R45: one client cannot take every connection: past its own share it is told to come back later,
-/// while the listener still has room for others.
+/// while the listener still has room for others. (Here the test's own address is not a relay.)
 #[tokio::test]
 async fn r45_one_client_holds_at_most_ten_connections() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.smtp_relays = vec![]).await;
     let mut held = Vec::new();
     for _ in 0..10 {
         let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();

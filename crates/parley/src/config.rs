@@ -123,6 +123,11 @@ pub struct Config {
     /// The PEM private key of --smtp-listen-cert.
     #[arg(long, env = "PARLEY_SMTP_LISTEN_KEY", requires = "smtp_listen_cert")]
     pub smtp_listen_key: Option<PathBuf>,
+    /// Clients of the SMTP listener that relay mail for many senders (a mail server in front of
+    /// Parley): they may hold more than the 10 connections one client may, up to the listener's
+    /// 100. Out of the box, a relay on this machine (loopback).
+    #[arg(long = "smtp-relay", env = "PARLEY_SMTP_RELAY", value_delimiter = ',', default_value = "127.0.0.1,::1")]
+    pub smtp_relays: Vec<std::net::IpAddr>,
     /// The most raw mail, in MiB, the incoming log keeps (for 72 hours). Past it, new mails are
     /// still handled but keep their headers only.
     #[arg(long, env = "PARLEY_INCOMING_LOG_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
@@ -188,6 +193,7 @@ impl Config {
             smtp_listen: "127.0.0.1:0".into(),
             smtp_listen_cert: None,
             smtp_listen_key: None,
+            smtp_relays: vec![std::net::Ipv4Addr::LOCALHOST.into(), std::net::Ipv6Addr::LOCALHOST.into()],
             incoming_log_mb: 1024,
             support_address: None,
             delivery_poll: Duration::from_millis(250),
@@ -243,6 +249,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_listen", &self.smtp_listen)
             .field("smtp_listen_cert", &self.smtp_listen_cert)
             .field("smtp_listen_key", &self.smtp_listen_key)
+            .field("smtp_relays", &self.smtp_relays)
             .field("incoming_log_mb", &self.incoming_log_mb)
             .field("support_address", &self.support_address)
             .field("delivery_poll", &self.delivery_poll)

@@ -317,6 +317,7 @@ async fn start_smtp_listener(
         return Ok((None, None));
     }
     let mut smtp_config = parley_server::SmtpInConfig::new(config.mail_domain());
+    smtp_config.relays = config.smtp_relays.clone();
     if let (Some(cert), Some(key)) = (&config.smtp_listen_cert, &config.smtp_listen_key) {
         smtp_config.tls = Some(parley_server::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?);
     }

@@ -39,6 +39,9 @@ pub struct SmtpInConfig {
     /// Connections one client address may hold at once (421 beyond), so that no one client
     /// takes every slot.
     pub max_connections_per_client: usize,
+    /// Clients that relay for many senders (a mail server in front of Parley): only the
+    /// listener's own limit holds them.
+    pub relays: Vec<IpAddr>,
     /// How long a client may stay silent.
     pub idle_timeout: Duration,
     /// How long one session may last, however busy.
@@ -54,6 +57,7 @@ impl SmtpInConfig {
             limits: Limits::new(MAX_MAIL_BYTES),
             max_connections: 100,
             max_connections_per_client: 10,
+            relays: Vec::new(),
             idle_timeout: Duration::from_secs(120),
             max_session: Duration::from_secs(600),
             tls: None,
@@ -92,7 +96,10 @@ pub async fn serve_smtp(listener: TcpListener, app: App, config: SmtpInConfig) -
             }
         };
         let slot = slots.clone().try_acquire_owned().ok();
-        let client = clients.take(peer.ip());
+        let client = match config.relays.contains(&peer.ip()) {
+            true => Some(None),
+            false => clients.take(peer.ip()).map(Some),
+        };
         let (Some(slot), Some(client)) = (slot, client) else {
             tokio::spawn(async move {
                 let _ = stream.write_all(b"421 4.7.0 Too many connections, try again later\r\n").await;
