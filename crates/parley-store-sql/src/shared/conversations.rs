@@ -138,15 +138,17 @@ async fn mark_read(
     let seen = crate::delivery::mark_seen_where(conn, party, now, |q| {
         q.push("conversation_id = ").push_bind(id.0).push(" AND ");
         if party.is_customer() {
-            // Literal numbers here: the builder numbers its own parameters. `UNINDEXED` keeps
-            // SQLite on the person's rows rather than listing the conversation's messages first.
-            let numbered = rows::customer_numbered(&id.0.to_string(), &now.to_string());
-            q.push(format!(
-                "{}message_id IN (SELECT id FROM {numbered} AS numbered WHERE customer_number <= ",
-                B::UNINDEXED
-            ))
-            .push_bind(position)
-            .push(")");
+            // `UNINDEXED` keeps SQLite on the person's rows rather than listing the
+            // conversation's messages first.
+            static NUMBERED: LazyLock<String> = LazyLock::new(|| {
+                let numbered = rows::customer_numbered("{0}", "{1}");
+                format!(
+                    "{}message_id IN (SELECT id FROM {numbered} AS numbered WHERE customer_number <= ",
+                    B::UNINDEXED
+                )
+            });
+            rows::push_fragment(q, &NUMBERED, &[id.0, now]);
+            q.push_bind(position).push(")");
         } else {
             q.push("(SELECT m.number FROM messages m WHERE m.id = message_recipients.message_id) <= ")
                 .push_bind(position);

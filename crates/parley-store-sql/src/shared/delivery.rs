@@ -209,8 +209,8 @@ impl DeliveryStore for SqlStore {
             }
             q.push(")");
             if party.is_customer() {
-                // `now` is a literal number here: the builder numbers its own parameters.
-                q.push(" AND ").push(rows::customer_sees("", &now.to_string()));
+                q.push(" AND ");
+                rows::push_fragment(q, &rows::customer_sees("", "{0}"), &[now]);
             }
             q.push(")");
         })

@@ -78,6 +78,25 @@ pub fn customer_sees(alias: &str, now: &str) -> String {
     format!("{alias}visibility = 'public' AND ({alias}held_until IS NULL OR {alias}held_until <= {now})")
 }
 
+/// Pushes a shared fragment written with the markers `{0}`, `{1}`, … onto a builder's statement,
+/// binding `values[n]` at `{n}`: inside a builder, whose parameters it numbers itself, the
+/// fragments above still bind their values rather than spell them (a statement spelling a
+/// conversation or a time would be a new statement, prepared again, at every call).
+pub fn push_fragment(q: &mut sqlx::QueryBuilder<'_, Db>, fragment: &str, values: &[i64]) {
+    let mut rest = fragment;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        let Some(&value) = rest[start + 1..start + len].parse::<usize>().ok().and_then(|n| values.get(n)) else {
+            q.push(&rest[..=start]);
+            rest = &rest[start + 1..];
+            continue;
+        };
+        q.push(&rest[..start]).push_bind(value);
+        rest = &rest[start + len + 1..];
+    }
+    q.push(rest);
+}
+
 /// The messages of conversation `conversation` a customer may read at `now` (bound parameters
 /// such as `?1`, `?4`), each with `customer_number`: its position among them, the number customers
 /// are shown. Messages become readable for customers in the order of `COALESCE(held_until,
@@ -176,4 +195,20 @@ pub fn webhook_attempt(
     row: &DbRow,
 ) -> StoreResult<(parley_domain::WebhookDeliveryId, parley_store::webhooks::WebhookAttempt)> {
     decode::webhook_attempt(&Cols(row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fragment_binds_its_values_where_its_markers_are() {
+        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT 1 WHERE ");
+        push_fragment(&mut q, "a = {0} AND b <= {1} AND c = '{x}' AND d = {7}", &[5, 7]);
+        let sql = q.sql().to_string();
+        assert!(!sql.contains("{0}") && !sql.contains("{1}"), "{sql}");
+        assert!(sql.contains("'{x}'") && sql.contains("{7}"), "what names no value stays: {sql}");
+        let binds = sql.matches('?').count() + sql.matches('$').count();
+        assert_eq!(binds, 2, "{sql}");
+    }
 }
