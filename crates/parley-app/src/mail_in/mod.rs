@@ -68,18 +68,13 @@ impl App {
     /// reverse-path of bounces and auto-replies) now? Asked by the SMTP listener at MAIL time,
     /// before anything is read or kept; `Err` holds the seconds to wait.
     pub fn may_send_mail(&self, client: Option<IpAddr>, from: Option<&str>) -> Result<(), u64> {
-        let waited = |result: AppResult<()>| match result {
-            Err(AppError::TooManyRequests { retry_after_secs }) => Err(retry_after_secs),
-            _ => Ok(()),
+        let (attempt, why) = match from {
+            Some(_) => (Attempt::InboundMail, "rate_limited"),
+            None => (Attempt::InboundBounce, "rate_limited_bounces"),
         };
-        let checked = match from {
-            Some(from) => self.limits.check(Attempt::InboundMail, client, Some(from)),
-            None => self.limits.check(Attempt::InboundBounce, client, None),
-        };
-        if let Err(wait) = waited(checked) {
-            let what = if from.is_some() { "rate_limited" } else { "rate_limited_bounces" };
-            self.metrics.refused_at(parley_domain::door::Door::EmailIn, what);
-            return Err(wait);
+        if let Err(AppError::TooManyRequests { retry_after_secs }) = self.limits.check(attempt, client, from) {
+            self.metrics.refused_at(parley_domain::door::Door::EmailIn, why);
+            return Err(retry_after_secs);
         }
         Ok(())
     }
