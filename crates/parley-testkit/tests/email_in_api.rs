@@ -399,6 +399,16 @@ async fn r45_no_second_mail_hides_inside_one_behind_a_bare_lf() {
     app.stop().await;
 }
 
+/// A connection to the listener, held open after its greeting, which must be 220.
+async fn greeted_connection(app: &TestApp) -> tokio::io::BufReader<tokio::net::TcpStream> {
+    let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
+    let mut read = tokio::io::BufReader::new(stream);
+    let mut greeting = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut read, &mut greeting).await.unwrap();
+    assert!(greeting.starts_with("220"), "{greeting}");
+    read
+}
+
 /// R45: a relay in front of Parley (out of the box, one on this machine) is held by the listener's
 /// own limit only, not by one client's share.
 #[tokio::test]
@@ -406,48 +416,54 @@ async fn r45_a_relay_may_hold_more_connections_than_one_client() {
     let app = spawn_app().await;
     let mut held = Vec::new();
     for _ in 0..15 {
-        let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
-        let mut read = tokio::io::BufReader::new(stream);
-        let mut greeting = String::new();
-        tokio::io::AsyncBufReadExt::read_line(&mut read, &mut greeting).await.unwrap();
-        assert!(greeting.starts_with("220"), "{greeting}");
-        held.push(read);
+        held.push(greeted_connection(&app).await);
     }
     app.stop().await;
 }
 
-/// R45: a refused mail keeps its headers only; past the incoming log's byte budget, a mail is still
-/// handled but keeps its headers only, so that a flood of large mails cannot fill the disk.
+/// R45: a refused mail keeps its headers only, with the size it came with.
 #[tokio::test]
-async fn r45_a_refused_mail_keeps_its_headers_only_and_the_log_keeps_at_most_its_budget() {
+async fn r45_a_refused_mail_keeps_its_headers_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let head = "From: erin@client.example\r\nTo: support@acme.test\r\nSubject: Empty\r\nMessage-ID: <e0@client.example>\r\n\r\n";
+    // No words of its own: refused, and only its headers stay.
+    let empty = format!("{head}   \r\n{}\r\n", " ".repeat(5_000));
+    smtp_send(app.smtp_in, "erin@client.example", &[SUPPORT], empty.as_bytes()).await.unwrap();
+    let log = incoming(&app, &admin).await;
+    assert_eq!(log[0]["status"], "refused", "{log:?}");
+    assert_eq!(raw_of(&app, &admin, log[0]["id"].as_i64().unwrap()).await, head.as_bytes());
+    assert!(log[0]["size"].as_i64().unwrap() > 5_000, "the size it came with: {log:?}");
+    app.stop().await;
+}
+
+/// R45: past the incoming log's byte budget, a mail is still handled but keeps its headers only,
+/// so that a flood of large mails cannot fill the disk.
+#[tokio::test]
+async fn r45_the_incoming_log_keeps_at_most_its_budget() {
     let app = spawn_app_with(|c| c.incoming_log_mb = 1).await;
     let admin = app.admin().await;
-    let raw_of = |id: i64| {
-        let url = format!("{}/api/v1/incoming-emails/{id}/raw", app.base);
-        let get = app.client.get(url).bearer_auth(admin.token.clone()).send();
-        async move { get.await.unwrap().bytes().await.unwrap().to_vec() }
-    };
     let head = |n: i32| {
         format!("From: erin{n}@client.example\r\nTo: {SUPPORT}\r\nSubject: Big {n}\r\nMessage-ID: <big{n}@client.example>\r\n\r\n")
     };
-    // No words of its own: refused, and only its headers stay.
-    let empty = format!("{}   \r\n{}\r\n", head(0), " ".repeat(5_000));
-    smtp_send(app.smtp_in, "erin0@client.example", &[SUPPORT], empty.as_bytes()).await.unwrap();
-    let log = incoming(&app, &admin).await;
-    assert_eq!(log[0]["status"], "refused", "{log:?}");
-    assert_eq!(raw_of(log[0]["id"].as_i64().unwrap()).await, head(0).into_bytes());
-    assert!(log[0]["size"].as_i64().unwrap() > 5_000, "the size it came with: {log:?}");
-
     let big = |n: i32| format!("{}{}\r\n", head(n), "Lorem ipsum dolor sit amet.\r\n".repeat(23_000));
     for n in 1..=2 {
         smtp_send(app.smtp_in, &format!("erin{n}@client.example"), &[SUPPORT], big(n).as_bytes()).await.unwrap();
     }
     let log = incoming(&app, &admin).await;
     assert_eq!((log[1]["status"].as_str(), log[0]["status"].as_str()), (Some("started"), Some("started")), "{log:?}");
-    assert!(raw_of(log[1]["id"].as_i64().unwrap()).await.len() >= big(1).len(), "within the budget: all of it");
-    assert_eq!(raw_of(log[0]["id"].as_i64().unwrap()).await, head(2).into_bytes(), "past it: the headers");
+    let kept = |i: usize| raw_of(&app, &admin, log[i]["id"].as_i64().unwrap());
+    assert!(kept(1).await.len() >= big(1).len(), "within the budget: all of it");
+    assert_eq!(kept(0).await, head(2).into_bytes(), "past it: the headers");
     assert!(log[0]["reason"].as_str().unwrap().contains("budget"), "{log:?}");
     app.stop().await;
+}
+
+/// A mail of the incoming log as it is kept (admins).
+async fn raw_of(app: &TestApp, admin: &Who, id: i64) -> Vec<u8> {
+    let url = format!("{}/api/v1/incoming-emails/{id}/raw", app.base);
+    let res = app.client.get(url).bearer_auth(&admin.token).send().await.unwrap();
+    res.bytes().await.unwrap().to_vec()
 }
 
 /// R45: one client cannot take every connection: past its own share it is told to come back later,
@@ -457,12 +473,7 @@ async fn r45_one_client_holds_at_most_ten_connections() {
     let app = spawn_app_with(|c| c.smtp_relays = vec![]).await;
     let mut held = Vec::new();
     for _ in 0..10 {
-        let stream = tokio::net::TcpStream::connect(app.smtp_in).await.unwrap();
-        let mut read = tokio::io::BufReader::new(stream);
-        let mut greeting = String::new();
-        tokio::io::AsyncBufReadExt::read_line(&mut read, &mut greeting).await.unwrap();
-        assert!(greeting.starts_with("220"), "{greeting}");
-        held.push(read);
+        held.push(greeted_connection(&app).await);
     }
     let refused = smtp_dialogue(app.smtp_in, &[]).await;
     assert!(refused[0].starts_with("421"), "the eleventh: {refused:?}");
